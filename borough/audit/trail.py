@@ -1,0 +1,96 @@
+"""The audit façade bots and the runtime call: ``trail.emit("item.done", item=...)``.
+
+Records travel through loguru (so run logs and console show them too) to the
+:class:`~borough.audit.chain.ChainSink`; :meth:`AuditTrail.emit` checks the sink really
+wrote, so an unconfigured logger can never drop an audit record silently.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from loguru import logger
+
+from borough.audit.chain import ChainSink, checkpoint_fields
+from borough.errors import AuditError
+
+_LEVELS = {"ok": "INFO", "error": "WARNING", "failed": "WARNING", "needs_review": "WARNING"}
+
+
+def operator_actor() -> str:
+    """Who is at the keyboard, for operator actions (``user:<login>``)."""
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "user:unknown"
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """Emits records with a fixed context (host, run, bot, actor) into the chain sink."""
+
+    sink: ChainSink
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, sink: ChainSink, *, actor: str | None = None) -> AuditTrail:
+        return cls(sink, {"host": socket.gethostname(), "actor": actor or operator_actor()})
+
+    def bind(self, **context: Any) -> AuditTrail:
+        """A trail whose records also carry ``context`` (run_id, bot, bot_version, actor)."""
+        return replace(self, context={**self.context, **context})
+
+    def emit(
+        self,
+        action: str,
+        *,
+        outcome: str = "ok",
+        item: str | None = None,
+        attempt: int | None = None,
+        step: str | None = None,
+        target: str | None = None,
+        error: str | None = None,
+        data_categories: Iterable[str] = (),
+        subjects: Iterable[str] = (),
+        detail: Mapping[str, Any] | None = None,
+        evidence: Iterable[Mapping[str, str]] = (),
+    ) -> int:
+        """Write one record durably and return its sequence number."""
+        fields: dict[str, Any] = {
+            **self.context,
+            "action": action,
+            "outcome": outcome,
+            "item": item,
+            "attempt": attempt,
+            "step": step,
+            "target": target,
+            "error": error,
+            "data_categories": sorted(set(data_categories)),
+            "subjects": sorted(set(subjects)),
+            "detail": dict(detail) if detail else None,
+            "evidence": [dict(e) for e in evidence],
+        }
+        before = self.sink.written
+        parts = [action, outcome]
+        if item:
+            parts.append(f"item={item}")
+        if step:
+            parts.append(f"step={step}")
+        if error:
+            parts.append(f"error={error}")
+        logger.bind(audit=fields, action=action).log(_LEVELS.get(outcome, "INFO"), " ".join(parts))
+        if self.sink.written == before:
+            raise AuditError(
+                "the audit sink is not installed, so this action would go unrecorded; "
+                "configure logging with borough.logconfig.configure() before running bots"
+            )
+        return self.sink.last_seq
+
+    def checkpoint(self, reason: str) -> int:
+        """Sign the chain head now (run end, retention purge)."""
+        fields = checkpoint_fields(dict(self.context), reason=reason)
+        return self.emit(fields["action"], outcome="ok", detail=fields["detail"])

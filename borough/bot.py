@@ -1,0 +1,110 @@
+"""The bot author's API: subclass :class:`Bot`, yield :class:`Item` s, process one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from borough.config.models import RetryPolicy
+from borough.errors import NeedsReviewError, TransientError
+
+if TYPE_CHECKING:
+    from borough.context import RunContext
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Item(Generic[T]):
+    """One unit of work, identified by a stable key derived from its source row.
+
+    ``invalid`` holds the reason when the row could not be validated: the item is still
+    recorded (as FAILED, with that reason) so nothing read from the input is lost.
+    """
+
+    key: str
+    data: T | None = None
+    source: str | None = None
+    invalid: str | None = None
+    raw: Mapping[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.invalid is None
+
+    def payload(self) -> dict[str, Any] | None:
+        """JSON-able data kept (sealed) in the ledger: the model, or the raw row if invalid."""
+        if self.data is not None:
+            return self.data.model_dump(mode="json")
+        if self.raw is not None:
+            return {str(k): (None if v is None else str(v)) for k, v in self.raw.items()}
+        return None
+
+    def personal_values(self, fields: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(value, category) of the declared personal fields present in this item."""
+        source = self.payload() or {}
+        found = []
+        for name, category in fields.items():
+            value = source.get(name)
+            if value not in (None, ""):
+                found.append((str(value), category))
+        return found
+
+
+class Bot(Generic[T]):
+    """Base class of every bot.
+
+    Attributes
+    ----------
+    name, version
+        Identify the bot in the ledger and the audit trail.
+    schema
+        The pydantic model of one item's data, used to rebuild ``item.data`` from the ledger.
+    personal
+        ``{field: data category}`` of fields holding personal data: they are tokenised for
+        the audit trail and redacted from every log.
+    retry, retryable
+        How to retry an item after an error of one of the ``retryable`` types.
+    declares_intent
+        False: the runtime records the intent to change the target before ``process``.
+        True: ``process`` calls ``ctx.intent(...)`` itself just before the change, so
+        failures before that point are retried without a ``find_existing`` check.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0.1.0"
+    description: ClassVar[str] = ""
+    schema: ClassVar[type[BaseModel] | None] = None
+    personal: ClassVar[Mapping[str, str]] = {}
+    retry: ClassVar[RetryPolicy] = RetryPolicy()
+    retryable: ClassVar[tuple[type[BaseException], ...]] = (TransientError,)
+    declares_intent: ClassVar[bool] = False
+    settings_model: ClassVar[type[BaseModel] | None] = None
+
+    def items(self, ctx: RunContext) -> Iterable[Item[T]]:
+        """Read the inputs; each item is recorded as PENDING before any is worked."""
+        raise NotImplementedError(f"bot {self.name!r} must define items()")
+
+    def process(self, ctx: RunContext, item: Item[T]) -> str | None:
+        """Do one item in the target and return the target's own reference for it."""
+        raise NotImplementedError(f"bot {self.name!r} must define process()")
+
+    def find_existing(self, ctx: RunContext, item: Item[T]) -> str | None:
+        """Look the item up in the target: its reference if there, None if certainly not.
+
+        Raise when the target cannot tell; the item then goes to NEEDS_REVIEW rather
+        than risk a second submission.
+        """
+        raise NeedsReviewError(
+            f"bot {self.name!r} has no find_existing(), so borough cannot check whether the "
+            "target already holds this item"
+        )
+
+    def setup(self, ctx: RunContext) -> None:
+        """Called once before items are processed (open sessions, log in)."""
+
+    def teardown(self, ctx: RunContext) -> None:
+        """Called once at the end of the run, even after an error."""

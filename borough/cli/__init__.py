@@ -1,0 +1,41 @@
+"""The ``borough`` command: one Typer sub-app per noun, each in its own module.
+
+Commands import the heavy parts of borough only when they run, so ``borough --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from borough.cli import (
+    audit_cmd,
+    config_cmd,
+    demo_cmd,
+    items_cmd,
+    new_cmd,
+    run_cmd,
+    runs_cmd,
+    secrets_cmd,
+)
+
+app = typer.Typer(
+    name="borough",
+    help="Scheduled, exactly-once, audited bots for council legacy systems.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("run")(run_cmd.run)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(items_cmd.app, name="items")
+app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(new_cmd.app, name="new")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,25 @@
+"""``borough config check``: validate every file in config/ and say exactly what is wrong."""
+
+from __future__ import annotations
+
+import typer
+
+from borough.cli._common import console, err_console
+
+app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+
+
+@app.command("check")
+def check() -> None:
+    """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present)."""
+    from borough.config.check import check_all
+
+    problems, checked = check_all()
+    for file in checked:
+        console.print(f"checked {file}")
+    if problems:
+        for problem in problems:
+            err_console.print(f"[red]✗[/] {problem}", soft_wrap=True)
+        err_console.print(f"[red]{len(problems)} problem(s)[/]")
+        raise typer.Exit(2)
+    console.print("[green]configuration OK[/]")

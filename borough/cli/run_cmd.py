@@ -1,0 +1,101 @@
+"""``borough run BOT``: ingest, work and summarise one run, with a progress bar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from borough.cli._common import console, errors_reported, fail, opened_runtime, stop_on_sigterm
+
+EXIT_CODES = {"succeeded": 0, "dry_run": 0, "completed_with_failures": 1}
+
+
+def parse_inputs(values: list[str]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep:
+            name, path = "csv" if value.lower().endswith(".csv") else "file", value
+        if not name or not path:
+            fail(f"--input {value!r}: write NAME=PATH, e.g. --input csv=exports/today.csv")
+        inputs[name.strip()] = path.strip()
+    return inputs
+
+
+def run(
+    bot: Annotated[str, typer.Argument(help="the bot's name (see config/bots/)")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="NAME=PATH, replaces an input of the bot's config"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="read and validate the inputs; touch nothing")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option(help="stop after working this many items", min=1)
+    ] = None,
+    trigger: Annotated[str, typer.Option(hidden=True)] = "manual",
+    schedule: Annotated[str | None, typer.Option(hidden=True)] = None,
+    fire_time: Annotated[str | None, typer.Option(hidden=True)] = None,
+    run_id: Annotated[str | None, typer.Option(hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run a bot now: record its input rows, work each one exactly once, print a summary.
+
+    Exit code 0: all done; 1: finished with failed or needs-review items; 3: the run failed.
+    """
+    from borough.cli._render import ProgressObserver, items_table, summary_table, where_to_look
+    from borough.ledger import ItemState
+    from borough.runner import RunRequest, run_bot
+
+    request = RunRequest(
+        bot=bot,
+        inputs=parse_inputs(inputs or []),
+        dry_run=dry_run,
+        trigger=trigger,
+        schedule=schedule,
+        fire_time=datetime.fromisoformat(fire_time) if fire_time else None,
+        run_id=run_id,
+        limit=limit,
+    )
+    stop_on_sigterm()
+    with opened_runtime() as runtime, errors_reported():
+        observer = ProgressObserver(console)
+        try:
+            record = run_bot(runtime, request, None if quiet else observer)
+        finally:
+            observer.stop()
+        if dry_run:
+            _print_preview(observer.previews)
+        console.print(summary_table(record))
+        if record.error:
+            console.print(f"[red]The run stopped: {record.error}[/]")
+        problems = runtime.ledger.items.list(
+            bot=bot, run_id=record.id, states=[ItemState.FAILED, ItemState.NEEDS_REVIEW], limit=20
+        )
+        if problems and not dry_run:
+            console.print(items_table(problems, title="Items that need attention"))
+            console.print(
+                "Fix the data and `borough items retry ID`, or "
+                "`borough items resolve ID --as done|failed|skipped|retry --reason ...`"
+            )
+        if not dry_run:
+            console.print("\n".join(where_to_look(runtime, record)), style="dim")
+    raise typer.Exit(EXIT_CODES.get(record.status.value, 3))
+
+
+def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
+    from rich.table import Table
+
+    if not previews:
+        return
+    table = Table(title="Dry run: what a real run would do", title_justify="left")
+    for column in ("source", "would", "note"):
+        table.add_column(column, overflow="fold")
+    for kind, new, note in previews:
+        would = {"new": "process", "invalid": "record as FAILED", "known": "leave"}[kind]
+        label = f"already in ledger ({note})" if kind == "known" else (note or "")
+        table.add_row(getattr(new, "source", "") or "", would, label)
+    console.print(table)

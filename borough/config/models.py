@@ -1,0 +1,128 @@
+"""The pydantic models behind each YAML file in ``config/``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Keys that would put a credential in clear into a config file.
+_CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors, inputs never echoed in messages."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class LedgerSettings(Strict):
+    url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite in the data folder"
+    )
+    lease_seconds: int = Field(default=300, ge=10, description="how long a silent run owns items")
+    heartbeat_seconds: int = Field(default=20, ge=1)
+
+
+class AuditSettings(Strict):
+    checkpoint_every: int = Field(default=200, ge=1, description="sign the chain every N records")
+    retention_days: int = Field(default=2190, ge=1, description="purge records older than this")
+    redact_patterns: list[str] = Field(
+        default_factory=list, description="extra regular expressions to redact"
+    )
+
+
+class SecretsSettings(Strict):
+    file: str | None = Field(default=None, description="encrypted keyring file")
+    passphrase_env: str = "BOROUGH_SECRETS_PASSPHRASE"
+
+
+class LoggingSettings(Strict):
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
+    diagnose: bool = Field(default=False, description="loguru variable dumps: never in production")
+
+
+class PathSettings(Strict):
+    logs: str = "logs"
+    data: str = "var"
+
+
+class BoroughSettings(Strict):
+    """``config/borough.yaml``."""
+
+    council: str = "Example Borough Council"
+    paths: PathSettings = PathSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    audit: AuditSettings = AuditSettings()
+    secrets: SecretsSettings = SecretsSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+class AppConfig(BaseModel):
+    """One legacy application in ``config/apps.yaml``.
+
+    Kind-specific keys are checked by the connector of that kind.
+    """
+
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True, frozen=True)
+
+    kind: str = Field(description="connector kind: web, desktop, files, database")
+    description: str = ""
+    credential: str | None = Field(default=None, description="name of a secret in the store")
+    max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
+
+    @model_validator(mode="after")
+    def _no_credentials_in_clear(self) -> AppConfig:
+        for key in self.model_extra or {}:
+            if key.lower() in _CREDENTIAL_KEYS:
+                raise ValueError(
+                    f"{key!r} must not be written in config: store it with "
+                    f"`borough secrets set NAME` and write `credential: NAME`"
+                )
+        return self
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class AppsFile(Strict):
+    """``config/apps.yaml``."""
+
+    apps: dict[str, AppConfig] = Field(default_factory=dict)
+
+
+class RetryPolicy(Strict):
+    """How often and how patiently a bot retries an item after a :class:`TransientError`."""
+
+    attempts: int = Field(default=3, ge=1, le=50, description="tries per item, first included")
+    backoff_seconds: float = Field(default=2.0, ge=0)
+    backoff_factor: float = Field(default=2.0, ge=1)
+    max_backoff_seconds: float = Field(default=60.0, ge=0)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before try number ``attempt + 1``."""
+        raw = self.backoff_seconds * self.backoff_factor ** max(attempt - 1, 0)
+        return float(min(raw, self.max_backoff_seconds))
+
+
+class BotConfig(Strict):
+    """``config/bots/<name>.yaml``."""
+
+    bot: str = Field(description="the bot's name")
+    entry: str | None = Field(
+        default=None, description="module:Class, when the bot is not installed as an entry point"
+    )
+    description: str = ""
+    inputs: dict[str, str] = Field(default_factory=dict)
+    apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
+    retry: RetryPolicy | None = None
+    max_run_minutes: float | None = Field(default=None, gt=0)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("entry")
+    @classmethod
+    def _entry_shape(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            raise ValueError("entry must look like 'package.module:ClassName'")
+        return value

@@ -1,0 +1,84 @@
+"""Connectors by kind: resolved through the ``borough.connectors`` entry points."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from borough.config.loader import config_error_from
+from borough.config.models import AppConfig
+from borough.config.yaml_lines import LocatedYaml
+from borough.errors import ConfigError
+
+GROUP = "borough.connectors"
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """What a connector may use from the runtime: secrets, evidence and the audit trail."""
+
+    secret: Callable[[str], str]
+    capture: Callable[..., Any]
+    step: Callable[..., Any]
+    home: Path
+    run_folder: Path
+
+
+class Connector(abc.ABC):
+    """One open session with one legacy application (``config/apps.yaml`` entry).
+
+    Subclasses set ``kind`` and a pydantic ``Settings`` model for their keys in apps.yaml.
+    """
+
+    kind: ClassVar[str]
+    Settings: ClassVar[type[BaseModel]]
+
+    def __init__(self, name: str, settings: Any, services: AppServices) -> None:
+        self.name = name
+        self.settings = settings
+        self.services = services
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the session (log out, close the browser, stop the app)."""
+
+    def failure_evidence(self) -> list[tuple[str, bytes | str, str]]:
+        """(file name, content, kind) describing the app's state when an item failed."""
+        return []
+
+
+C = TypeVar("C", bound=Connector)
+
+
+def connector_class(kind: str) -> type[Connector]:
+    """The connector class registered for ``kind``; a clear error names the known kinds."""
+    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    if kind not in found:
+        known = ", ".join(sorted(found)) or "(none installed)"
+        raise ConfigError(f"unknown connector kind {kind!r}; installed kinds: {known}")
+    cls = found[kind].load()
+    if not (isinstance(cls, type) and issubclass(cls, Connector)):
+        raise ConfigError(f"entry point {kind!r} in {GROUP} is not a borough Connector")
+    return cls
+
+
+def app_settings(name: str, app: AppConfig, doc: LocatedYaml | None = None) -> BaseModel:
+    """Validate the kind-specific keys of one app against its connector's Settings model."""
+    cls = connector_class(app.kind)
+    try:
+        return cls.Settings.model_validate(app.options)
+    except ValidationError as exc:
+        if doc is None:
+            raise ConfigError(f"app {name!r}: {exc.errors()[0]['msg']}") from None
+        raise config_error_from(exc, cls.Settings, doc, ("apps", name)) from None
+
+
+def open_connector(name: str, app: AppConfig, services: AppServices) -> Connector:
+    cls = connector_class(app.kind)
+    return cls(name, app_settings(name, app), services)

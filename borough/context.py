@@ -1,0 +1,140 @@
+"""What a bot sees while it runs: inputs, settings, apps, secrets, audit steps, evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from loguru import logger
+
+from borough.audit.trail import AuditTrail
+from borough.connect import AppServices, Connector, open_connector
+from borough.errors import ConfigError, ConnectorError
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+    from borough.runtime import Runtime
+
+C = TypeVar("C", bound=Connector)
+
+
+@dataclass
+class ItemScope:
+    """The item being worked now (the runner sets it before ``process``)."""
+
+    token: str
+    attempt: int
+    data_categories: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    intent_recorded: bool = False
+
+
+@dataclass
+class RunContext:
+    """Passed to every bot method. Connectors are opened lazily and closed at run end."""
+
+    runtime: Runtime
+    run_id: str
+    bot_name: str
+    trail: AuditTrail
+    inputs: Mapping[str, Path]
+    settings: Any = None
+    dry_run: bool = False
+    apps_allowed: tuple[str, ...] = ()
+    item: ItemScope | None = None
+    _connectors: dict[str, Connector] = field(default_factory=dict)
+    _intent: Any = None
+
+    @property
+    def log(self) -> Logger:
+        """loguru logger bound to this run (and item); messages are redacted at the sink."""
+        token = self.item.token if self.item else None
+        return logger.bind(run_id=self.run_id, bot=self.bot_name, item=token)
+
+    @property
+    def run_folder(self) -> Path:
+        return self.runtime.paths.runs / self.run_id
+
+    def secret(self, name: str) -> str:
+        """A secret by name; the value is registered for redaction."""
+        return self.runtime.secrets.get(name)
+
+    def app(self, name: str, kind: type[C] | None = None) -> C | Connector:
+        """The open connector for app ``name`` of ``config/apps.yaml`` (opened on first use)."""
+        if self.dry_run:
+            raise ConnectorError(f"dry run: app {name!r} must not be touched")
+        if self.apps_allowed and name not in self.apps_allowed:
+            raise ConfigError(
+                f"bot {self.bot_name!r} uses app {name!r} but its config lists only "
+                f"{', '.join(self.apps_allowed)} under apps:"
+            )
+        if name not in self._connectors:
+            app = self.runtime.config.app(name)
+            self._connectors[name] = open_connector(name, app, self._services())
+        connector = self._connectors[name]
+        if kind is not None and not isinstance(connector, kind):
+            raise ConfigError(f"app {name!r} is of kind {connector.kind!r}, not {kind.kind!r}")
+        return connector
+
+    def step(self, step: str, *, target: str | None = None, **detail: Any) -> None:
+        """Record one step of the current item in the audit trail (``ctx.step('search')``)."""
+        self.trail.emit(
+            "item.step",
+            item=self.item.token if self.item else None,
+            attempt=self.item.attempt if self.item else None,
+            step=step,
+            target=target,
+            data_categories=self.item.data_categories if self.item else (),
+            detail=detail or None,
+        )
+
+    def intent(self, step: str = "submit", *, target: str | None = None) -> None:
+        """Record, durably, that the target is about to be changed for the current item.
+
+        Bots with ``declares_intent = True`` call this just before the click that saves;
+        the item becomes IN_FLIGHT and any later failure is settled with ``find_existing``.
+        """
+        if self._intent is None or self.item is None:
+            raise RuntimeError("ctx.intent() is only valid inside process()")
+        if not self.item.intent_recorded:
+            self._intent(step, target)
+            self.item.intent_recorded = True
+
+    def capture(
+        self, name: str, content: bytes | str, *, kind: str, step: str | None = None
+    ) -> Any:
+        """Store evidence for the current item (hashed into the audit trail)."""
+        return self.runtime.evidence(self.run_id).save(
+            self.trail,
+            name,
+            content,
+            kind=kind,
+            item=self.item.token if self.item else None,
+            step=step,
+        )
+
+    def open_connectors(self) -> list[Connector]:
+        return list(self._connectors.values())
+
+    def close(self) -> None:
+        """Close every connector; errors are logged, not raised, so all get closed."""
+        for name, connector in list(self._connectors.items()):
+            try:
+                connector.close()
+            except Exception as exc:
+                logger.bind(action="connector.close").warning(
+                    "closing app {} failed: {}", name, exc
+                )
+        self._connectors.clear()
+
+    def _services(self) -> AppServices:
+        return AppServices(
+            secret=self.secret,
+            capture=self.capture,
+            step=self.step,
+            home=self.runtime.paths.home,
+            run_folder=self.run_folder,
+        )

@@ -1,0 +1,125 @@
+"""Every error borough raises, under one root.
+
+Tree::
+
+    BoroughError
+    ├── ConfigError              a config file is malformed or invalid (names file:line, field)
+    ├── InputError               an input file (CSV/Excel) cannot be read at all
+    ├── SecretsError             the secret store is locked, missing or lacks a value
+    ├── LedgerError              the run/work-item ledger cannot be used
+    │   └── LeaseLostError       another run took over an item this run was working
+    ├── AuditError               the audit trail cannot be written or read
+    ├── BotNotFoundError         no bot is registered under that name
+    ├── ConnectorError           a connector cannot reach or drive its application
+    └── ItemError                raised by a bot while working one item
+        ├── BusinessRuleError    the data is wrong for the target: never retried -> FAILED
+        ├── TransientError       timeout / app fault / record locked: retried per policy
+        ├── NeedsReviewError     a person must decide -> NEEDS_REVIEW
+        └── SkipItem             nothing to do for this item -> SKIPPED (not a failure)
+
+The docstring of each class is its default message, so ``raise SecretsError()`` still tells
+an operator something useful.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BoroughError(Exception):
+    """borough failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (type(self).__doc__ or "").strip()
+        super().__init__(self.message)
+
+
+class ConfigError(BoroughError):
+    """A configuration file is not valid."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        file: Path | str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = Path(file) if file is not None else None
+        self.line = line
+        self.field = field
+        self.others: list[ConfigError] = []
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = str(self.file) + (f":{self.line}" if self.line else "")
+        if self.field:
+            where = f"{where} [{self.field}]" if where else f"[{self.field}]"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class InputError(BoroughError):
+    """An input file cannot be read."""
+
+
+class SecretsError(BoroughError):
+    """The secret store cannot be used."""
+
+
+class LedgerError(BoroughError):
+    """The ledger cannot be used."""
+
+
+class LeaseLostError(LedgerError):
+    """Another run took over this item; this run must stop working it."""
+
+
+class AuditError(BoroughError):
+    """The audit trail cannot be written or read."""
+
+
+class BotNotFoundError(BoroughError):
+    """No bot is registered under that name."""
+
+
+class ConnectorError(BoroughError):
+    """A connector cannot reach or drive its application."""
+
+
+class ItemError(BoroughError):
+    """Working one item failed."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        app: str | None = None,
+        step: str | None = None,
+    ) -> None:
+        self.app = app
+        self.step = step
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        context = ", ".join(
+            part for part in (f"app {self.app}" if self.app else "", self.step or "") if part
+        )
+        return f"{self.message} ({context})" if context else self.message
+
+
+class BusinessRuleError(ItemError):
+    """The item's data breaks a rule of the target system; fix the data, then retry."""
+
+
+class TransientError(ItemError):
+    """The application failed for a reason that may pass (timeout, fault, record locked)."""
+
+
+class NeedsReviewError(ItemError):
+    """A person must decide what happened to this item."""
+
+
+class SkipItem(ItemError):
+    """There is nothing to do for this item."""

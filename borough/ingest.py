@@ -1,0 +1,72 @@
+"""Ingest: every item a bot reads is recorded in the ledger before any item is worked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from borough.audit.records import canonical_json
+from borough.bot import Bot, Item
+from borough.ledger import Ingested, ItemState, NewItem, RunCounts
+
+if TYPE_CHECKING:
+    from borough.audit.trail import AuditTrail
+    from borough.observe import RunObserver
+    from borough.runtime import Runtime
+
+BATCH = 100
+
+
+def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
+    """The ledger's view of an item: key as token, personal values as subject tokens."""
+    payload = item.payload()
+    personal = item.personal_values(bot.personal)
+    for value, category in personal:
+        runtime.redactor.add_personal(value, category)
+    return NewItem(
+        key_token=runtime.tokenizer.token(item.key),
+        key=item.key,
+        data=payload,
+        source=item.source,
+        subjects=[runtime.tokenizer.token(value) for value, _ in personal],
+        data_categories=sorted({category for _, category in personal}),
+        invalid_reason=runtime.redactor.redact(item.invalid) if item.invalid else None,
+        digest=runtime.tokenizer.digest(canonical_json({"key": item.key, "data": payload})),
+    )
+
+
+def ingest_items(
+    runtime: Runtime,
+    bot: type[Bot[Any]],
+    items: Iterable[Item[Any]],
+    *,
+    run_id: str,
+    trail: AuditTrail,
+    counts: RunCounts,
+    observer: RunObserver,
+) -> None:
+    """Record items in batches; rows read before an input error stay recorded."""
+    iterator: Iterator[Item[Any]] = iter(items)
+    while batch := list(islice(iterator, BATCH)):
+        described = [describe(runtime, bot, item) for item in batch]
+        recorded = runtime.ledger.items.ingest(bot.name, run_id, described)
+        for new, (record, outcome) in zip(described, recorded, strict=True):
+            if outcome is Ingested.KNOWN:
+                if record.state is ItemState.DONE:
+                    counts.already_done += 1
+                observer.on_known(record)
+                continue
+            counts.ingested += 1
+            if record.state is ItemState.FAILED:
+                counts.failed += 1
+            trail.emit(
+                "item.ingested" if outcome is Ingested.NEW else "item.corrected",
+                outcome="failed" if record.state is ItemState.FAILED else "pending",
+                item=record.key_token,
+                error=record.error,
+                data_categories=new.data_categories,
+                subjects=new.subjects,
+                detail={"source": record.source, "ledger_id": record.id},
+            )
+            observer.on_ingested(record)

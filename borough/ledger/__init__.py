@@ -1,0 +1,27 @@
+"""The run ledger and work-item ledger (DESIGN invariants 1 and 2)."""
+
+from __future__ import annotations
+
+from borough.ledger.items import Ingested, ItemQueue, NewItem
+from borough.ledger.models import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
+from borough.ledger.runs import RunBook
+from borough.ledger.sealing import Sealer
+from borough.ledger.store import Ledger, PostgresLedger, SqliteLedger, open_ledger
+
+__all__ = [
+    "Claim",
+    "Ingested",
+    "ItemQueue",
+    "ItemRecord",
+    "ItemState",
+    "Ledger",
+    "NewItem",
+    "PostgresLedger",
+    "RunBook",
+    "RunCounts",
+    "RunRecord",
+    "RunStatus",
+    "Sealer",
+    "SqliteLedger",
+    "open_ledger",
+]

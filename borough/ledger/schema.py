@@ -1,0 +1,109 @@
+"""Tables of the ledger (SQLAlchemy Core) and the schema version this code reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use UTC-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData()
+
+meta = Table(
+    "borough_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "borough_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("bot", String(100), nullable=False),
+    Column("bot_version", String(40), nullable=False),
+    Column("trigger", String(200), nullable=False),
+    Column("schedule", String(200)),
+    Column("status", String(40), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer),
+    Column("pid_start", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),
+    Column("fire_time", UTCDateTime),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("error", Text),
+    Column("audit_seq_end", Integer),
+    Column("detail", Text, nullable=False, default="{}"),
+    Index("ix_runs_bot_created", "bot", "created_at"),
+    Index("ix_runs_status", "status"),
+)
+
+items = Table(
+    "borough_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bot", String(100), nullable=False),
+    Column("key_token", String(64), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("fence", Integer, nullable=False, default=0),
+    Column("owner_run", String(40)),
+    Column("not_before", UTCDateTime),
+    Column("reference", String(200)),
+    Column("error", Text),
+    Column("invalid", Boolean, nullable=False, default=False),
+    Column("source", String(500)),
+    Column("payload", LargeBinary),
+    Column("digest", String(64)),
+    Column("subjects", Text, nullable=False, default=""),
+    Column("data_categories", Text, nullable=False, default=""),
+    Column("first_run", String(40)),
+    Column("last_run", String(40)),
+    Column("resolution", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("bot", "key_token", name="uq_items_bot_key"),
+    Index("ix_items_claim", "bot", "state", "id"),
+    Index("ix_items_owner", "owner_run"),
+)

@@ -1,0 +1,128 @@
+"""Open the ledger database (SQLite WAL by default, PostgreSQL for scale-out)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from borough.errors import LedgerError
+from borough.ledger import schema
+from borough.ledger.items import ItemQueue
+from borough.ledger.runs import RunBook
+from borough.ledger.sealing import Sealer
+
+
+class Ledger:
+    """The run book and the work-item queue over one database."""
+
+    dialect = "generic"
+
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
+        self.engine = engine
+        self._migrate()
+        self.runs = RunBook(engine)
+        self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _migrate(self) -> None:
+        """Create the tables on first use; refuse a database written by a newer borough."""
+        try:
+            with self.engine.begin() as conn:
+                if not inspect(conn).has_table(schema.meta.name):
+                    schema.metadata.create_all(conn)
+                    conn.execute(
+                        schema.meta.insert().values(
+                            key="schema_version", value=str(schema.SCHEMA_VERSION)
+                        )
+                    )
+                    return
+                found = conn.execute(
+                    select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+                ).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
+        if found != str(schema.SCHEMA_VERSION):
+            raise LedgerError(
+                f"the ledger at {self.url} has schema version {found}; this borough reads "
+                f"version {schema.SCHEMA_VERSION} only (upgrade borough, or use another ledger)"
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class SqliteLedger(Ledger):
+    """Embedded default: one file, WAL, ``BEGIN IMMEDIATE`` so claims never race."""
+
+    dialect = "sqlite"
+
+    @classmethod
+    def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        if not in_memory:
+            database = url.removeprefix("sqlite:///")
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            poolclass=StaticPool if in_memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_conn.cursor()
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        try:
+            return cls(engine, sealer)
+        except OperationalError as exc:
+            raise LedgerError(f"cannot open the SQLite ledger {url}: {exc}") from None
+
+
+class PostgresLedger(Ledger):
+    """Scale-out: the same tables on PostgreSQL, claims with ``FOR UPDATE SKIP LOCKED``."""
+
+    dialect = "postgresql"
+
+    @classmethod
+    def connect(cls, url: str, sealer: Sealer) -> PostgresLedger:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+            return cls(engine, sealer)
+        except ModuleNotFoundError:
+            raise LedgerError(
+                "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
+            ) from None
+
+
+def open_ledger(url: str, sealer: Sealer) -> Ledger:
+    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``)."""
+    if url.startswith("sqlite"):
+        return SqliteLedger.connect(url, sealer)
+    if url.startswith(("postgresql", "postgres")):
+        return PostgresLedger.connect(url, sealer)
+    raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)

@@ -1,0 +1,90 @@
+"""loguru wiring, done once by the entry point (CLI, scheduler child, tests), never by
+library code.
+
+Sinks: the audit hash chain (records bound with ``audit=``), the console, and one log
+file per run under ``logs/runs/``. Every text sink redacts before writing.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+from loguru import logger
+
+from borough.audit.chain import is_audit_record
+from borough.audit.redact import Redactor
+from borough.runtime import Runtime
+
+FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z | {level: <7} | {extra[action]: <18} | {message}"
+CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"
+
+
+class RedactingStream:
+    """A console sink that redacts the formatted line (traceback included)."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+
+    def write(self, message: str) -> None:
+        self._stream.write(self._redactor.redact(str(message)))
+        self._stream.flush()
+
+
+class RunLogSink:
+    """``logs/runs/<run_id>.log`` per run; ``logs/borough.log`` for the rest."""
+
+    def __init__(self, logs: Path, redactor: Redactor) -> None:
+        self._folder = logs / "runs"
+        self._general = logs / "borough.log"
+        self._redactor = redactor
+        self._lock = threading.Lock()
+        self._folder.mkdir(parents=True, exist_ok=True)
+
+    def write(self, message: Any) -> None:
+        extra = message.record["extra"]
+        run_id = extra.get("run_id") or (extra.get("audit") or {}).get("run_id")
+        target = self._folder / f"{run_id}.log" if run_id else self._general
+        text = self._redactor.redact(str(message))
+        with self._lock, open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def configure(
+    runtime: Runtime | None,
+    *,
+    console_level: str | None = "INFO",
+    file_level: str = "DEBUG",
+    stream: TextIO | None = None,
+) -> None:
+    """Replace every loguru handler with borough's (safe to call again)."""
+    logger.remove()
+    logger.configure(extra={"action": "-"})
+    redactor = runtime.redactor if runtime else Redactor()
+    diagnose = bool(runtime and runtime.config.settings.logging.diagnose)
+    if runtime is not None:
+        logger.add(runtime.sink, level=0, filter=is_audit_record, format="{message}", catch=False)
+        logger.add(
+            RunLogSink(runtime.paths.logs, redactor),
+            level=file_level,
+            format=FILE_FORMAT,
+            backtrace=False,
+            diagnose=diagnose,
+        )
+    if console_level is not None:
+        logger.add(
+            RedactingStream(stream or sys.stderr, redactor),
+            level=console_level,
+            format=CONSOLE_FORMAT,
+            colorize=(stream or sys.stderr).isatty(),
+            backtrace=False,
+            diagnose=diagnose,
+        )
+
+
+def reset() -> None:
+    """Remove borough's handlers (tests, end of process)."""
+    logger.remove()

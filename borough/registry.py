@@ -1,0 +1,56 @@
+"""Find bots by name: ``entry:`` in ``config/bots/<name>.yaml``, else the ``borough.bots``
+entry points."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from borough.bot import Bot
+from borough.config.loader import Config
+from borough.errors import BotNotFoundError, ConfigError
+
+GROUP = "borough.bots"
+
+
+def installed_bots() -> dict[str, str]:
+    """``{name: "module:Class"}`` of bots installed as entry points."""
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def known_bots(config: Config) -> list[str]:
+    return sorted({*installed_bots(), *config.bot_names()})
+
+
+def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
+    bot_config = config.bot_config(name)
+    target = bot_config.entry if bot_config and bot_config.entry else installed_bots().get(name)
+    if target is None:
+        known = ", ".join(known_bots(config)) or "(none)"
+        raise BotNotFoundError(f"no bot named {name!r}; known bots: {known}")
+    cls = import_target(target, where=str(config.bot_config_file(name)))
+    if not (isinstance(cls, type) and issubclass(cls, Bot)):
+        raise ConfigError(f"{target} is not a borough Bot subclass", field="entry")
+    if getattr(cls, "name", None) != name:
+        raise ConfigError(
+            f"{target} declares name {getattr(cls, 'name', None)!r}, but it is registered as "
+            f"{name!r}",
+            field="entry",
+        )
+    return cls
+
+
+def import_target(target: str, *, where: str) -> object:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import {module_name!r} ({exc})", file=where, field="entry"
+        ) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(
+            f"module {module_name!r} has no {attr!r}", file=where, field="entry"
+        ) from None

@@ -1,0 +1,142 @@
+"""Test helpers shipped for bot authors: a throw-away installation and a write-counting target.
+
+``CountingTarget`` (connector kind ``counting``) is a fake legacy system in a SQLite file:
+it counts every write, so a test can prove a bot never created anything twice, even
+across killed processes. Fault injection makes it fail before or after the write.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from borough import logconfig
+from borough.config.loader import load_config
+from borough.config.paths import resolve_paths
+from borough.connect import AppServices, Connector
+from borough.errors import TransientError
+from borough.runtime import Runtime, open_runtime
+
+TEST_PASSPHRASE = "borough-test-passphrase"
+
+
+def make_home(
+    root: Path,
+    *,
+    config: Path | None = None,
+    files: Mapping[str, str | bytes] | None = None,
+) -> Path:
+    """A fresh installation folder: ``config`` copied in, extra ``files`` written (relative)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if config is not None:
+        shutil.copytree(config, root / "config", dirs_exist_ok=True)
+    for relative, content in (files or {}).items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root
+
+
+def home_env(home: Path, passphrase: str = TEST_PASSPHRASE) -> dict[str, str]:
+    """Environment for a borough process (CLI, subprocess) working in ``home``."""
+    return {
+        "BOROUGH_HOME": str(home),
+        "BOROUGH_SECRETS_PASSPHRASE": passphrase,
+        "BOROUGH_CONFIG_DIR": str(home / "config"),
+        "BOROUGH_LOGS_DIR": str(home / "logs"),
+        "BOROUGH_DATA_DIR": str(home / "var"),
+    }
+
+
+@contextmanager
+def runtime_in(home: Path, *, passphrase: str = TEST_PASSPHRASE) -> Iterator[Runtime]:
+    """An open runtime for ``home`` with audit logging wired (no console output)."""
+    env = home_env(home, passphrase)
+    config = load_config(resolve_paths(env))
+    runtime = open_runtime(config, env=env)
+    logconfig.configure(runtime, console_level=None)
+    try:
+        yield runtime
+    finally:
+        logconfig.reset()
+        runtime.close()
+
+
+class CountingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = "var/targets/counting.sqlite"
+    delay_seconds: float = 0.0
+    fail_before_rate: float = 0.0  # TransientError, nothing written
+    fail_after_rate: float = 0.0  # TransientError raised after the write committed
+    unreachable: bool = False  # every call raises TransientError (app down)
+    seed: int | None = None
+
+
+class CountingTarget(Connector):
+    """A fake legacy system that counts writes (see module docstring)."""
+
+    kind: ClassVar[str] = "counting"
+    Settings: ClassVar[type[BaseModel]] = CountingSettings
+
+    def __init__(self, name: str, settings: CountingSettings, services: AppServices) -> None:
+        super().__init__(name, settings, services)
+        raw = Path(settings.path)
+        self.path = raw if raw.is_absolute() else services.home / raw
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._random = random.Random(settings.seed)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS records (key TEXT, reference TEXT, payload TEXT, pid INT)"
+        )
+
+    def _maybe_fail(self, rate: float, where: str) -> None:
+        if self.settings.unreachable:
+            raise TransientError(f"{self.name} is not answering", app=self.name, step=where)
+        if rate and self._random.random() < rate:
+            raise TransientError(f"{self.name} fault injected {where}", app=self.name, step=where)
+
+    def create(self, key: str, payload: str = "") -> str:
+        self._maybe_fail(self.settings.fail_before_rate, "before write")
+        if self.settings.delay_seconds:
+            time.sleep(self.settings.delay_seconds)
+        self._db.execute("BEGIN IMMEDIATE")
+        (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
+        reference = f"REF-{count + 1:06d}"
+        self._db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?)", (key, reference, payload, os.getpid())
+        )
+        self._db.execute("COMMIT")
+        self._maybe_fail(self.settings.fail_after_rate, "after write")
+        return reference
+
+    def find(self, key: str) -> str | None:
+        self._maybe_fail(0.0, "search")
+        row = self._db.execute("SELECT reference FROM records WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def failure_evidence(self) -> list[tuple[str, bytes | str, str]]:
+        (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
+        return [("state.txt", f"records held: {count}\n", "app-state")]
+
+
+def counted_writes(path: Path) -> dict[str, int]:
+    """``{key: number of writes}`` in a CountingTarget database."""
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT key, COUNT(*) FROM records GROUP BY key").fetchall())

@@ -1,0 +1,279 @@
+"""Work one claimed item to a decided state, never submitting it twice (DESIGN invariant 2).
+
+After any failure once the intent was recorded, the target is asked (``find_existing``)
+before anything is decided: found -> DONE, certainly absent -> retry or FAIL as the error
+says, cannot tell now -> re-check later, cannot tell at all -> NEEDS_REVIEW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from pydantic import ValidationError
+
+from borough.bot import Bot, Item
+from borough.config.models import RetryPolicy
+from borough.context import ItemScope, RunContext
+from borough.errors import (
+    BusinessRuleError,
+    LeaseLostError,
+    NeedsReviewError,
+    SkipItem,
+    TransientError,
+)
+from borough.ledger import Claim, ItemRecord, ItemState, RunCounts
+from borough.ledger.runs import utcnow
+
+if TYPE_CHECKING:
+    from borough.audit.trail import AuditTrail
+    from borough.observe import RunObserver
+    from borough.runtime import Runtime
+
+
+class RunCancelled(BaseException):
+    """The run was asked to stop (SIGTERM / Ctrl+C); not an item failure."""
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, BusinessRuleError | TransientError | NeedsReviewError | SkipItem):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class ItemWorker:
+    runtime: Runtime
+    bot: Bot[Any]
+    ctx: RunContext
+    trail: AuditTrail
+    policy: RetryPolicy
+    counts: RunCounts
+    observer: RunObserver
+
+    @property
+    def _items(self) -> Any:
+        return self.runtime.ledger.items
+
+    def work(self, claim: Claim) -> ItemState:
+        record = self._items.get(claim.item_id, unseal=True)
+        self.ctx.item = ItemScope(
+            token=record.key_token,
+            attempt=claim.attempt,
+            data_categories=tuple(record.data_categories),
+            subjects=tuple(record.subjects),
+            intent_recorded=claim.state is ItemState.IN_FLIGHT,
+        )
+        state_holder = {"claim": claim}
+        try:
+            item = self._rebuild(record)
+        except ValidationError as exc:
+            return self._finish(claim, ItemState.FAILED, error=f"stored data is invalid now: {exc}")
+        for value, category in item.personal_values(type(self.bot).personal):
+            self.runtime.redactor.add_personal(value, category)
+        if claim.state is ItemState.IN_FLIGHT:
+            return self._settle_orphan(claim, item)
+
+        def intent(step: str, target: str | None) -> None:
+            state_holder["claim"] = self._items.mark_in_flight(state_holder["claim"])
+            self._emit(
+                "item.intent", state_holder["claim"], step=step, target=target, outcome="pending"
+            )
+
+        self.ctx._intent = intent
+        try:
+            if not type(self.bot).declares_intent:
+                intent("process", None)
+            reference = self.bot.process(self.ctx, item)
+        except SkipItem as exc:
+            return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
+        except LeaseLostError:
+            raise
+        except (RunCancelled, KeyboardInterrupt):
+            self._abandon(state_holder["claim"])
+            raise
+        except Exception as exc:
+            return self._after_failure(state_holder["claim"], item, exc)
+        finally:
+            self.ctx._intent = None
+        return self._finish(state_holder["claim"], ItemState.DONE, reference=reference)
+
+    # -- failure handling ------------------------------------------------------------------
+    def _after_failure(self, claim: Claim, item: Item[Any], exc: Exception) -> ItemState:
+        error = describe_error(exc)
+        if not isinstance(exc, BusinessRuleError | SkipItem):
+            logger.opt(exception=exc).bind(action="item.error").debug("item error detail")
+        self._capture_evidence(claim, error)
+        if claim.state is ItemState.CLAIMED:
+            return self._decide(claim, exc, error)
+        found = self._check_target(claim, item, error)
+        if found is _UNSETTLED:
+            return self._items.get(claim.item_id).state  # type: ignore[no-any-return]
+        if isinstance(found, str) or found is True:
+            return self._finish(
+                claim,
+                ItemState.DONE,
+                reference=found if isinstance(found, str) else None,
+                recovered=True,
+            )
+        return self._decide(claim, exc, error)
+
+    def _decide(self, claim: Claim, exc: Exception, error: str) -> ItemState:
+        """The target is known untouched: choose by the error what happens next."""
+        if isinstance(exc, BusinessRuleError):
+            return self._finish(claim, ItemState.FAILED, error=error)
+        if isinstance(exc, NeedsReviewError):
+            return self._finish(claim, ItemState.NEEDS_REVIEW, error=error)
+        if isinstance(exc, type(self.bot).retryable):
+            if claim.attempt < self.policy.attempts:
+                delay = self.policy.delay(claim.attempt)
+                self._items.release(
+                    claim,
+                    not_before=utcnow() + timedelta(seconds=delay),
+                    error=self.runtime.redactor.redact(error),
+                )
+                self.counts.retried += 1
+                self._emit(
+                    "item.retry",
+                    claim,
+                    outcome="retry",
+                    error=error,
+                    detail={"retry_in_seconds": delay},
+                )
+                self.observer.on_item(claim.item_id, ItemState.PENDING, error)
+                return ItemState.PENDING
+            error = f"gave up after {claim.attempt} attempts: {error}"
+        return self._finish(claim, ItemState.FAILED, error=error)
+
+    def _check_target(self, claim: Claim, item: Item[Any], error: str) -> object:
+        """find_existing: a reference / True if there, None if absent, _UNSETTLED if unknown."""
+        try:
+            reference = self.bot.find_existing(self.ctx, item)
+        except TransientError as check:
+            if claim.attempt < self.policy.attempts:
+                delay = self.policy.delay(claim.attempt)
+                self._items.park(
+                    claim,
+                    not_before=utcnow() + timedelta(seconds=delay),
+                    error=self.runtime.redactor.redact(f"{error}; target check failed: {check}"),
+                )
+                self._emit(
+                    "item.check_later",
+                    claim,
+                    outcome="unknown",
+                    error=str(check),
+                    detail={"recheck_in_seconds": delay},
+                )
+                self.observer.on_item(claim.item_id, ItemState.IN_FLIGHT, str(check))
+                return _UNSETTLED
+            self._finish(
+                claim,
+                ItemState.NEEDS_REVIEW,
+                error=f"{error}; the target could not be checked: {check}",
+            )
+            return _UNSETTLED
+        except Exception as check:
+            self._finish(
+                claim,
+                ItemState.NEEDS_REVIEW,
+                error=f"{error}; cannot tell whether the target holds it: {describe_error(check)}",
+            )
+            return _UNSETTLED
+        self._emit(
+            "item.checked", claim, step="find_existing", outcome="found" if reference else "absent"
+        )
+        return reference
+
+    def _settle_orphan(self, claim: Claim, item: Item[Any]) -> ItemState:
+        """An IN_FLIGHT item left by a dead run (or parked): look before doing anything."""
+        self.counts.recovered += 1
+        found = self._check_target(claim, item, "interrupted while in flight")
+        if found is _UNSETTLED:
+            return self._items.get(claim.item_id).state  # type: ignore[no-any-return]
+        if found:
+            return self._finish(
+                claim,
+                ItemState.DONE,
+                reference=found if isinstance(found, str) else None,
+                recovered=True,
+            )
+        self._items.release(claim, not_before=None, error=None)
+        self._emit(
+            "item.recovered",
+            claim,
+            outcome="pending",
+            detail={"decision": "absent from target; will be processed again"},
+        )
+        self.observer.on_item(claim.item_id, ItemState.PENDING, "recovered: not in target")
+        return ItemState.PENDING
+
+    def _abandon(self, claim: Claim) -> None:
+        """Stopping mid-item: untouched items go back; in-flight ones wait for a check."""
+        try:
+            if claim.state is ItemState.CLAIMED:
+                self._items.release(claim, not_before=None, error="run cancelled")
+            else:
+                self._items.park(claim, not_before=utcnow(), error="run cancelled mid-item")
+            self._emit("item.abandoned", claim, outcome="cancelled")
+        except LeaseLostError:
+            pass
+
+    # -- recording -------------------------------------------------------------------------
+    def _finish(
+        self,
+        claim: Claim,
+        state: ItemState,
+        *,
+        reference: str | None = None,
+        error: str | None = None,
+        recovered: bool = False,
+    ) -> ItemState:
+        error = self.runtime.redactor.redact(error) if error else None
+        self._items.finish(claim, state, reference=reference, error=error)
+        self.counts.add(state)
+        detail: dict[str, Any] = {"reference": reference} if reference else {}
+        if recovered:
+            detail["recovered"] = True
+        self._emit(
+            f"item.{state.value}", claim, outcome=state.value, error=error, detail=detail or None
+        )
+        self.observer.on_item(claim.item_id, state, reference or error)
+        return state
+
+    def _emit(self, action: str, claim: Claim, **fields: Any) -> None:
+        scope = self.ctx.item
+        self.trail.emit(
+            action,
+            item=scope.token if scope else None,
+            attempt=claim.attempt,
+            data_categories=scope.data_categories if scope else (),
+            subjects=scope.subjects if scope else (),
+            **fields,
+        )
+
+    def _capture_evidence(self, claim: Claim, error: str) -> None:
+        for connector in self.ctx.open_connectors():
+            try:
+                for name, content, kind in connector.failure_evidence():
+                    self.ctx.capture(
+                        f"attempt{claim.attempt}-{connector.name}-{name}",
+                        content,
+                        kind=kind,
+                        step="failure",
+                    )
+            except Exception as exc:
+                logger.bind(action="evidence.error").warning(
+                    "could not capture evidence from {}: {}", connector.name, exc
+                )
+
+    def _rebuild(self, record: ItemRecord) -> Item[Any]:
+        schema = type(self.bot).schema
+        data: Any = record.data
+        if schema is not None and data is not None:
+            data = schema.model_validate(data)
+        return Item(key=record.key or "", data=data, source=record.source)
+
+
+_UNSETTLED = object()

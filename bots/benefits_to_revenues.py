@@ -1,0 +1,127 @@
+"""Council Tax Reduction changes: benefits system CSV export -> revenues import workbook.
+
+The benefits system exports the day's CTR awards and changes as CSV; the revenues system
+imports an Excel workbook in its own layout. This bot converts each row (names, dates,
+amounts, change codes), validates it, and appends it to the import workbook exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from borough import Bot, BusinessRuleError, Item, RunContext
+from connectors.files import FilesConnector, read_table
+
+NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+CHANGE_CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
+
+
+class CtrChange(BaseModel):
+    """One row of the benefits system's ``ctr_changes`` export."""
+
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True, frozen=True)
+
+    claim_ref: Annotated[str, Field(alias="Claim Ref", pattern=r"^HB\d{6}$")]
+    nino: Annotated[str, Field(alias="NI Number")]
+    surname: Annotated[str, Field(alias="Surname", min_length=1, max_length=60)]
+    forenames: Annotated[str, Field(alias="Forenames", min_length=1, max_length=60)]
+    account: Annotated[str, Field(alias="Council Tax Account", pattern=r"^CT\d{7}$")]
+    change: Annotated[Literal["NEW", "CHANGE", "END"], Field(alias="Change Type")]
+    effective_from: Annotated[date, Field(alias="Effective From")]
+    weekly_amount: Annotated[Decimal, Field(alias="Weekly CTR", ge=0, le=1000, decimal_places=2)]
+    postcode: Annotated[str, Field(alias="Postcode", min_length=5, max_length=8)]
+
+    @field_validator("nino", mode="before")
+    @classmethod
+    def _nino(cls, value: Any) -> str:
+        text = re.sub(r"\s+", "", str(value)).upper()
+        if not NINO.match(text):
+            raise ValueError("not a valid National Insurance number")
+        return text
+
+    @field_validator("effective_from", mode="before")
+    @classmethod
+    def _uk_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and "/" in value:
+            try:
+                return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+            except ValueError:
+                raise ValueError("date must be DD/MM/YYYY") from None
+        return value
+
+    @field_validator("weekly_amount", mode="before")
+    @classmethod
+    def _pounds(cls, value: Any) -> Any:
+        return str(value).replace("£", "").replace(",", "").strip() if value is not None else value
+
+    @field_validator("postcode", mode="before")
+    @classmethod
+    def _postcode(cls, value: Any) -> str:
+        return re.sub(r"\s+", " ", str(value)).strip().upper()
+
+    @property
+    def key(self) -> str:
+        """One change to one claim from one date is one import row."""
+        return f"{self.claim_ref}:{self.change}:{self.effective_from.isoformat()}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target_app: str = "revenues-import"
+    max_weekly_reduction: Decimal = Field(default=Decimal("400.00"), gt=0)
+
+
+class BenefitsToRevenues(Bot[CtrChange]):
+    name: ClassVar[str] = "benefits-to-revenues"
+    version: ClassVar[str] = "1.0.0"
+    description: ClassVar[str] = "CTR changes from the benefits CSV export into the revenues import"
+    schema = CtrChange
+    settings_model = Settings
+    personal: ClassVar[dict[str, str]] = {
+        "nino": "national_insurance_number",
+        "surname": "name",
+        "forenames": "name",
+        "postcode": "address",
+    }
+
+    def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
+        for row in read_table(ctx.inputs["csv"], CtrChange):
+            yield row.to_item(key=lambda change: change.key, key_column="Claim Ref")
+
+    def _workbook(self, ctx: RunContext) -> FilesConnector:
+        return ctx.app(ctx.settings.target_app, FilesConnector)  # type: ignore[return-value]
+
+    def process(self, ctx: RunContext, item: Item[CtrChange]) -> str:
+        change = item.data
+        assert change is not None
+        if change.weekly_amount > ctx.settings.max_weekly_reduction:
+            maximum = ctx.settings.max_weekly_reduction
+            raise BusinessRuleError(f"weekly reduction above the scheme maximum of £{maximum:.2f}")
+        ctx.step("convert", target=ctx.settings.target_app)
+        return self._workbook(ctx).append(to_import_row(change, item.key))
+
+    def find_existing(self, ctx: RunContext, item: Item[CtrChange]) -> str | None:
+        return self._workbook(ctx).find(item.key)
+
+
+def to_import_row(change: CtrChange, key: str) -> dict[str, Any]:
+    """The revenues import layout (see config/apps.yaml ``revenues-import.columns``)."""
+    return {
+        "Source Key": key,
+        "Account": change.account,
+        "Claim": change.claim_ref,
+        "Name": f"{change.surname.upper()}, {change.forenames}",
+        "NINO": change.nino,
+        "Postcode": change.postcode,
+        "Change Code": CHANGE_CODES[change.change],
+        "Effective Date": change.effective_from.isoformat(),
+        "Weekly Reduction": float(change.weekly_amount),
+        "Annual Reduction": float((change.weekly_amount * 52).quantize(Decimal("0.01"))),
+    }

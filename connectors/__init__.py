@@ -1,0 +1,1 @@
+"""Connectors: one module per kind of legacy system (files, web, desktop, database)."""

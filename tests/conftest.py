@@ -1,0 +1,49 @@
+"""Fixtures shared by every test: a throw-away installation, CI strictness, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from borough.runtime import Runtime
+from borough.testing import home_env, make_home, runtime_in
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(ok: bool, what: str, hint: str) -> None:
+    """Skip on a laptop without ``what``; under CI=true a missing component fails the run."""
+    if ok:
+        return
+    message = f"{what} is not available ({hint})"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An installation with the shipped config and sample data."""
+    home = make_home(tmp_path / "home", config=ROOT / "config")
+    shutil.copytree(ROOT / "sample-data", home / "sample-data")
+    return home
+
+
+@pytest.fixture
+def runtime(home: Path) -> Iterator[Runtime]:
+    with runtime_in(home) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+def cli_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment (set for this test) that points the CLI at ``home``."""
+    env = home_env(home)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
