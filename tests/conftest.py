@@ -47,3 +47,24 @@ def cli_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a PostgreSQL server started for this test session (fails under CI if absent)."""
+    from tests.support.postgres import postgres_bin, temporary_postgres
+
+    require(postgres_bin() is not None, "PostgreSQL", "apt-get install postgresql")
+    with temporary_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on the session server for one test."""
+    import re
+
+    from tests.support.postgres import create_database
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    return create_database(postgres_server, name)

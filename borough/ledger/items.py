@@ -86,8 +86,10 @@ class ItemQueue:
                         **values,
                     )
                     .on_conflict_do_nothing(index_elements=["bot", "key_token"])
+                    .returning(items.c.id)
                 )
-                outcome = Ingested.NEW if conn.execute(stmt).rowcount == 1 else Ingested.KNOWN
+                inserted = conn.execute(stmt).first() is not None
+                outcome = Ingested.NEW if inserted else Ingested.KNOWN
                 where = (items.c.bot == bot, items.c.key_token == new.key_token)
                 row = conn.execute(select(items).where(*where)).one()
                 if outcome is Ingested.KNOWN and row.invalid and row.digest != new.digest:

@@ -1,0 +1,155 @@
+"""The same ledger contract over every store: SQLite (embedded) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from borough.errors import LeaseLostError, LedgerError
+from borough.ledger import ItemState, Ledger, NewItem, RunStatus, Sealer, open_ledger
+from borough.ledger.runs import utcnow
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = open_ledger(url, Sealer(secrets.token_bytes(32)))
+    yield store
+    store.close()
+
+
+def new(key: str, invalid: str | None = None) -> NewItem:
+    return NewItem(
+        key_token=f"tok-{key}",
+        key=key,
+        data={"key": key, "name": "Zoë"},
+        source=f"in.csv row {key}",
+        subjects=["p_x"],
+        invalid_reason=invalid,
+        digest=f"d-{key}-{invalid}",
+    )
+
+
+def test_ingest_is_idempotent_by_key(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    first = ledger.items.ingest("bot", run.id, [new("a"), new("b")])
+    again = ledger.items.ingest("bot", run.id, [new("a"), new("c")])
+    assert [o.value for _, o in first] == ["new", "new"]
+    assert [o.value for _, o in again] == ["known", "new"]
+    assert len(ledger.items.list(bot="bot")) == 3
+
+
+def test_payload_is_sealed_at_rest(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new("a")])
+    with ledger.engine.connect() as conn:
+        raw = conn.execute(text("SELECT payload FROM borough_items")).scalar_one()
+    assert b"Zo" not in bytes(raw)
+    assert ledger.items.list(bot="bot", unseal=True)[0].data == {"key": "a", "name": "Zoë"}
+
+
+def test_claims_are_exclusive_under_contention(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new(str(i)) for i in range(60)])
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker(run_id: str) -> None:
+        while (claim := ledger.items.claim_next("bot", run_id)) is not None:
+            with lock:
+                taken.append(claim.item_id)
+
+    runs = [ledger.runs.create("bot", "1").id for _ in range(4)]
+    threads = [threading.Thread(target=worker, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken) == sorted(set(taken)) and len(taken) == 60
+
+
+def test_a_stale_claim_cannot_write_after_takeover(ledger: Ledger):
+    first = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", first.id, [new("a")])
+    claim = ledger.items.mark_in_flight(ledger.items.claim_next("bot", first.id))
+    second = ledger.runs.create("bot", "1")
+    adopted = ledger.items.adopt_orphans("bot", second.id, live_runs={second.id})
+    assert [c.item_id for c in adopted] == [claim.item_id]
+    with pytest.raises(LeaseLostError):
+        ledger.items.finish(claim, ItemState.DONE, reference="R1")
+    ledger.items.finish(adopted[0], ItemState.DONE, reference="R2")
+    assert ledger.items.get(claim.item_id).reference == "R2"
+
+
+def test_orphans_of_live_runs_are_left_alone(ledger: Ledger):
+    owner = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", owner.id, [new("a")])
+    ledger.items.claim_next("bot", owner.id)
+    other = ledger.runs.create("bot", "1")
+    assert ledger.items.adopt_orphans("bot", other.id, live_runs={owner.id, other.id}) == []
+
+
+def test_claimed_orphans_go_back_to_pending(ledger: Ledger):
+    owner = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", owner.id, [new("a")])
+    ledger.items.claim_next("bot", owner.id)
+    other = ledger.runs.create("bot", "1")
+    assert ledger.items.adopt_orphans("bot", other.id, live_runs={other.id}) == []
+    assert ledger.items.list(bot="bot")[0].state is ItemState.PENDING
+
+
+def test_retry_waits_for_its_time(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new("a")])
+    claim = ledger.items.claim_next("bot", run.id)
+    ledger.items.release(claim, not_before=utcnow() + timedelta(hours=1), error="later")
+    assert ledger.items.claim_next("bot", run.id) is None
+    assert ledger.items.next_due("bot") > utcnow()
+
+
+def test_operator_moves_only_from_allowed_states(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new("bad", invalid="row 2: Amount: not a number")])
+    item = ledger.items.list(bot="bot")[0]
+    assert item.state is ItemState.FAILED
+    with pytest.raises(LedgerError, match="needs it to be NEEDS_REVIEW"):
+        ledger.items.operator_move(
+            item.id, allowed_from=[ItemState.NEEDS_REVIEW], to=ItemState.DONE, resolution="x"
+        )
+    moved = ledger.items.operator_move(
+        item.id,
+        allowed_from=[ItemState.FAILED],
+        to=ItemState.PENDING,
+        resolution="retry by user:ann",
+    )
+    assert moved.state is ItemState.PENDING and moved.attempt == 0
+
+
+def test_dead_local_runs_are_reaped(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    reaped = ledger.runs.reap(300, alive=lambda pid, marker: False)
+    assert reaped == [run.id]
+    assert ledger.runs.get(run.id).status is RunStatus.CRASHED
+
+
+def test_run_ids_resolve_by_unique_prefix(ledger: Ledger):
+    run = ledger.runs.create("bot", "1")
+    assert ledger.runs.get(run.id[:-2]).id == run.id
+    with pytest.raises(LedgerError, match="matches no run"):
+        ledger.runs.get("19990101")
+
+
+def test_a_newer_schema_version_is_refused(ledger: Ledger):
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE borough_meta SET value = '99' WHERE key = 'schema_version'"))
+    with pytest.raises(LedgerError, match="has schema version 99; this borough reads version 1"):
+        type(ledger)(ledger.engine, Sealer(secrets.token_bytes(32)))
