@@ -71,8 +71,12 @@ def connector_class(kind: str) -> type[Connector]:
 def app_settings(name: str, app: AppConfig, doc: LocatedYaml | None = None) -> BaseModel:
     """Validate the kind-specific keys of one app against its connector's Settings model."""
     cls = connector_class(app.kind)
+    options = app.options
+    if app.credential is not None and "credential" in cls.Settings.model_fields:
+        # the shared key names the secret; a connector that signs in declares it to get it
+        options = {**options, "credential": app.credential}
     try:
-        return cls.Settings.model_validate(app.options)
+        return cls.Settings.model_validate(options)
     except ValidationError as exc:
         if doc is None:
             raise ConfigError(f"app {name!r}: {exc.errors()[0]['msg']}") from None
