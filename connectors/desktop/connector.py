@@ -24,7 +24,7 @@ from borough.errors import ConnectorError, TransientError
 from connectors.desktop import display, forms
 from connectors.desktop.app import AppProcess, expand_command
 from connectors.desktop.clipboard import Clipboard
-from connectors.desktop.keyboard import Keyboard, load_pyautogui
+from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
 from connectors.desktop.screen import Anchor, Box, Mask, Screen, mask_image, png_bytes
 from connectors.desktop.session import Focus, Session
 from connectors.desktop.settings import DesktopSettings
@@ -53,6 +53,7 @@ class DesktopConnector(Connector):
         self._windows: XWindows | None = None
         self._process: AppProcess | None = None
         self._masks: list[Mask] = []
+        self._pyautogui_display: str | None = None
         try:
             self.session = self._connect()
             self._ensure_running()
@@ -79,6 +80,7 @@ class DesktopConnector(Connector):
         if settings.window_manager and not self._windows.window_manager_running():
             self._wm = display.start_window_manager(settings.window_manager, self._windows)
         gui = load_pyautogui(display_name)
+        self._pyautogui_display = display_name
         keys = Keyboard(gui, settings.key_pause_seconds)
         for chord in (
             settings.select_all,
@@ -97,7 +99,7 @@ class DesktopConnector(Connector):
         if settings.images:
             images = Path(settings.images).expanduser()
             images = images if images.is_absolute() else self.services.home / images
-        screen = Screen(gui, display_name, images, settings.confidence)
+        screen = Screen(display_name, images, settings.confidence)
         logger.bind(action="desktop.attach").debug(
             "app {} on display {} ({})",
             self.name,
@@ -109,11 +111,14 @@ class DesktopConnector(Connector):
     def close(self) -> None:
         """Stop the app if this connector started it, then the display parts it started."""
         session = getattr(self, "session", None)
+        gui_display, self._pyautogui_display = self._pyautogui_display, None
+        wm = self._wm
         steps: list[Any] = [
             self._process.stop if self._process else None,
             session.clipboard.close if session else None,
             self._windows.close if self._windows else None,
-            (lambda: display.stop_process(self._wm)) if self._wm else None,
+            (lambda: release_pyautogui(gui_display)) if gui_display else None,
+            (lambda: display.stop_process(wm)) if wm else None,
             self._lock.release if self._lock else None,
             display.release_virtual if self._virtual else None,
         ]

@@ -1,7 +1,8 @@
 """Seeing the screen: screenshots, finding reference images, masking sensitive fields.
 
 Screenshots come from Pillow's X grabber (in memory, no scrot temp files in the working
-folder); matching is pyautogui's ``locate`` (OpenCV with ``confidence`` when installed).
+folder); matching is pyscreeze's ``locate``, the function behind ``pyautogui.locateOnScreen``
+(OpenCV with ``confidence`` when installed), called directly so it works without a display.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from borough.errors import ConnectorError
+from connectors.desktop._quiet import quiet_import
 
 HAS_OPENCV = importlib.util.find_spec("cv2") is not None
 
@@ -50,10 +52,7 @@ class Box:
 
 
 class Screen:
-    def __init__(
-        self, pyautogui: Any, display_name: str, images: Path | None, confidence: float
-    ) -> None:
-        self._gui = pyautogui
+    def __init__(self, display_name: str, images: Path | None, confidence: float) -> None:
         self._display = display_name
         self._images = images
         self._confidence = confidence
@@ -88,12 +87,13 @@ class Screen:
 
     def find_in(self, name: str, haystack: Any) -> Box | None:
         """Where ``name`` appears in the image ``haystack`` (coordinates inside it)."""
+        pyscreeze: Any = quiet_import("pyscreeze")
         options: dict[str, Any] = {"grayscale": False}
         if HAS_OPENCV:
             options["confidence"] = self._confidence
         try:
-            found = self._gui.locate(self.image(name), haystack, **options)
-        except self._gui.ImageNotFoundException:
+            found = pyscreeze.locate(self.image(name), haystack, **options)
+        except pyscreeze.ImageNotFoundException:
             return None
         if found is None:
             return None
