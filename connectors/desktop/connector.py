@@ -211,6 +211,11 @@ class DesktopConnector(Connector):
         """Back to the main window: pop-ups and forms are left (home_keys, else Escape) and
         a sign-in dialog is answered. TransientError if the app will not get there."""
         s, session = self.settings, self.session
+        released = session.windows.release_held_inputs()
+        if released:
+            logger.bind(action="desktop.released").warning(
+                "released {} held down on the display of {}", ", ".join(released), self.name
+            )
         side_titles = [*s.dialogs, *s.home_keys]
         title: str | None = None
         for _ in range(12):

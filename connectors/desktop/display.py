@@ -111,27 +111,33 @@ class DisplayLock:
 
     def acquire(self, timeout: float) -> None:
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+        try:
+            self._wait(handle, timeout)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
+        self._handle = handle
+
+    def _wait(self, handle: IO[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().strip() or "unknown"
-                    handle.close()
                     raise ConnectorError(
                         f"display {self.display_name} is in use by another desktop bot "
                         f"(pid {holder}); one desktop bot per display: wait for it, or give "
                         "this bot its own display"
                     ) from None
                 time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
 
     def release(self) -> None:
         if self._handle is not None:

@@ -206,6 +206,35 @@ class XWindows:
                 raise TimeoutError(f"a mouse button stayed down for {timeout:g}s")
             time.sleep(0.002)
 
+    def release_held_inputs(self) -> list[str]:
+        """Release every key and mouse button the server holds down; returns what it was.
+
+        A bot killed half-way through a chord leaves keys down: with Ctrl stuck every Escape
+        arrives as Ctrl+Escape, and a stuck letter would auto-repeat into whatever field has
+        the focus.
+        """
+        from Xlib.ext import xtest
+
+        released: list[str] = []
+        keymap = self.display.query_keymap()
+        for index, byte in enumerate(keymap):
+            for bit in range(8):
+                if byte & (1 << bit):
+                    keycode = index * 8 + bit
+                    xtest.fake_input(self.display, self._X.KeyRelease, keycode)
+                    keysym = self.display.keycode_to_keysym(keycode, 0)
+                    released.append(self.display.lookup_string(keysym) or f"keycode {keycode}")
+        mask = self.root.query_pointer().mask
+        for number, bit in enumerate(
+            (self._X.Button1Mask, self._X.Button2Mask, self._X.Button3Mask), start=1
+        ):
+            if mask & bit:
+                xtest.fake_input(self.display, self._X.ButtonRelease, number)
+                released.append(f"mouse button {number}")
+        if released:
+            self.display.sync()
+        return released
+
     # -- display-wide facts ----------------------------------------------------------------
     def window_manager_running(self) -> bool:
         prop = self.root.get_full_property(
