@@ -53,6 +53,8 @@ class DesktopConnector(Connector):
         self._windows: XWindows | None = None
         self._process: AppProcess | None = None
         self._masks: list[Mask] = []
+        # the run folder is named after the run: its log is where an operator looks
+        self._log = logger.bind(run_id=services.run_folder.name)
         self._pyautogui_display: str | None = None
         try:
             self.session = self._connect()
@@ -100,11 +102,11 @@ class DesktopConnector(Connector):
             images = Path(settings.images).expanduser()
             images = images if images.is_absolute() else self.services.home / images
         screen = Screen(display_name, images, settings.confidence)
-        logger.bind(action="desktop.attach").debug(
+        self._log.bind(action="desktop.attach").info(
             "app {} on display {} ({})",
             self.name,
             display_name,
-            "virtual" if self._virtual else "given",
+            "started here: Xvfb" if self._virtual else "given by DISPLAY",
         )
         return Session(self.name, settings, self._windows, keys, clipboard, screen)
 
@@ -129,7 +131,7 @@ class DesktopConnector(Connector):
                 try:
                     step()
                 except Exception as exc:
-                    logger.bind(action="desktop.close").warning("closing {}: {}", self.name, exc)
+                    self._log.bind(action="desktop.close").warning("closing {}: {}", self.name, exc)
 
     # -- the app's process and its windows -------------------------------------------------
     def _app_titles(self) -> list[str]:
@@ -145,7 +147,7 @@ class DesktopConnector(Connector):
             return
         if self._process is not None:
             report = self._process.exit_report() if not self._process.running else "no window"
-            logger.bind(action="desktop.app_lost").warning(
+            self._log.bind(action="desktop.app_lost").warning(
                 "app {} has gone ({})", self.name, report
             )
             self._process.stop()
@@ -160,7 +162,7 @@ class DesktopConnector(Connector):
         self._process = AppProcess(
             self.name, command, self.services.home, self.services.run_folder / f"{self.name}.log"
         )
-        logger.bind(action="desktop.start").info("started app {}", self.name)
+        self._log.bind(action="desktop.start").info("started app {}", self.name)
         try:
             self.session.wait_for(
                 lambda _t: self._showing() or not self._process_running(),
@@ -205,7 +207,7 @@ class DesktopConnector(Connector):
         if title != s.main_window:
             text = forms.read_dialog(session, title) if title else ""
             raise ConnectorError(f"sign-in to app {self.name!r} failed: {text or title}")
-        logger.bind(action="desktop.sign_in").info("signed in to {}", self.name)
+        self._log.bind(action="desktop.sign_in").info("signed in to {}", self.name)
 
     def home(self) -> None:
         """Back to the main window: pop-ups and forms are left (home_keys, else Escape) and
@@ -213,7 +215,7 @@ class DesktopConnector(Connector):
         s, session = self.settings, self.session
         released = session.windows.release_held_inputs()
         if released:
-            logger.bind(action="desktop.released").warning(
+            self._log.bind(action="desktop.released").warning(
                 "released {} held down on the display of {}", ", ".join(released), self.name
             )
         side_titles = [*s.dialogs, *s.home_keys]

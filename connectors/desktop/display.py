@@ -8,6 +8,7 @@ connector would leave it talking to a dead server.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -63,6 +64,12 @@ def release_virtual() -> None:
     virtual.users -= 1
     if virtual.users <= 0:
         del _shared["xvfb"]
+        # pyvirtualdisplay stops Xvfb with SIGKILL, which leaves its socket in
+        # /tmp/.X11-unix; a SIGTERM first lets Xvfb clean up after itself
+        process = getattr(getattr(virtual.display, "_obj", None), "_subproc", None)
+        if process is not None:
+            with contextlib.suppress(Exception):
+                stop_process(process)
         virtual.display.stop()
 
 
