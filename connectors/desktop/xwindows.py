@@ -7,6 +7,7 @@ client window, never from the window manager's frame, which sits elsewhere.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,13 +40,18 @@ class XWindows:
 
         self._X = X
         self._errors: tuple[type[BaseException], ...] = (error.XError, error.BadWindow)
-        try:
-            self.display: Any = display.Display(display_name)
-        except Exception as exc:  # DisplayConnectionError, DisplayNameError
+        failure = None
+        with warnings.catch_warnings():  # Xlib drops the socket of a failed connect
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                self.display: Any = display.Display(display_name)
+            except Exception as exc:  # DisplayConnectionError, DisplayNameError
+                failure = str(exc)
+        if failure is not None:
             raise ConnectorError(
-                f"cannot connect to the X display {display_name} ({exc}); is the X server "
+                f"cannot connect to the X display {display_name} ({failure}); is the X server "
                 "(or Xvfb) running?"
-            ) from None
+            )
         self.root = self.display.screen().root
         self._holder: Any = None
         self._atoms = {
