@@ -146,7 +146,6 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
         client = self._client(ctx)
         fields = change.client_values().fields()
         revenues_client.open_form(client)
-        ctx.step("form.opened", target=client.name)
         client.enter(fields)
         client.verify(fields)
         ctx.step("form.verified", target=client.name, fields=len(fields))

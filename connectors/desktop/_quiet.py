@@ -16,6 +16,8 @@ from types import ModuleType
 
 
 def quiet_import(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         module = importlib.import_module(name)

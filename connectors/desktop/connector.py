@@ -115,11 +115,12 @@ class DesktopConnector(Connector):
         session = getattr(self, "session", None)
         gui_display, self._pyautogui_display = self._pyautogui_display, None
         wm = self._wm
+        stops = self._virtual and display.last_virtual_user()
         steps: list[Any] = [
             self._process.stop if self._process else None,
             session.clipboard.close if session else None,
             self._windows.close if self._windows else None,
-            (lambda: release_pyautogui(gui_display)) if gui_display else None,
+            (lambda: release_pyautogui(gui_display, display_stops=stops)) if gui_display else None,
             (lambda: display.stop_process(wm)) if wm else None,
             self._lock.release if self._lock else None,
             display.release_virtual if self._virtual else None,

@@ -56,6 +56,12 @@ def start_virtual(size: tuple[int, int]) -> str:
     return virtual.name
 
 
+def last_virtual_user() -> bool:
+    """True if releasing now would stop this process's Xvfb."""
+    virtual = _shared.get("xvfb")
+    return virtual is not None and virtual.users <= 1
+
+
 def release_virtual() -> None:
     """One user is done with the shared Xvfb; the last one stops it."""
     virtual = _shared.get("xvfb")
@@ -64,6 +70,9 @@ def release_virtual() -> None:
     virtual.users -= 1
     if virtual.users <= 0:
         del _shared["xvfb"]
+        from connectors.desktop.keyboard import close_pyautogui
+
+        close_pyautogui(virtual.name)
         # pyvirtualdisplay stops Xvfb with SIGKILL, which leaves its socket in
         # /tmp/.X11-unix; a SIGTERM first lets Xvfb clean up after itself
         process = getattr(getattr(virtual.display, "_obj", None), "_subproc", None)

@@ -1,8 +1,8 @@
 """Keys and clicks through pyautogui, imported only once DISPLAY names a live X server.
 
-pyautogui opens one X connection when it is imported and uses it for ever. Here every
-connector gets pyautogui bound to a fresh connection to its own display, and the last one
-to close closes it, so nothing talks to a display that has gone and nothing leaks.
+pyautogui opens one X connection when it is imported and uses it for ever. Here it is
+bound to the display a connector works on (a new connection when the display changes), and
+the connection is closed when that display stops, so nothing talks to a dead server.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from connectors.desktop._quiet import quiet_import
 from connectors.desktop.settings import chord_keys
 
 DESKTOP_EXTRA = "the desktop extra is not installed: pip install 'borough[desktop]'"
-_users: dict[str, int] = {}  # display name -> connectors using pyautogui on it
 
 
 def load_pyautogui(display_name: str) -> ModuleType:
@@ -32,32 +31,34 @@ def load_pyautogui(display_name: str) -> ModuleType:
     except Exception as exc:  # Xlib's DisplayConnectionError, raised at import
         raise ConnectorError(f"pyautogui cannot use display {display_name}: {exc}") from None
     x11: Any = sys.modules["pyautogui._pyautogui_x11"]
-    if display_name not in _users:
+    current = getattr(x11, "_display", None)
+    if current is None or current.get_display_name() != display_name:
         from Xlib.display import Display
 
-        old, x11._display = x11._display, Display(display_name)
-        if old is not None:
+        x11._display = Display(display_name)
+        if current is not None:
             with contextlib.suppress(Exception):  # its server may be gone already
-                old.close()
-        _users.clear()
-        _users[display_name] = 0
-    _users[display_name] += 1
+                current.close()
     pyautogui.FAILSAFE = False  # the virtual pointer may rest in a corner; nobody is watching
     module: ModuleType = pyautogui
     return module
 
 
-def release_pyautogui(display_name: str) -> None:
-    """One connector is done; the last one on the display closes pyautogui's connection."""
-    if display_name not in _users:
-        return
-    _users[display_name] -= 1
-    if _users[display_name] <= 0:
-        del _users[display_name]
-        x11: Any = sys.modules.get("pyautogui._pyautogui_x11")
-        if x11 is not None and x11._display is not None:
-            x11._display.close()
-            x11._display = None
+def release_pyautogui(display_name: str, *, display_stops: bool) -> None:
+    """A connector is done with pyautogui. Its connection stays open for other code in the
+    process, unless the display itself is about to stop."""
+    if display_stops:
+        close_pyautogui(display_name)
+
+
+def close_pyautogui(display_name: str) -> None:
+    """Close pyautogui's connection if it is to ``display_name`` (that display is stopping)."""
+    x11: Any = sys.modules.get("pyautogui._pyautogui_x11")
+    display = getattr(x11, "_display", None)
+    if display is not None and display.get_display_name() == display_name:
+        with contextlib.suppress(Exception):
+            display.close()
+        x11._display = None
 
 
 class Keyboard:
