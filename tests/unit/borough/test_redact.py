@@ -57,3 +57,17 @@ def test_tokens_are_stable_keyed_and_normalised():
     assert a.token("Zoë") == a.token("ZOË")
     assert a.token("Zoë") != b.token("Zoë")
     assert is_token(a.token("anyone")) and not is_token("AB123456C")
+
+
+def test_personal_values_match_any_case_but_never_half_a_word():
+    redactor = Redactor()
+    redactor.add_personal("Annie Smith", "name")
+    redactor.add_personal("Ann", "name")
+    assert redactor.redact("ANNIE SMITH and ann, not Annual") == "[name] and [name], not Annual"
+
+
+def test_every_one_of_many_registered_values_is_found():
+    redactor = Redactor()
+    for i in range(20_000):
+        redactor.add_personal(f"Person{i} Surname{i}", "name")
+    assert redactor.redact("saw person19999 surname19999 today") == "saw [name] today"
