@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -196,7 +196,6 @@ class ScheduleConfig(Strict):
 
 
 class EmailChannel(Strict):
-    kind: Literal["email"]
     host: str
     port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
@@ -209,7 +208,6 @@ class EmailChannel(Strict):
 
 
 class WebhookChannel(Strict):
-    kind: Literal["webhook"]
     url: str | None = Field(default=None, description="only when the URL holds no token")
     url_secret: str | None = Field(default=None, description="secret holding the URL")
     timeout_seconds: float = Field(default=10, gt=0)
@@ -223,15 +221,17 @@ class WebhookChannel(Strict):
         return self
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="kind")]
-
-
 class NotifySettings(Strict):
     events: list[Event] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
     repeat_after_minutes: float = Field(
         default=60, ge=0, description="the same event of a schedule is not re-sent sooner"
     )
-    channels: list[Channel] = Field(default_factory=list)
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+
+    @property
+    def channels(self) -> list[EmailChannel | WebhookChannel]:
+        return [channel for channel in (self.email, self.webhook) if channel is not None]
 
 
 class SchedulerSettings(Strict):

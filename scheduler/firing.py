@@ -133,8 +133,13 @@ class FireBook:
                 reason = f"the previous run {busy.id} was still {busy.status.value}"
                 report.missed += self._missed(name, schedule.bot, [latest], reason, now=now)
             else:
-                catch_up = late_by > grace
-                report.queued.append(self._queue(name, schedule, latest, catch_up, late_by))
+                extra: dict[str, Any] = {}
+                if late_by > grace:
+                    extra["late_seconds"] = round(late_by)
+                if schedule.on_missed == "run_once" and (late or late_by > grace):
+                    # this run stands in for the fires missed before it
+                    extra.update(catch_up=True, covers_missed=len(late) + (late_by > grace))
+                report.queued.append(self._queue(name, schedule, latest, extra))
         self._last_fire[name] = latest.astimezone(UTC)
         if report.missed:
             self._notify_missed(name, schedule.bot, report)
@@ -209,9 +214,9 @@ class FireBook:
         )
 
     def _queue(
-        self, name: str, schedule: ScheduleConfig, fire: datetime, catch_up: bool, late_by: float
+        self, name: str, schedule: ScheduleConfig, fire: datetime, extra: dict[str, Any]
     ) -> RunRecord:
-        extra = {"catch_up": True, "late_seconds": round(late_by)} if catch_up else {}
+        catch_up = bool(extra.get("catch_up"))
         record = self._record_queued(name, schedule, SCHEDULE_TRIGGER + name, fire, extra)
         self.trail.bind(run_id=record.id, bot=schedule.bot).emit(
             "schedule.fired",

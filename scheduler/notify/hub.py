@@ -23,18 +23,12 @@ from scheduler.notify.base import Notice, Notifier
 from scheduler.notify.smtp import SmtpNotifier
 from scheduler.notify.webhook import WebhookNotifier
 
-NOTIFIERS: dict[str, type[SmtpNotifier] | type[WebhookNotifier]] = {
-    SmtpNotifier.kind: SmtpNotifier,
-    WebhookNotifier.kind: WebhookNotifier,
-}
-
 
 def notifier_for(channel: EmailChannel | WebhookChannel, secrets: SecretStore) -> Notifier:
-    """The notifier for a channel's ``kind`` (one place resolves the alias)."""
-    cls = NOTIFIERS.get(channel.kind)
-    if cls is None:
-        raise LookupError(f"no notifier of kind {channel.kind!r}; known: {', '.join(NOTIFIERS)}")
-    return cls(channel, secrets)  # type: ignore[arg-type]
+    """The notifier for a configured channel (``notify.email`` / ``notify.webhook``)."""
+    if isinstance(channel, EmailChannel):
+        return SmtpNotifier(channel, secrets)
+    return WebhookNotifier(channel, secrets)
 
 
 def event_of(run: RunRecord) -> str | None:
