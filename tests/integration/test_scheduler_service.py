@@ -18,6 +18,7 @@ from borough.testing import counted_writes, runtime_in
 from scheduler.service import SchedulerService
 from scheduler.session import run_for
 from scheduler.triggers import LONDON
+from tests.support.receivers import webhook_server
 from tests.support.scheduling import child_env, scheduler_home
 
 
@@ -62,6 +63,12 @@ def test_two_schedules_on_a_one_seat_app_never_overlap(tmp_path: Path):
 def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firing(
     tmp_path: Path,
 ):
+    with webhook_server() as hook:
+        hung_run_is_killed(tmp_path, hook)
+    assert [(p["event"], p["run_id"]) for p in hook.posts] == [("timed_out", hook.run_id)]
+
+
+def hung_run_is_killed(tmp_path: Path, hook) -> None:
     home = scheduler_home(
         tmp_path,
         {
@@ -70,6 +77,7 @@ def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firin
         },
         bots={"hang-bot": {"hang": True, "ignore_sigterm": True}, "sleepy-b": {}},
         scheduler={"max_concurrent_runs": 2, "kill_grace_seconds": 1},
+        extra={"notify": {"events": ["timed_out"], "webhook": {"url": hook.url}}},
     )
     with runtime_in(home) as runtime:
         runs = runtime.ledger.runs
@@ -84,6 +92,7 @@ def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firin
         finally:
             service.stop()
         assert hang.status is RunStatus.TIMED_OUT
+        hook.run_id = hang.id
         assert hang.error == "killed at its maximum run time (0.1 min)"
         dispatched = datetime.fromisoformat(hang.detail["dispatched_at"])
         assert hang.ended_at - dispatched >= timedelta(seconds=6), "killed only at its max run time"
