@@ -6,3 +6,15 @@ locks, missed-fire accounting and dispatch of runs to their own processes.
 """
 
 from __future__ import annotations
+
+try:
+    import apscheduler
+except ModuleNotFoundError:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the scheduler needs APScheduler 3.11: pip install 'borough[scheduler]'"
+    ) from None
+
+if not apscheduler.__version__.startswith("3."):  # pragma: no cover
+    raise ImportError(
+        f"the scheduler is written for APScheduler 3.x, not {apscheduler.__version__}"
+    )

@@ -77,6 +77,7 @@ class FireBook:
         self.council = council
         self._last_fire: dict[str, datetime | None] = {}
         self._versions: dict[str, str] = {}
+        self._max_run: dict[tuple[str, str, float | None], float] = {}
         self._lock = threading.RLock()  # APScheduler's thread and operator requests both fire
 
     # -- fires ----------------------------------------------------------------------------
@@ -187,10 +188,13 @@ class FireBook:
         return found[0] if found else None
 
     def _detail(self, name: str, schedule: ScheduleConfig) -> dict[str, Any]:
+        key = (name, schedule.bot, schedule.max_run_minutes)
+        if key not in self._max_run:  # reading the bot's config file costs more than the fire
+            self._max_run[key] = self.schedules.max_run_seconds(name, self.config)
         return {
             "priority": schedule.priority,
             "inputs": dict(schedule.inputs),
-            "max_run_seconds": self.schedules.max_run_seconds(name, self.config),
+            "max_run_seconds": self._max_run[key],
             "apps": list(self.seats.apps_of(schedule.bot)),
             "queue": schedule.queue,
         }

@@ -27,6 +27,12 @@ def start(
         float | None,
         typer.Option("--for", help="stop by itself after this many minutes (trials)", min=0),
     ] = None,
+    leave_runs: Annotated[
+        bool,
+        typer.Option(
+            "--leave-runs", help="on stop, let running runs finish (the next scheduler adopts them)"
+        ),
+    ] = False,
 ) -> None:
     """Run the scheduler in the foreground; Ctrl+C or SIGTERM stops it cleanly.
 
@@ -56,7 +62,7 @@ def start(
         try:
             service.serve(lambda: deadline is not None and time.monotonic() >= deadline)
         finally:
-            service.stop(stop_runs=True)
+            service.stop(stop_runs=not leave_runs)
         console.print(f"Scheduler stopped; {len(service.ended)} run(s) ended while it ran.")
 
 

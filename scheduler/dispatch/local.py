@@ -164,13 +164,14 @@ class LocalDispatcher(Dispatcher):
             self.on_finished(self.runs.get(run.run_id))
             return
         self.children[run.run_id] = child
-        self._waiting.pop(run.run_id, None)
+        waited = self._waiting.pop(run.run_id, None)
         self.runs.update_detail(
             run.run_id,
             dispatched_pid=child.pid,
             dispatched_marker=child.marker,
             dispatched_at=datetime.now(UTC).isoformat(),
             waiting_for=None,
+            waited_for=waited,
         )
         self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
             "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
