@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from borough.config.loader import Config, validate_document
 from borough.config.models import Strict
 from borough.config.yaml_lines import LocatedYaml, load_yaml
-from borough.errors import BoroughError, ConfigError
+from borough.errors import ConfigError
 from scheduler.calendars import BUILTIN, AnnualClosure, WorkingCalendar, parse_month_day
 from scheduler.triggers import (
     INTERVAL_ANCHOR,
@@ -357,45 +357,3 @@ def _calendars(parsed: SchedulesFile) -> dict[str, WorkingCalendar]:
     calendars = {name: WorkingCalendar(name, name) for name in BUILTIN}
     calendars.update({name: c.build(name) for name, c in parsed.calendars.items()})
     return calendars
-
-
-def check_schedules(config: Config) -> list[Path]:
-    """``borough config check`` hook: the file itself, then bots, apps and inputs it names."""
-    from borough.registry import load_bot
-
-    schedules = load_schedules(config)
-    if not schedules.file.exists():
-        return []
-    problems: list[ConfigError] = []
-    for name, schedule in schedules.entries.items():
-        where = ("schedules", name)
-        try:
-            load_bot(schedule.bot, config)
-            bot_config = config.bot_config(schedule.bot)
-        except BoroughError as exc:
-            problems.append(
-                ConfigError(
-                    f"bot {schedule.bot!r}: {exc}",
-                    file=schedules.file,
-                    line=schedules.line(*where, "bot"),
-                    field=f"schedules.{name}.bot",
-                )
-            )
-            continue
-        declared = set(bot_config.inputs) if bot_config else set()
-        unknown = sorted(set(schedule.inputs) - declared) if declared else []
-        if unknown:
-            problems.append(
-                ConfigError(
-                    f"bot {schedule.bot!r} has no input {unknown[0]!r}; it reads: "
-                    f"{', '.join(sorted(declared))}",
-                    file=schedules.file,
-                    line=schedules.line(*where, "inputs", unknown[0]),
-                    field=f"schedules.{name}.inputs",
-                )
-            )
-    if problems:
-        first = problems[0]
-        first.others = problems[1:]
-        raise first
-    return [schedules.file]

@@ -18,6 +18,7 @@ from pathlib import Path
 from borough.ledger import RunRecord, RunStatus
 from borough.runtime import Runtime
 from scheduler.config import load_schedules
+from scheduler.logbridge import route_library_logs
 from scheduler.service import SchedulerService, StartupReport
 
 
@@ -67,6 +68,7 @@ def run_for(
     not in this process's environment). Logging must already be configured
     (``borough.logconfig.configure``), as for any borough entry point.
     """
+    route_library_logs()
     schedules = load_schedules(runtime.config, schedules_file)
     service = SchedulerService(runtime, schedules=schedules, env=env, on_run_ended=on_run_ended)
     started = datetime.now(UTC)

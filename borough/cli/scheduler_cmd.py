@@ -47,14 +47,15 @@ def start(
         route_library_logs()
         service = SchedulerService(runtime)
 
-        def _stop(signum: int, frame: Any) -> None:
-            service.request_stop()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
         if standby:
             console.print("Standby: waiting for the active scheduler to stop…")
         report = service.start(standby=standby)
+
+        def _stop(signum: int, frame: Any) -> None:
+            service.request_stop()
+
+        signal.signal(signal.SIGTERM, _stop)  # from here on, a signal means a clean stop
+        signal.signal(signal.SIGINT, _stop)
         print_startup(report)
         count = len(service.schedules.active)
         console.print(f"[green]Scheduler running[/]: {count} schedule(s). Ctrl+C to stop.")
@@ -90,6 +91,8 @@ def sync(
 @app.command("status")
 def status() -> None:
     """Whether a scheduler is running on this store, and what is queued or running."""
+    from sqlalchemy.engine import make_url
+
     from borough.ledger import RunStatus
     from scheduler.operate import Operator
 
@@ -103,7 +106,7 @@ def status() -> None:
                 f"[green]Scheduler running[/]: pid {holder.get('pid')} on {holder.get('host')} "
                 f"since {holder.get('since')} UTC"
             )
-        console.print(f"store: {operator.service.store_url}")
+        console.print(f"store: {make_url(operator.service.store_url).render_as_string()}")
         runs = runtime.ledger.runs
         queued = runs.list(statuses=[RunStatus.QUEUED], limit=1000)
         running = runs.list(statuses=[RunStatus.RUNNING], limit=1000)

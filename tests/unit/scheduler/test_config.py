@@ -10,7 +10,8 @@ from borough.config.loader import load_config
 from borough.config.paths import resolve_paths
 from borough.errors import ConfigError
 from borough.testing import home_env
-from scheduler.config import check_schedules, load_schedules
+from scheduler.check import check_schedules
+from scheduler.config import load_schedules
 from tests.support.scheduling import scheduler_home
 
 
