@@ -76,12 +76,13 @@ def test_list_pause_resume_and_run_now_without_a_running_scheduler(home: Path):
     assert "active" in listing.output and ":30:00" in listing.output
     paused = invoke("schedules", "pause", "morning")
     assert "morning paused (no scheduler running; applied)" in paused.output
-    assert "paused" in invoke("schedules", "list").output
     resumed = invoke("schedules", "resume", "morning")
     assert "morning resumed; next fire" in resumed.output
+    invoke("schedules", "pause", "month-end")
     queued = invoke("schedules", "run-now", "morning")
     assert "queued" in queued.output and "No scheduler is running" in queued.output
-    assert "1 queued" in invoke("schedules", "list").output
+    listing = invoke("schedules", "list").output
+    assert "1 queued" in listing and "paused" in listing
     with runtime_in(home) as runtime:
         [run] = runtime.ledger.runs.list(statuses=[RunStatus.QUEUED])
     assert run.trigger.startswith("run-now:user:") and run.schedule == "morning"
