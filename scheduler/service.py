@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,7 +99,8 @@ class SchedulerService:
         self.store = ScheduleStore(self.engine, self._on_due)
         self.env = child_environment(runtime, env)
         self.dispatcher = self._dispatcher()
-        self.ended: list[RunRecord] = []
+        self.ended_count = 0  # runs that ended while this service ran
+        self.recent: deque[RunRecord] = deque(maxlen=200)  # the last of them, newest last
         self._on_run_ended = on_run_ended
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -187,7 +189,7 @@ class SchedulerService:
         self.dispatcher.shutdown(stop_runs=stop_runs)
         self.notifications.drain(timeout=15)
         self.notifications.close()
-        self.trail.emit("scheduler.stop", detail={"runs_ended": len(self.ended)})
+        self.trail.emit("scheduler.stop", detail={"runs_ended": self.ended_count})
         self.lock.release()
         self.engine.dispose()
         logger.bind(action="scheduler.stop").info("scheduler stopped")
@@ -254,7 +256,8 @@ class SchedulerService:
                     self._unrecorded.append((job, last_due))
 
     def _run_ended(self, record: RunRecord) -> None:
-        self.ended.append(record)
+        self.ended_count += 1
+        self.recent.append(record)
         self.notifications.run_ended(record)
         self._wake.set()
         if self._on_run_ended is not None:

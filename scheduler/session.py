@@ -78,7 +78,7 @@ def run_for(
         service.serve(
             lambda: (
                 time.monotonic() >= deadline
-                or (until_runs is not None and len(service.ended) >= until_runs)
+                or (until_runs is not None and service.ended_count >= until_runs)
             ),
             poll=0.2,
         )

@@ -64,7 +64,7 @@ def start(
             service.serve(lambda: deadline is not None and time.monotonic() >= deadline)
         finally:
             service.stop(stop_runs=not leave_runs)
-        console.print(f"Scheduler stopped; {len(service.ended)} run(s) ended while it ran.")
+        console.print(f"Scheduler stopped; {service.ended_count} run(s) ended while it ran.")
 
 
 @app.command("sync")

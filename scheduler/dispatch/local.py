@@ -90,6 +90,8 @@ class LocalDispatcher(Dispatcher):
             since = record.started_at or record.created_at
             elapsed = (datetime.now(UTC) - since).total_seconds()
             child = Child.adopt(QueuedRun.from_record(record), int(pid), marker, elapsed)
+            stderr = self.work_dir / f"{record.id}.stderr"  # left by the scheduler before us
+            child.stderr_file = stderr if stderr.exists() else None
             self.children[record.id] = child
             self.trail.bind(run_id=record.id, bot=record.bot).emit(
                 "run.adopted", detail={"pid": pid, "running_seconds": round(elapsed)}
