@@ -213,16 +213,17 @@ def test_a_seat_held_by_a_dead_run_expires_and_the_waiting_run_starts(tmp_path: 
     )
     with runtime_in(home) as runtime:
         runs = runtime.ledger.runs
-        holder = runs.create("sleepy-a", "1.0.0", trigger="manual")  # holds the one seat
-        dead = subprocess.Popen(["sleep", "0"])  # a pid that is surely gone
-        dead.wait()
-        with runtime.ledger.engine.begin() as conn:
-            conn.execute(
-                update(runs_table).where(runs_table.c.id == holder.id).values(pid=dead.pid)
-            )
         service = SchedulerService(runtime, env=child_env(home))
         service.start()
         try:
+            time.sleep(1)  # past the reaping the scheduler does as it starts
+            holder = runs.create("sleepy-a", "1.0.0", trigger="manual")  # holds the one seat
+            dead = subprocess.Popen(["sleep", "0"])  # a pid that is surely gone
+            dead.wait()
+            with runtime.ledger.engine.begin() as conn:
+                conn.execute(
+                    update(runs_table).where(runs_table.c.id == holder.id).values(pid=dead.pid)
+                )
             queued = service.book.run_now("job", "user:test")
             operator = Operator(runtime, actor="user:test")
             wait_for(
