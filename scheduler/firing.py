@@ -110,6 +110,7 @@ class FireBook:
         if schedule is None:
             reason = "schedule is no longer in schedules.yaml"
             report.missed += self._missed(name, bot, due, reason, now=now)
+            self._last_fire[name] = due[-1].astimezone(UTC)
             return report
         grace = schedule.misfire_grace_seconds
         latest = due[-1]
