@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,12 +61,15 @@ def run_for(
     until_runs: int | None = None,
     env: Mapping[str, str] | None = None,
     on_run_ended: Callable[[RunRecord], None] | None = None,
+    run_now: Iterable[str] = (),
+    actor: str = "demo",
 ) -> SessionSummary:
     """Run a scheduler in-process on ``runtime``'s installation; see the module docstring.
 
     ``env`` is added to what run processes inherit (e.g. the secrets passphrase when it is
-    not in this process's environment). Logging must already be configured
-    (``borough.logconfig.configure``), as for any borough entry point.
+    not in this process's environment). ``run_now`` names schedules to run once at the
+    start (so a demo need not wait for the first fire), queued as ``actor``. Logging must
+    already be configured (``borough.logconfig.configure``), as for any entry point.
     """
     route_library_logs()
     schedules = load_schedules(runtime.config, schedules_file)
@@ -75,6 +78,8 @@ def run_for(
     deadline = time.monotonic() + minutes * 60
     startup = service.start()
     try:
+        for name in run_now:
+            service.book.run_now(name, actor)
         service.serve(
             lambda: (
                 time.monotonic() >= deadline

@@ -258,7 +258,9 @@ def test_run_for_drives_the_demo_bot_on_a_schedule(tmp_path: Path):
             until_runs=2,
             env=child_env(home),
             on_run_ended=ended.append,
+            run_now=["demo-ctr-every-minute"],
         )
+    assert any(r.trigger == "run-now:demo" for r in summary.runs)
     started = sorted((r for r in ended if r.started_at), key=lambda r: r.started_at)
     assert len(started) >= 2
     first, second = started[:2]
