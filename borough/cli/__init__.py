@@ -16,7 +16,10 @@ from borough.cli import (
     new_cmd,
     run_cmd,
     runs_cmd,
+    scheduler_cmd,
+    schedules_cmd,
     secrets_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -35,6 +38,9 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
+app.add_typer(scheduler_cmd.app, name="scheduler")
+app.add_typer(schedules_cmd.app, name="schedules")
+app.command("worker")(worker_cmd.worker)
 
 
 def main() -> None:
