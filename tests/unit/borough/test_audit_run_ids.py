@@ -19,3 +19,12 @@ def test_a_postcode_like_run_id_survives_in_the_audit_trail(tmp_path: Path):
         [record] = [r for r in iter_records(runtime.paths.audit) if r["action"] == "run.start"]
     assert record["run_id"] == POSTCODE_LIKE
     assert record["detail"] == {"note": "[POSTCODE]"}, "other fields are still redacted"
+
+
+def test_new_run_ids_never_look_like_personal_data():
+    from borough.ledger.runs import new_run_id
+
+    redactor = Redactor()
+    ids = [new_run_id() for _ in range(3000)]
+    assert all(redactor.redact(run_id) == run_id for run_id in ids)
+    assert len(set(ids)) > 2900
