@@ -19,7 +19,6 @@ from borough.errors import LedgerError
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
 from borough.ledger.schema import runs
 
-
 _PATTERNS_ONLY = Redactor()
 
 
