@@ -11,6 +11,7 @@ import typer
 from borough.cli import (
     audit_cmd,
     config_cmd,
+    dashboard_cmd,
     demo_cmd,
     items_cmd,
     new_cmd,
@@ -35,6 +36,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
+app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:
