@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from loguru import logger
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -21,6 +22,9 @@ from borough.dashboard.security import (
 )
 from borough.dashboard.state import Dashboard
 from borough.dashboard.web import render
+
+#: Every area of the dashboard; all of them are included, none with a prefix.
+ROUTERS = (auth, overview, runs, items, evidence, ops, audit, admin)
 
 _PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
@@ -36,13 +40,14 @@ def create_app(dash: Dashboard) -> FastAPI:
     app.state.dashboard = dash
     app.mount("/static", StaticFiles(directory=assets.STATIC), name="static")
     app.mount("/assets", StaticFiles(directory=vendor / "assets"), name="assets")
-    for module in (auth, overview, runs, items, evidence, ops, audit, admin):
+    for module in ROUTERS:
         app.include_router(module.router)
     app.middleware("http")(_security_headers)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
     return app
 
 
@@ -109,3 +114,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             request, 404, "Page not found", "If you typed the web address, check it is correct."
         )
     return await _error_page(request, exc.status_code, "Sorry, there is a problem", str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.opt(exception=exc).bind(action="dashboard.error").error(
+        "{} {} failed", request.method, request.url.path
+    )
+    return HTMLResponse(
+        "<!DOCTYPE html><html lang='en'><head><title>Sorry, there is a problem – borough</title>"
+        "</head><body><main><h1>Sorry, there is a problem with the dashboard</h1><p>If you were "
+        "saving something, check whether it was saved before trying again. The error is in "
+        "the dashboard's log.</p></main></body></html>",
+        status_code=500,
+    )

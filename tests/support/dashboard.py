@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 
-from borough.dashboard.app import create_app
 from borough.dashboard.serve import server
 from borough.dashboard.state import Dashboard
 from borough.ledger import ItemState, NewItem, RunStatus
@@ -164,10 +164,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(dash: Dashboard) -> Iterator[str]:
-    """The dashboard on a free loopback port in a thread; yields its base URL."""
+def serving(app: FastAPI) -> Iterator[str]:
+    """The dashboard app on a free loopback port in a thread; yields its base URL."""
     port = free_port()
-    srv = server(create_app(dash), "127.0.0.1", port)
+    srv = server(app, "127.0.0.1", port)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -78,14 +78,6 @@ def verify(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> R
     verdict = check_run_ends(
         verify_file(dash.runtime.paths.audit, dash.runtime.keys.public_key), ends
     )
-    dash.trail(session.user).emit(
-        "audit.verified",
-        outcome="ok" if verdict.ok else "failed",
-        detail={
-            "records": verdict.records,
-            "problem": verdict.problem.kind if verdict.problem else None,
-        },
-    )
     return render(
         request, session, "pages/audit_verify.html", title="Chain verification", verdict=verdict
     )

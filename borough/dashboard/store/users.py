@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -82,7 +83,11 @@ class UserStore:
         self._engine = engine
         self._clock = clock
         self._hasher = hasher or PasswordHasher()
-        self._dummy_hash = self._hasher.hash("borough: no such account")
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """Checked against for unknown names, so they cost as much as known ones."""
+        return self._hasher.hash("borough: no such account")
 
     def add(self, name: str, password: str, roles: Iterable[str | Role]) -> User:
         if not NAME_RULE.match(name):
@@ -150,7 +155,7 @@ class UserStore:
         """The account if the password is right and it is enabled; same cost when not."""
         with self._engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.name == name)).first()
-        stored = row.password_hash if row is not None else self._dummy_hash
+        stored = str(row.password_hash) if row is not None else self._dummy_hash
         try:
             self._hasher.verify(stored, password[:MAX_PASSWORD])
         except (VerifyMismatchError, VerificationError, InvalidHashError):
