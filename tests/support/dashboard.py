@@ -3,15 +3,19 @@ accounts; a controllable clock; a uvicorn server in a thread for browser tests."
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
@@ -180,3 +184,49 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Site:
+    url: str
+    app: FastAPI
+    dash: Dashboard
+    seeded: Seeded
+    clock: Clock
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self) -> httpx.Client:
+        """A fresh browser-like client (closed when the site stops)."""
+        client = httpx.Client(base_url=self.url, timeout=30)
+        self.clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        while self.clients:
+            self.clients.pop().close()
+
+    def sign_in(self, name: str, password: str = PASSWORD) -> httpx.Client:
+        client = self.client()
+        response = post_form(client, "/sign-in", "/sign-in", name=name, password=password)
+        assert response.status_code == 303, response.text
+        return client
+
+    def audit(self) -> list[dict[str, Any]]:
+        """Every record of the installation's trail, oldest first."""
+        log = self.dash.runtime.paths.audit / "audit.jsonl"
+        return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line]
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def post_form(client: httpx.Client, page: str, action: str, **data) -> httpx.Response:
+    """Load ``page`` for its CSRF token, then post ``data`` to ``action`` as its form would."""
+    token = csrf_of(client.get(page).text)
+    return client.post(action, data={"csrf_token": token, **data})

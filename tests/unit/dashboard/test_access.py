@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute
 
 from borough.dashboard.app import ROUTERS
 from borough.ledger import ItemState
-from tests.unit.dashboard.conftest import Site, csrf_of, post_form
+from tests.support.dashboard import Site, csrf_of, post_form
 
 OPS = {"olivia", "audrey"}  # operator, auditor
 EVERYONE = {"olivia", "audrey", "adam"}

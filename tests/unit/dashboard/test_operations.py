@@ -14,8 +14,7 @@ from borough.config.models import DashboardSettings
 from borough.dashboard.app import create_app
 from borough.dashboard.state import Dashboard
 from borough.ledger import ItemState
-from tests.support.dashboard import FAST_HASHER, PASSWORD, serving
-from tests.unit.dashboard.conftest import Site, post_form
+from tests.support.dashboard import FAST_HASHER, PASSWORD, Site, post_form, serving
 
 
 def test_resolving_needs_a_reason_and_moves_the_item(site: Site):
