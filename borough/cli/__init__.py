@@ -17,6 +17,8 @@ from borough.cli import (
     new_cmd,
     run_cmd,
     runs_cmd,
+    scheduler_cmd,
+    schedules_cmd,
     secrets_cmd,
 )
 
@@ -36,6 +38,8 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
+app.add_typer(scheduler_cmd.app, name="scheduler")
+app.add_typer(schedules_cmd.app, name="schedules")
 app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
