@@ -8,12 +8,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from borough.cli._common import console, err_console, fail, is_interactive, local, opened_runtime
 
 if TYPE_CHECKING:
+    from borough.dashboard.schedules import ScheduleControl
     from borough.dashboard.state import Dashboard
+    from borough.runtime import Runtime
 
 app = typer.Typer(
     help="The web dashboard for operators and auditors, and its accounts.",
@@ -51,8 +54,8 @@ def dashboard(
         settings = runtime.config.settings.dashboard
         host = host or settings.host
         port = port or settings.port
-        dash = Dashboard.open(runtime)  # borough errors become one clear line (opened_runtime)
-        web = create_app(dash)
+        dash = Dashboard.open(runtime, schedules=_schedule_control(runtime))
+        web = create_app(dash)  # borough errors become one clear line (opened_runtime)
         if not dash.users.list():
             err_console.print(
                 "No dashboard accounts yet: create the first administrator with\n"
@@ -65,6 +68,22 @@ def dashboard(
             )
         console.print(f"borough dashboard on http://{host}:{port}/ (Ctrl+C to stop)")
         server(web, host, port).run()
+
+
+def _schedule_control(runtime: Runtime) -> ScheduleControl | None:
+    """The scheduler's operator API for the schedule pages; without it they say why."""
+    from borough.errors import BoroughError
+
+    try:
+        from borough.cli._schedule_control import SchedulerControl
+
+        return SchedulerControl(runtime)
+    except ImportError as exc:
+        reason = f"the scheduler is not installed ({exc}): pip install 'borough[scheduler]'"
+    except BoroughError as exc:
+        reason = str(exc)
+    err_console.print(f"[yellow]warning:[/] schedule pages are off: {escape(reason)}")
+    return None
 
 
 @contextmanager

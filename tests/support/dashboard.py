@@ -24,6 +24,7 @@ from borough.dashboard.state import Dashboard
 from borough.ledger import ItemState, NewItem, RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.runtime import Runtime
+from scheduler.operate import Operator
 from tests.support.installs import counting_home, people
 
 PASSWORD = "correct horse battery"
@@ -40,6 +41,17 @@ PNG = bytes.fromhex(
     "f8ffff3f0005fe02fea7d6a0b90000000049454e44ae426082"
 )
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+SCHEDULES = """\
+schedules:
+  nightly-counting:
+    bot: counting-bot
+    description: people.csv into the counting target
+    daily: "02:30"
+  weekly-counting:
+    bot: counting-bot
+    cron: "0 6 * * mon"
+    calendar: england-and-wales
+"""
 
 
 class Clock:
@@ -75,7 +87,9 @@ def seed(tmp_path: Path) -> Seeded:
     rows = people(5, bad_every=5)
     rows[0]["Amount"] = 999  # R0001 breaks a business rule -> FAILED
     home = counting_home(tmp_path, rows)
+    (home / "config" / "schedules.yaml").write_text(SCHEDULES, encoding="utf-8")
     with runtime_in(home) as runtime:
+        Operator(runtime, actor="user:setup").sync()  # as `borough scheduler sync` does
         run = run_bot(runtime, RunRequest(bot="counting-bot"))
         failed = next(
             i

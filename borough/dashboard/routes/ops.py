@@ -60,13 +60,14 @@ def schedules(
     request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
 ) -> Response:
     dash = dashboard(request)
-    rows = dash.schedules.list() if dash.schedules is not None else None
+    control = dash.schedules
     return render(
         request,
         session,
         "pages/schedules.html",
         title="Schedules",
-        rows=rows,
+        rows=control.list() if control is not None else None,
+        running=control.status() if control is not None else None,
         can_act=session.user.has(Role.OPERATOR),
     )
 
@@ -84,21 +85,16 @@ def schedule_action(
     if dash.schedules is None:
         flash(request, session, "The scheduler is not connected to this dashboard", error=True)
         return redirect("/schedules")
-    actor = session.user.actor
+    actor = session.user.actor  # the scheduler records the change with this actor
     try:
         if action == "pause":
-            dash.schedules.pause(schedule_id, actor=actor)
-            message = f"Schedule {schedule_id} paused: it will not fire until resumed"
+            message = dash.schedules.pause(schedule_id, actor=actor)
         elif action == "resume":
-            dash.schedules.resume(schedule_id, actor=actor)
-            message = f"Schedule {schedule_id} resumed"
+            message = dash.schedules.resume(schedule_id, actor=actor)
         else:
             message = dash.schedules.run_now(schedule_id, actor=actor)
     except BoroughError as exc:
         flash(request, session, str(exc), error=True)
     else:
-        dash.trail(session.user).emit(
-            f"schedule.{action.replace('-', '_')}", target=schedule_id, detail={"via": "dashboard"}
-        )
-        flash(request, session, message)
+        flash(request, session, f"{schedule_id}: {message}")
     return redirect("/schedules")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from borough.cli._schedule_control import SchedulerControl
 from borough.dashboard.app import create_app
 from borough.dashboard.state import Dashboard
 from borough.testing import runtime_in
@@ -35,7 +36,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     seeded = seed(tmp_path_factory.mktemp("dashboard"))
     clock = Clock()
     with runtime_in(seeded.home) as runtime:
-        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock)
+        control = SchedulerControl(runtime)
+        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
         app = create_app(dash)
         with serving(app) as url:
             yield Site(url, app, dash, seeded, clock)

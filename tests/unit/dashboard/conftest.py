@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from borough.cli._schedule_control import SchedulerControl
 from borough.dashboard.app import create_app
 from borough.dashboard.state import Dashboard
 from borough.testing import runtime_in
@@ -17,7 +18,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     seeded = seed(tmp_path_factory.mktemp("dashboard"))
     clock = Clock()
     with runtime_in(seeded.home) as runtime:
-        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock)
+        control = SchedulerControl(runtime)
+        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
         app = create_app(dash)
         with serving(app) as url:
             site = Site(url, app, dash, seeded, clock)
