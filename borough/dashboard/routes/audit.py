@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from borough.audit.reading import about_subject, export_text, in_range, iter_records
@@ -127,9 +128,7 @@ def export_form(request: Request, session: Annotated[Session, Depends(AUDITOR)])
 
 @router.post("/audit/export")
 async def export(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    form = await request.form()
+    form = await request.form()  # date parts arrive as six optional fields
     return await run_in_threadpool(_export, request, session, form)
 
 
