@@ -29,9 +29,14 @@ from tests.support.dashboard import FAST_HASHER, Clock
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    store = open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}", Sealer(secrets.token_bytes(32)))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The dashboard's tables over both ledger stores, like the ledger's contract tests."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = open_ledger(url, Sealer(secrets.token_bytes(32)))
     ensure_schema(store.engine)
     yield store
     store.close()
