@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from scheduler.errors import SchedulerLockedError
 
 ADVISORY_KEY = 0x626F726F  # "boro"
+APP_NAME = "borough-scheduler"
 
 
 def holder_info() -> dict[str, Any]:
@@ -138,9 +139,10 @@ class PostgresLock(SchedulerLock):
                     "first, or start this one with --standby to take over when it stops"
                 )
             time.sleep(poll)
-        conn.execute(
+        info = holder_info()
+        conn.execute(  # application_name holds 63 characters: pid@host is what fits
             text("SELECT set_config('application_name', :name, false)"),
-            {"name": "borough-scheduler " + json.dumps(holder_info())},
+            {"name": f"{APP_NAME} {info['pid']}@{info['host']}"[:63]},
         )
         conn.commit()
         self._conn = conn
@@ -154,17 +156,17 @@ class PostgresLock(SchedulerLock):
 
     def holder(self) -> dict[str, Any] | None:
         query = text(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "SELECT a.application_name, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted"
         )
         with self.engine.connect() as conn:
-            name = conn.execute(query, {"k": ADVISORY_KEY}).scalar()
-        if name is None:
+            row = conn.execute(query, {"k": ADVISORY_KEY}).first()
+        if row is None:
             return None
-        try:
-            return dict(json.loads(str(name).removeprefix("borough-scheduler ")))
-        except ValueError:
-            return {}
+        pid, _, host = str(row.application_name).removeprefix(APP_NAME + " ").partition("@")
+        since = row.backend_start.astimezone(UTC).isoformat(timespec="seconds")
+        return {"pid": int(pid) if pid.isdigit() else pid, "host": host, "since": since}
 
 
 def lock_for(store_url: str, engine: Engine) -> SchedulerLock:

@@ -20,6 +20,7 @@ from borough.cli import (
     scheduler_cmd,
     schedules_cmd,
     secrets_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
 app.add_typer(schedules_cmd.app, name="schedules")
+app.command("worker")(worker_cmd.worker)
 app.add_typer(dashboard_cmd.app, name="dashboard")
 
 

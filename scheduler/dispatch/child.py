@@ -128,6 +128,20 @@ class Child:
             self.stderr_file.unlink(missing_ok=True)
 
 
+def enforce_deadline(child: Child, now: float, grace: float, trail: AuditTrail) -> None:
+    """Past its maximum run time: SIGTERM the run's group, SIGKILL it ``grace`` s later."""
+    if now < child.deadline or child.stopped:
+        return
+    if not child.timed_out:
+        child.timed_out = True
+        trail.bind(run_id=child.run.run_id, bot=child.run.bot).emit(
+            "run.kill",
+            outcome="timed_out",
+            detail={"max_run_seconds": child.run.max_run_seconds, "grace_seconds": grace},
+        )
+    child.stop(now, grace)
+
+
 def settle(runs: RunBook, trail: AuditTrail, child: Child, redact: Redact) -> RunRecord:
     """Record how the run ended once its process is gone (the child records normal ends).
 

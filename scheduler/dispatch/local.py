@@ -17,7 +17,7 @@ from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive
 from scheduler.dispatch.base import Dispatcher, QueuedRun
-from scheduler.dispatch.child import Child, Redact, settle
+from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
 from scheduler.seats import Holder, SeatBook
 
 QUEUE_SCAN_LIMIT = 1000
@@ -108,18 +108,8 @@ class LocalDispatcher(Dispatcher):
                     "run {} of {} ended {}", run_id, record.bot, record.status.value
                 )
                 self.on_finished(record)
-            elif now >= child.deadline and not child.stopped:
-                if not child.timed_out:
-                    child.timed_out = True
-                    self.trail.bind(run_id=run_id, bot=child.run.bot).emit(
-                        "run.kill",
-                        outcome="timed_out",
-                        detail={
-                            "max_run_seconds": child.run.max_run_seconds,
-                            "grace_seconds": self.kill_grace,
-                        },
-                    )
-                child.stop(now, self.kill_grace)
+            else:
+                enforce_deadline(child, now, self.kill_grace, self.trail)
 
     def _queued(self) -> list[QueuedRun]:
         records = self.runs.list(statuses=[RunStatus.QUEUED], limit=QUEUE_SCAN_LIMIT)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,14 +12,18 @@ from pathlib import Path
 
 import time_machine
 import yaml
+from sqlalchemy import update
 
 from borough.audit.reading import iter_records
 from borough.ledger import ItemState, RunRecord, RunStatus
+from borough.ledger.schema import runs as runs_table
 from borough.runner import RunRequest, run_bot
-from borough.testing import counted_writes, runtime_in
+from borough.testing import counted_writes, make_home, runtime_in
+from scheduler.operate import Operator
 from scheduler.service import SchedulerService
 from scheduler.session import run_for
 from scheduler.triggers import LONDON
+from tests.support.receivers import webhook_server
 from tests.support.scheduling import child_env, scheduler_home
 
 
@@ -62,6 +68,12 @@ def test_two_schedules_on_a_one_seat_app_never_overlap(tmp_path: Path):
 def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firing(
     tmp_path: Path,
 ):
+    with webhook_server() as hook:
+        hung_run_is_killed(tmp_path, hook)
+    assert [(p["event"], p["run_id"]) for p in hook.posts] == [("timed_out", hook.run_id)]
+
+
+def hung_run_is_killed(tmp_path: Path, hook) -> None:
     home = scheduler_home(
         tmp_path,
         {
@@ -70,6 +82,7 @@ def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firin
         },
         bots={"hang-bot": {"hang": True, "ignore_sigterm": True}, "sleepy-b": {}},
         scheduler={"max_concurrent_runs": 2, "kill_grace_seconds": 1},
+        extra={"notify": {"events": ["timed_out"], "webhook": {"url": hook.url}}},
     )
     with runtime_in(home) as runtime:
         runs = runtime.ledger.runs
@@ -84,6 +97,7 @@ def test_a_hung_run_is_killed_at_its_max_run_time_and_other_schedules_keep_firin
         finally:
             service.stop()
         assert hang.status is RunStatus.TIMED_OUT
+        hook.run_id = hang.id
         assert hang.error == "killed at its maximum run time (0.1 min)"
         dispatched = datetime.fromisoformat(hang.detail["dispatched_at"])
         assert hang.ended_at - dispatched >= timedelta(seconds=6), "killed only at its max run time"
@@ -183,3 +197,66 @@ def test_dst_march_the_lost_0130_fires_once_at_0230_bst(tmp_path: Path):
             ), "and 01:30 BST the day after"
         finally:
             service.stop(stop_runs=True)
+
+
+def test_a_seat_held_by_a_dead_run_expires_and_the_waiting_run_starts(tmp_path: Path):
+    home = scheduler_home(
+        tmp_path,
+        {"job": {"bot": "sleepy-a", "cron": "0 0 1 1 *"}},
+        bots={"sleepy-a": {}},
+        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+    )
+    with runtime_in(home) as runtime:
+        runs = runtime.ledger.runs
+        holder = runs.create("sleepy-a", "1.0.0", trigger="manual")  # holds the one seat
+        dead = subprocess.Popen(["sleep", "0"])  # a pid that is surely gone
+        dead.wait()
+        with runtime.ledger.engine.begin() as conn:
+            conn.execute(
+                update(runs_table).where(runs_table.c.id == holder.id).values(pid=dead.pid)
+            )
+        service = SchedulerService(runtime, env=child_env(home))
+        service.start()
+        try:
+            queued = service.book.run_now("job", "user:test")
+            operator = Operator(runtime, actor="user:test")
+            wait_for(
+                lambda: any(r.waiting_for for r in operator.rows()),
+                20,
+                "the run to wait for a seat",
+            )
+            [row] = operator.rows()
+            assert (row.queued, row.waiting_for) == (1, "a licence seat on counting")
+            wait_for(lambda: runs.get(queued.id).status.finished, 60, "the run to start and end")
+        finally:
+            service.stop()
+        assert runs.get(holder.id).status is RunStatus.CRASHED
+        assert runs.get(queued.id).status is RunStatus.SUCCEEDED
+        reaped = audit_actions(home, "run.reaped")
+        assert [r["run_id"] for r in reaped] == [holder.id]
+
+
+def test_run_for_drives_the_demo_bot_on_a_schedule(tmp_path: Path):
+    root = Path(__file__).resolve().parents[2]
+    home = make_home(tmp_path / "demo", config=root / "config")
+    shutil.copytree(root / "sample-data", home / "sample-data")
+    schedules = home / "sample-data/demo-schedules.yaml"
+    text = schedules.read_text().replace('cron: "* * * * *"', "interval: {seconds: 3}")
+    schedules.write_text(text)
+    ended: list[RunRecord] = []
+    with runtime_in(home) as runtime:
+        summary = run_for(
+            runtime,
+            schedules_file=schedules,
+            minutes=2,
+            until_runs=2,
+            env=child_env(home),
+            on_run_ended=ended.append,
+        )
+    started = sorted((r for r in ended if r.started_at), key=lambda r: r.started_at)
+    assert len(started) >= 2
+    first, second = started[:2]
+    assert first.status is RunStatus.COMPLETED_WITH_FAILURES and first.counts.done == 20
+    assert second.counts.done == 0 and second.counts.already_done == 20
+    lines = summary.lines()
+    assert lines[0].startswith("scheduler ran ") and "  items done 20, failed 4" in lines
