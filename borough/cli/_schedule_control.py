@@ -43,12 +43,11 @@ class SchedulerControl:
         rows = []
         for row in operator.rows():
             entry = operator.schedules.entries.get(row.name)
-            when = row.when + (f" ({row.calendar} working days)" if row.calendar else "")
             rows.append(
                 ScheduleRow(
                     id=row.name,
                     bot=row.bot,
-                    when=when,
+                    when=row.when,  # the trigger's own words name its calendar
                     next_fire=row.next_fire,
                     state=row.state,
                     description=entry.description if entry is not None else "",

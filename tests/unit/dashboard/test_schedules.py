@@ -11,7 +11,7 @@ def test_schedules_show_next_fire_and_state(site: Site):
     page = site.sign_in("audrey").get("/schedules").text
     assert "No scheduler is running" in page
     assert "nightly-counting" in page and "weekly-counting" in page
-    assert "ACTIVE" in page and "england-and-wales working days" in page
+    assert "ACTIVE" in page and "working days (england-and-wales)" in page
     assert "/run-now" not in page and "/pause" not in page  # auditors only look
 
 
