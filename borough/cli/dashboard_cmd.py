@@ -47,7 +47,7 @@ def dashboard(
     if ctx.invoked_subcommand is not None:
         return
     from borough.dashboard.app import create_app
-    from borough.dashboard.serve import is_loopback, server
+    from borough.dashboard.serve import is_loopback, run_until_stopped, server
     from borough.dashboard.state import Dashboard
 
     with opened_runtime(console_level="INFO") as runtime:
@@ -67,7 +67,8 @@ def dashboard(
                 f"front and set dashboard.secure_cookies: true"
             )
         console.print(f"borough dashboard on http://{host}:{port}/ (Ctrl+C to stop)")
-        server(web, host, port).run()
+        run_until_stopped(server(web, host, port))
+        console.print("borough dashboard stopped")
 
 
 def _schedule_control(runtime: Runtime) -> ScheduleControl | None:

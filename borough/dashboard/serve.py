@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 
 import uvicorn
 from fastapi import FastAPI
@@ -49,3 +50,27 @@ def server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
         lifespan="off",
     )
     return uvicorn.Server(config)
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM, after uvicorn finished its graceful shutdown."""
+
+
+def run_until_stopped(srv: uvicorn.Server) -> None:
+    """Serve until Ctrl+C or SIGTERM (systemd stop); return normally after a clean stop.
+
+    uvicorn shuts down gracefully, then re-raises the signal it caught so that outer
+    handlers run; ours turns it into a normal return instead of a kill or a traceback.
+    """
+
+    def _stop(signum: int, frame: object) -> None:
+        raise Stopped()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        srv.run()
+    except Stopped:
+        logger.bind(action="dashboard.stop").info("dashboard stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -114,12 +114,17 @@ class SessionStore:
             conn.execute(update(sessions).where(sessions.c.id == session.id).values(flash=message))
 
     def pop_flash(self, session: Session) -> str | None:
-        with self._engine.begin() as conn:
-            message: str | None = conn.execute(
-                select(sessions.c.flash).where(sessions.c.id == session.id)
-            ).scalar_one_or_none()
-            if message is not None:
-                conn.execute(update(sessions).where(sessions.c.id == session.id).values(flash=None))
+        """Read without a write lock (most pages have no message); clear only if there is one."""
+        query = select(sessions.c.flash).where(sessions.c.id == session.id)
+        with self._engine.connect() as conn:
+            message: str | None = conn.execute(query).scalar_one_or_none()
+        if message is not None:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(sessions)
+                    .where(sessions.c.id == session.id, sessions.c.flash == message)
+                    .values(flash=None)
+                )
         return message
 
     def _delete(self, key: str) -> None:
