@@ -11,6 +11,7 @@ import typer
 from borough.cli import (
     audit_cmd,
     config_cmd,
+    dashboard_cmd,
     demo_cmd,
     items_cmd,
     new_cmd,
@@ -41,6 +42,7 @@ app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
 app.add_typer(schedules_cmd.app, name="schedules")
 app.command("worker")(worker_cmd.worker)
+app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:

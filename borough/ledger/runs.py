@@ -168,8 +168,14 @@ class RunBook:
         since: datetime | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[RunRecord]:
-        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+        query = (
+            select(runs)
+            .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         if bot:
             query = query.where(runs.c.bot == bot)
         if statuses is not None:
