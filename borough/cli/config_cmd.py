@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, err_console
 
@@ -13,13 +14,14 @@ app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 def check() -> None:
     """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present)."""
     from borough.config.check import check_all
+    from scheduler.check import check_schedules
 
-    problems, checked = check_all()
+    problems, checked = check_all(extra_checks=[check_schedules])
     for file in checked:
         console.print(f"checked {file}")
     if problems:
         for problem in problems:
-            err_console.print(f"[red]✗[/] {problem}", soft_wrap=True)
+            err_console.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
         err_console.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(2)
     console.print("[green]configuration OK[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -13,9 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, select, update
 
+from borough.audit.redact import Redactor
 from borough.errors import LedgerError
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
 from borough.ledger.schema import runs
+
+_PATTERNS_ONLY = Redactor()
 
 
 def utcnow() -> datetime:
@@ -23,8 +27,16 @@ def utcnow() -> datetime:
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """Sortable and readable: ``20261123-105802-3f9a1c``."""
-    return f"{(now or utcnow()):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    """Sortable and readable: ``20261123-105802-3f9a1c``.
+
+    An id that the redactor would mistake for personal data (``b863ed`` reads as the
+    postcode B86 3ED) is drawn again, so run ids survive whole in every log line.
+    """
+    stamp = f"{(now or utcnow()):%Y%m%d-%H%M%S}"
+    while True:
+        candidate = f"{stamp}-{secrets.token_hex(3)}"
+        if _PATTERNS_ONLY.redact(candidate) == candidate:
+            return candidate
 
 
 def process_start_marker(pid: int) -> str | None:
@@ -65,8 +77,9 @@ class RunBook:
     ) -> RunRecord:
         now = utcnow()
         pid = os.getpid() if status is RunStatus.RUNNING else None
+        new_id = run_id or new_run_id(now)
         values = {
-            "id": run_id or new_run_id(now),
+            "id": new_id,
             "bot": bot,
             "bot_version": bot_version,
             "trigger": trigger,
@@ -85,7 +98,7 @@ class RunBook:
         }
         with self._engine.begin() as conn:
             conn.execute(runs.insert().values(**values))
-        return self.get(values["id"])
+        return self.get(new_id)
 
     def start(self, run_id: str) -> None:
         """A queued run begins in this process."""
@@ -155,8 +168,14 @@ class RunBook:
         since: datetime | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[RunRecord]:
-        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+        query = (
+            select(runs)
+            .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         if bot:
             query = query.where(runs.c.bot == bot)
         if statuses is not None:
@@ -174,7 +193,7 @@ class RunBook:
         *,
         bot: str | None = None,
         alive: Callable[[int, str | None], bool] = process_alive,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Mark CRASHED every RUNNING run that is provably dead; returns their ids.
 
         Dead means: its heartbeat is older than the lease, or it ran on this host and its
@@ -185,7 +204,7 @@ class RunBook:
         query = select(runs).where(runs.c.status == RunStatus.RUNNING.value)
         if bot:
             query = query.where(runs.c.bot == bot)
-        dead: list[str] = []
+        dead: builtins.list[str] = []
         with self._engine.begin() as conn:
             for row in conn.execute(query).all():
                 local_dead = row.host == self.host and row.pid and not alive(row.pid, row.pid_start)
