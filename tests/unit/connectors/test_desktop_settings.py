@@ -10,7 +10,7 @@ import pytest
 from borough.config.models import AppConfig
 from borough.connect import AppServices, app_settings
 from borough.errors import ConfigError, ConnectorError
-from connectors.desktop import DesktopConnector, DesktopSettings
+from connectors.desktop import DesktopConnector, DesktopSettings, display
 from connectors.desktop.app import expand_command
 from connectors.desktop.clipboard import require_xclip
 from connectors.desktop.display import DisplayLock
@@ -94,6 +94,7 @@ def test_no_display_and_no_virtual_display_is_a_clear_error(tmp_path, monkeypatc
 
 def test_missing_xvfb_is_named_with_its_package(tmp_path, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(display, "_shared", {})  # no Xvfb of this process to share
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
     with pytest.raises(ConnectorError, match=r"no DISPLAY is set and Xvfb is not installed"):
         DesktopConnector("revenues", DesktopSettings(main_window="Main"), services(tmp_path))
