@@ -79,6 +79,9 @@ def release_virtual() -> None:
         if process is not None:
             with contextlib.suppress(Exception):
                 stop_process(process)
+            for stream in (process.stdout, process.stderr):  # stop() reads them only on kill
+                if stream is not None:
+                    stream.close()
         virtual.display.stop()
 
 
