@@ -1,0 +1,156 @@
+"""Casework report -> revenues desktop client: key each approved change into the client.
+
+The casework system's report (CSV) lists changes to Council Tax Reduction; revenues staff
+re-key each one into the revenues desktop client today. This bot enters every field,
+reads each back, saves, and records the client's own reference (REV-000123). The case
+reference is the key: an interrupted save is settled by searching the client's grid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from borough import Bot, Item, RetryPolicy, RunContext, SkipItem
+from bots import revenues_client
+from connectors.desktop import DesktopConnector
+from connectors.files import read_table
+
+NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+#: The report's columns, in order (the contract with the casework system's export).
+REPORT_COLUMNS = (
+    "Case Reference",
+    "Claim Reference",
+    "Council Tax Account",
+    "Surname",
+    "Forenames",
+    "NI Number",
+    "Change Type",
+    "Effective Date",
+    "Weekly Amount",
+    "Postcode",
+    "Status",
+    "Created At",
+)
+
+
+class CaseworkChange(BaseModel):
+    """One row of the casework report."""
+
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True, frozen=True)
+
+    case_ref: Annotated[str, Field(alias="Case Reference", pattern=r"^CW-\d{4}-\d{6}$")]
+    claim_ref: Annotated[str, Field(alias="Claim Reference", pattern=r"^HB\d{6}$")]
+    account: Annotated[str, Field(alias="Council Tax Account", pattern=r"^CT\d{7}$")]
+    surname: Annotated[str, Field(alias="Surname", min_length=1, max_length=60)]
+    forenames: Annotated[str, Field(alias="Forenames", min_length=1, max_length=60)]
+    nino: Annotated[str, Field(alias="NI Number")]
+    change: Annotated[Literal["NEW", "CHANGE", "END"], Field(alias="Change Type")]
+    effective_date: Annotated[date, Field(alias="Effective Date")]
+    weekly_amount: Annotated[Decimal, Field(alias="Weekly Amount", ge=0, le=1000, decimal_places=2)]
+    postcode: Annotated[str, Field(alias="Postcode", min_length=5, max_length=8)]
+    status: Annotated[str, Field(alias="Status", min_length=1)]
+    created_at: Annotated[datetime, Field(alias="Created At")]
+
+    @field_validator("nino", mode="before")
+    @classmethod
+    def _nino(cls, value: Any) -> str:
+        text = re.sub(r"\s+", "", str(value)).upper()
+        if not NINO.match(text):
+            raise ValueError("not a valid National Insurance number")
+        return text
+
+    @field_validator("effective_date", mode="before")
+    @classmethod
+    def _uk_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and "/" in value:  # the ledger keeps dates as ISO text
+            try:
+                return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+            except ValueError:
+                raise ValueError("date must be DD/MM/YYYY") from None
+        return value
+
+    @field_validator("weekly_amount", mode="before")
+    @classmethod
+    def _pounds(cls, value: Any) -> Any:
+        return str(value).replace("£", "").replace(",", "").strip() if value is not None else value
+
+    @field_validator("postcode", mode="before")
+    @classmethod
+    def _postcode(cls, value: Any) -> str:
+        return re.sub(r"\s+", " ", str(value)).strip().upper()
+
+    def client_values(self) -> revenues_client.ChangeValues:
+        """The row as the revenues client wants it typed."""
+        return revenues_client.ChangeValues(
+            case_ref=self.case_ref,
+            claim_ref=self.claim_ref,
+            account=self.account,
+            surname=self.surname,
+            forenames=self.forenames,
+            nino=self.nino,
+            change_type=self.change,
+            effective_date=self.effective_date.strftime("%d/%m/%Y"),
+            postcode=self.postcode,
+            weekly_amount=f"£{self.weekly_amount:.2f}",
+        )
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target_app: str = "revenues-desktop"
+    enter_statuses: list[str] | None = Field(
+        default=None, description="only rows with one of these statuses are entered (all if unset)"
+    )
+
+
+class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
+    name: ClassVar[str] = "casework-to-revenues-desktop"
+    version: ClassVar[str] = "1.0.0"
+    description: ClassVar[str] = "CTR changes from the casework report into the revenues client"
+    schema = CaseworkChange
+    settings_model = Settings
+    declares_intent = True  # nothing is saved before the Save key: earlier failures just retry
+    retry = RetryPolicy(attempts=5, backoff_seconds=2.0)
+    personal: ClassVar[dict[str, str]] = {
+        "nino": "national_insurance_number",
+        "surname": "name",
+        "forenames": "name",
+        "postcode": "address",
+    }
+
+    def items(self, ctx: RunContext) -> Iterator[Item[CaseworkChange]]:
+        for row in read_table(ctx.inputs["csv"], CaseworkChange):
+            yield row.to_item(key="case_ref", key_column="Case Reference")
+
+    def _client(self, ctx: RunContext) -> DesktopConnector:
+        return ctx.app(ctx.settings.target_app, DesktopConnector)  # type: ignore[return-value]
+
+    def setup(self, ctx: RunContext) -> None:
+        """Start (or attach to) the client and sign in now, so a missing display or app
+        fails the run once with a clear message instead of failing every item."""
+        self._client(ctx).declare_sensitive(*revenues_client.MASKS)
+
+    def process(self, ctx: RunContext, item: Item[CaseworkChange]) -> str:
+        change = item.data
+        assert change is not None
+        allowed = ctx.settings.enter_statuses
+        if allowed and change.status not in allowed:
+            raise SkipItem(f"status {change.status!r} is not one this bot enters")
+        client = self._client(ctx)
+        fields = change.client_values().fields()
+        revenues_client.open_form(client)
+        client.enter(fields)
+        client.verify(fields)
+        ctx.step("form.verified", target=client.name, fields=len(fields))
+        ctx.intent("save", target=client.name)
+        return revenues_client.save(client)
+
+    def find_existing(self, ctx: RunContext, item: Item[CaseworkChange]) -> str | None:
+        return revenues_client.find_case(self._client(ctx), item.key)

@@ -1,0 +1,160 @@
+"""The desktop connector against the real Tk client: starting, attaching, signing in, getting
+home from anywhere, and the errors an operator sees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from borough.connect import AppServices
+from borough.errors import ConnectorError
+from bots import revenues_client
+from connectors.desktop import DesktopConnector, DesktopSettings, Field
+from connectors.desktop.display import DisplayLock
+from connectors.desktop.xwindows import XWindows
+from tests.support.casework import APP, ROOT, SANDBOX_PASSWORD
+
+pytestmark = pytest.mark.xvfb
+MAIN, SIGN_IN, FORM = "Revenues Client", "Revenues Client - Sign in", "New CTR change"
+
+
+def settings(db: Path, **changes) -> DesktopSettings:
+    shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))["apps"][APP]
+    keys = {k: v for k, v in shipped.items() if k not in ("kind", "description", "max_sessions")}
+    keys["command"] = ["{python}", "-m", "sandbox.desktop", "--db", str(db)]
+    keys["start_timeout_seconds"] = 20
+    return DesktopSettings.model_validate({**keys, **changes})
+
+
+def services(tmp_path: Path, password: str = SANDBOX_PASSWORD) -> AppServices:
+    return AppServices(
+        secret=lambda name: password,
+        capture=lambda *a, **k: None,
+        step=lambda *a, **k: None,
+        home=tmp_path,
+        run_folder=tmp_path / "run",
+    )
+
+
+@pytest.fixture
+def windows(desktop_display: str) -> Iterator[XWindows]:
+    xw = XWindows(desktop_display)
+    yield xw
+    xw.close()
+
+
+def test_starts_signs_in_and_stops_the_app_it_started(tmp_path: Path, windows: XWindows):
+    connector = DesktopConnector(APP, settings(tmp_path / "app.sqlite"), services(tmp_path))
+    try:
+        assert connector.active_title() == MAIN
+        process = connector._process
+        assert process is not None and process.running
+    finally:
+        connector.close()
+    assert not process.running
+    assert windows.find(MAIN) == [] and windows.find(SIGN_IN) == []
+
+
+def test_a_wrong_password_is_a_clear_error_and_leaves_nothing_running(
+    tmp_path: Path, windows: XWindows
+):
+    with pytest.raises(ConnectorError) as caught:
+        DesktopConnector(APP, settings(tmp_path / "app.sqlite"), services(tmp_path, "wrong"))
+    assert str(caught.value) == (
+        "sign-in to app 'revenues-desktop' failed: Unknown user name or wrong password."
+    )
+    assert windows.find(SIGN_IN) == [] and windows.find("Sign-in failed") == []
+
+
+def test_attaches_to_a_running_app_and_leaves_it_running(tmp_path: Path, windows: XWindows):
+    app = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.desktop", "--db", str(tmp_path / "app.sqlite")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not windows.find(SIGN_IN) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        connector = DesktopConnector(
+            APP, settings(tmp_path / "x", command=None), services(tmp_path)
+        )  # starts nothing: it signs in to the window that is already there
+        assert connector._process is None and connector.active_title() == MAIN
+        connector.close()
+        assert app.poll() is None and windows.find(MAIN)
+    finally:
+        app.terminate()
+        app.wait(10)
+
+
+def test_home_gets_back_from_a_half_filled_form_and_its_question(tmp_path: Path, windows: XWindows):
+    connector = DesktopConnector(APP, settings(tmp_path / "app.sqlite"), services(tmp_path))
+    try:
+        revenues_client.open_form(connector)
+        connector.enter([Field("Surname", "Brontë", "alt+u")])
+        connector.press("escape")
+        connector.wait_window("Discard changes?")
+        connector.home()
+        assert connector.active_title() == MAIN
+        assert windows.find(FORM) == [] and windows.find("Discard changes?") == []
+        assert revenues_client.find_case(connector, "CW-2026-000001") is None
+    finally:
+        connector.close()
+
+
+def test_home_releases_keys_a_killed_bot_left_held_down(tmp_path: Path, windows: XWindows):
+    connector = DesktopConnector(APP, settings(tmp_path / "app.sqlite"), services(tmp_path))
+    try:
+        revenues_client.open_form(connector)
+        connector.enter([Field("Postcode", "LS1 4AP", "alt+p")])
+        sys.modules["pyautogui"].keyDown("alt")  # killed between Alt down and Alt up
+        connector.home()  # with Alt down, its keys would be Alt+Escape, Alt+y ...
+        assert connector.active_title() == MAIN and windows.find(FORM) == []
+        assert windows.release_held_inputs() == []
+    finally:
+        connector.close()
+
+
+def test_the_app_missing_or_dying_at_start_is_named(tmp_path: Path, desktop_display: str):
+    with pytest.raises(ConnectorError, match=r"'/no/such/client' not found \(check command:"):
+        DesktopConnector(
+            APP, settings(tmp_path / "a", command=["/no/such/client"]), services(tmp_path)
+        )
+    dying = ["{python}", "-c", "print('licence server unreachable'); raise SystemExit(3)"]
+    with pytest.raises(ConnectorError) as caught:
+        DesktopConnector(APP, settings(tmp_path / "a", command=dying), services(tmp_path))
+    assert str(caught.value) == (
+        "app 'revenues-desktop' stopped while starting: exit status 3; "
+        "last output: licence server unreachable"
+    )
+    with pytest.raises(ConnectorError, match=r"is not running .* no command: to start it"):
+        DesktopConnector(APP, settings(tmp_path / "a", command=None), services(tmp_path))
+
+
+def test_one_desktop_bot_per_display(tmp_path: Path, desktop_display: str):
+    other_bot = DisplayLock(desktop_display)
+    other_bot.acquire(timeout=0)
+    try:
+        with pytest.raises(ConnectorError) as caught:
+            DesktopConnector(
+                APP,
+                settings(tmp_path / "a", display_lock_timeout_seconds=0.2),
+                services(tmp_path),
+            )
+    finally:
+        other_bot.release()
+    assert str(caught.value) == (
+        f"display {desktop_display} is in use by another desktop bot (pid {os.getpid()}); "
+        "one desktop bot per display: wait for it, or give this bot its own display"
+    )
+
+
+def test_an_unknown_key_name_in_config_fails_at_open(tmp_path: Path, desktop_display: str):
+    with pytest.raises(ConnectorError, match=r"unknown key name\(s\) 'slash' in 'ctrl\+slash'"):
+        DesktopConnector(APP, settings(tmp_path / "a", select_all="ctrl+slash"), services(tmp_path))

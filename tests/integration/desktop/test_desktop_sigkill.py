@@ -1,0 +1,122 @@
+"""Kill -9 the desktop bot at random moments while it drives the real client; re-run; prove
+the client holds every record exactly once and the ledger agrees with it.
+
+The client keeps running across the kills (as it would on a robot's desktop), so each run
+attaches to whatever the dead one left on screen: a half-filled form, a question, a pop-up.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from borough.ledger import ItemState
+from borough.testing import home_env, runtime_in
+from connectors.desktop.xwindows import XWindows
+from tests.support.casework import (
+    BOT,
+    ROOT,
+    app_db,
+    app_events,
+    app_records,
+    casework_rows,
+    desktop_home,
+    expected_record,
+)
+
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+ROWS = 10
+
+
+def start_run(home: Path, display: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
+    return subprocess.Popen(
+        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def start_client(home: Path, display: str, seed: int) -> subprocess.Popen[bytes]:
+    app_db(home).parent.mkdir(parents=True, exist_ok=True)
+    client = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "sandbox.desktop", "--db", str(app_db(home))),
+            *("--lock-rate", "0.1", "--seed", str(seed), "--save-delay-ms", "40"),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": display},
+    )
+    windows = XWindows(display)
+    try:
+        deadline = time.monotonic() + 30
+        while not windows.find("Revenues Client - Sign in"):
+            assert time.monotonic() < deadline, "the client did not start"
+            time.sleep(0.05)
+    finally:
+        windows.close()
+    return client
+
+
+def wait_for_runs(home: Path, count: int, timeout: float = 60) -> None:
+    """Until ``count`` runs have started (their run.start is in the audit trail)."""
+    trail = home / "logs/audit/audit.jsonl"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = trail.read_text(encoding="utf-8") if trail.exists() else ""
+        if text.count('"action":"run.start"') >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"run {count} did not start within {timeout:g}s")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
+    tmp_path: Path, desktop_display: str, seed: int
+):
+    rng = random.Random(seed)
+    rows = casework_rows(ROWS, seed=seed)
+    home = desktop_home(
+        tmp_path,
+        rows,
+        borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 500}},
+    )
+    client = start_client(home, desktop_display, seed)
+    try:
+        kills = 0
+        for started in range(1, 5):
+            run = start_run(home, desktop_display)
+            wait_for_runs(home, started)  # start-up takes seconds; kill while it works
+            time.sleep(rng.uniform(1.0, 4.5))
+            if run.poll() is None:
+                run.send_signal(signal.SIGKILL)
+                kills += 1
+            run.communicate(timeout=60)
+        final = start_run(home, desktop_display)
+        _, err = final.communicate(timeout=240)
+        assert final.returncode == 0, err.decode()
+        assert client.poll() is None, "the client survived every kill"
+    finally:
+        client.terminate()
+        client.wait(10)
+    assert kills >= 1
+
+    held = app_records(home)
+    assert set(held) == {row["Case Reference"] for row in rows}, "no record lost"
+    assert app_events(home)["saved"] == ROWS, "no record saved twice"
+    for row in rows:
+        record = held[row["Case Reference"]]
+        assert {k: record[k] for k in expected_record(row)} == expected_record(row)
+    with runtime_in(home) as runtime:
+        items = runtime.ledger.items.list(bot=BOT, limit=100, unseal=True)
+    assert {item.state for item in items} == {ItemState.DONE}
+    assert {item.key: item.reference for item in items} == {
+        case: record["reference"] for case, record in held.items()
+    }

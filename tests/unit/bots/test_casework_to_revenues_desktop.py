@@ -1,0 +1,113 @@
+"""The casework bot's reading of the report and of the client's grid (no display needed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from borough.errors import NeedsReviewError, TransientError
+from bots import revenues_client
+from bots.casework_to_revenues_desktop import CaseworkChange, CaseworkToRevenuesDesktop
+from connectors.desktop import Anchor
+from tests.support.casework import casework_rows, report_csv
+
+
+class Ctx:
+    def __init__(self, csv: Path) -> None:
+        self.inputs = {"csv": csv}
+
+
+def test_report_rows_become_items_keyed_by_case_reference(tmp_path: Path):
+    rows = casework_rows(3, seed=2)
+    rows[0]["Surname"], rows[0]["Forenames"] = "Ó Súilleabháin", "Zoë"
+    rows[1]["NI Number"] = "ab 12 34 56 c"
+    rows[2]["Weekly Amount"] = "£1,250.00"
+    csv = tmp_path / "report.csv"
+    csv.write_text(report_csv(rows), encoding="utf-8")  # with a BOM, as the export has
+    items = list(CaseworkToRevenuesDesktop().items(Ctx(csv)))  # type: ignore[arg-type]
+    assert [item.key for item in items] == [row["Case Reference"] for row in rows]
+    first = items[0].data
+    assert first is not None and first.surname == "Ó Súilleabháin" and first.forenames == "Zoë"
+    assert items[1].data is not None and items[1].data.nino == "AB123456C"
+    assert (
+        items[2].invalid
+        == "report.csv row 4: Weekly Amount: Input should be less than or equal to 1000"
+    )
+
+
+def test_a_row_is_typed_as_the_client_shows_it():
+    row = casework_rows(1, seed=4)[0] | {"Weekly Amount": "£7.5", "Postcode": "ls1  4ap"}
+    change = CaseworkChange.model_validate(row)
+    assert change.weekly_amount == Decimal("7.5")
+    values = change.client_values()
+    assert values.weekly_amount == "£7.50" and values.postcode == "LS1 4AP"
+    assert values.effective_date == row["Effective Date"]
+    fields = values.fields()
+    assert [f.focus for f in fields[:-1]] == [
+        "alt+c", "alt+l", "alt+t", "alt+u", "alt+f", "alt+n", "alt+h", "alt+e", "alt+p",
+    ]  # fmt: skip
+    assert isinstance(fields[-1].focus, Anchor), "weekly amount has no key: it is clicked"
+
+
+def test_a_stored_item_is_rebuilt_from_the_ledgers_json():
+    change = CaseworkChange.model_validate(casework_rows(1, seed=4)[0])
+    assert CaseworkChange.model_validate(change.model_dump(mode="json")) == change
+
+
+class FakeClient:
+    """Answers find_case's keystrokes with a prepared grid copy."""
+
+    name = "revenues-desktop"
+
+    def __init__(self, grid: str | None) -> None:
+        self.grid, self.pressed, self.entered = grid, [], []
+
+    def home(self) -> None:
+        self.pressed.append("home")
+
+    def press(self, *chords: str) -> None:
+        self.pressed.extend(chords)
+
+    def enter(self, fields) -> None:
+        self.entered.extend(f.value for f in fields)
+
+    def copy(self, *chords: str) -> str | None:
+        self.pressed.extend(chords)
+        return self.grid
+
+
+HEADER = "Reference\tCase reference\tAccount\tChange\tEffective\tWeekly\tEntered by"
+
+
+def test_find_case_reads_the_grid_and_matches_the_whole_reference():
+    grid = "\n".join(
+        [
+            HEADER,
+            "REV-000012\tCW-2026-0000123\tCT4400013\tNEW\t01/04/2026\t£1.00\trobot",
+            "REV-000011\tCW-2026-000012\tCT4400014\tNEW\t01/04/2026\t£1.00\trobot",
+        ]
+    )
+    client = FakeClient(grid)
+    assert revenues_client.find_case(client, "CW-2026-000012") == "REV-000011"  # type: ignore[arg-type]
+    assert client.pressed == ["home", "ctrl+f", "enter", "ctrl+c"]
+    assert client.entered == ["CW-2026-000012"]
+    assert revenues_client.find_case(FakeClient(HEADER), "CW-2026-000012") is None  # type: ignore[arg-type]
+
+
+def test_find_case_refuses_to_guess():
+    twice = "\n".join([HEADER, "REV-1\tCW-1\t\t\t\t\t", "REV-2\tCW-1\t\t\t\t\t"])
+    with pytest.raises(NeedsReviewError, match="holds 2 changes for one case reference"):
+        revenues_client.find_case(FakeClient(twice), "CW-1")  # type: ignore[arg-type]
+    with pytest.raises(TransientError, match="the record grid could not be read"):
+        revenues_client.find_case(FakeClient(None), "CW-1")  # type: ignore[arg-type]
+
+
+def test_the_bot_declares_its_personal_fields_and_its_intent():
+    bot = CaseworkToRevenuesDesktop
+    assert set(bot.personal) == {"nino", "surname", "forenames", "postcode"}
+    assert bot.declares_intent is True
+    assert {m.anchor.rsplit("/", 1)[-1] for m in revenues_client.MASKS} == {
+        "surname_label.png", "forenames_label.png", "nino_label.png", "postcode_label.png",
+    }  # fmt: skip
