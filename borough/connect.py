@@ -48,6 +48,9 @@ class Connector(abc.ABC):
     def close(self) -> None:
         """Release the session (log out, close the browser, stop the app)."""
 
+    def begin_item(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """A new item starts: reset per-item state (e.g. start a fresh browser trace)."""
+
     def failure_evidence(self) -> list[tuple[str, bytes | str, str]]:
         """(file name, content, kind) describing the app's state when an item failed."""
         return []
@@ -69,10 +72,17 @@ def connector_class(kind: str) -> type[Connector]:
 
 
 def app_settings(name: str, app: AppConfig, doc: LocatedYaml | None = None) -> BaseModel:
-    """Validate the kind-specific keys of one app against its connector's Settings model."""
+    """Validate the kind-specific keys of one app against its connector's Settings model.
+
+    A Settings model that declares ``credential`` also receives the app's ``credential:``
+    (the name of a secret, never its value).
+    """
     cls = connector_class(app.kind)
+    options = app.options
+    if "credential" in cls.Settings.model_fields and app.credential is not None:
+        options["credential"] = app.credential
     try:
-        return cls.Settings.model_validate(app.options)
+        return cls.Settings.model_validate(options)
     except ValidationError as exc:
         if doc is None:
             raise ConfigError(f"app {name!r}: {exc.errors()[0]['msg']}") from None

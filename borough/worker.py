@@ -67,6 +67,7 @@ class ItemWorker:
             intent_recorded=claim.state is ItemState.IN_FLIGHT,
         )
         state_holder = {"claim": claim}
+        self._begin_item()
         try:
             item = self._rebuild(record)
         except ValidationError as exc:
@@ -252,6 +253,15 @@ class ItemWorker:
             subjects=scope.subjects if scope else (),
             **fields,
         )
+
+    def _begin_item(self) -> None:
+        for connector in self.ctx.open_connectors():
+            try:
+                connector.begin_item()
+            except Exception as exc:
+                logger.bind(action="connector.begin_item").warning(
+                    "app {} could not prepare for the next item: {}", connector.name, exc
+                )
 
     def _capture_evidence(self, claim: Claim, error: str) -> None:
         for connector in self.ctx.open_connectors():
