@@ -1,0 +1,94 @@
+"""Read what a legacy page is saying and turn it into borough's errors.
+
+One round trip per check: a script collects whether the sign-in form is shown, whether the
+page finished rendering, its text and any validation messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from borough.errors import BusinessRuleError, TransientError
+from connectors.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Frame, Page
+
+_INSPECT = """([login, ready, validation]) => {
+  const one = (s) => (s ? document.querySelector(s) !== null : false);
+  const body = document.body;
+  return {
+    login: one(login),
+    ready: ready ? one(ready) : true,
+    text: body ? body.innerText || "" : "",
+    messages: validation
+      ? Array.from(document.querySelectorAll(validation))
+          .map((e) => (e.innerText || "").trim()).filter((t) => t.length > 0)
+      : [],
+  };
+}"""
+
+
+class SessionExpired(TransientError):
+    """The app showed its sign-in page: the session ended (nothing was saved)."""
+
+
+@dataclass(frozen=True)
+class PageState:
+    login: bool
+    ready: bool
+    text: str
+    messages: list[str]
+
+
+def inspect(where: Page | Frame, settings: WebSettings) -> PageState:
+    raw: dict[str, Any] = where.evaluate(
+        _INSPECT, [settings.login.form, settings.ready_selector, settings.validation_selector]
+    )
+    return PageState(
+        login=bool(raw["login"]),
+        ready=bool(raw["ready"]),
+        text=str(raw["text"]),
+        messages=[str(m) for m in raw["messages"]],
+    )
+
+
+def raise_for_page(
+    state: PageState,
+    settings: WebSettings,
+    *,
+    app: str,
+    step: str,
+    status: int | None = None,
+    validation: bool = False,
+) -> None:
+    """Raise the error the page means; return if it is a complete, ordinary page."""
+    if status is not None and status >= 500:
+        raise TransientError(f"the app answered HTTP {status}", app=app, step=step)
+    if state.login:
+        raise SessionExpired("the session ended (sign-in page shown)", app=app, step=step)
+    for pattern in settings.transient_texts:
+        found = re.search(rf"[^\n]*{re.escape(pattern)}[^\n]*", state.text, re.IGNORECASE)
+        if found:
+            raise TransientError(f"the app said: {found.group(0).strip()}", app=app, step=step)
+    if not state.ready:
+        raise TransientError(
+            "the page did not finish rendering (half-rendered page)", app=app, step=step
+        )
+    if validation and state.messages:
+        raise BusinessRuleError(
+            "the app rejected the form: " + " ".join(_lines(state.messages)), app=app, step=step
+        )
+
+
+def _lines(messages: list[str]) -> list[str]:
+    """Validation summaries often repeat a heading; keep each distinct line once."""
+    seen: list[str] = []
+    for message in messages:
+        for raw in message.splitlines():
+            line = raw.strip()
+            if line and line not in seen:
+                seen.append(line)
+    return seen
