@@ -50,18 +50,16 @@ class CaseworkScreens:
         self.web = web
 
     def search(self, claim_ref: str) -> list[dict[str, str]]:
-        """Every case of one claim, from the search window (all result pages)."""
+        """Every case of one claim, from the search window (kept open; all result pages)."""
         web = self.web
 
         def look() -> list[dict[str, str]]:
-            nav = web.frame("nav")
-            with web.popup(nav.locator("#lnkSearch").click, step="search") as window:
-                window.locator("#txtSearchClaim").fill(claim_ref)
-                web.navigate(window, window.locator("#btnSearch").click, step="search")
-                if window.locator("#noResults").count():
-                    return []
-                frame = web.table(window, "#gvResults", next_page="#lnkNext", step="search")
-                return as_records(frame)
+            link = web.frame("nav").locator("#lnkSearch")
+            window = web.window("search", link.click, step="search")
+            window.locator("#txtSearchClaim").fill(claim_ref)
+            web.navigate(window, window.locator("#btnSearch").click, step="search")
+            frame = web.table(window, "#gvResults", next_page="#lnkNext", step="search")
+            return as_records(frame)
 
         return web.run("search", look)
 

@@ -49,6 +49,7 @@ class WebSession(Connector):
         self._page: Page | None = None
         self._needs_login = True
         self._status_by_url: dict[str, int] = {}
+        self._windows: dict[str, Page] = {}
         self._items = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -100,6 +101,7 @@ class WebSession(Connector):
 
     def _drop_browser(self, reason: str | None) -> None:
         handle, self._handle, self._page = self._handle, None, None
+        self._windows.clear()
         self._needs_login = True
         if handle is None:
             return
@@ -173,6 +175,7 @@ class WebSession(Connector):
                 return operation()
             except SessionExpired as exc:
                 self._needs_login = True
+                self._close_popups()
                 if not repeatable:
                     raise TransientError(str(exc.message), app=self.name, step=step) from None
                 if sign_ins >= self.settings.max_relogins:
@@ -271,6 +274,24 @@ class WebSession(Connector):
             if not window.is_closed():
                 window.close()
 
+    def window(self, key: str, action: Callable[[], Any], *, step: str) -> Page:
+        """A window the app opens (``window.open``) and the bot keeps open between steps,
+        as a person keeps a search window open; reopened after any failure."""
+        found = self._windows.get(key)
+        if found is not None and not found.is_closed():
+            return found
+        with self.page.expect_popup() as info:
+            action()
+        window = info.value
+        try:
+            window.wait_for_load_state("load")
+            self.check(window, step=step)
+        except BaseException:
+            window.close()
+            raise
+        self._windows[key] = window
+        return window
+
     def fill(self, field: Locator, value: str, *, sensitive: bool = True) -> None:
         """Type ``value``; sensitive values are kept out of every piece of evidence."""
         if sensitive:
@@ -286,17 +307,19 @@ class WebSession(Connector):
         max_pages: int = 50,
         step: str = "read table",
     ) -> pd.DataFrame:
-        """The table ``selector`` as a DataFrame, following ``next_page`` links if given."""
+        """The table ``selector`` as a DataFrame, following ``next_page`` links if given.
+
+        Both are CSS selectors; no table at all gives an empty DataFrame.
+        """
         pages: list[tuple[list[str], list[list[str]]]] = []
         for _ in range(max_pages):
-            rows = tables.read_rows(where, selector)
+            rows, more = tables.read_rows(where, selector, next_page)
             if not rows:
                 break
             pages.append(tables.split(rows))
-            if next_page is None or where.locator(next_page).count() == 0:
+            if next_page is None or not more:
                 break
-            link = where.locator(next_page).first
-            self.navigate(where, link.click, step=step)
+            self.navigate(where, where.locator(next_page).first.click, step=step)
         else:
             raise TransientError(f"table has more than {max_pages} pages", app=self.name, step=step)
         return tables.combine(pages)
@@ -331,6 +354,8 @@ class WebSession(Connector):
         if self._handle is None or not self._handle.browser.is_connected():
             return []
         context = self._handle.context
+        for cookie in context.cookies():  # a session cookie in evidence is a live login
+            self.scrubber.keep_out(cookie.get("value", ""))
         files = evidence.capture_pages(
             context, self.settings.mask, self.scrubber, self.settings.timeout_seconds * 1000
         )

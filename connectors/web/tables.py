@@ -10,18 +10,23 @@ if TYPE_CHECKING:
     import pandas as pd
     from playwright.sync_api import Frame, Page
 
-_ROWS = """(table) => Array.from(table.rows).map(
-  (row) => Array.from(row.cells).map((cell) => (cell.innerText || "").trim())
-)"""
+_ROWS = """([selector, next]) => {
+  const table = document.querySelector(selector);
+  const rows = table === null ? null : Array.from(table.rows).map(
+    (row) => Array.from(row.cells).map((cell) => (cell.innerText || "").trim()));
+  return {rows: rows, next: next ? document.querySelector(next) !== null : false};
+}"""
 
 
-def read_rows(where: Page | Frame, selector: str) -> list[list[str]] | None:
-    """Header row first, then data rows; None when the page has no such table."""
-    table = where.locator(selector)
-    if table.count() == 0:
-        return None
-    rows: list[list[str]] = table.first.evaluate(_ROWS)
-    return rows
+def read_rows(
+    where: Page | Frame, selector: str, next_page: str | None = None
+) -> tuple[list[list[str]] | None, bool]:
+    """(header row then data rows, or None without such a table; whether a next page exists).
+
+    One round trip: the CSS ``selector`` and ``next_page`` are looked up in the page.
+    """
+    found: dict[str, Any] = where.evaluate(_ROWS, [selector, next_page])
+    return found["rows"], bool(found["next"])
 
 
 def to_frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall-seconds", type=float, default=8.0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--jitter", type=float, default=0.0)
+    parser.add_argument("--commit-delay", type=float, default=0.0)
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         stall_seconds=args.stall_seconds,
         latency=args.latency,
         jitter=args.jitter,
+        commit_delay=args.commit_delay,
         page_size=args.page_size,
         seed=args.seed,
         **({"users": users} if users else {}),

@@ -37,6 +37,7 @@ class SandboxConfig:
     stall_seconds: float = 8.0
     latency: float = 0.0
     jitter: float = 0.0
+    commit_delay: float = 0.0  #: a save answers this long after it committed
     seed: int | None = None
     page_size: int = 10
     today: date | None = None
@@ -340,6 +341,8 @@ class CaseworkApp:
                     case = self.store.create(fields, user=session.user)
                 else:
                     case = self.store.update(ref, fields, user=session.user)
+                if self.config.commit_delay:
+                    time.sleep(self.config.commit_delay)
                 return redirect(f"/case/{case.case_ref}?saved=1")
             except DuplicateCase as dup:
                 errors = [

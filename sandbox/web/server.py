@@ -168,6 +168,7 @@ def _flags(config: SandboxConfig) -> list[str]:
         "--stall-seconds", str(config.stall_seconds),
         "--latency", str(config.latency),
         "--jitter", str(config.jitter),
+        "--commit-delay", str(config.commit_delay),
         "--page-size", str(config.page_size),
     ]  # fmt: skip
     if config.max_session_age is not None:
