@@ -95,7 +95,8 @@ class Scrubber:
                 values = sorted(self._lasting | self._item, key=len, reverse=True)
                 if not values:
                     return None
-                self._pattern = re.compile("|".join(re.escape(v) for v in values))
+                # names are often shown upper-cased (``O'BRIEN, Zoë``): ignore case
+                self._pattern = re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE)
             return self._pattern
 
 
