@@ -65,16 +65,16 @@ def capture_trace(context: BrowserContext, scrubber: Scrubber) -> EvidenceFile |
             context.tracing.stop_chunk(path=path)
         except Exception as exc:
             logger.bind(action="evidence.trace").warning("no trace: {}", exc)
-            return None
-        finally:
-            restart_chunk(context, fresh=False)
+        try:
+            context.tracing.start_chunk()
+        except Exception as exc:
+            logger.bind(action="evidence.trace").warning("tracing could not restart: {}", exc)
         if not path.exists():
             return None
         return ("trace.zip", scrubber.zip(path.read_bytes()), "trace")
 
 
-def restart_chunk(context: BrowserContext, *, fresh: bool = True) -> None:
-    """Start a new trace chunk (dropping the current one first when ``fresh``)."""
-    if fresh:
-        context.tracing.stop_chunk()
+def restart_chunk(context: BrowserContext) -> None:
+    """Drop the current trace chunk and start a new one (a new item begins)."""
+    context.tracing.stop_chunk()
     context.tracing.start_chunk()

@@ -13,7 +13,7 @@ import pytest
 from borough.ledger import ItemState, RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
-from sandbox.web import SandboxConfig, read_counts, serve_in_thread
+from sandbox.web import SandboxConfig, read_counts, serve_in_subprocess, serve_in_thread
 from sandbox.web.data import Notification, notifications
 from tests.support.web import BOT, PASSWORD, USER, evidence_files, require_chromium, web_home
 
@@ -64,7 +64,7 @@ def test_200_rows_with_faults_and_short_sessions_end_exactly_once(tmp_path: Path
         fault_rate=0.10,
         seed=4,
     )
-    with serve_in_thread(config) as app:
+    with serve_in_subprocess(config) as app:  # its own process, as a real server would be
         home = web_home(tmp_path / "home", app.url, rows)
         with runtime_in(home) as runtime:
             run = run_bot(runtime, RunRequest(BOT))

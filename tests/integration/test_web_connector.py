@@ -27,13 +27,13 @@ pytestmark = [pytest.mark.browser]
 class Session:
     """A WebSession on a fresh Caseflow, with a recorder for audit steps."""
 
-    def __init__(self, tmp: Path, **knobs: Any) -> None:
+    def __init__(self, tmp: Path, app: dict[str, Any] | None = None, **knobs: Any) -> None:
         self.config = SandboxConfig(store=tmp / "cf.sqlite", users={USER: PASSWORD}, **knobs)
         self.app = serve_in_thread(self.config)
         self.steps: list[str] = []
         self.secret = f"{USER}:{PASSWORD}"
         apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
-        raw = {**apps["apps"]["casework"], **FAST_APP, "base_url": self.app.url}
+        raw = {**apps["apps"]["casework"], **FAST_APP, **(app or {}), "base_url": self.app.url}
         for key in ("kind", "description", "max_sessions"):
             raw.pop(key, None)
         services = AppServices(
@@ -70,9 +70,16 @@ def open_new_form(web: WebSession) -> Callable[[], Any]:
 
 def save_case(web: WebSession, content: Any, account: str) -> str:
     row = notifications(1, seed=8)[0].row
-    values = {"#txtClaimRef": row["Claim Ref"], "#txtCtAcc": account,
-              "#txtSurname": "Brontë", "#txtForenames": "Zoë", "#txtNino": "AB123456C",
-              "#txtEffDate": "01/05/2026", "#txtWeekly": "12.50", "#txtPostcode": "LS1 4AP"}  # fmt: skip
+    values = {
+        "#txtClaimRef": row["Claim Ref"],
+        "#txtCtAcc": account,
+        "#txtSurname": "Brontë",
+        "#txtForenames": "Zoë",
+        "#txtNino": "AB123456C",
+        "#txtEffDate": "01/05/2026",
+        "#txtWeekly": "12.50",
+        "#txtPostcode": "LS1 4AP",
+    }
     for selector, value in values.items():
         web.fill(content.locator(selector), value)
     content.locator("#ddlChangeType").select_option("C")
@@ -143,6 +150,18 @@ def test_app_faults_are_retried_then_reported_as_transient(tmp_path: Path, kind:
         assert time.monotonic() - started >= 0.05 * (1 + 2)  # two backoffs between 3 tries
         faults = read_counts(session.config.store)["faults"]
         assert faults == {kind: web.settings.attempts}
+    finally:
+        session.close()
+
+
+def test_a_stalled_answer_times_out_as_transient(tmp_path: Path):
+    require_chromium()
+    settings = {"navigation_timeout_seconds": 1.0, "attempts": 1}
+    session = Session(tmp_path, app=settings, fault_rate=1.0, fault_kinds=("stall",),
+                      stall_seconds=3.0)  # fmt: skip
+    try:
+        with pytest.raises(TransientError, match="timed out"):
+            session.web.run("open form", open_new_form(session.web))
     finally:
         session.close()
 

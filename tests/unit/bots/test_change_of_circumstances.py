@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -100,3 +101,31 @@ def test_amounts_are_written_the_way_caseflow_shows_them():
     assert ChangeOfCircumstances.declares_intent
     assert set(ChangeOfCircumstances.personal) == {"nino", "surname", "forenames", "postcode"}
     assert WebSession.kind == "web"
+
+
+def test_an_excel_export_with_real_dates_and_numbers_reads_the_same(tmp_path: Path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    source = ROOT / "sample-data/coc_notifications.csv"
+    csv_items = list(
+        ChangeOfCircumstances().items(SimpleNamespace(inputs={"notifications": source}))
+    )  # type: ignore[arg-type]
+    book = Workbook()
+    sheet = book.active
+    lines = source.read_text(encoding="utf-8").splitlines()
+    sheet.append(lines[0].split(","))
+    for line in lines[1:]:
+        cells: list[object] = line.split(",")
+        with contextlib.suppress(ValueError):  # real dates and numbers, as in an export
+            cells[6] = datetime.strptime(str(cells[6]), "%d/%m/%Y")
+        cells[7] = float(str(cells[7]).lstrip("£"))
+        sheet.append(cells)
+    workbook = tmp_path / "notifications.xlsx"
+    book.save(workbook)
+    xlsx_items = list(
+        ChangeOfCircumstances().items(SimpleNamespace(inputs={"notifications": workbook}))
+    )  # type: ignore[arg-type]
+    assert [i.key for i in xlsx_items] == [i.key for i in csv_items]
+    assert [i.data for i in xlsx_items if i.valid] == [i.data for i in csv_items if i.valid]

@@ -94,7 +94,7 @@ def test_missing_browser_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(browser.shutil, "which", lambda name: None)
     with pytest.raises(ConnectorError, match=r"apt-get install chromium"):
         browser.find_chromium()
-    with pytest.raises(ConnectorError, match="'chromium-beta'.*not found"):
+    with pytest.raises(ConnectorError, match=r"'chromium-beta'.*not found"):
         browser.find_chromium("chromium-beta")
 
 

@@ -88,7 +88,7 @@ def caseflow(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_login_needs_the_forms_token_and_the_right_password(caseflow):
     url, store = caseflow
     browser = Browser(url)
-    _, page = browser.get("/login")
+    _, _page = browser.get("/login")
     _, forged = browser.post("/login", {"__RequestVerificationToken": "x", "txtUser": USER,
                                          "txtPwd": PASSWORD})  # fmt: skip
     assert "sign-in form had expired" in forged
