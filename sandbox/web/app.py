@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sandbox.web import pages, reports
 from sandbox.web.faults import Fault, FaultPlan
-from sandbox.web.store import CaseStore, DuplicateCase
+from sandbox.web.store import Case, CaseStore, DuplicateCase
 from sandbox.web.validation import validate_case
 
 SESSION_COOKIE = "CWSESSIONID"
@@ -287,7 +287,7 @@ class CaseworkApp:
             counts[case.status] = counts.get(case.status, 0) + 1
         return counts
 
-    def _page_of(self, items: list[object], req: Request) -> tuple[list[object], int, int]:
+    def _page_of(self, items: list[Case], req: Request) -> tuple[list[Case], int, int]:
         size = self.config.page_size
         pages_total = max(math.ceil(len(items) / size), 1)
         try:
@@ -304,11 +304,11 @@ class CaseworkApp:
             claim_ref=query["claim"], surname=query["surname"], status=query["status"]
         )
         chunk, page, total = self._page_of(list(found), req)
-        return html(pages.search(query, chunk, page, total))  # type: ignore[arg-type]
+        return html(pages.search(query, chunk, page, total))
 
     def case_list(self, req: Request) -> Response:
         chunk, page, total = self._page_of(list(self.store.all_cases()), req)
-        return html(pages.case_list(chunk, page, total))  # type: ignore[arg-type]
+        return html(pages.case_list(chunk, page, total))
 
     def view(self, ref: str, *, saved: bool) -> Response:
         case = self.store.get(ref)
@@ -356,7 +356,9 @@ class CaseworkApp:
             )
         )
 
-    def _download(self, render: Callable[[list], bytes], content_type: str, ext: str) -> Response:  # type: ignore[type-arg]
+    def _download(
+        self, render: Callable[[list[Case]], bytes], content_type: str, ext: str
+    ) -> Response:
         stamp = date.today().strftime("%Y%m%d")
         return Response(
             body=render(self.store.all_cases()),
