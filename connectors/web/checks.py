@@ -1,12 +1,12 @@
 """Read what a legacy page is saying and turn it into borough's errors.
 
 One round trip per check: a script collects whether the sign-in form is shown, whether the
-page finished rendering, its text and any validation messages.
+page finished rendering, the element that says one of the ``transient_texts`` (if any)
+and any validation messages.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +16,36 @@ from connectors.web.settings import WebSettings
 if TYPE_CHECKING:
     from playwright.sync_api import Frame, Page
 
-_INSPECT = """([login, ready, validation]) => {
+_INSPECT = """([login, ready, validation, patterns]) => {
   const one = (s) => (s ? document.querySelector(s) !== null : false);
   const body = document.body;
+  let said = null;
+  const all = body ? (body.textContent || "").toLowerCase() : "";
+  const hit = patterns.find((p) => all.includes(p.toLowerCase()));
+  if (hit) {
+    const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if ((node.textContent || "").toLowerCase().includes(hit.toLowerCase())) {
+        const owner = node.parentElement;
+        said = ((owner ? owner.innerText : node.textContent) || "").trim();
+        break;
+      }
+    }
+    said = said || hit;
+  }
   return {
     login: one(login),
     ready: ready ? one(ready) : true,
-    text: body ? body.innerText || "" : "",
+    said: said,
     messages: validation
       ? Array.from(document.querySelectorAll(validation))
           .map((e) => (e.innerText || "").trim()).filter((t) => t.length > 0)
       : [],
   };
 }"""
+
+
+MAX_SAID = 300
 
 
 class SessionExpired(TransientError):
@@ -39,18 +56,24 @@ class SessionExpired(TransientError):
 class PageState:
     login: bool
     ready: bool
-    text: str
+    said: str | None  #: the text of the element holding a transient message
     messages: list[str]
 
 
 def inspect(where: Page | Frame, settings: WebSettings) -> PageState:
     raw: dict[str, Any] = where.evaluate(
-        _INSPECT, [settings.login.form, settings.ready_selector, settings.validation_selector]
+        _INSPECT,
+        [
+            settings.login.form,
+            settings.ready_selector,
+            settings.validation_selector,
+            settings.transient_texts,
+        ],
     )
     return PageState(
         login=bool(raw["login"]),
         ready=bool(raw["ready"]),
-        text=str(raw["text"]),
+        said=None if raw["said"] is None else str(raw["said"]),
         messages=[str(m) for m in raw["messages"]],
     )
 
@@ -69,10 +92,10 @@ def raise_for_page(
         raise TransientError(f"the app answered HTTP {status}", app=app, step=step)
     if state.login:
         raise SessionExpired("the session ended (sign-in page shown)", app=app, step=step)
-    for pattern in settings.transient_texts:
-        found = re.search(rf"[^\n]*{re.escape(pattern)}[^\n]*", state.text, re.IGNORECASE)
-        if found:
-            raise TransientError(f"the app said: {found.group(0).strip()}", app=app, step=step)
+    if state.said is not None:
+        said = " ".join(state.said.split())
+        said = said if len(said) <= MAX_SAID else said[: MAX_SAID - 3] + "..."
+        raise TransientError(f"the app said: {said}", app=app, step=step)
     if not state.ready:
         raise TransientError(
             "the page did not finish rendering (half-rendered page)", app=app, step=step

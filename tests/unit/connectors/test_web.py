@@ -26,7 +26,7 @@ SETTINGS = WebSettings(
 
 
 def state(**changes: object) -> PageState:
-    fields: dict[str, object] = {"login": False, "ready": True, "text": "Case list", "messages": []}
+    fields: dict[str, object] = {"login": False, "ready": True, "said": None, "messages": []}
     fields.update(changes)
     return PageState(**fields)  # type: ignore[arg-type]
 
@@ -48,10 +48,11 @@ def test_each_kind_of_trouble_becomes_the_right_error():
     assert isinstance(verdict(state(), status=500), TransientError)
     assert "HTTP 503" in str(verdict(state(), status=503))
     assert isinstance(verdict(state(login=True)), SessionExpired)
-    locked = verdict(state(text="Case\nRecord locked: by JSMITH. Try later.\nSave"))
+    locked = verdict(state(said="Record locked: by JSMITH.\n  Try later."))
     assert isinstance(locked, TransientError)
     assert str(locked) == "the app said: Record locked: by JSMITH. Try later. (app casework, save)"
     assert "half-rendered" in str(verdict(state(ready=False)))
+    assert len(str(verdict(state(said="x" * 1000)))) < 340
     rejected = verdict(state(messages=["Surname is required.", "Surname is required."]),
                        validation=True)  # fmt: skip
     assert isinstance(rejected, BusinessRuleError)
