@@ -26,7 +26,7 @@ from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
 from borough.errors import BoroughError, InputError, LeaseLostError
 from borough.ingest import describe, ingest_items
-from borough.ledger import ItemState, RunCounts, RunRecord, RunStatus
+from borough.ledger import ItemState, NewItem, RunCounts, RunRecord, RunStatus
 from borough.ledger.runs import utcnow
 from borough.observe import RunObserver
 from borough.registry import load_bot
@@ -243,9 +243,9 @@ class _Run:
             orphans = items.adopt_orphans(name, run_id, runs.live_run_ids() - {run_id})
             for claim in orphans:
                 self._work_one(worker, claim)
-            claim = items.claim_next(name, run_id)
-            if claim is not None:
-                self._work_one(worker, claim)
+            next_claim = items.claim_next(name, run_id)
+            if next_claim is not None:
+                self._work_one(worker, next_claim)
                 worked += 1
                 continue
             if orphans:
@@ -312,7 +312,7 @@ def _dry_run(
     )
     counts = RunCounts()
     error = None
-    previews = []
+    previews: list[tuple[str, NewItem, str | None]] = []
     try:
         for item in bot_cls().items(ctx):
             new = describe(runtime, bot_cls, item)

@@ -53,7 +53,8 @@ class TableRow(Generic[M]):
 
 def expected_columns(schema: type[BaseModel]) -> tuple[list[str], list[str]]:
     """(required, optional) column names of a row model, by alias where one is set."""
-    required, optional = [], []
+    required: list[str] = []
+    optional: list[str] = []
     for name, info in schema.model_fields.items():
         column = info.alias or name
         (required if info.is_required() else optional).append(column)

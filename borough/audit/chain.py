@@ -148,7 +148,7 @@ class ChainSink:
         self._known_size = size
 
     def _write(self, fields: dict[str, Any]) -> dict[str, Any]:
-        record = {key: fields.get(key) for key in records.FIELDS if key not in ("hash",)}
+        record: dict[str, Any] = {k: fields.get(k) for k in records.FIELDS if k != "hash"}
         for key, value in record.items():
             if key not in records.UNREDACTED:
                 record[key] = self._redact_value(value)

@@ -29,6 +29,66 @@ UK_PATTERNS: tuple[tuple[str, str], ...] = (
 _MIN_SECRET = 3
 
 
+_WORD = re.compile(r"\w+")
+
+
+class _LiteralIndex:
+    """Finds registered values in text in time independent of how many are registered.
+
+    Values are indexed by their first word (lower-cased); a message is scanned word by word
+    and only values starting with that word are compared. Matching ignores case and does
+    not cut words in half ("Ann" does not match inside "Annual").
+    """
+
+    def __init__(self) -> None:
+        self._by_word: dict[str, list[tuple[int, str, str]]] = {}
+        self._wordless: list[tuple[str, str]] = []
+        self._labels: dict[str, str] = {}
+
+    def __contains__(self, value: str) -> bool:
+        return value.lower() in self._labels
+
+    def add(self, value: str, label: str) -> None:
+        key = value.lower()
+        if key in self._labels:
+            return
+        self._labels[key] = label
+        first = _WORD.search(key)
+        if first is None:
+            self._wordless.append((key, label))
+            return
+        bucket = self._by_word.setdefault(first.group(0), [])
+        bucket.append((first.start(), key, label))
+        bucket.sort(key=lambda entry: len(entry[1]), reverse=True)
+
+    def replace(self, text: str) -> str:
+        if not self._labels:
+            return text
+        lower = text.lower()
+        if len(lower) != len(text):  # rare Unicode case changes: compare unlowered
+            lower = text
+        parts: list[str] = []
+        pos = 0
+        for word in _WORD.finditer(lower):
+            if word.start() < pos:
+                continue
+            for offset, value, label in self._by_word.get(word.group(0), ()):
+                begin = word.start() - offset
+                end = begin + len(value)
+                if begin < pos or lower[begin:end] != value:
+                    continue
+                if value[-1:].isalnum() and lower[end : end + 1].isalnum():
+                    continue
+                parts += [text[pos:begin], label]
+                pos = end
+                break
+        parts.append(text[pos:])
+        result = "".join(parts)
+        for value, label in self._wordless:
+            result = re.sub(re.escape(value), label, result, flags=re.IGNORECASE)
+        return result
+
+
 class Redactor:
     """Replaces identifiers with labels and registered values with a label or a token."""
 
@@ -41,9 +101,7 @@ class Redactor:
         self._patterns = [(label, re.compile(p)) for label, p in UK_PATTERNS]
         self._patterns += [("REDACTED", re.compile(p)) for p in extra_patterns]
         self._tokenize = tokenize
-        self._secrets: set[str] = set()
-        self._personal: dict[str, str] = {}
-        self._literal: re.Pattern[str] | None = None
+        self._literals = _LiteralIndex()
         self._lock = threading.Lock()
 
     def set_tokenizer(self, tokenize: Callable[[str], str]) -> None:
@@ -51,42 +109,25 @@ class Redactor:
 
     def add_secret(self, value: str) -> None:
         """Never show ``value`` (nor any line of it) in clear again."""
-        for part in {value, *value.splitlines()}:
-            if len(part) >= _MIN_SECRET and part not in self._secrets:
-                with self._lock:
-                    self._secrets.add(part)
-                    self._literal = None
+        with self._lock:
+            for part in {value.strip(), *(line.strip() for line in value.splitlines())}:
+                if len(part) >= _MIN_SECRET:
+                    self._literals.add(part, "[SECRET]")
 
     def add_personal(self, value: str, category: str = "PII") -> None:
         """Show ``value`` as its token (``[name:p_...]``) wherever it appears."""
         value = value.strip()
-        if len(value) < _MIN_SECRET or value in self._personal:
+        if len(value) < _MIN_SECRET or value in self._literals:
             return
         token = self._tokenize(value) if self._tokenize else ""
-        label = f"[{category}:{token}]" if token else f"[{category}]"
         with self._lock:
-            self._personal[value] = label
-            self._literal = None
+            self._literals.add(value, f"[{category}:{token}]" if token else f"[{category}]")
 
     def redact(self, text: str) -> str:
         if not text:
             return text
-        literal = self._literal_pattern()
-        if literal is not None:
-            text = literal.sub(self._literal_label, text)
+        with self._lock:
+            text = self._literals.replace(text)
         for label, pattern in self._patterns:
             text = pattern.sub(f"[{label}]", text)
         return text
-
-    def _literal_pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._literal is None and (self._secrets or self._personal):
-                values = sorted({*self._secrets, *self._personal}, key=len, reverse=True)
-                self._literal = re.compile("|".join(re.escape(v) for v in values))
-            return self._literal
-
-    def _literal_label(self, match: re.Match[str]) -> str:
-        value = match.group(0)
-        if value in self._secrets:
-            return "[SECRET]"
-        return self._personal.get(value, "[PII]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -158,11 +159,11 @@ def items_table(
     for item in items:
         row = [str(item.id), state_text(item.state), str(item.attempt)]
         if show_key:
-            row.append(item.key or "")
+            row.append(escape(item.key or ""))
         row += [
             item.key_token,
-            item.source or "",
-            item.reference or item.error or item.resolution or "",
+            escape(item.source or ""),
+            escape(item.reference or item.error or item.resolution or ""),
             local(item.updated_at),
         ]
         table.add_row(*row)

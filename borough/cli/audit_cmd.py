@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, errors_reported, fail, opened_runtime, parse_when
 
@@ -76,13 +77,13 @@ def verify(
             f"{verdict.signed_through}"
         )
         for warning in verdict.warnings:
-            console.print(f"[yellow]note:[/] {warning}")
+            console.print(f"[yellow]note:[/] {escape(warning)}")
         return
     problem = verdict.problem
     assert problem is not None
     where = f"record {problem.seq}" if problem.seq is not None else "trail"
     line = f", line {problem.line}" if problem.line else ""
-    console.print(f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {problem.message}")
+    console.print(f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}")
     raise typer.Exit(1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, err_console
 
@@ -19,7 +20,7 @@ def check() -> None:
         console.print(f"checked {file}")
     if problems:
         for problem in problems:
-            err_console.print(f"[red]✗[/] {problem}", soft_wrap=True)
+            err_console.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
         err_console.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(2)
     console.print("[green]configuration OK[/]")

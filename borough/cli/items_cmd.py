@@ -6,6 +6,7 @@ import enum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, fail, opened_runtime
 
@@ -76,7 +77,7 @@ def show_item(
                 "item.revealed", item=item.key_token, data_categories=item.data_categories
             )
             for field, value in (item.data or {}).items():
-                console.print(f"  {field}: {value}")
+                console.print(f"  {field}: {escape(str(value))}")
 
 
 @app.command("retry")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, errors_reported, fail, opened_runtime, stop_on_sigterm
 
@@ -71,7 +72,7 @@ def run(
             _print_preview(observer.previews)
         console.print(summary_table(record))
         if record.error:
-            console.print(f"[red]The run stopped: {record.error}[/]")
+            console.print(f"[red]The run stopped: {escape(record.error)}[/]")
         problems = runtime.ledger.items.list(
             bot=bot, run_id=record.id, states=[ItemState.FAILED, ItemState.NEEDS_REVIEW], limit=20
         )
@@ -97,5 +98,5 @@ def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
     for kind, new, note in previews:
         would = {"new": "process", "invalid": "record as FAILED", "known": "leave"}[kind]
         label = f"already in ledger ({note})" if kind == "known" else (note or "")
-        table.add_row(getattr(new, "source", "") or "", would, label)
+        table.add_row(escape(getattr(new, "source", "") or ""), would, escape(label))
     console.print(table)

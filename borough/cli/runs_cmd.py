@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from borough.cli._common import console, local, opened_runtime, parse_when
 
@@ -58,7 +59,7 @@ def show_run(run_id: Annotated[str, typer.Argument(help="run id (or a unique pre
             console.print(f"fire time {local(run.fire_time)}")
         console.print(f"started {local(run.started_at)}, ended {local(run.ended_at)} on {run.host}")
         if run.error:
-            console.print(f"[red]{run.error}[/]")
+            console.print(f"[red]{escape(run.error)}[/]")
         console.print(summary_table(run))
         items = runtime.ledger.items.list(run_id=run.id, limit=200)
         if items:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from borough.secrets import SecretStore
 
 from borough.cli._common import console, errors_reported, fail
 
@@ -14,7 +17,7 @@ app = typer.Typer(
 )
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> SecretStore:
     from borough.config import load_config
     from borough.secrets import open_store
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -65,8 +66,9 @@ class RunBook:
     ) -> RunRecord:
         now = utcnow()
         pid = os.getpid() if status is RunStatus.RUNNING else None
+        new_id = run_id or new_run_id(now)
         values = {
-            "id": run_id or new_run_id(now),
+            "id": new_id,
             "bot": bot,
             "bot_version": bot_version,
             "trigger": trigger,
@@ -85,7 +87,7 @@ class RunBook:
         }
         with self._engine.begin() as conn:
             conn.execute(runs.insert().values(**values))
-        return self.get(values["id"])
+        return self.get(new_id)
 
     def start(self, run_id: str) -> None:
         """A queued run begins in this process."""
@@ -174,7 +176,7 @@ class RunBook:
         *,
         bot: str | None = None,
         alive: Callable[[int, str | None], bool] = process_alive,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Mark CRASHED every RUNNING run that is provably dead; returns their ids.
 
         Dead means: its heartbeat is older than the lease, or it ran on this host and its
@@ -185,7 +187,7 @@ class RunBook:
         query = select(runs).where(runs.c.status == RunStatus.RUNNING.value)
         if bot:
             query = query.where(runs.c.bot == bot)
-        dead: list[str] = []
+        dead: builtins.list[str] = []
         with self._engine.begin() as conn:
             for row in conn.execute(query).all():
                 local_dead = row.host == self.host and row.pid and not alive(row.pid, row.pid_start)

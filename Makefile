@@ -1,0 +1,18 @@
+# Developer conveniences; the README's two commands are ./scripts/demo and ./scripts/test.
+.PHONY: demo test check fmt
+
+demo:
+	./scripts/demo
+
+test:
+	./scripts/test
+
+check:
+	./scripts/bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+fmt:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
