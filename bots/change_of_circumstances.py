@@ -123,7 +123,7 @@ class ChangeOfCircumstances(Bot[CtrChange]):
 
     def setup(self, ctx: RunContext) -> None:
         """Sign in before the first item, so a refused credential stops the run at once."""
-        self._web(ctx).open()
+        self._web(ctx).run("sign-in", lambda: None)
 
     def _web(self, ctx: RunContext) -> WebSession:
         return ctx.app(ctx.settings.app, WebSession)  # type: ignore[return-value]

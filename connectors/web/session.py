@@ -51,10 +51,13 @@ class WebSession(Connector):
         self._status_by_url: dict[str, int] = {}
         self._windows: dict[str, Page] = {}
         self._items = 0
+        self._refused: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def open(self) -> Page:
         """The main window, signed in (starts the browser on first use)."""
+        if self._refused is not None:
+            raise ConnectorError(self._refused)  # trying again would only lock the account
         if self._handle is not None and not self._handle.browser.is_connected():
             self._drop_browser("the browser went away")
         if self._handle is None:
@@ -87,16 +90,20 @@ class WebSession(Connector):
             headless=settings.headless,
             viewport=(settings.viewport_width, settings.viewport_height),
         )
-        context = handle.context
-        context.set_default_timeout(settings.timeout_seconds * 1000)
-        context.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
-        context.on("response", self._on_response)
-        if settings.trace != "off":
-            context.tracing.start(
-                snapshots=settings.trace == "full", screenshots=False, sources=False
-            )
+        try:
+            context = handle.context
+            context.set_default_timeout(settings.timeout_seconds * 1000)
+            context.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
+            context.on("response", self._on_response)
+            if settings.trace != "off":
+                context.tracing.start(
+                    snapshots=settings.trace == "full", screenshots=False, sources=False
+                )
+            self._page = context.new_page()
+        except BaseException:
+            handle.close()
+            raise
         self._handle = handle
-        self._page = context.new_page()
         self._needs_login = True
 
     def _drop_browser(self, reason: str | None) -> None:
@@ -152,11 +159,12 @@ class WebSession(Connector):
             reason = ""
             if login.error and page.locator(login.error).count():
                 reason = ": " + page.locator(login.error).first.inner_text().strip()
-            raise ConnectorError(
+            self._refused = (
                 f"app {self.name!r} refused to sign in with secret "
                 f"{self.settings.credential!r}{reason}; check it with `borough secrets set "
                 f"{self.settings.credential}`"
             )
+            raise ConnectorError(self._refused)
         self._needs_login = False
         self.sign_ins += 1
         self.services.step("web.sign-in", target=self.name, sign_ins=self.sign_ins)
@@ -167,7 +175,7 @@ class WebSession(Connector):
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        attempt, sign_ins = 0, 0
+        attempt, relogins = 0, 0
         while True:
             attempt += 1
             try:
@@ -178,13 +186,13 @@ class WebSession(Connector):
                 self._close_popups()
                 if not repeatable:
                     raise TransientError(str(exc.message), app=self.name, step=step) from None
-                if sign_ins >= self.settings.max_relogins:
+                if relogins >= self.settings.max_relogins:
                     raise TransientError(
-                        f"signed in {sign_ins} times but the session kept ending",
+                        f"signed in {relogins} times but the session kept ending",
                         app=self.name,
                         step=step,
                     ) from None
-                sign_ins += 1
+                relogins += 1
                 attempt -= 1
                 continue
             except (BusinessRuleError, ConnectorError):
@@ -193,10 +201,12 @@ class WebSession(Connector):
                 error = exc
             except PlaywrightTimeout as exc:
                 error = TransientError(f"timed out: {_first_line(exc)}", app=self.name, step=step)
+                error.__cause__ = exc
             except PlaywrightError as exc:
                 error = TransientError(
                     f"browser error: {_first_line(exc)}", app=self.name, step=step
                 )
+                error.__cause__ = exc
                 if self._handle is not None and not self._handle.browser.is_connected():
                     self._drop_browser("the browser disconnected")
             self._close_popups()

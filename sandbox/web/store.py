@@ -253,7 +253,7 @@ def read_counts(path: Path) -> dict[str, Any]:
     """What a test needs to know, read without keeping the store open.
 
     ``cases`` counts rows, ``per_change`` counts cases per (claim, change, effective date),
-    ``logins`` successful logins and ``faults`` injected faults by kind.
+    ``logins`` / ``refused_logins`` sign-ins and ``faults`` injected faults by kind.
     """
     with sqlite3.connect(path, timeout=30) as db:
         (cases,) = db.execute("SELECT COUNT(*) FROM cases").fetchone()
@@ -272,6 +272,7 @@ def read_counts(path: Path) -> dict[str, Any]:
         }
         statuses = dict(db.execute("SELECT case_ref, status FROM cases").fetchall())
         (logins,) = db.execute("SELECT COUNT(*) FROM logins WHERE ok").fetchone()
+        (refused,) = db.execute("SELECT COUNT(*) FROM logins WHERE NOT ok").fetchone()
         faults = dict(db.execute("SELECT kind, COUNT(*) FROM faults GROUP BY kind").fetchall())
     db.close()
     return {
@@ -280,5 +281,6 @@ def read_counts(path: Path) -> dict[str, Any]:
         "refs": refs,
         "statuses": statuses,
         "logins": logins,
+        "refused_logins": refused,
         "faults": faults,
     }

@@ -124,7 +124,11 @@ def test_a_refused_credential_stops_with_its_name_not_its_value(session: Session
     message = str(caught.value)
     assert "'casework-login'" in message and "Invalid user ID or password" in message
     assert "not-the-password" not in message
+    with pytest.raises(ConnectorError, match="refused"):
+        session.web.run("open form", open_new_form(session.web))
+    assert read_counts(session.config.store)["refused_logins"] == 1, "tried once: no lockout"
     session.secret = "no-colon"
+    session.web._refused = None  # an operator fixed the secret for the next run
     session.web.close()
     with pytest.raises(ConnectorError, match="must look like 'username:password'"):
         session.web.open()
