@@ -132,8 +132,12 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
     trace = next(p for p in files if p.name.endswith("trace.zip"))
     with zipfile.ZipFile(trace) as archive:
         names = archive.namelist()
+        actions = archive.read("trace.trace").decode("utf-8")
     assert "trace.trace" in names and "trace.network" in names
     assert not any(n.endswith((".jpeg", ".jpg", ".png")) for n in names)
+    assert '"selector":"#txtSurname"' in actions, "the trace shows the surname being typed"
+    html = next(p for p in files if p.name.endswith("window.html")).read_text(encoding="utf-8")
+    assert 'id="txtSurname" name="txtSurname" size="30" value="[' in html, "scrubbed, not gone"
 
 
 def _texts(path: Path) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class Session:
 def session(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Session]:
     require_chromium()
     marker = request.node.get_closest_marker("caseflow")
-    made = Session(tmp_path, **(marker.kwargs if marker else {}))
+    made = Session(tmp_path, **(marker.kwargs if marker else {}))  # app=: connector settings
     yield made
     made.close()
 
@@ -224,7 +225,8 @@ def test_a_download_answered_with_an_error_page_is_transient(session: Session, t
     assert time.monotonic() - started < web.settings.timeout_seconds
 
 
-def test_evidence_screenshot_masks_personal_fields(session: Session):
+@pytest.mark.caseflow(app={"trace": "full"})
+def test_evidence_masks_personal_fields_and_scrubs_the_sign_in(session: Session):
     from PIL import Image
 
     web = session.web
@@ -233,6 +235,13 @@ def test_evidence_screenshot_masks_personal_fields(session: Session):
     box = content.locator("#txtSurname").bounding_box()
     files = {name: data for name, data, _ in web.failure_evidence()}
     assert {"window.png", "window.html", "trace.zip"} <= set(files)
+    with zipfile.ZipFile(io.BytesIO(files["trace.zip"])) as archive:  # type: ignore[arg-type]
+        members = {n: archive.read(n).decode("utf-8") for n in archive.namelist()}
+    assert '"selector":"#txtPwd"' in members["trace.trace"], "the sign-in is in this trace"
+    assert "txtPwd" in members["trace.network"], "and so is the sign-in form post"
+    for text in members.values():
+        assert PASSWORD not in text and "Bront" not in text
+    assert "Bront" not in str(files["window.html"])
     image = Image.open(io.BytesIO(files["window.png"])).convert("RGB")  # type: ignore[arg-type]
     assert box is not None
     centre = (int(box["x"] + box["width"] / 2), int(box["y"] + box["height"] / 2))
