@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Frame
 
 CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
+#: the saved-case page: its confirmation and the reference Caseflow gave the case
+_SAVED = """() => [document.querySelector("#saveMsg") !== null,
+  ((document.querySelector("#lblCaseRef") || {}).innerText || "").trim()]"""
 REFERENCE = r"CW-\d{6}"
 
 
@@ -94,12 +97,12 @@ class CaseworkScreens:
     def save(self, content: Frame) -> str:
         """Click Save; the app's reference from the saved page (validation -> business rule)."""
         self.web.navigate(content, content.locator("#btnSave").click, step="save", validation=True)
-        if content.locator("#saveMsg").count() == 0:
+        confirmed, reference = content.evaluate(_SAVED)
+        if not confirmed:
             raise TransientError("the app did not confirm the save", app=self.web.name, step="save")
-        reference = content.locator("#lblCaseRef").inner_text().strip()
         if not _is_reference(reference):
             raise TransientError("no case reference on the saved page", app=self.web.name)
-        return reference
+        return str(reference)
 
 
 class ChangeOfCircumstances(Bot[CtrChange]):
@@ -190,8 +193,8 @@ class ChangeOfCircumstances(Bot[CtrChange]):
         return found
 
 
-def _is_reference(text: str) -> bool:
-    return re.fullmatch(REFERENCE, text) is not None
+def _is_reference(text: object) -> bool:
+    return isinstance(text, str) and re.fullmatch(REFERENCE, text) is not None
 
 
 def weekly_text(amount: Decimal) -> str:
