@@ -60,7 +60,7 @@ def test_200_rows_with_faults_and_short_sessions_end_exactly_once(tmp_path: Path
         store=tmp_path / "caseflow.sqlite",
         users={USER: PASSWORD},
         idle_timeout=4.0,
-        max_session_age=10.0,
+        max_session_age=15.0,
         fault_rate=0.10,
         seed=4,
     )
