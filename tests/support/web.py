@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from borough.testing import make_home, runtime_in
@@ -67,8 +66,3 @@ def web_home(
 def evidence_files(home: Path) -> list[Path]:
     folder = home / "logs" / "evidence"
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-@pytest.fixture
-def chromium() -> None:
-    require_chromium()
