@@ -96,8 +96,10 @@ class CaseworkScreens:
 
     def save(self, content: Frame) -> str:
         """Click Save; the app's reference from the saved page (validation -> business rule)."""
-        self.web.navigate(content, content.locator("#btnSave").click, step="save", validation=True)
-        confirmed, reference = content.evaluate(_SAVED)
+        save = content.locator("#btnSave").click
+        confirmed, reference = self.web.navigate(
+            content, save, step="save", validation=True, read=_SAVED
+        )
         if not confirmed:
             raise TransientError("the app did not confirm the save", app=self.web.name, step="save")
         if not _is_reference(reference):

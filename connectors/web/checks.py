@@ -58,11 +58,16 @@ class PageState:
     ready: bool
     said: str | None  #: the text of the element holding a transient message
     messages: list[str]
+    value: Any = None  #: what the caller's ``read`` script returned
 
 
-def inspect(where: Page | Frame, settings: WebSettings) -> PageState:
+def inspect(where: Page | Frame, settings: WebSettings, read: str | None = None) -> PageState:
+    """The page's state; ``read`` (a JS function of no arguments) runs in the same trip."""
+    script = _INSPECT
+    if read is not None:
+        script = f"(args) => ({{...({_INSPECT})(args), value: ({read})()}})"
     raw: dict[str, Any] = where.evaluate(
-        _INSPECT,
+        script,
         [
             settings.login.form,
             settings.ready_selector,
@@ -75,6 +80,7 @@ def inspect(where: Page | Frame, settings: WebSettings) -> PageState:
         ready=bool(raw["ready"]),
         said=None if raw["said"] is None else str(raw["said"]),
         messages=[str(m) for m in raw["messages"]],
+        value=raw.get("value"),
     )
 
 

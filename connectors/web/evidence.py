@@ -74,7 +74,20 @@ def capture_trace(context: BrowserContext, scrubber: Scrubber) -> EvidenceFile |
         return ("trace.zip", scrubber.zip(path.read_bytes()), "trace")
 
 
-def restart_chunk(context: BrowserContext) -> None:
-    """Drop the current trace chunk and start a new one (a new item begins)."""
-    context.tracing.stop_chunk()
-    context.tracing.start_chunk()
+def start_tracing(context: BrowserContext, mode: str) -> None:
+    """Record actions (``actions``), or also DOM snapshots and the network (``full``)."""
+    context.tracing.start(snapshots=mode == "full", screenshots=False, sources=False)
+
+
+def new_item_trace(context: BrowserContext, mode: str, *, restart: bool = False) -> None:
+    """Start the trace of a new item, holding nothing of the items before it.
+
+    Starting a chunk while one records drops the old one, but with snapshots on the
+    network log runs on across chunks, so ``full`` tracing is restarted instead
+    (tests/integration/test_web_bot.py checks a failed item's trace holds only that item).
+    """
+    if restart or mode == "full":
+        context.tracing.stop()
+        start_tracing(context, mode)
+    else:
+        context.tracing.start_chunk()

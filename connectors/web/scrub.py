@@ -39,10 +39,15 @@ def spellings(value: str) -> set[str]:
 
 
 class Scrubber:
-    """Values to keep out of evidence: some for the session (credential), some per item."""
+    """Values to keep out of evidence: some for the session (credential), some per item.
+
+    An item's values are kept out of the next item's evidence too: a trace chunk starts
+    with a snapshot of the pages as the previous item left them.
+    """
 
     def __init__(self) -> None:
         self._lasting: set[str] = set()
+        self._previous: set[str] = set()
         self._item: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._patterns = Redactor()  # UK identifiers only: no values registered in it
@@ -59,7 +64,7 @@ class Scrubber:
 
     def new_item(self) -> None:
         with self._lock:
-            self._item.clear()
+            self._previous, self._item = self._item, set()
             self._pattern = None
 
     def text(self, text: str) -> str:
@@ -92,7 +97,7 @@ class Scrubber:
     def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:
             if self._pattern is None:
-                values = sorted(self._lasting | self._item, key=len, reverse=True)
+                values = sorted(self._lasting | self._previous | self._item, key=len, reverse=True)
                 if not values:
                     return None
                 # names are often shown upper-cased (``O'BRIEN, Zoë``): ignore case

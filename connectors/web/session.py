@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
 from borough.errors import BusinessRuleError, ConnectorError, TransientError
-from connectors.web import checks, evidence, tables
+from connectors.web import checks, evidence, signin, tables
 from connectors.web.browser import BrowserHandle
 from connectors.web.checks import SessionExpired
 from connectors.web.scrub import Scrubber
@@ -57,7 +57,7 @@ class WebSession(Connector):
     def open(self) -> Page:
         """The main window, signed in (starts the browser on first use)."""
         if self._refused is not None:
-            raise ConnectorError(self._refused)  # trying again would only lock the account
+            raise signin.SignInRefused(self._refused)
         if self._handle is not None and not self._handle.browser.is_connected():
             self._drop_browser("the browser went away")
         if self._handle is None:
@@ -96,9 +96,7 @@ class WebSession(Connector):
             context.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
             context.on("response", self._on_response)
             if settings.trace != "off":
-                context.tracing.start(
-                    snapshots=settings.trace == "full", screenshots=False, sources=False
-                )
+                evidence.start_tracing(context, settings.trace)
             self._page = context.new_page()
         except BaseException:
             handle.close()
@@ -127,44 +125,16 @@ class WebSession(Connector):
                 self._status_by_url[response.url] = response.status
 
     # -- signing in ---------------------------------------------------------------------
-    def _credential(self) -> tuple[str, str]:
-        name = self.settings.credential
-        value = self.services.secret(name)
-        user, sep, password = value.partition(":")
-        if not sep or not user or not password:
-            raise ConnectorError(
-                f"secret {name!r} of app {self.name!r} must look like 'username:password'; "
-                f"set it again with `borough secrets set {name}`"
-            )
-        self.scrubber.keep_out(value, lasting=True)
-        self.scrubber.keep_out(password, lasting=True)
-        return user, password
-
     def _login(self) -> None:
         assert self._page is not None
-        page, login = self._page, self.settings.login
-        user, password = self._credential()
-        response = page.goto(self.settings.url(login.path), wait_until="load")
-        if response is not None and response.status >= 500:
-            raise TransientError(f"sign-in page answered HTTP {response.status}", app=self.name)
-        page.fill(login.username, user)
-        page.fill(login.password, password)
-        with page.expect_navigation(wait_until="load") as navigation:
-            page.click(login.submit)
-        status = navigation.value.status if navigation.value else None
-        state = checks.inspect(page, self.settings)
-        if status is not None and status >= 500:
-            raise TransientError(f"sign-in answered HTTP {status}", app=self.name, step="sign-in")
-        if state.login:
-            reason = ""
-            if login.error and page.locator(login.error).count():
-                reason = ": " + page.locator(login.error).first.inner_text().strip()
-            self._refused = (
-                f"app {self.name!r} refused to sign in with secret "
-                f"{self.settings.credential!r}{reason}; check it with `borough secrets set "
-                f"{self.settings.credential}`"
-            )
-            raise ConnectorError(self._refused)
+        user, password = signin.credential(
+            self.name, self.settings, self.services.secret, self.scrubber
+        )
+        try:
+            signin.sign_in(self._page, self.name, self.settings, user, password)
+        except signin.SignInRefused as refused:
+            self._refused = refused.message
+            raise
         self._needs_login = False
         self.sign_ins += 1
         self.services.step("web.sign-in", target=self.name, sign_ins=self.sign_ins)
@@ -225,14 +195,19 @@ class WebSession(Connector):
         step: str,
         status: int | None = None,
         validation: bool = False,
-    ) -> None:
-        """Raise what the page means (HTTP 5xx, sign-in page, locked, half-rendered...)."""
+        read: str | None = None,
+    ) -> Any:
+        """Raise what the page means (HTTP 5xx, sign-in page, locked, half-rendered...).
+
+        A good page returns what ``read`` (a JS function) found on it, in the same trip.
+        """
         if status is None:
             status = self._status_by_url.get(where.url)
-        state = checks.inspect(where, self.settings)
+        state = checks.inspect(where, self.settings, read)
         checks.raise_for_page(
             state, self.settings, app=self.name, step=step, status=status, validation=validation
         )
+        return state.value
 
     def navigate(
         self,
@@ -241,16 +216,19 @@ class WebSession(Connector):
         *,
         step: str,
         validation: bool = False,
-    ) -> None:
-        """Do ``action`` (a click), wait until ``where`` has loaded its new page, check it."""
+        read: str | None = None,
+    ) -> Any:
+        """Do ``action`` (a click), wait until ``where`` has loaded its new page, check it;
+        return what ``read`` (a JS function of no arguments) found there."""
         with where.expect_navigation(wait_until="load") as navigation:
             action()
         response = navigation.value
-        self.check(
+        return self.check(
             where,
             step=step,
             status=response.status if response is not None else None,
             validation=validation,
+            read=read,
         )
 
     def goto(self, path: str, where: Page | Frame | None = None, *, step: str = "open") -> None:
@@ -348,15 +326,12 @@ class WebSession(Connector):
         self._items += 1
         if self._handle is None or self.settings.trace == "off":
             return
-        context = self._handle.context
         try:
-            if self._items % TRACE_RESTART_ITEMS == 0:
-                context.tracing.stop()
-                context.tracing.start(
-                    snapshots=self.settings.trace == "full", screenshots=False, sources=False
-                )
-            else:
-                evidence.restart_chunk(context)
+            evidence.new_item_trace(
+                self._handle.context,
+                self.settings.trace,
+                restart=self._items % TRACE_RESTART_ITEMS == 0,
+            )
         except Exception as exc:
             logger.bind(action="web.trace").warning("could not restart the trace: {}", exc)
 

@@ -124,7 +124,9 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
     assert len(by_item) == 2, "evidence for each failed item"
     for names in by_item.values():
         assert {"window.png", "window.html", "trace.zip"} <= names
+    # a trace chunk starts with the pages the previous item (rows 1 and 4) left behind
     canaries = [PASSWORD, canary_surname, rows[2].row["NI Number"].replace(" ", "")]
+    canaries += [rows[i].row[c] for i in (1, 4) for c in ("Surname", "Forenames")]
     for path in files:
         for text in _texts(path):
             for canary in canaries:
@@ -136,6 +138,12 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
     assert "trace.trace" in names and "trace.network" in names
     assert not any(n.endswith((".jpeg", ".jpg", ".png")) for n in names)
     assert '"selector":"#txtSurname"' in actions, "the trace shows the surname being typed"
+    others = [row.row["Claim Ref"] for i, row in enumerate(rows) if i not in (1, 2, 4, 5)]
+    for path in (p for p in files if p.name.endswith("trace.zip")):
+        with zipfile.ZipFile(path) as archive:
+            text = "".join(archive.read(n).decode("utf-8") for n in archive.namelist())
+        assert not [claim for claim in others if claim in text], "one item per trace"
+        assert rows[2].row["Claim Ref"] in text or rows[5].row["Claim Ref"] in text
     html = next(p for p in files if p.name.endswith("window.html")).read_text(encoding="utf-8")
     assert 'id="txtSurname" name="txtSurname" size="30" value="[' in html, "scrubbed, not gone"
 

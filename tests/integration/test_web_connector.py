@@ -259,3 +259,23 @@ def test_a_lost_browser_is_started_again(session: Session):
     content = web.run("open form", open_new_form(web))
     assert content.locator("#caseForm").count() == 1
     assert web.sign_ins == 2
+
+
+@pytest.mark.parametrize("mode", ["actions", "full"])
+def test_each_items_trace_holds_that_item_only(tmp_path: Path, mode: str):
+    require_chromium()
+    session = Session(tmp_path, app={"trace": mode})
+    try:
+        web = session.web
+        for claim in ("HB999001", "HB999002", "HB999003"):
+            web.begin_item()
+            content = web.run("open form", open_new_form(web))
+            web.fill(content.locator("#txtClaimRef"), claim, sensitive=False)
+        files = {name: data for name, data, _ in web.failure_evidence()}
+        with zipfile.ZipFile(io.BytesIO(files["trace.zip"])) as archive:  # type: ignore[arg-type]
+            text = "".join(archive.read(n).decode("utf-8") for n in archive.namelist())
+        assert "HB999003" in text and "HB999001" not in text
+        if mode == "actions":  # a full trace opens on the pages the previous item left
+            assert "HB999002" not in text
+    finally:
+        session.close()
