@@ -138,7 +138,6 @@ class ChangeOfCircumstances(Bot[CtrChange]):
         assert change is not None
         web = self._web(ctx)
         screens = CaseworkScreens(web)
-        ctx.step("search", target=web.name)
         existing = self._existing(screens, change)
         if existing is not None and existing.status != "Draft":
             ctx.step("already-in-app", target=web.name, reference=existing.reference)

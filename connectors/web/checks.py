@@ -1,7 +1,8 @@
 """Read what a legacy page is saying and turn it into borough's errors.
 
-One round trip per check: a script collects whether the sign-in form is shown, whether the
-page finished rendering, the element that says one of the ``transient_texts`` (if any)
+One round trip per check: a script collects the document's HTTP status (the browser's own
+navigation timing, so no response listener is needed), whether the sign-in form is shown,
+whether the page finished rendering, the element that says one of the ``transient_texts`` (if any)
 and any validation messages.
 """
 
@@ -33,7 +34,9 @@ _INSPECT = """([login, ready, validation, patterns]) => {
     }
     said = said || hit;
   }
+  const entry = performance.getEntriesByType("navigation")[0];
   return {
+    status: entry && entry.responseStatus ? entry.responseStatus : null,
     login: one(login),
     ready: ready ? one(ready) : true,
     said: said,
@@ -58,6 +61,7 @@ class PageState:
     ready: bool
     said: str | None  #: the text of the element holding a transient message
     messages: list[str]
+    status: int | None = None  #: HTTP status of the document, as the browser recorded it
     value: Any = None  #: what the caller's ``read`` script returned
 
 
@@ -80,6 +84,7 @@ def inspect(where: Page | Frame, settings: WebSettings, read: str | None = None)
         ready=bool(raw["ready"]),
         said=None if raw["said"] is None else str(raw["said"]),
         messages=[str(m) for m in raw["messages"]],
+        status=int(raw["status"]) if raw.get("status") else None,
         value=raw.get("value"),
     )
 

@@ -28,7 +28,7 @@ from connectors.web.settings import WebSettings
 
 if TYPE_CHECKING:
     import pandas as pd
-    from playwright.sync_api import Frame, Locator, Page, Response
+    from playwright.sync_api import Frame, Locator, Page
 
 R = TypeVar("R")
 TRACE_RESTART_ITEMS = 500  # start a new trace now and then so its temporary files stay small
@@ -48,7 +48,6 @@ class WebSession(Connector):
         self._handle: BrowserHandle | None = None
         self._page: Page | None = None
         self._needs_login = True
-        self._status_by_url: dict[str, int] = {}
         self._windows: dict[str, Page] = {}
         self._items = 0
         self._refused: str | None = None
@@ -94,7 +93,6 @@ class WebSession(Connector):
             context = handle.context
             context.set_default_timeout(settings.timeout_seconds * 1000)
             context.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
-            context.on("response", self._on_response)
             if settings.trace != "off":
                 evidence.start_tracing(context, settings.trace)
             self._page = context.new_page()
@@ -116,13 +114,6 @@ class WebSession(Connector):
             handle.close()
         except Exception as exc:
             logger.bind(action="web.close").warning("closing the browser failed: {}", exc)
-
-    def _on_response(self, response: Response) -> None:
-        if response.request.resource_type == "document":
-            self._status_by_url[response.url] = response.status
-            if len(self._status_by_url) > 200:
-                self._status_by_url.clear()
-                self._status_by_url[response.url] = response.status
 
     # -- signing in ---------------------------------------------------------------------
     def _login(self) -> None:
@@ -201,9 +192,9 @@ class WebSession(Connector):
 
         A good page returns what ``read`` (a JS function) found on it, in the same trip.
         """
-        if status is None:
-            status = self._status_by_url.get(where.url)
         state = checks.inspect(where, self.settings, read)
+        if status is None:
+            status = state.status
         checks.raise_for_page(
             state, self.settings, app=self.name, step=step, status=status, validation=validation
         )

@@ -279,3 +279,12 @@ def test_each_items_trace_holds_that_item_only(tmp_path: Path, mode: str):
             assert "HB999002" not in text
     finally:
         session.close()
+
+
+@pytest.mark.caseflow(fault_rate=1.0, fault_kinds=("error500",))
+def test_a_popup_answered_with_http_500_says_so(session: Session):
+    web = session.web
+    nav = web.frame("nav")
+    with pytest.raises(TransientError, match="HTTP 500"):
+        web.window("search", nav.locator("#lnkSearch").click, step="search")
+    assert len(web.page.context.pages) == 1, "the broken window was closed"
