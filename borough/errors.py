@@ -11,6 +11,7 @@ Tree::
     ├── AuditError               the audit trail cannot be written or read
     ├── BotNotFoundError         no bot is registered under that name
     ├── ConnectorError           a connector cannot reach or drive its application
+    ├── DashboardError           the dashboard cannot start, or an account action is refused
     └── ItemError                raised by a bot while working one item
         ├── BusinessRuleError    the data is wrong for the target: never retried -> FAILED
         ├── TransientError       timeout / app fault / record locked: retried per policy
@@ -86,6 +87,10 @@ class BotNotFoundError(BoroughError):
 
 class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
+
+
+class DashboardError(BoroughError):
+    """The dashboard cannot do that."""
 
 
 class ItemError(BoroughError):

@@ -36,9 +36,21 @@ FIELDS = (
     "hash",
 )
 
-#: Fields whose values are ours (hashes, tokens, times) and are never redacted.
+#: Fields whose values are ours (hashes, tokens, times, run ids) and are never redacted.
+#: A run id's random suffix can look like a postcode ("…-b863ed" reads as B86 3ED).
 UNREDACTED = frozenset(
-    {"schema", "seq", "ts", "item", "subjects", "prev_hash", "hash", "signature", "evidence"}
+    {
+        "schema",
+        "seq",
+        "ts",
+        "run_id",
+        "item",
+        "subjects",
+        "prev_hash",
+        "hash",
+        "signature",
+        "evidence",
+    }
 )
 
 CHECKPOINT = "audit.checkpoint"

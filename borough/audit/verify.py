@@ -6,7 +6,7 @@ import base64
 import fcntl
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,3 +319,24 @@ def _signature_ok(record: dict[str, Any], key: Ed25519PublicKey) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def check_run_ends(verdict: Verdict, run_ends: Iterable[tuple[str, int]]) -> Verdict:
+    """Hold an intact verdict against the ledger: a run that ended at record N means the
+    trail reached N, so a shorter trail was cut (even if its head file was rewritten too)."""
+    if not verdict.ok:
+        return verdict
+    ends = list(run_ends)
+    latest = max((seq for _, seq in ends), default=0)
+    last = verdict.last_seq or 0
+    if latest > last:
+        run = next(run_id for run_id, seq in ends if seq == latest)
+        verdict.ok = False
+        verdict.problem = Problem(
+            "truncated",
+            last + 1,
+            None,
+            f"the ledger says run {run} ended at audit record {latest}, "
+            f"but the trail ends at {last}",
+        )
+    return verdict

@@ -11,12 +11,16 @@ import typer
 from borough.cli import (
     audit_cmd,
     config_cmd,
+    dashboard_cmd,
     demo_cmd,
     items_cmd,
     new_cmd,
     run_cmd,
     runs_cmd,
+    scheduler_cmd,
+    schedules_cmd,
     secrets_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -35,6 +39,10 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
+app.add_typer(scheduler_cmd.app, name="scheduler")
+app.add_typer(schedules_cmd.app, name="schedules")
+app.command("worker")(worker_cmd.worker)
+app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:

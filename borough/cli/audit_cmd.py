@@ -43,7 +43,7 @@ def verify(
     """
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from borough.audit.verify import verify_file
+    from borough.audit.verify import check_run_ends, verify_file
 
     folder = _audit_folder()
     seq_ends: list[tuple[str, int]] = []
@@ -60,17 +60,8 @@ def verify(
                 for r in runtime.ledger.runs.list(limit=1000)
                 if r.audit_seq_end
             ]
-    verdict = verify_file(folder, key)  # type: ignore[arg-type]
+    verdict = check_run_ends(verify_file(folder, key), seq_ends)  # type: ignore[arg-type]
     if verdict.ok:
-        latest = max((seq for _, seq in seq_ends), default=0)
-        if latest > (verdict.last_seq or 0):
-            run = next(r for r, seq in seq_ends if seq == latest)
-            console.print(
-                f"[red]TAMPERED[/] truncated at record {(verdict.last_seq or 0) + 1}: the ledger "
-                f"says run {run} ended at audit record {latest}, but the trail ends at "
-                f"{verdict.last_seq or 0}"
-            )
-            raise typer.Exit(1)
         console.print(
             f"[green]OK[/] {verdict.records} records (seq {verdict.first_seq}-{verdict.last_seq}), "
             f"{verdict.checkpoints} signed checkpoints, signed through record "

@@ -14,8 +14,9 @@ app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 def check() -> None:
     """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present)."""
     from borough.config.check import check_all
+    from scheduler.check import check_schedules
 
-    problems, checked = check_all()
+    problems, checked = check_all(extra_checks=[check_schedules])
     for file in checked:
         console.print(f"checked {file}")
     if problems:

@@ -42,6 +42,21 @@ class LoggingSettings(Strict):
     diagnose: bool = Field(default=False, description="loguru variable dumps: never in production")
 
 
+class DashboardSettings(Strict):
+    """``dashboard:`` in borough.yaml: where the web UI listens and how it guards sign-ins."""
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8470, ge=1, le=65535)
+    idle_minutes: int = Field(default=30, ge=1, description="sign out after this long idle")
+    max_session_hours: int = Field(default=12, ge=1, description="sign out after this long")
+    four_eyes: bool = Field(
+        default=False, description="manual overrides need a second operator's approval"
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins allowed")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="window and lock time")
+    secure_cookies: bool = Field(default=False, description="true when served behind HTTPS")
+
+
 class PathSettings(Strict):
     logs: str = "logs"
     data: str = "var"
@@ -56,6 +71,7 @@ class BoroughSettings(Strict):
     audit: AuditSettings = AuditSettings()
     secrets: SecretsSettings = SecretsSettings()
     logging: LoggingSettings = LoggingSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
 
 class AppConfig(BaseModel):

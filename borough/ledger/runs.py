@@ -14,9 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, select, update
 
+from borough.audit.redact import Redactor
 from borough.errors import LedgerError
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
 from borough.ledger.schema import runs
+
+_PATTERNS_ONLY = Redactor()
 
 
 def utcnow() -> datetime:
@@ -24,8 +27,16 @@ def utcnow() -> datetime:
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """Sortable and readable: ``20261123-105802-3f9a1c``."""
-    return f"{(now or utcnow()):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    """Sortable and readable: ``20261123-105802-3f9a1c``.
+
+    An id that the redactor would mistake for personal data (``b863ed`` reads as the
+    postcode B86 3ED) is drawn again, so run ids survive whole in every log line.
+    """
+    stamp = f"{(now or utcnow()):%Y%m%d-%H%M%S}"
+    while True:
+        candidate = f"{stamp}-{secrets.token_hex(3)}"
+        if _PATTERNS_ONLY.redact(candidate) == candidate:
+            return candidate
 
 
 def process_start_marker(pid: int) -> str | None:
@@ -157,8 +168,14 @@ class RunBook:
         since: datetime | None = None,
         schedule: str | None = None,
         limit: int = 50,
+        offset: int = 0,
     ) -> list[RunRecord]:
-        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+        query = (
+            select(runs)
+            .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         if bot:
             query = query.where(runs.c.bot == bot)
         if statuses is not None:

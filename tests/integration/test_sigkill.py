@@ -30,8 +30,15 @@ def start_run(home: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def runs_started(home: Path) -> int:
+    log = home / "logs" / "audit" / "audit.jsonl"
+    if not log.exists():
+        return 0
+    return log.read_text("utf-8").count('"action":"run.start"')
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path, seed: int):
     rng = random.Random(seed)
     rows = people(ROWS, bad_every=9)
@@ -44,8 +51,14 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path
     )
     kills = 0
     for _ in range(5):
+        started = runs_started(home)
         proc = start_run(home)
-        time.sleep(rng.uniform(1.0, 3.5))
+        # kill at a random moment of the run's own work, however slow start-up is today
+        deadline = time.monotonic() + 60
+        while runs_started(home) == started and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 2.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -66,5 +79,5 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path
     by_state = {item.key_token: item.state for item in items}
     assert sorted(set(by_state.values())) == sorted({ItemState.DONE, ItemState.FAILED})
     assert sum(1 for s in by_state.values() if s is ItemState.FAILED) == ROWS - len(valid)
-    # kills during start-up happen before the run is recorded; the others are reaped
+    # a kill may land after a run already finished its (few remaining) items
     assert 1 <= len(crashed) <= kills

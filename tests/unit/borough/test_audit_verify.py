@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from borough.audit import records
 from borough.audit.chain import ChainSink, purge_before
-from borough.audit.verify import Verdict, verify_file
+from borough.audit.verify import Verdict, check_run_ends, verify_file
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "audit"
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -234,3 +234,14 @@ def test_two_writers_share_one_chain(tmp_path: Path):
     second.close()
     verdict = verify_file(tmp_path, KEY.public_key())
     assert verdict.ok and verdict.last_seq == 10
+
+
+def test_ledger_run_end_beyond_the_trail_is_truncation(tmp_path: Path):
+    build_chain(tmp_path)
+    intact = verify_file(tmp_path, KEY.public_key())
+    last = intact.last_seq
+    assert check_run_ends(intact, [("run-a", 3), ("run-b", last)]).ok
+    cut = check_run_ends(verify_file(tmp_path, KEY.public_key()), [("run-b", last + 4)])
+    assert not cut.ok and cut.problem is not None
+    assert (cut.problem.kind, cut.problem.seq) == ("truncated", last + 1)
+    assert "run run-b ended at audit record" in cut.problem.message

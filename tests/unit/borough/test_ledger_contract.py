@@ -154,3 +154,10 @@ def test_a_newer_schema_version_is_refused(ledger: Ledger):
         conn.execute(text("UPDATE borough_meta SET value = '99' WHERE key = 'schema_version'"))
     with pytest.raises(LedgerError, match="has schema version 99; this borough reads version 1"):
         type(ledger)(ledger.engine, Sealer(secrets.token_bytes(32)))
+
+
+def test_run_list_pages_newest_first(ledger: Ledger):
+    ids = [ledger.runs.create("bot", "1", run_id=f"2026010{i}-000000-aaaaaa").id for i in range(5)]
+    first = [r.id for r in ledger.runs.list(limit=2)]
+    second = [r.id for r in ledger.runs.list(limit=2, offset=2)]
+    assert first + second == [ids[4], ids[3], ids[2], ids[1]]

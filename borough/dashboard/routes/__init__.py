@@ -1,0 +1,3 @@
+"""One router per area of the dashboard."""
+
+from __future__ import annotations

@@ -1,0 +1,167 @@
+"""One item: its history and evidence; retry, resolve and four-eyes approvals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+
+from borough.audit.reading import iter_records
+from borough.dashboard import actions
+from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
+from borough.dashboard.store import Role, Session
+from borough.dashboard.web import flash, redirect, render
+from borough.errors import BoroughError, LedgerError
+from borough.ledger import ItemRecord, ItemState
+
+router = APIRouter()
+
+LABELS = {
+    ItemState.DONE: "Done: the target system holds it (give its reference)",
+    ItemState.FAILED: "Failed: it cannot be done as it stands",
+    ItemState.SKIPPED: "Skipped: there is nothing to do",
+    ItemState.PENDING: "Retry: it is certainly not in the target system",
+}
+
+
+def find_item(request: Request, item_id: int) -> ItemRecord:
+    try:
+        return dashboard(request).runtime.ledger.items.get(item_id)
+    except LedgerError:
+        raise HTTPException(404) from None
+
+
+def evidence_check(logs: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """An evidence entry of the trail, with whether the file is there and unchanged."""
+    relative = str(entry.get("path", ""))
+    path = logs / relative
+    present = path.is_file() and path.resolve().is_relative_to((logs / "evidence").resolve())
+    matches = present and hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
+    inner = relative.removeprefix("evidence/")
+    return {
+        "path": inner,
+        "name": Path(relative).name,
+        "kind": entry.get("kind", ""),
+        "sha256": entry.get("sha256", ""),
+        "present": present,
+        "matches": matches,
+        "image": Path(relative).suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".webp"),
+    }
+
+
+@router.get("/items/{item_id}")
+def item_detail(
+    request: Request, item_id: int, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    dash = dashboard(request)
+    item = find_item(request, item_id)
+    paths = dash.runtime.paths
+    history = [r for r in iter_records(paths.audit) if r.get("item") == item.key_token]
+    evidence = [evidence_check(paths.logs, e) for r in history for e in r.get("evidence") or []]
+    return render(
+        request,
+        session,
+        "pages/item.html",
+        title=f"Item {item.id}",
+        item=item,
+        history=history,
+        evidence=evidence,
+        pending=dash.approvals.pending(item_id=item.id),
+        approvals=dash.approvals.history(item.id),
+        can_act=session.user.has(Role.OPERATOR),
+        overrides=[(s, LABELS[s]) for s in actions.OVERRIDES.get(item.state, ())],
+    )
+
+
+@router.post("/items/{item_id}/retry")
+def retry(
+    request: Request,
+    item_id: int,
+    session: Annotated[Session, Depends(OPERATOR)],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    find_item(request, item_id)
+    try:
+        outcome = actions.retry(dashboard(request), session.user, item_id, reason)
+    except BoroughError as exc:
+        flash(request, session, str(exc), error=True)
+    else:
+        flash(request, session, outcome.message + ": the next run of its bot will work it again")
+    return redirect(f"/items/{item_id}")
+
+
+@router.post("/items/{item_id}/resolve")
+def resolve(
+    request: Request,
+    item_id: int,
+    session: Annotated[Session, Depends(OPERATOR)],
+    to: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    find_item(request, item_id)
+    try:
+        target = ItemState(to)
+    except ValueError:
+        flash(request, session, "Choose what the item should become", error=True)
+        return redirect(f"/items/{item_id}")
+    try:
+        outcome = actions.override(
+            dashboard(request), session.user, item_id, target, reason=reason, reference=reference
+        )
+    except BoroughError as exc:
+        flash(request, session, str(exc), error=True)
+    else:
+        flash(request, session, outcome.message)
+    return redirect(f"/items/{item_id}")
+
+
+@router.get("/approvals")
+def approvals_page(
+    request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    dash = dashboard(request)
+    pending = dash.approvals.pending()
+    items = {a.item_id: dash.runtime.ledger.items.get(a.item_id) for a in pending}
+    return render(
+        request,
+        session,
+        "pages/approvals.html",
+        title="Changes waiting for approval",
+        pending=pending,
+        items=items,
+        can_act=session.user.has(Role.OPERATOR),
+    )
+
+
+@router.post("/approvals/{approval_id}/{decision}")
+def decide(
+    request: Request,
+    approval_id: int,
+    decision: str,
+    session: Annotated[Session, Depends(OPERATOR)],
+    note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/approvals",
+) -> Response:
+    dash = dashboard(request)
+    back = back if back.startswith("/") and not back.startswith("//") else "/approvals"
+    if decision not in ("approve", "reject", "cancel"):
+        raise HTTPException(404)
+    try:
+        if decision == "cancel":
+            actions.cancel(dash, session.user, approval_id)
+            message = f"Request {approval_id} withdrawn"
+        else:
+            outcome = actions.decide(dash, session.user, approval_id, decision == "approve", note)
+            message = (
+                f"Approved: {outcome.message}"
+                if decision == "approve"
+                else f"Request {approval_id} rejected; item {outcome.item.id} is unchanged"
+            )
+    except BoroughError as exc:
+        flash(request, session, str(exc), error=True)
+    else:
+        flash(request, session, message)
+    return redirect(back)

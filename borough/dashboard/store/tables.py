@@ -1,0 +1,108 @@
+"""The dashboard's tables: their own metadata and their own version key in ``borough_meta``.
+
+The ledger's ``schema_version`` covers only the ledger's tables, so a dashboard release can
+change its tables without touching the ledger's version (and a ledger without the
+dashboard never has them). Same rule as the ledger: refuse a version this code does not read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from borough.errors import DashboardError
+from borough.ledger.schema import UTCDateTime, meta
+
+SCHEMA_VERSION = 1
+VERSION_KEY = "dashboard_schema_version"
+
+metadata = MetaData()
+
+users = Table(
+    "borough_dash_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", String(100), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+)
+
+sessions = Table(
+    "borough_dash_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie value, never the value
+    Column(
+        "user_id", Integer, ForeignKey("borough_dash_users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("flash", Text),
+    Index("ix_dash_sessions_user", "user_id"),
+)
+
+login_failures = Table(
+    "borough_dash_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False),  # keyed fingerprint of the name typed
+    Column("client", String(64), nullable=False),  # keyed fingerprint of the address
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_dash_failures_account", "account", "at"),
+    Index("ix_dash_failures_client", "client", "at"),
+)
+
+approvals = Table(
+    "borough_dash_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, nullable=False),
+    Column("item_fence", Integer, nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reference", String(200)),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", UTCDateTime),
+    Column("note", Text),
+    Index("ix_dash_approvals_status", "status", "item_id"),
+)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the dashboard tables on first use; refuse tables written by a newer borough."""
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                select(meta.c.value).where(meta.c.key == VERSION_KEY)
+            ).scalar_one_or_none()
+            if found is None:
+                metadata.create_all(conn)
+                conn.execute(meta.insert().values(key=VERSION_KEY, value=str(SCHEMA_VERSION)))
+                return
+    except SQLAlchemyError as exc:
+        raise DashboardError(f"cannot prepare the dashboard tables: {exc}") from None
+    if found != str(SCHEMA_VERSION):
+        raise DashboardError(
+            f"the dashboard tables have version {found}; this borough reads version "
+            f"{SCHEMA_VERSION} only (upgrade borough)"
+        )

@@ -1,0 +1,180 @@
+"""Local dispatch: each run in its own subprocess on this machine (the embedded default).
+
+Seats and the concurrency cap are checked in one thread, from the ledger, just before a
+run starts, so two runs can never take the last seat of an app at the same time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loguru import logger
+
+from borough.audit.trail import AuditTrail
+from borough.ledger import RunBook, RunRecord, RunStatus
+from borough.ledger.runs import process_alive
+from scheduler.dispatch.base import Dispatcher, QueuedRun
+from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
+from scheduler.seats import Holder, SeatBook
+
+QUEUE_SCAN_LIMIT = 1000
+LIVE_TRIGGERS = ("schedule:", "run-now:")
+
+
+class LocalDispatcher(Dispatcher):
+    def __init__(
+        self,
+        runs: RunBook,
+        trail: AuditTrail,
+        seats: SeatBook,
+        *,
+        env: Mapping[str, str],
+        work_dir: Path,
+        max_concurrent: int,
+        kill_grace: float,
+        redact: Redact,
+        on_finished: Callable[[RunRecord], None],
+        cwd: Path | None = None,
+    ) -> None:
+        self.runs = runs
+        self.trail = trail
+        self.seats = seats
+        self.env = dict(env)
+        self.work_dir = work_dir
+        self.cwd = cwd
+        self.max_concurrent = max_concurrent
+        self.kill_grace = kill_grace
+        self.redact = redact
+        self.on_finished = on_finished
+        self.children: dict[str, Child] = {}
+        self._waiting: dict[str, str] = {}  # run id -> reason already recorded
+
+    # -- the Dispatcher interface -------------------------------------------------------
+    def tick(self, *, look_for_work: bool) -> None:
+        self._supervise()
+        if look_for_work:
+            self._start_waiting()
+
+    def running(self) -> list[str]:
+        return list(self.children)
+
+    def shutdown(self, *, stop_runs: bool) -> None:
+        if not stop_runs:
+            return
+        for child in self.children.values():
+            child.stopped = True
+            child.stop(time.monotonic(), self.kill_grace)
+        deadline = time.monotonic() + self.kill_grace + 5
+        while self.children and time.monotonic() < deadline:
+            for child in list(self.children.values()):
+                child.stop(time.monotonic(), self.kill_grace)
+            self._supervise()
+            time.sleep(0.1)
+
+    # -- start-up -------------------------------------------------------------------------
+    def adopt(self) -> list[str]:
+        """Take over runs a previous scheduler on this host started and left running."""
+        adopted = []
+        candidates = self.runs.list(statuses=[RunStatus.RUNNING, RunStatus.QUEUED], limit=10_000)
+        for record in candidates:
+            if not record.trigger.startswith(LIVE_TRIGGERS) or record.host != self.runs.host:
+                continue
+            pid = record.pid if record.status is RunStatus.RUNNING else None
+            pid = pid or record.detail.get("dispatched_pid")
+            marker = record.detail.get("dispatched_marker")
+            if not pid or not process_alive(int(pid), marker):
+                continue
+            since = record.started_at or record.created_at
+            elapsed = (datetime.now(UTC) - since).total_seconds()
+            child = Child.adopt(QueuedRun.from_record(record), int(pid), marker, elapsed)
+            stderr = self.work_dir / f"{record.id}.stderr"  # left by the scheduler before us
+            child.stderr_file = stderr if stderr.exists() else None
+            self.children[record.id] = child
+            self.trail.bind(run_id=record.id, bot=record.bot).emit(
+                "run.adopted", detail={"pid": pid, "running_seconds": round(elapsed)}
+            )
+            adopted.append(record.id)
+        return adopted
+
+    # -- internals ------------------------------------------------------------------------
+    def _supervise(self) -> None:
+        now = time.monotonic()
+        for run_id, child in list(self.children.items()):
+            if child.exited():
+                del self.children[run_id]
+                record = settle(self.runs, self.trail, child, self.redact)
+                logger.bind(action="run.ended", run_id=run_id).info(
+                    "run {} of {} ended {}", run_id, record.bot, record.status.value
+                )
+                self.on_finished(record)
+            else:
+                enforce_deadline(child, now, self.kill_grace, self.trail)
+
+    def _queued(self) -> list[QueuedRun]:
+        records = self.runs.list(statuses=[RunStatus.QUEUED], limit=QUEUE_SCAN_LIMIT)
+        waiting = [
+            QueuedRun.from_record(r)
+            for r in records
+            if r.trigger.startswith(LIVE_TRIGGERS) and r.id not in self.children
+        ]
+        return sorted(waiting, key=lambda run: run.order)
+
+    def _holders(self) -> list[Holder]:
+        live = self.runs.list(statuses=[RunStatus.RUNNING], limit=10_000)
+        holders = {run.id: self.seats.holder(run) for run in live}
+        for run_id, child in self.children.items():
+            holders.setdefault(run_id, Holder(run_id, child.run.bot, child.run.apps))
+        return list(holders.values())
+
+    def _start_waiting(self) -> None:
+        queued = self._queued()
+        if not queued:
+            return
+        used = self.seats.usage(self._holders())
+        for run in queued:
+            if len(self.children) >= self.max_concurrent:
+                self._wait(run, f"a free run slot (max_concurrent_runs {self.max_concurrent})")
+                continue
+            blocker = self.seats.blocker(run.apps, used)
+            if blocker is not None:
+                self._wait(run, f"a licence seat on {blocker}")
+                continue
+            self._start(run)
+            used.update(app for app in run.apps if app in self.seats.limits)
+
+    def _wait(self, run: QueuedRun, reason: str) -> None:
+        if self._waiting.get(run.run_id) == reason:
+            return
+        self._waiting[run.run_id] = reason
+        self.runs.update_detail(run.run_id, waiting_for=reason)
+        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
+            "run.waiting", outcome="queued", detail={"waiting_for": reason}
+        )
+
+    def _start(self, run: QueuedRun) -> None:
+        try:
+            child = Child.spawn(run, self.env, self.work_dir, cwd=self.cwd)
+        except OSError as exc:
+            error = f"cannot start the run's process: {exc}"
+            self.runs.finish(run.run_id, RunStatus.FAILED, error=error)
+            self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
+                "run.failed", outcome="failed", error=error
+            )
+            self.on_finished(self.runs.get(run.run_id))
+            return
+        self.children[run.run_id] = child
+        waited = self._waiting.pop(run.run_id, None)
+        self.runs.update_detail(
+            run.run_id,
+            dispatched_pid=child.pid,
+            dispatched_marker=child.marker,
+            dispatched_at=datetime.now(UTC).isoformat(),
+            waiting_for=None,
+            waited_for=waited,
+        )
+        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
+            "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
+        )

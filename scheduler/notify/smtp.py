@@ -1,0 +1,62 @@
+"""Email notices over SMTP (plain, STARTTLS or SSL); the password is a secret reference."""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import ClassVar
+
+from borough.secrets import SecretStore
+from scheduler.config import EmailChannel
+from scheduler.notify.base import Notice, Notifier
+
+
+class SmtpNotifier(Notifier):
+    kind: ClassVar[str] = "email"
+
+    def __init__(self, channel: EmailChannel, secrets: SecretStore) -> None:
+        self.channel = channel
+        self.secrets = secrets
+
+    def describe(self) -> str:
+        return f"email to {len(self.channel.to)} address(es) via {self.channel.host}"
+
+    def message(self, notice: Notice) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = notice.subject
+        message["From"] = self.channel.sender
+        message["To"] = ", ".join(self.channel.to)
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=self.channel.sender.rpartition("@")[2] or None)
+        message.set_content(notice.text())
+        return message
+
+    def send(self, notice: Notice) -> None:
+        channel = self.channel
+        smtp_class = smtplib.SMTP_SSL if channel.ssl else smtplib.SMTP
+        with smtp_class(channel.host, channel.port, timeout=channel.timeout_seconds) as smtp:
+            if channel.starttls and not channel.ssl:
+                smtp.starttls()
+            if channel.username:
+                password = (
+                    self.secrets.get(channel.password_secret) if channel.password_secret else ""
+                )
+                login(smtp, channel.username, password)
+            smtp.send_message(self.message(notice))
+
+
+def login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """``smtplib`` encodes credentials as ASCII; AUTH PLAIN is UTF-8 (RFC 4616), so send it
+    ourselves when the password has a £ or an accent in it."""
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN (non-ASCII password)")
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)

@@ -1,0 +1,167 @@
+"""What the operator commands do (`borough schedules ...`, `borough scheduler sync`).
+
+When a scheduler is running it is the only writer of its store, so pause, resume and
+sync become requests it applies (and answers) within a second. When none is running,
+the command takes the store's lock itself and does the same work in-process.
+`run-now` only records a QUEUED run in the ledger: a scheduler starts it (now, or when
+it next starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from borough.ledger import RunRecord, RunStatus
+from borough.runtime import Runtime
+from scheduler.config import Schedules, load_schedules
+from scheduler.errors import ScheduleNotFoundError, SchedulerError, SchedulerLockedError
+from scheduler.jobs import catch_up
+from scheduler.requests import Request
+from scheduler.service import SchedulerService
+from scheduler.store import SyncPlan, plan_sync, read_jobs
+from scheduler.triggers import upcoming
+
+ANSWER_SECONDS = 15.0
+
+
+@dataclass
+class ScheduleRow:
+    """One line of `borough schedules list`."""
+
+    name: str
+    bot: str
+    when: str
+    calendar: str | None
+    next_fire: datetime | None
+    state: str  # active | paused | not synced | disabled | removed
+    priority: int
+    last: RunRecord | None
+    queued: int
+    running: int
+    waiting_for: str | None
+
+
+class Operator:
+    def __init__(self, runtime: Runtime, *, actor: str, schedules: Schedules | None = None) -> None:
+        self.runtime = runtime
+        self.actor = actor
+        self.schedules = schedules or load_schedules(runtime.config)
+        self.service = SchedulerService(runtime, schedules=self.schedules)
+
+    def holder(self) -> dict[str, Any] | None:
+        """Who runs the scheduler now (``None``: nobody)."""
+        return self.service.lock.holder()
+
+    # -- reading --------------------------------------------------------------------------
+    def rows(self, *, now: datetime | None = None) -> list[ScheduleRow]:
+        now = now or datetime.now(UTC)
+        stored = read_jobs(self.service.engine)
+        runs = self.runtime.ledger.runs
+        rows = []
+        for name in sorted(set(self.schedules.entries) | set(stored)):
+            entry = self.schedules.entries.get(name)
+            view = stored.get(name)
+            if entry is None:
+                state = "removed"
+            elif not entry.enabled:
+                state = "disabled"
+            elif view is None:
+                state = "not synced"
+            else:
+                state = "paused" if view.paused else "active"
+            trigger = view.trigger if view is not None else None
+            if trigger is None and entry is not None:
+                trigger = self.schedules.trigger(name)
+            next_fire = view.next_fire if view is not None else None
+            if view is None and trigger is not None and state == "not synced":
+                found = upcoming(trigger, now, 1)
+                next_fire = found[0] if found else None
+            recent = runs.list(schedule=name, limit=50)
+            last = next((r for r in recent if r.status.finished), None)
+            queued = [r for r in recent if r.status is RunStatus.QUEUED]
+            rows.append(
+                ScheduleRow(
+                    name=name,
+                    bot=entry.bot if entry else (view.bot if view else "?"),
+                    when=trigger.describe() if trigger is not None else "?",
+                    calendar=entry.calendar if entry else None,
+                    next_fire=next_fire if state in ("active", "not synced") else None,
+                    state=state,
+                    priority=entry.priority if entry else 0,
+                    last=last,
+                    queued=len(queued),
+                    running=sum(1 for r in recent if r.status is RunStatus.RUNNING),
+                    waiting_for=next(
+                        (r.detail["waiting_for"] for r in queued if r.detail.get("waiting_for")),
+                        None,
+                    ),
+                )
+            )
+        return rows
+
+    def plan(self) -> SyncPlan:
+        return plan_sync(read_jobs(self.service.engine), self.schedules)
+
+    # -- changing -------------------------------------------------------------------------
+    def pause(self, name: str) -> str:
+        return self._act("pause", self._known(name))
+
+    def resume(self, name: str) -> str:
+        return self._act("resume", self._known(name))
+
+    def sync(self) -> str:
+        return self._act("sync", None)
+
+    def run_now(self, name: str) -> RunRecord:
+        entry = self.schedules.entries.get(name)
+        if entry is None:
+            raise ScheduleNotFoundError(f"no schedule named {name!r} in {self.schedules.file}")
+        return self.service.book.run_now(name, self.actor)
+
+    def _known(self, name: str) -> str:
+        if name not in read_jobs(self.service.engine):
+            hint = (
+                "run `borough scheduler sync` first"
+                if name in self.schedules.active
+                else "see `borough schedules list`"
+            )
+            raise ScheduleNotFoundError(f"no schedule named {name!r} in the store; {hint}")
+        return name
+
+    def _act(self, verb: str, name: str | None) -> str:
+        """Ask the running scheduler; if none runs, do it here under the store's lock."""
+        if self.holder() is None:
+            try:
+                with self._offline(skip_missed=verb == "pause") as service:
+                    request = Request(0, verb, name, self.actor, datetime.now(UTC))
+                    return service.apply_request(request) + " (no scheduler running; applied)"
+            except SchedulerLockedError:
+                pass  # a scheduler started meanwhile: ask it
+        box = self.service.requests
+        request_id = box.post(verb, name, self.actor)
+        answer = box.wait(request_id, ANSWER_SECONDS)
+        if answer is None:
+            raise SchedulerError(
+                f"the running scheduler did not answer within {ANSWER_SECONDS:g}s; the request "
+                f"stays queued and is applied when it next checks (request {request_id})"
+            )
+        if not answer.ok:
+            raise SchedulerError(f"the scheduler refused: {answer.outcome}")
+        return str(answer.outcome) + " (applied by the running scheduler)"
+
+    @contextmanager
+    def _offline(self, *, skip_missed: bool) -> Iterator[SchedulerService]:
+        service = self.service
+        service.lock.acquire(wait=False)
+        try:
+            service.store.start()
+            # fires that fell due while no scheduler ran are recorded before anything changes
+            catch_up(service.store, service.book, skip_missed=skip_missed)
+            yield service
+        finally:
+            service.store.shutdown()
+            service.lock.release()

@@ -1,0 +1,212 @@
+"""The schedule store: APScheduler 3.11 over a SQLAlchemy job store (SQLite by default).
+
+Jobs carry only what APScheduler needs (the trigger, the grace, a textual callable);
+the bot, inputs and policies are read from ``schedules.yaml`` by the service, and
+``sync`` makes the store match the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, create_engine, event
+
+from scheduler.config import Schedules
+from scheduler.triggers import LONDON, BoroughTrigger
+
+JOB_FUNC = "scheduler.jobs:fire"
+JOBS_TABLE = "apscheduler_jobs"
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1}
+
+DueHandler = Callable[[Job, list[datetime]], None]
+
+
+def store_engine(url: str) -> Engine:
+    """An engine for the store: SQLite gets WAL, a busy timeout and immediate transactions."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    database = url.removeprefix("sqlite:///")
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class FireExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler ships no types
+    """Hands every due job to borough's fire book instead of running it in a thread pool.
+
+    APScheduler calls ``submit_job`` from its loop and then stores the job's next fire
+    time, so the fire is recorded in the ledger before APScheduler moves past it.
+    """
+
+    def __init__(self, on_due: DueHandler) -> None:
+        super().__init__()
+        self._on_due = on_due
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        """No instance counting here: overlap is decided from the ledger by the fire book."""
+        self._do_submit_job(job, run_times)
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self._on_due(job, run_times)
+
+
+@dataclass
+class JobView:
+    """What an operator sees of one stored schedule."""
+
+    name: str
+    bot: str
+    next_fire: datetime | None  # None: paused
+    trigger: BoroughTrigger
+    grace: int | None
+
+    @property
+    def paused(self) -> bool:
+        return self.next_fire is None
+
+
+@dataclass
+class SyncPlan:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+def _view(job: Job) -> JobView:
+    return JobView(
+        name=job.id,
+        bot=str(job.kwargs.get("bot", "?")),
+        next_fire=job.next_run_time,
+        trigger=job.trigger,
+        grace=job.misfire_grace_time,
+    )
+
+
+class ScheduleStore:
+    """The APScheduler scheduler bound to borough's store and executor."""
+
+    def __init__(self, engine: Engine, on_due: DueHandler) -> None:
+        self.engine = engine
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+            executors={"default": FireExecutor(on_due)},
+            job_defaults=JOB_DEFAULTS,
+            timezone=LONDON,
+        )
+
+    def start(self) -> None:
+        """Open the store without processing jobs (``resume`` starts firing)."""
+        self.scheduler.start(paused=True)
+
+    def resume(self) -> None:
+        self.scheduler.resume()
+
+    def wakeup(self) -> None:
+        self.scheduler.wakeup()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def jobs(self) -> dict[str, Job]:
+        return {job.id: job for job in self.scheduler.get_jobs()}
+
+    def views(self) -> dict[str, JobView]:
+        return {name: _view(job) for name, job in self.jobs().items()}
+
+    def plan(self, schedules: Schedules) -> SyncPlan:
+        return plan_sync(self.views(), schedules)
+
+    def apply(self, plan: SyncPlan, schedules: Schedules) -> None:
+        current = self.jobs()
+        for name in plan.removed:
+            self.scheduler.remove_job(name)
+        for name in [*plan.added, *plan.changed]:
+            schedule = schedules.entries[name]
+            was_paused = name in current and current[name].next_run_time is None
+            self.scheduler.add_job(
+                JOB_FUNC,
+                trigger=schedules.trigger(name),
+                id=name,
+                name=name,
+                kwargs={"schedule": name, "bot": schedule.bot},
+                misfire_grace_time=schedule.misfire_grace_seconds,
+                replace_existing=True,
+                **JOB_DEFAULTS,
+            )
+            if was_paused:
+                self.scheduler.pause_job(name)
+
+    def pause(self, name: str) -> None:
+        self.scheduler.pause_job(name)
+
+    def resume_job(self, name: str) -> datetime | None:
+        job = self.scheduler.resume_job(name)
+        return None if job is None else job.next_run_time
+
+    def set_next_fire(self, name: str, when: datetime | None) -> None:
+        if when is None:
+            self.scheduler.remove_job(name)
+        else:
+            self.scheduler.modify_job(name, next_run_time=when)
+
+
+def plan_sync(current: dict[str, JobView], schedules: Schedules) -> SyncPlan:
+    """What ``sync`` would change to make the stored jobs match ``schedules``."""
+    plan = SyncPlan()
+    for name, schedule in sorted(schedules.active.items()):
+        view = current.get(name)
+        trigger = schedules.trigger(name)
+        if view is None:
+            plan.added.append(name)
+            plan.details[name] = trigger.describe()
+        elif (
+            view.trigger != trigger
+            or view.grace != schedule.misfire_grace_seconds
+            or view.bot != schedule.bot
+        ):
+            plan.changed.append(name)
+            plan.details[name] = f"{view.trigger} -> {trigger.describe()}"
+        else:
+            plan.unchanged.append(name)
+    plan.removed = sorted(set(current) - set(schedules.active))
+    for name in plan.removed:
+        plan.details[name] = str(current[name].trigger)
+    return plan
+
+
+def read_jobs(engine: Engine) -> dict[str, JobView]:
+    """The stored schedules, read without starting a scheduler (safe while one runs)."""
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    store.start(BackgroundScheduler(timezone=LONDON), "default")
+    return {job.id: _view(job) for job in store.get_all_jobs()}

@@ -1,0 +1,49 @@
+"""Real Chromium (Debian's, through pytest-playwright) against a seeded dashboard."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from borough.cli._schedule_control import SchedulerControl
+from borough.dashboard.app import create_app
+from borough.dashboard.state import Dashboard
+from borough.testing import runtime_in
+from tests.conftest import ROOT, require
+from tests.support.dashboard import FAST_HASHER, Clock, Site, seed, serving
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    exe = shutil.which("chromium")
+    require(exe is not None, "Debian chromium", "apt-get install chromium")
+    return {**browser_type_launch_args, "executable_path": exe}
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    require(AXE.exists(), "axe-core", "run ./scripts/bootstrap (npm ci) at the project root")
+    return AXE.read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    seeded = seed(tmp_path_factory.mktemp("dashboard"))
+    clock = Clock()
+    with runtime_in(seeded.home) as runtime:
+        control = SchedulerControl(runtime)
+        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
+        app = create_app(dash)
+        with serving(app) as url:
+            yield Site(url, app, dash, seeded, clock)
+
+
+@pytest.fixture
+def clock(site: Site) -> Iterator[Clock]:
+    yield site.clock
+    site.clock.offset = site.clock.offset * 0

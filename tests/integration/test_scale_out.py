@@ -1,0 +1,81 @@
+"""Scale-out on a real PostgreSQL: runs as procrastinate jobs, seats as procrastinate locks."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from borough.audit.reading import iter_records
+from borough.ledger import RunStatus
+from borough.testing import runtime_in
+from scheduler.errors import SchedulerLockedError
+from scheduler.lock import PostgresLock
+from scheduler.session import run_for
+from tests.support.scheduling import child_env, scheduler_home
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str):
+    home = scheduler_home(
+        tmp_path,
+        {
+            "a": {"bot": "sleepy-a", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
+            "b": {"bot": "sleepy-b", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
+        },
+        bots={"sleepy-a": {"seconds": 0.5}, "sleepy-b": {"seconds": 0.5}},
+        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+        scheduler={"dispatch": "procrastinate"},
+        borough={"ledger": {"url": postgres_url}, "audit": {"checkpoint_every": 100}},
+    )
+    env = {**os.environ, **child_env(home)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "borough", "worker", "-q", "app:counting", "--concurrency", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with runtime_in(home) as runtime:
+            summary = run_for(runtime, minutes=1.5, until_runs=4, env=child_env(home))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err.decode()[-2000:]
+    done = sorted(
+        (r for r in summary.runs if r.status is RunStatus.SUCCEEDED), key=lambda r: r.started_at
+    )
+    assert {r.schedule for r in done} == {"a", "b"}
+    assert {(r.detail["queue"], r.detail["seat_lock"]) for r in done} == {
+        ("app:counting", "seat:counting")
+    }
+    assert {r.detail["worker"] for r in done} != set()
+    for earlier, later in itertools.pairwise(done):
+        assert earlier.ended_at <= later.started_at, f"{earlier.id} overlaps {later.id}"
+    deferred = [r for r in iter_records(home / "logs/audit") if r["action"] == "run.deferred"]
+    assert {r["run_id"] for r in deferred} >= {r.id for r in done}
+
+
+def test_postgres_lock_allows_one_active_scheduler(postgres_url: str):
+    engine = create_engine("postgresql+psycopg://" + postgres_url.split("://", 1)[1])
+    active, other = PostgresLock(engine), PostgresLock(engine)
+    try:
+        assert active.holder() is None
+        active.acquire()
+        assert active.holder()["pid"] == os.getpid()
+        with pytest.raises(SchedulerLockedError, match=f"pid {os.getpid()}"):
+            other.acquire()
+        active.release()
+        other.acquire()
+        assert other.holder() is not None
+        other.release()
+        assert active.holder() is None
+    finally:
+        engine.dispose()

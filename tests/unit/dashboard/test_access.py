@@ -1,0 +1,268 @@
+"""Who may see and do what, over real HTTP: roles on every route, CSRF on every form,
+sign-in throttling, session expiry, and the evidence folder's walls."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+
+from borough.dashboard.app import ROUTERS
+from borough.ledger import ItemState
+from tests.support.dashboard import Site, csrf_of, post_form
+
+OPS = {"olivia", "audrey"}  # operator, auditor
+EVERYONE = {"olivia", "audrey", "adam"}
+
+#: Every GET route (path template) -> accounts that may open it.
+PAGES: dict[str, set[str]] = {
+    "/": OPS,
+    "/runs": OPS,
+    "/runs/{run_id}": OPS,
+    "/items": OPS,
+    "/items/{item_id}": OPS,
+    "/approvals": OPS,
+    "/queue": OPS,
+    "/schedules": OPS,
+    "/evidence/view/{relative:path}": OPS,
+    "/evidence/file/{relative:path}": OPS,
+    "/audit": {"audrey"},
+    "/audit/verify": {"audrey"},
+    "/audit/export": {"audrey"},
+    "/audit/sar": {"audrey"},
+    "/admin/users": {"adam"},
+    "/account/password": EVERYONE,
+    "/sign-in": set(),  # public
+}
+#: Every POST route -> accounts that may use it.
+FORMS: dict[str, set[str]] = {
+    "/sign-in": set(),
+    "/sign-out": EVERYONE,
+    "/runs/{run_id}/search": OPS,
+    "/items/search": OPS,
+    "/items/{item_id}/retry": {"olivia"},
+    "/items/{item_id}/resolve": {"olivia"},
+    "/approvals/{approval_id}/{decision}": {"olivia"},
+    "/schedules/{schedule_id}/{action}": {"olivia"},
+    "/audit/export": {"audrey"},
+    "/audit/sar": {"audrey"},
+    "/admin/users": {"adam"},
+    "/admin/users/{name}/{change}": {"adam"},
+    "/account/password": EVERYONE,
+}
+
+
+def concrete(site: Site, template: str) -> str:
+    s = site.seeded
+    return (
+        template.replace("{run_id}", s.run_id)
+        .replace("{item_id}", str(s.review2_id))
+        .replace("{relative:path}", s.evidence_png)
+        .replace("{approval_id}/{decision}", "999/approve")
+        .replace("{schedule_id}/{action}", "nightly/pause")
+        .replace("{name}/{change}", "oscar/roles")
+    )
+
+
+def test_every_route_is_in_the_access_tables():
+    routes = {
+        (method, route.path)
+        for module in ROUTERS
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    assert {p for m, p in routes if m == "GET"} == set(PAGES)
+    assert {p for m, p in routes if m == "POST"} == set(FORMS)
+
+
+@pytest.mark.parametrize("name", sorted(EVERYONE))
+def test_each_role_opens_exactly_its_pages(site: Site, name: str):
+    client = site.sign_in(name)
+    for template, allowed in PAGES.items():
+        if template == "/sign-in":
+            continue
+        response = client.get(concrete(site, template))
+        if name in allowed:
+            assert response.status_code == 200, (name, template)
+        elif template == "/" and name == "adam":
+            assert response.headers["location"] == "/admin/users"
+        else:
+            assert response.status_code == 403, (name, template)
+            assert "You cannot do that" in response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "hidden"),
+    [
+        ("olivia", ["Runs", "Approvals", "Schedules"], ["Audit trail", "Users"]),
+        ("audrey", ["Runs", "Audit trail"], ["Users"]),
+        ("adam", ["Users"], ["Runs", "Audit trail", "Approvals"]),
+    ],
+)
+def test_navigation_shows_only_what_the_role_may_open(site, name, shown, hidden):
+    client = site.sign_in(name)
+    page = client.get("/account/password").text
+    nav = page.split('id="navigation"', 1)[1].split("</ul>", 1)[0]
+    for text in shown:
+        assert f">{text}<" in nav or f"{text}\n" in nav or text in nav
+    for text in hidden:
+        assert text not in nav
+
+
+def test_an_auditor_cannot_retry_even_with_a_valid_form(site: Site):
+    client = site.sign_in("audrey")
+    item = site.seeded.failed_id
+    token = csrf_of(client.get(f"/items/{item}").text)
+    assert "Retry item" not in client.get(f"/items/{item}").text  # no button either
+    response = client.post(f"/items/{item}/retry", data={"csrf_token": token, "reason": "x"})
+    assert response.status_code == 403
+    assert site.dash.runtime.ledger.items.get(item).state is ItemState.FAILED
+    admin = site.sign_in("adam")
+    token = csrf_of(admin.get("/account/password").text)
+    assert admin.post(f"/items/{item}/retry", data={"csrf_token": token}).status_code == 403
+
+
+def test_every_form_without_its_csrf_token_is_refused(site: Site):
+    sessions = {name: site.sign_in(name) for name in EVERYONE}
+    for template, allowed in FORMS.items():
+        path = concrete(site, template)
+        if template == "/sign-in":
+            response = site.client().post(path, data={"name": "olivia", "password": "x" * 20})
+        else:
+            who = sorted(allowed)[0]
+            response = sessions[who].post(path, data={"reason": "no token", "csrf_token": ""})
+        assert response.status_code == 403, template
+        assert "The form could not be accepted" in response.text
+    wrong = sessions["olivia"].post(
+        f"/items/{site.seeded.failed_id}/retry", data={"csrf_token": "forged" * 8}
+    )
+    assert wrong.status_code == 403
+    assert site.dash.runtime.ledger.items.get(site.seeded.failed_id).state is ItemState.FAILED
+
+
+def test_anonymous_requests_go_to_sign_in(site: Site):
+    client = site.client()
+    for template in PAGES:
+        if template == "/sign-in":
+            continue
+        response = client.get(concrete(site, template))
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/sign-in")
+    for template in FORMS:
+        if template != "/sign-in":
+            response = client.post(concrete(site, template), data={"csrf_token": "x"})
+            assert (response.status_code, response.headers["location"]) == (303, "/sign-in")
+
+
+def test_sign_in_returns_only_to_local_pages(site: Site):
+    client = site.client()
+    response = post_form(
+        client,
+        "/sign-in",
+        "/sign-in",
+        name="olivia",
+        password="correct horse battery",
+        next="//evil.example/x",
+    )
+    assert response.headers["location"] == "/"
+    client = site.client()
+    response = post_form(
+        client,
+        "/sign-in",
+        "/sign-in",
+        name="olivia",
+        password="correct horse battery",
+        next=f"/runs/{site.seeded.run_id}",
+    )
+    assert response.headers["location"] == f"/runs/{site.seeded.run_id}"
+
+
+def test_sessions_expire_when_idle(site: Site, clock):
+    client = site.sign_in("olivia")
+    assert client.get("/runs").status_code == 200
+    clock.advance(minutes=29)
+    assert client.get("/runs").status_code == 200
+    clock.advance(minutes=29)
+    assert client.get("/runs").status_code == 200  # each visit keeps it alive
+    clock.advance(minutes=31)
+    response = client.get("/runs")
+    assert (response.status_code, response.headers["location"]) == (303, "/sign-in?next=/runs")
+
+
+def test_sign_in_is_throttled_and_audited(site: Site, clock):
+    client = site.client()
+    for _ in range(5):
+        response = post_form(client, "/sign-in", "/sign-in", name="oscar", password="wrong " * 3)
+        assert response.status_code == 401
+        assert "Enter a correct account name and password" in response.text
+    right = post_form(
+        client, "/sign-in", "/sign-in", name="oscar", password="correct horse battery"
+    )
+    assert right.status_code == 429
+    assert "Too many failed sign-in attempts. Try again in 15 minutes." in right.text
+    records = [r for r in site.audit() if r["action"] == "dashboard.sign_in"]
+    assert [r["outcome"] for r in records[-6:]] == ["failed"] * 5 + ["locked"]
+    assert {r["actor"] for r in records[-6:]} == {"user:oscar"}
+    clock.advance(minutes=16)
+    again = post_form(
+        client, "/sign-in", "/sign-in", name="oscar", password="correct horse battery"
+    )
+    assert again.status_code == 303
+
+
+def test_unknown_account_names_are_not_written_to_the_trail(site: Site):
+    client = site.client()
+    post_form(client, "/sign-in", "/sign-in", name="zoe.private@example.org", password="x" * 12)
+    last = [r for r in site.audit() if r["action"] == "dashboard.sign_in"][-1]
+    assert last["actor"] == "user:anonymous" and last["outcome"] == "failed"
+    assert "zoe.private" not in (site.dash.runtime.paths.audit / "audit.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/evidence/file/..%2F..%2Faudit%2Faudit.jsonl",
+        "/evidence/file/%2e%2e/%2e%2e/audit/audit.jsonl",
+        "/evidence/file//etc/passwd",
+        "/evidence/file/.hidden",
+        "/evidence/view/..%2Fruns",
+    ],
+)
+def test_evidence_paths_cannot_leave_the_evidence_folder(site: Site, path: str):
+    client = site.sign_in("olivia")
+    assert client.get(path).status_code == 404
+
+
+def test_a_symlink_out_of_the_evidence_folder_is_refused(site: Site):
+    evidence = site.dash.runtime.paths.evidence
+    link = evidence / site.seeded.run_id / "escape.txt"
+    link.symlink_to(site.dash.runtime.paths.audit / "audit.jsonl")
+    try:
+        client = site.sign_in("olivia")
+        assert client.get(f"/evidence/file/{site.seeded.run_id}/escape.txt").status_code == 404
+    finally:
+        link.unlink()
+
+
+def test_evidence_is_served_safely_and_its_viewing_audited(site: Site):
+    client = site.sign_in("olivia")
+    png = client.get(f"/evidence/file/{site.seeded.evidence_png}")
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    html_path = site.seeded.evidence_png.rsplit("/", 1)[0] + "/page.html"
+    html = client.get(f"/evidence/file/{html_path}")
+    assert html.headers["content-type"] == "application/octet-stream"
+    assert html.headers["content-disposition"].startswith("attachment")
+    assert "sandbox" in html.headers["content-security-policy"]
+    viewed = [r for r in site.audit() if r["action"] == "evidence.viewed"]
+    assert viewed[-1]["actor"] == "user:olivia"
+    assert viewed[-1]["detail"]["path"] == f"evidence/{html_path}"
+
+
+def test_pages_carry_security_headers(site: Site):
+    response = site.client().get("/sign-in")
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
