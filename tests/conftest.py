@@ -68,3 +68,13 @@ def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
 
     name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
     return create_database(postgres_server, name)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run tests that use pytest-playwright's fixtures last.
+
+    pytest-playwright keeps one sync Playwright running for the rest of the session once a
+    test asks for it, and no other sync Playwright (the web connector's, for example) can
+    start in this process after that ("using Playwright Sync API inside the asyncio loop").
+    """
+    items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))

@@ -1,0 +1,203 @@
+"""Change-of-circumstance notifications (CSV or Excel) -> cases in the casework web app.
+
+Each notification becomes one case in Caseflow, the council's benefits casework system.
+The bot searches the app first: a case staff already completed is left alone, a draft
+case staff started is completed, otherwise a new case is created. The app's own case
+reference is returned. ``find_existing`` asks the app the same question, so a run killed
+between the save click and DONE never creates a second case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from borough import Bot, BusinessRuleError, Item, NeedsReviewError, RetryPolicy, RunContext
+from borough.errors import TransientError
+from bots.benefits_to_revenues import CtrChange
+from connectors.files import read_table
+from connectors.web import WebSession, as_records
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Frame
+
+CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
+#: the saved-case page: its confirmation and the reference Caseflow gave the case
+_SAVED = """() => [document.querySelector("#saveMsg") !== null,
+  ((document.querySelector("#lblCaseRef") || {}).innerText || "").trim()]"""
+REFERENCE = r"CW-\d{6}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    app: str = "casework"
+
+
+@dataclass(frozen=True)
+class ExistingCase:
+    reference: str
+    status: str
+    weekly: str
+
+
+class CaseworkScreens:
+    """The Caseflow screens this bot uses: search window, case form, saved case page."""
+
+    def __init__(self, web: WebSession) -> None:
+        self.web = web
+
+    def search(self, claim_ref: str) -> list[dict[str, str]]:
+        """Every case of one claim, from the search window (kept open; all result pages)."""
+        web = self.web
+
+        def look() -> list[dict[str, str]]:
+            link = web.frame("nav").locator("#lnkSearch")
+            window = web.window("search", link.click, step="search")
+            window.locator("#txtSearchClaim").fill(claim_ref)
+            web.navigate(window, window.locator("#btnSearch").click, step="search")
+            frame = web.table(window, "#gvResults", next_page="#lnkNext", step="search")
+            return as_records(frame)
+
+        return web.run("search", look)
+
+    def open_form(self, draft: str | None) -> Frame:
+        """The content frame showing an empty new-case form, or the draft's edit form."""
+        web = self.web
+
+        def open_it() -> Frame:
+            content = web.frame("content")
+            if draft is None:
+                link = web.frame("nav").locator("#lnkNewCase")
+                web.navigate(content, link.click, step="open form")
+            else:
+                web.goto(f"/case/{draft}/edit", content, step="open draft")
+            return content
+
+        return web.run("open form", open_it)
+
+    def fill(self, content: Frame, change: CtrChange, key: str) -> None:
+        web, field = self.web, content.locator
+        web.fill(field("#txtClaimRef"), change.claim_ref, sensitive=False)
+        web.fill(field("#txtCtAcc"), change.account)
+        web.fill(field("#txtSurname"), change.surname)
+        web.fill(field("#txtForenames"), change.forenames)
+        web.fill(field("#txtNino"), change.nino)
+        field("#ddlChangeType").select_option(CODES[change.change])
+        web.fill(field("#txtEffDate"), change.effective_from.strftime("%d/%m/%Y"), sensitive=False)
+        web.fill(field("#txtWeekly"), f"{change.weekly_amount:.2f}", sensitive=False)
+        web.fill(field("#txtPostcode"), change.postcode)
+        web.fill(field("#txtNotes"), f"Notification {key} (borough)", sensitive=False)
+
+    def save(self, content: Frame) -> str:
+        """Click Save; the app's reference from the saved page (validation -> business rule)."""
+        save = content.locator("#btnSave").click
+        confirmed, reference = self.web.navigate(
+            content, save, step="save", validation=True, read=_SAVED
+        )
+        if not confirmed:
+            raise TransientError("the app did not confirm the save", app=self.web.name, step="save")
+        if not _is_reference(reference):
+            raise TransientError("no case reference on the saved page", app=self.web.name)
+        return str(reference)
+
+
+class ChangeOfCircumstances(Bot[CtrChange]):
+    name: ClassVar[str] = "change-of-circumstances"
+    version: ClassVar[str] = "1.0.0"
+    description: ClassVar[str] = "Change-of-circumstance notifications into Caseflow cases"
+    schema = CtrChange
+    settings_model = Settings
+    declares_intent = True
+    retry = RetryPolicy(attempts=6, backoff_seconds=1, max_backoff_seconds=20)
+    personal: ClassVar[dict[str, str]] = {
+        "nino": "national_insurance_number",
+        "surname": "name",
+        "forenames": "name",
+        "postcode": "address",
+    }
+
+    def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
+        for row in read_table(ctx.inputs["notifications"], CtrChange):
+            yield row.to_item(key=lambda change: change.key, key_column="Claim Ref")
+
+    def setup(self, ctx: RunContext) -> None:
+        """Sign in before the first item, so a refused credential stops the run at once."""
+        self._web(ctx).run("sign-in", lambda: None)
+
+    def _web(self, ctx: RunContext) -> WebSession:
+        return ctx.app(ctx.settings.app, WebSession)  # type: ignore[return-value]
+
+    def process(self, ctx: RunContext, item: Item[CtrChange]) -> str:
+        change = item.data
+        assert change is not None
+        web = self._web(ctx)
+        screens = CaseworkScreens(web)
+        existing = self._existing(screens, change)
+        if existing is not None and existing.status != "Draft":
+            ctx.step("already-in-app", target=web.name, reference=existing.reference)
+            return existing.reference
+        draft = existing.reference if existing is not None else None
+        content = screens.open_form(draft)
+
+        def fill_and_save() -> str:
+            screens.fill(content, change, item.key)
+            ctx.intent("update-draft" if draft else "create-case", target=web.name)
+            return screens.save(content)
+
+        try:
+            return web.run("save", fill_and_save, repeatable=False)
+        except BusinessRuleError as exc:
+            if "Duplicate case" not in str(exc):
+                raise
+            # someone (or a late answer to an earlier attempt) saved it meanwhile
+            again = self._existing(screens, change)
+            if again is not None and again.status != "Draft":
+                ctx.step("already-in-app", target=web.name, reference=again.reference)
+                return again.reference
+            raise
+
+    def find_existing(self, ctx: RunContext, item: Item[CtrChange]) -> str | None:
+        change = item.data
+        assert change is not None
+        found = self._existing(CaseworkScreens(self._web(ctx)), change)
+        if found is None or found.status == "Draft":
+            return None
+        return found.reference
+
+    def _existing(self, screens: CaseworkScreens, change: CtrChange) -> ExistingCase | None:
+        """The app's case for this change, if any; a different amount needs a person."""
+        effective = change.effective_from.strftime("%d/%m/%Y")
+        matches = [
+            row
+            for row in screens.search(change.claim_ref)
+            if row.get("Change") == change.change and row.get("Effective") == effective
+        ]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            refs = ", ".join(row["Case Ref"] for row in matches)
+            raise NeedsReviewError(f"the app holds several cases for this change: {refs}")
+        row = matches[0]
+        found = ExistingCase(row["Case Ref"], row["Status"], row["Weekly"])
+        wanted = weekly_text(change.weekly_amount)
+        if found.status != "Draft" and found.weekly != wanted:
+            raise NeedsReviewError(
+                f"case {found.reference} already records this change with weekly amount "
+                f"{found.weekly}, not {wanted}; check it in Caseflow"
+            )
+        return found
+
+
+def _is_reference(text: object) -> bool:
+    return isinstance(text, str) and re.fullmatch(REFERENCE, text) is not None
+
+
+def weekly_text(amount: Decimal) -> str:
+    """How Caseflow shows an amount (``£1,234.50``)."""
+    return f"£{amount:,.2f}"

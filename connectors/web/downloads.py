@@ -1,0 +1,65 @@
+"""Downloads that may not happen: the app can answer with a page (error, sign-in) instead."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from borough.errors import TransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import Download, Frame, Page, Response
+
+    from connectors.web.session import WebSession
+
+
+def wait_for_download(
+    session: WebSession,
+    where: Page | Frame,
+    action: Callable[[], Any],
+    folder: Path,
+    *,
+    step: str,
+) -> Path:
+    """Run ``action``; save the file, or raise what the page shown instead means."""
+    page = session.page
+    downloads: list[Download] = []
+    pages: list[Response] = []
+
+    def on_response(response: Response) -> None:
+        kind = response.headers.get("content-type", "")
+        attachment = "attachment" in response.headers.get("content-disposition", "")
+        if response.request.resource_type == "document" and "html" in kind and not attachment:
+            pages.append(response)
+
+    def on_download(download: Download) -> None:
+        downloads.append(download)
+
+    page.on("download", on_download)
+    page.on("response", on_response)
+    try:
+        action()
+        deadline = time.monotonic() + session.settings.timeout_seconds
+        while not downloads and not pages and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+    finally:
+        page.remove_listener("download", on_download)
+        page.remove_listener("response", on_response)
+    if not downloads:
+        if pages:
+            where.wait_for_load_state("load")
+            session.check(where, step=step, status=pages[-1].status)
+            raise TransientError("the app showed a page instead of a file", app=session.name,
+                                 step=step)  # fmt: skip
+        raise TransientError("no file arrived", app=session.name, step=step)
+    download = downloads[0]
+    failure = download.failure()
+    if failure:
+        raise TransientError(f"the download failed: {failure}", app=session.name, step=step)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(download.suggested_filename).name
+    download.save_as(target)
+    return target

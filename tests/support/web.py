@@ -1,0 +1,68 @@
+"""Installations around the Caseflow sandbox and the change-of-circumstances bot."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from borough.testing import make_home, runtime_in
+from sandbox.web.data import Notification, write_csv
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+BOT = "change-of-circumstances"
+SECRET = "casework-login"
+USER = "bot.casework"
+PASSWORD = "Canary-Pw-7f3e1d"  # a canary: it must never appear in any artifact
+#: fast settings for tests: short waits, quick retries
+FAST_APP = {
+    "timeout_seconds": 4,
+    "navigation_timeout_seconds": 6,
+    "backoff_seconds": 0.05,
+}
+FAST_RETRY = {"attempts": 8, "backoff_seconds": 0.05, "max_backoff_seconds": 0.4}
+
+
+def require_chromium() -> None:
+    require(shutil.which("chromium") is not None, "Debian chromium", "apt-get install chromium")
+
+
+def web_home(
+    root: Path,
+    url: str,
+    rows: list[Notification],
+    *,
+    app: dict[str, Any] | None = None,
+    retry: dict[str, Any] | None = None,
+    borough: dict[str, Any] | None = None,
+    secret: str | None = f"{USER}:{PASSWORD}",
+) -> Path:
+    """An installation whose ``casework`` app points at ``url``, with rows to work."""
+    apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
+    casework = {**apps["apps"]["casework"], "base_url": url, **FAST_APP, **(app or {})}
+    bot_config = yaml.safe_load(
+        (ROOT / "config" / "bots" / f"{BOT}.yaml").read_text(encoding="utf-8")
+    )
+    bot_config["inputs"] = {"notifications": "input/notifications.csv"}
+    bot_config["retry"] = retry or FAST_RETRY
+    home = make_home(
+        root,
+        files={
+            "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 100}}),
+            "config/apps.yaml": yaml.safe_dump({"apps": {"casework": casework}}),
+            f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
+        },
+    )
+    write_csv(home / "input" / "notifications.csv", rows)
+    if secret is not None:
+        with runtime_in(home) as runtime:
+            runtime.secrets.set(SECRET, secret)
+    return home
+
+
+def evidence_files(home: Path) -> list[Path]:
+    folder = home / "logs" / "evidence"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
