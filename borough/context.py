@@ -119,16 +119,21 @@ class RunContext:
     def open_connectors(self) -> list[Connector]:
         return list(self._connectors.values())
 
+    def close_app(self, name: str) -> None:
+        """Close app ``name``'s connector now (a bot done with it early, e.g. after a
+        download); a later ``app(name)`` opens it again. Errors are logged, not raised."""
+        connector = self._connectors.pop(name, None)
+        if connector is None:
+            return
+        try:
+            connector.close()
+        except Exception as exc:
+            logger.bind(action="connector.close").warning("closing app {} failed: {}", name, exc)
+
     def close(self) -> None:
         """Close every connector; errors are logged, not raised, so all get closed."""
-        for name, connector in list(self._connectors.items()):
-            try:
-                connector.close()
-            except Exception as exc:
-                logger.bind(action="connector.close").warning(
-                    "closing app {} failed: {}", name, exc
-                )
-        self._connectors.clear()
+        for name in list(self._connectors):
+            self.close_app(name)
 
     def _services(self) -> AppServices:
         return AppServices(

@@ -1,9 +1,11 @@
 """Casework report -> revenues desktop client: key each approved change into the client.
 
-The casework system's report (CSV) lists changes to Council Tax Reduction; revenues staff
-re-key each one into the revenues desktop client today. This bot enters every field,
-reads each back, saves, and records the client's own reference (REV-000123). The case
-reference is the key: an interrupted save is settled by searching the client's grid.
+The casework system's report lists changes to Council Tax Reduction; revenues staff
+re-key each one into the revenues desktop client today. This bot downloads the report
+from the casework web app (setting ``report_app``) or reads a CSV given as input ``csv``,
+enters every field, reads each back, saves, and records the client's own reference
+(REV-000123). The case reference is the key: an interrupted save is settled by searching
+the client's grid.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from borough import Bot, Item, RetryPolicy, RunContext, SkipItem
+from borough import Bot, Item, RetryPolicy, RunContext
+from borough.errors import ConfigError
 from bots import revenues_client
+from bots.caseflow import CaseworkScreens
 from connectors.desktop import DesktopConnector
 from connectors.files import read_table
+from connectors.web import WebSession
 
 NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
 #: The report's columns, in order (the contract with the casework system's export).
@@ -44,7 +50,7 @@ class CaseworkChange(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True, frozen=True)
 
-    case_ref: Annotated[str, Field(alias="Case Reference", pattern=r"^CW-\d{4}-\d{6}$")]
+    case_ref: Annotated[str, Field(alias="Case Reference", pattern=r"^CW-(?:\d{4}-)?\d{6}$")]
     claim_ref: Annotated[str, Field(alias="Claim Reference", pattern=r"^HB\d{6}$")]
     account: Annotated[str, Field(alias="Council Tax Account", pattern=r"^CT\d{7}$")]
     surname: Annotated[str, Field(alias="Surname", min_length=1, max_length=60)]
@@ -105,8 +111,14 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target_app: str = "revenues-desktop"
+    report_app: str | None = Field(
+        default=None,
+        description="casework web app to download the case report from (when no csv input)",
+    )
     enter_statuses: list[str] | None = Field(
-        default=None, description="only rows with one of these statuses are entered (all if unset)"
+        default=None,
+        description="only rows with one of these statuses are taken (all if unset); the others "
+        "are left in the report for a later run, e.g. cases still being keyed",
     )
 
 
@@ -126,8 +138,38 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     }
 
     def items(self, ctx: RunContext) -> Iterator[Item[CaseworkChange]]:
-        for row in read_table(ctx.inputs["csv"], CaseworkChange):
+        allowed = ctx.settings.enter_statuses
+        later = 0
+        for row in read_table(self._report(ctx), CaseworkChange):
+            if allowed and row.value is not None and row.value.status not in allowed:
+                later += 1
+                continue
             yield row.to_item(key="case_ref", key_column="Case Reference")
+        if later:
+            ctx.step("report.rows-left", rows=later, statuses=", ".join(allowed or ()))
+
+    def _report(self, ctx: RunContext) -> Path:
+        """The ``csv`` input if the run has one, else today's report from the casework app.
+
+        The download is kept with the run's data (``data/downloads/<run id>/``), so row
+        numbers in item errors point at a file the operator can open.
+        """
+        if "csv" in ctx.inputs:
+            return ctx.inputs["csv"]
+        app = ctx.settings.report_app
+        if app is None:
+            raise ConfigError(
+                f"bot {self.name!r} needs a report: give input csv=FILE or set "
+                "settings.report_app to the casework app in its config"
+            )
+        web = ctx.app(app, WebSession)
+        folder = ctx.runtime.paths.data / "downloads" / ctx.run_id
+        try:
+            report = CaseworkScreens(web).download_report(folder)  # type: ignore[arg-type]
+        finally:
+            ctx.close_app(app)  # the browser is not needed while the client is keyed
+        ctx.step("report.downloaded", target=app, file=report.name)
+        return report
 
     def _client(self, ctx: RunContext) -> DesktopConnector:
         return ctx.app(ctx.settings.target_app, DesktopConnector)  # type: ignore[return-value]
@@ -140,9 +182,6 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     def process(self, ctx: RunContext, item: Item[CaseworkChange]) -> str:
         change = item.data
         assert change is not None
-        allowed = ctx.settings.enter_statuses
-        if allowed and change.status not in allowed:
-            raise SkipItem(f"status {change.status!r} is not one this bot enters")
         client = self._client(ctx)
         fields = change.client_values().fields()
         revenues_client.open_form(client)

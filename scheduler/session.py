@@ -63,12 +63,14 @@ def run_for(
     on_run_ended: Callable[[RunRecord], None] | None = None,
     run_now: Iterable[str] = (),
     actor: str = "demo",
+    until: Callable[[], bool] | None = None,
 ) -> SessionSummary:
     """Run a scheduler in-process on ``runtime``'s installation; see the module docstring.
 
     ``env`` is added to what run processes inherit (e.g. the secrets passphrase when it is
     not in this process's environment). ``run_now`` names schedules to run once at the
-    start (so a demo need not wait for the first fire), queued as ``actor``. Logging must
+    start (so a demo need not wait for the first fire), queued as ``actor``. ``until`` ends
+    the session early when it returns true (checked a few times a second). Logging must
     already be configured (``borough.logconfig.configure``), as for any entry point.
     """
     route_library_logs()
@@ -84,6 +86,7 @@ def run_for(
             lambda: (
                 time.monotonic() >= deadline
                 or (until_runs is not None and service.ended_count >= until_runs)
+                or (until is not None and until())
             ),
             poll=0.2,
         )

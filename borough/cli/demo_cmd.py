@@ -1,92 +1,193 @@
-"""``borough demo``: the main job, on bundled sample data, in its own demo installation."""
+"""``borough demo``: the main job, on bundled sample data, in its own demo installation.
+
+The scheduler runs three bots against three simulated legacy systems, each bot more than
+once, so an operator sees in a few minutes what a night of scheduled runs looks like:
+files → Excel import, CSV → web casework app (Chromium), web report → desktop client
+(Xvfb). The second run of each bot shows that nothing is done twice.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
-from borough.cli._common import console, errors_reported
+from borough.cli._common import console, errors_reported, local
+
+if TYPE_CHECKING:
+    from borough.ledger import RunRecord
+    from borough.runtime import Runtime
+    from bots.demo_systems import Holding
+    from scheduler.session import SessionSummary
 
 DEMO_PASSPHRASE = "borough-demo-only-not-for-real-secrets"
+SCHEDULES = "sample-data/demo-schedules.yaml"
+STORY = (
+    "A council's benefits team receives change-of-circumstance notifications; revenues staff "
+    "re-key the results into two other systems. In this demo three scheduled bots do it:\n"
+    "  • [bold]benefits-to-revenues[/]: the benefits CSV export → the revenues import "
+    "workbook (files)\n"
+    "  • [bold]change-of-circumstances[/]: notifications → cases in [bold]Caseflow[/], a "
+    "frames-era casework web app, through Chromium\n"
+    "  • [bold]casework-to-revenues-desktop[/]: Caseflow's case report → the revenues "
+    "[bold]desktop client[/] (Tk), keyed and read back on a virtual display\n"
+    "Sample rows are deliberately bad in places and the apps inject faults (HTTP 500, "
+    "half pages, 'record locked'): watch them fail with a reason or be retried, never doubled."
+)
 
 
 def demo(
     keep: Annotated[
-        bool, typer.Option("--keep", help="keep the previous demo's ledger (shows exactly-once)")
+        bool, typer.Option("--keep", help="keep the previous demo's ledger and apps (exactly-once)")
     ] = False,
+    runs: Annotated[
+        int, typer.Option(min=1, max=5, help="runs of each bot before the demo ends")
+    ] = 2,
+    minutes: Annotated[
+        float, typer.Option(min=1, help="stop after this many minutes even if runs are left")
+    ] = 10,
 ) -> None:
-    """Run the demo: a bot moves the sample benefits export into the revenues import workbook.
+    """Run the demo: the scheduler moves sample council data between three legacy systems.
 
-    Everything happens in var/demo (its own config copy, ledger, audit trail and secrets),
-    so the demo never touches a real installation.
+    Everything happens in var/demo (its own config copy, ledger, audit trail, secrets and
+    apps), so the demo never touches a real installation.
     """
     from borough import logconfig
-    from borough.audit.verify import verify_file
-    from borough.cli._render import ProgressObserver, summary_table, where_to_look
     from borough.config import load_config, resolve_paths
-    from borough.runner import RunRequest, run_bot
     from borough.runtime import open_runtime
+    from bots.demo_systems import legacy_systems
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
         raise typer.BadParameter(
             f"run the demo from the borough folder ({source_home} has no config/)"
         )
+    demo_home = prepare_home(source_home, keep=keep)
+    env = {
+        "BOROUGH_HOME": str(demo_home),
+        "BOROUGH_SECRETS_PASSPHRASE": os.environ.get("BOROUGH_SECRETS_PASSPHRASE", DEMO_PASSPHRASE),
+    }
+    console.rule("[bold]borough demo")
+    console.print(STORY)
+    console.print(f"\nDemo installation: {demo_home}")
+    with errors_reported(), legacy_systems(demo_home) as systems:
+        console.print(
+            f"Caseflow is serving at {systems.caseflow.url}; virtual display {systems.display}"
+        )
+        config = load_config(resolve_paths(env))
+        runtime = open_runtime(config, env=env)
+        logconfig.configure(runtime, console_level="WARNING")
+        try:
+            systems.store_credentials(runtime)
+            summary = run_schedules(runtime, env, runs=runs, minutes=minutes)
+            report(runtime, summary.runs, systems.holdings())
+        finally:
+            logconfig.reset()
+            runtime.close()
+
+
+def prepare_home(source_home: Path, *, keep: bool) -> Path:
+    """var/demo with copies of config/ and sample-data/ (wiped first unless ``keep``)."""
     demo_home = source_home / "var" / "demo"
     if demo_home.exists() and not keep:
         shutil.rmtree(demo_home)
     demo_home.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source_home / "config", demo_home / "config", dirs_exist_ok=True)
     shutil.copytree(source_home / "sample-data", demo_home / "sample-data", dirs_exist_ok=True)
-    env = {
-        "BOROUGH_HOME": str(demo_home),
-        "BOROUGH_SECRETS_PASSPHRASE": os.environ.get("BOROUGH_SECRETS_PASSPHRASE", DEMO_PASSPHRASE),
-    }
-    console.rule("[bold]borough demo")
+    return demo_home
+
+
+def run_schedules(
+    runtime: Runtime, env: dict[str, str], *, runs: int, minutes: float
+) -> SessionSummary:
+    """The scheduler, in this process, until every demo schedule has ``runs`` finished runs."""
+    from scheduler.config import load_schedules
+    from scheduler.session import run_for
+
+    schedules_file = runtime.paths.home / SCHEDULES
+    names = list(load_schedules(runtime.config, schedules_file).entries)
+    finished: Counter[str] = Counter()
+    started = time.monotonic()
+    console.rule("Scheduler")
     console.print(
-        "A council's benefits system exports Council Tax Reduction changes as CSV; the revenues "
-        "system imports an Excel workbook. Staff re-key between them today. The bot "
-        "[bold]benefits-to-revenues[/] converts, validates and appends each row exactly once, "
-        "recording every step in a tamper-evident audit trail."
+        f"Each bot runs now, then every minute, until each has run {runs} time(s) "
+        f"(at most {minutes:g} minutes). A fire while the bot's previous run still works "
+        "is recorded as MISSED, never silently dropped."
     )
-    console.print(f"Demo installation: {demo_home}\n")
-    with errors_reported():
-        config = load_config(resolve_paths(env))
-        runtime = open_runtime(config, env=env)
-        logconfig.configure(runtime, console_level="WARNING")
-        try:
-            for attempt, title in enumerate(("First run", "Second run, same file")):
-                console.rule(title)
-                if attempt == 1:
-                    console.print("Running again on the same export: nothing may be written twice.")
-                observer = ProgressObserver(console)
-                try:
-                    record = run_bot(
-                        runtime, RunRequest("benefits-to-revenues", trigger="demo"), observer
-                    )
-                finally:
-                    observer.stop()
-                console.print(summary_table(record))
-            console.rule("Audit trail")
-            verdict = verify_file(runtime.paths.audit, runtime.keys.public_key)
-            state = "[green]intact[/]" if verdict.ok else f"[red]{verdict.problem}[/]"
-            console.print(
-                f"{verdict.records} records, {verdict.checkpoints} signed checkpoints: {state}"
+
+    def ended(record: RunRecord) -> None:
+        if record.schedule and record.status.finished:
+            finished[record.schedule] += 1
+        console.print(run_line(record))
+
+    with console.status("scheduler running…") as status:
+
+        def done() -> bool:
+            elapsed = time.monotonic() - started
+            status.update(
+                f"scheduler running {elapsed:.0f}s: "
+                + ", ".join(f"{name} {finished[name]}/{runs}" for name in names)
             )
-            console.rule("Where to look")
-            for line in where_to_look(runtime, record):
-                console.print(line)
-            workbook = demo_home / "var" / "targets" / "revenues" / "ctr_import.xlsx"
-            console.print(f"target:    {workbook}")
-            console.print(
-                "\nTry: "
-                f"BOROUGH_HOME={demo_home} BOROUGH_SECRETS_PASSPHRASE=... "
-                "borough items list --state failed"
-            )
-        finally:
-            logconfig.reset()
-            runtime.close()
+            return all(finished[name] >= runs for name in names)
+
+        return run_for(
+            runtime,
+            schedules_file=schedules_file,
+            minutes=minutes,
+            env=env,
+            on_run_ended=ended,
+            run_now=names,
+            until=done,
+        )
+
+
+def run_line(run: RunRecord) -> str:
+    from borough.cli._render import status_text
+
+    counts = run.counts
+    return (
+        f"{local(run.ended_at)}  {run.bot:<30} {status_text(run.status)}  "
+        f"done {counts.done}, failed {counts.failed}, review {counts.needs_review}, "
+        f"already done {counts.already_done}, retries {counts.retried}"
+    )
+
+
+def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> None:
+    from borough.audit.verify import verify_file
+    from borough.cli._render import runs_table
+
+    console.rule("Runs (from the run ledger)")
+    console.print(runs_table(runs))
+    console.rule("What the legacy systems hold now (read from their own stores)")
+    table = Table(title_justify="left")
+    for column in ("system", "records", "detail"):
+        table.add_column(column)
+    for holding in holdings:
+        table.add_row(holding.system, str(holding.records), holding.detail)
+    console.print(table)
+    console.rule("Audit trail")
+    verdict = verify_file(runtime.paths.audit, runtime.keys.public_key)
+    state = "[green]intact[/]" if verdict.ok else f"[red]{verdict.problem}[/]"
+    console.print(f"{verdict.records} records, {verdict.checkpoints} signed checkpoints: {state}")
+    console.rule("Where to look")
+    paths, home = runtime.paths, runtime.paths.home
+    console.print(f"ledger:     {runtime.ledger.url}")
+    console.print(f"audit:      {paths.audit / 'audit.jsonl'}")
+    console.print(f"run logs:   {paths.runs}")
+    console.print(f"evidence:   {paths.evidence}  (screenshots, traces, pages of failed items)")
+    for holding in holdings:
+        console.print(f"{holding.system}: {holding.location}")
+    console.print(
+        "\nTry, with the demo's installation:\n"
+        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE={DEMO_PASSPHRASE}\n"
+        "  borough runs list\n"
+        "  borough items list --state failed\n"
+        "  borough audit verify\n"
+        "  borough dashboard users add admin --role admin && borough dashboard"
+    )

@@ -38,7 +38,8 @@ MAX_LENGTH = {"surname": 30, "forenames": 40}
 SCHEME_START = date(2013, 4, 1)
 SCHEME_MAXIMUM = Decimal("400.00")
 
-_CASE = re.compile(r"^CW-\d{4}-\d{6}$")
+#: the casework system's references: CW-000123 (Caseflow) or the older CW-2026-000123
+_CASE = re.compile(r"^CW-(?:\d{4}-)?\d{6}$")
 _CLAIM = re.compile(r"^HB\d{6}$")
 _ACCOUNT = re.compile(r"^CT\d{7}$")
 _NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
@@ -79,7 +80,7 @@ def problems(values: dict[str, str]) -> list[tuple[str, str]]:
     check(
         "case_ref",
         bool(_CASE.match(v["case_ref"])),
-        "Case reference must look like CW-2026-000123.",
+        "Case reference must look like CW-000123 or CW-2026-000123.",
     )
     check(
         "claim_ref", bool(_CLAIM.match(v["claim_ref"])), "Claim reference must be HB and 6 digits."

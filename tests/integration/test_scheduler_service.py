@@ -247,8 +247,10 @@ def test_run_for_drives_the_demo_bot_on_a_schedule(tmp_path: Path):
     home = make_home(tmp_path / "demo", config=root / "config")
     shutil.copytree(root / "sample-data", home / "sample-data")
     schedules = home / "sample-data/demo-schedules.yaml"
-    text = schedules.read_text().replace('cron: "* * * * *"', "interval: {seconds: 3}")
-    schedules.write_text(text)
+    demo = yaml.safe_load(schedules.read_text())  # the file bot's schedule, firing faster
+    entry = {**demo["schedules"]["demo-ctr-every-minute"], "interval": {"seconds": 3}}
+    demo["schedules"] = {"demo-ctr-every-minute": entry}
+    schedules.write_text(yaml.safe_dump(demo))
     ended: list[RunRecord] = []
     with runtime_in(home) as runtime:
         summary = run_for(

@@ -94,9 +94,9 @@ def test_bundled_sample_completes_drafts_and_leaves_finished_cases(tmp_path: Pat
     finally:
         app.stop()
     counts = read_counts(app.store)
-    assert first.counts.done == 24 and first.counts.failed == 6
-    assert second.counts.done == 0 and second.counts.already_done == 24
-    assert counts["cases"] == 24  # 21 created, 2 drafts completed, 1 found
+    assert first.counts.done == 25 and first.counts.failed == 6
+    assert second.counts.done == 0 and second.counts.already_done == 25
+    assert counts["cases"] == 25  # 22 created, 2 drafts completed, 1 found
     assert "Draft" not in counts["statuses"].values()
     seeded = {"CW-000001", "CW-000002", "CW-000003"}
     assert seeded <= {item.reference for item in done}

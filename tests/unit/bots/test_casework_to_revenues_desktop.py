@@ -4,19 +4,43 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from borough.errors import NeedsReviewError, TransientError
+from borough.errors import ConfigError, NeedsReviewError, TransientError
 from bots import revenues_client
-from bots.casework_to_revenues_desktop import CaseworkChange, CaseworkToRevenuesDesktop
+from bots.caseflow import CaseworkScreens
+from bots.casework_to_revenues_desktop import (
+    CaseworkChange,
+    CaseworkToRevenuesDesktop,
+    Settings,
+)
 from connectors.desktop import Anchor
 from tests.support.casework import casework_rows, report_csv
 
 
 class Ctx:
-    def __init__(self, csv: Path) -> None:
-        self.inputs = {"csv": csv}
+    """The parts of RunContext that items() uses."""
+
+    def __init__(self, csv: Path | None, root: Path | None = None, **settings: object) -> None:
+        self.inputs = {"csv": csv} if csv is not None else {}
+        self.settings = Settings.model_validate(settings)
+        self.steps: list[tuple[str, dict[str, object]]] = []
+        self.apps_opened: list[str] = []
+        self.apps_closed: list[str] = []
+        self.run_id = "20261123-090000-abc123"
+        self.runtime = SimpleNamespace(paths=SimpleNamespace(data=root))
+
+    def step(self, step: str, *, target: str | None = None, **detail: object) -> None:
+        self.steps.append((step, detail))
+
+    def app(self, name: str, kind: type) -> object:
+        self.apps_opened.append(name)
+        return object.__new__(kind)
+
+    def close_app(self, name: str) -> None:
+        self.apps_closed.append(name)
 
 
 def test_report_rows_become_items_keyed_by_case_reference(tmp_path: Path):
@@ -35,6 +59,68 @@ def test_report_rows_become_items_keyed_by_case_reference(tmp_path: Path):
         items[2].invalid
         == "report.csv row 4: Weekly Amount: Input should be less than or equal to 1000"
     )
+
+
+def test_caseflow_and_older_case_references_are_both_taken(tmp_path: Path):
+    rows = casework_rows(2, seed=3)
+    rows[0]["Case Reference"], rows[1]["Case Reference"] = "CW-000123", "CW-2026-000124"
+    csv = tmp_path / "report.csv"
+    csv.write_text(report_csv(rows), encoding="utf-8")
+    items = list(CaseworkToRevenuesDesktop().items(Ctx(csv)))  # type: ignore[arg-type]
+    assert [(item.key, item.invalid) for item in items] == [
+        ("CW-000123", None),
+        ("CW-2026-000124", None),
+    ]
+
+
+def test_rows_of_other_statuses_are_left_for_a_later_run(tmp_path: Path):
+    rows = casework_rows(4, seed=5)
+    rows[1]["Status"] = "Draft"
+    rows[3]["Status"], rows[3]["NI Number"] = "Draft", "not an NI number"
+    csv = tmp_path / "report.csv"
+    csv.write_text(report_csv(rows), encoding="utf-8")
+    ctx = Ctx(csv, enter_statuses=["Approved"])
+    items = list(CaseworkToRevenuesDesktop().items(ctx))  # type: ignore[arg-type]
+    # an invalid row is still taken (it fails with its reason); valid drafts wait
+    assert [item.key for item in items] == [rows[0]["Case Reference"], rows[2]["Case Reference"],
+                                            rows[3]["Case Reference"]]  # fmt: skip
+    assert items[2].invalid is not None
+    assert ctx.steps == [("report.rows-left", {"rows": 1, "statuses": "Approved"})]
+
+
+def test_without_a_csv_or_a_report_app_the_run_says_what_to_configure():
+    with pytest.raises(ConfigError, match=r"give input csv=FILE or set settings\.report_app"):
+        list(CaseworkToRevenuesDesktop().items(Ctx(None)))  # type: ignore[arg-type]
+
+
+def test_the_report_is_downloaded_into_the_runs_data_folder_and_the_browser_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rows = casework_rows(2, seed=6)
+    folders: list[Path] = []
+
+    def download(self: CaseworkScreens, folder: Path, *, excel: bool = False) -> Path:
+        folders.append(folder)
+        folder.mkdir(parents=True)
+        (folder / "cases_20261123.csv").write_text(report_csv(rows), encoding="utf-8")
+        return folder / "cases_20261123.csv"
+
+    monkeypatch.setattr(CaseworkScreens, "download_report", download)
+    ctx = Ctx(None, tmp_path, report_app="casework")
+    items = list(CaseworkToRevenuesDesktop().items(ctx))  # type: ignore[arg-type]
+    assert [item.key for item in items] == [row["Case Reference"] for row in rows]
+    assert folders == [tmp_path / "downloads" / ctx.run_id]
+    assert ctx.apps_opened == ctx.apps_closed == ["casework"]
+    assert ctx.steps == [("report.downloaded", {"file": "cases_20261123.csv"})]
+
+    def refused(self: CaseworkScreens, folder: Path, *, excel: bool = False) -> Path:
+        raise TransientError("the app showed a page instead of a file")
+
+    monkeypatch.setattr(CaseworkScreens, "download_report", refused)
+    ctx = Ctx(None, tmp_path, report_app="casework")
+    with pytest.raises(TransientError):
+        list(CaseworkToRevenuesDesktop().items(ctx))  # type: ignore[arg-type]
+    assert ctx.apps_closed == ["casework"], "the browser is closed when the download fails"
 
 
 def test_a_row_is_typed_as_the_client_shows_it():

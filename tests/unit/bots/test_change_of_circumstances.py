@@ -10,12 +10,8 @@ import pytest
 
 from borough import NeedsReviewError
 from bots.benefits_to_revenues import CtrChange
-from bots.change_of_circumstances import (
-    CaseworkScreens,
-    ChangeOfCircumstances,
-    Settings,
-    weekly_text,
-)
+from bots.caseflow import CaseworkScreens, weekly_text
+from bots.change_of_circumstances import ChangeOfCircumstances, Settings
 from connectors.web import WebSession
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,10 +50,10 @@ def existing(rows: list[dict[str, str]]):
     return ChangeOfCircumstances()._existing(FakeScreens(rows), CHANGE)  # type: ignore[arg-type]
 
 
-def test_the_bundled_sample_reads_as_27_items_and_3_malformed_rows():
+def test_the_bundled_sample_reads_as_28_items_and_3_malformed_rows():
     ctx = SimpleNamespace(inputs={"notifications": ROOT / "sample-data/coc_notifications.csv"})
     items = list(ChangeOfCircumstances().items(ctx))  # type: ignore[arg-type]
-    assert len(items) == 30
+    assert len(items) == 31
     invalid = [item for item in items if not item.valid]
     assert [item.key for item in invalid] == ["HB300004", "HB300014", "HB300024"]
     assert "NI Number: not a valid National Insurance number" in (invalid[0].invalid or "")
