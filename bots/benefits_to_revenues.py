@@ -22,6 +22,16 @@ NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]
 CHANGE_CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
 
 
+#: the personal fields of a CTR change and their data categories (tokenised in the trail);
+#: the casework bots' rows carry the same fields
+PERSONAL: dict[str, str] = {
+    "nino": "national_insurance_number",
+    "surname": "name",
+    "forenames": "name",
+    "postcode": "address",
+}
+
+
 class CtrChange(BaseModel):
     """One row of the benefits system's ``ctr_changes`` export."""
 
@@ -84,12 +94,7 @@ class BenefitsToRevenues(Bot[CtrChange]):
     description: ClassVar[str] = "CTR changes from the benefits CSV export into the revenues import"
     schema = CtrChange
     settings_model = Settings
-    personal: ClassVar[dict[str, str]] = {
-        "nino": "national_insurance_number",
-        "surname": "name",
-        "forenames": "name",
-        "postcode": "address",
-    }
+    personal: ClassVar[dict[str, str]] = PERSONAL
 
     def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
         for row in read_table(ctx.inputs["csv"], CtrChange):

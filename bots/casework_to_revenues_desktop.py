@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from borough import Bot, Item, RetryPolicy, RunContext
 from borough.errors import ConfigError
 from bots import revenues_client
+from bots.benefits_to_revenues import PERSONAL
 from bots.caseflow import CaseworkScreens
 from connectors.desktop import DesktopConnector
 from connectors.files import read_table
@@ -130,12 +131,7 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     settings_model = Settings
     declares_intent = True  # nothing is saved before the Save key: earlier failures just retry
     retry = RetryPolicy(attempts=5, backoff_seconds=2.0)
-    personal: ClassVar[dict[str, str]] = {
-        "nino": "national_insurance_number",
-        "surname": "name",
-        "forenames": "name",
-        "postcode": "address",
-    }
+    personal: ClassVar[dict[str, str]] = PERSONAL
 
     def items(self, ctx: RunContext) -> Iterator[Item[CaseworkChange]]:
         allowed = ctx.settings.enter_statuses

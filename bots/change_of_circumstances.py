@@ -16,7 +16,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from borough import Bot, BusinessRuleError, Item, NeedsReviewError, RetryPolicy, RunContext
-from bots.benefits_to_revenues import CtrChange
+from bots.benefits_to_revenues import PERSONAL, CtrChange
 from bots.caseflow import CaseworkScreens, weekly_text
 from connectors.files import read_table
 from connectors.web import WebSession
@@ -43,12 +43,7 @@ class ChangeOfCircumstances(Bot[CtrChange]):
     settings_model = Settings
     declares_intent = True
     retry = RetryPolicy(attempts=6, backoff_seconds=1, max_backoff_seconds=20)
-    personal: ClassVar[dict[str, str]] = {
-        "nino": "national_insurance_number",
-        "surname": "name",
-        "forenames": "name",
-        "postcode": "address",
-    }
+    personal: ClassVar[dict[str, str]] = PERSONAL
 
     def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
         for row in read_table(ctx.inputs["notifications"], CtrChange):

@@ -242,12 +242,8 @@ class WebSession(Connector):
     @contextmanager
     def popup(self, action: Callable[[], Any], *, step: str) -> Iterator[Page]:
         """A window the app opens (``window.open``), checked, closed when the block ends."""
-        with self.page.expect_popup() as info:
-            action()
-        window = info.value
+        window = self._open_window(action, step=step)
         try:
-            window.wait_for_load_state("load")
-            self.check(window, step=step)
             yield window
         finally:
             if not window.is_closed():
@@ -259,6 +255,12 @@ class WebSession(Connector):
         found = self._windows.get(key)
         if found is not None and not found.is_closed():
             return found
+        window = self._open_window(action, step=step)
+        self._windows[key] = window
+        return window
+
+    def _open_window(self, action: Callable[[], Any], *, step: str) -> Page:
+        """The window ``action`` opens, loaded and checked (closed again if the check fails)."""
         with self.page.expect_popup() as info:
             action()
         window = info.value
@@ -268,7 +270,6 @@ class WebSession(Connector):
         except BaseException:
             window.close()
             raise
-        self._windows[key] = window
         return window
 
     def fill(self, field: Locator, value: str, *, sensitive: bool = True) -> None:

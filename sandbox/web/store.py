@@ -122,22 +122,7 @@ class CaseStore:
                 self._db.execute(
                     f"INSERT INTO cases ({_COLUMNS}, created_by) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        case_ref,
-                        fields["claim_ref"],
-                        fields["account"],
-                        fields["surname"],
-                        fields["forenames"],
-                        fields["nino"],
-                        fields["change_type"],
-                        fields["effective_date"].isoformat(),
-                        fields.get("weekly_pence"),
-                        fields["postcode"],
-                        fields.get("notes", ""),
-                        status,
-                        utcnow(),
-                        user,
-                    ),
+                    (case_ref, *_case_values(fields), status, utcnow(), user),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -160,21 +145,7 @@ class CaseStore:
                     "change_type=?, effective_date=?, weekly_pence=?, postcode=?, notes=?, "
                     "status=CASE status WHEN 'Draft' THEN 'Open' ELSE status END, "
                     "updated_at=?, updated_by=? WHERE case_ref=?",
-                    (
-                        fields["claim_ref"],
-                        fields["account"],
-                        fields["surname"],
-                        fields["forenames"],
-                        fields["nino"],
-                        fields["change_type"],
-                        fields["effective_date"].isoformat(),
-                        fields.get("weekly_pence"),
-                        fields["postcode"],
-                        fields.get("notes", ""),
-                        utcnow(),
-                        user,
-                        case_ref,
-                    ),
+                    (*_case_values(fields), utcnow(), user, case_ref),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -284,3 +255,19 @@ def read_counts(path: Path) -> dict[str, Any]:
         "refused_logins": refused,
         "faults": faults,
     }
+
+
+def _case_values(fields: dict[str, Any]) -> tuple[Any, ...]:
+    """A case's editable columns, in the order both INSERT and UPDATE name them."""
+    return (
+        fields["claim_ref"],
+        fields["account"],
+        fields["surname"],
+        fields["forenames"],
+        fields["nino"],
+        fields["change_type"],
+        fields["effective_date"].isoformat(),
+        fields.get("weekly_pence"),
+        fields["postcode"],
+        fields.get("notes", ""),
+    )

@@ -14,6 +14,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from borough.ledger import ItemState, RunStatus
@@ -27,6 +28,7 @@ PASSPHRASE = "borough-demo-only-not-for-real-secrets"
 BOTS = ("benefits-to-revenues", "change-of-circumstances", "casework-to-revenues-desktop")
 
 
+@pytest.mark.timeout(900)  # about 80 s on a quiet machine: six runs, Chromium and Tk
 def test_the_demo_moves_the_sample_data_through_three_systems_exactly_once(tmp_path: Path):
     require_chromium()
     for tool in ("Xvfb", "xclip", "openbox"):
