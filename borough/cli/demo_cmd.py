@@ -9,16 +9,18 @@ files → Excel import, CSV → web casework app (Chromium), web report → desk
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from borough.cli._common import console, errors_reported, local
+from borough.cli._common import LONDON, console, errors_reported, local
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
@@ -107,10 +109,12 @@ def run_schedules(
     runtime: Runtime, env: dict[str, str], *, runs: int, minutes: float
 ) -> SessionSummary:
     """The scheduler, in this process, until every demo schedule has ``runs`` finished runs."""
+    from borough.ledger import RunStatus
     from scheduler.config import load_schedules
     from scheduler.session import run_for
 
     schedules_file = runtime.paths.home / SCHEDULES
+    anchor_intervals(schedules_file, datetime.now(LONDON).replace(microsecond=0))
     names = list(load_schedules(runtime.config, schedules_file).entries)
     finished: Counter[str] = Counter()
     started = time.monotonic()
@@ -122,18 +126,18 @@ def run_schedules(
     )
 
     def ended(record: RunRecord) -> None:
-        if record.schedule and record.status.finished:
+        if record.schedule and record.status.finished and record.status is not RunStatus.MISSED:
             finished[record.schedule] += 1
         console.print(run_line(record))
 
-    with console.status("scheduler running…") as status:
+    with console.status("scheduler starting…") as status:
+        shown = 0.0
 
         def done() -> bool:
-            elapsed = time.monotonic() - started
-            status.update(
-                f"scheduler running {elapsed:.0f}s: "
-                + ", ".join(f"{name} {finished[name]}/{runs}" for name in names)
-            )
+            nonlocal shown
+            if time.monotonic() - shown >= 1.0:  # the ledger is read once a second
+                shown = time.monotonic()
+                status.update(progress_text(runtime, started, finished, runs))
             return all(finished[name] >= runs for name in names)
 
         return run_for(
@@ -145,6 +149,45 @@ def run_schedules(
             run_now=names,
             until=done,
         )
+
+
+def anchor_intervals(schedules_file: Path, start: datetime) -> None:
+    """Count the demo's intervals from ``start`` (they run now at the start), so the first
+    fire comes a whole interval later instead of colliding with the runs just queued.
+    Edits the demo's own copy in place, keeping its comments."""
+    text = schedules_file.read_text(encoding="utf-8")
+    anchored = re.sub(
+        r"interval: \{([^}]*)\}",
+        lambda m: f'interval: {{{m.group(1)}, start: "{start.replace(tzinfo=None).isoformat()}"}}',
+        text,
+    )
+    schedules_file.write_text(anchored, encoding="utf-8")
+
+
+def progress_text(runtime: Runtime, started: float, finished: Counter[str], runs: int) -> str:
+    """One status line: each live run's items so far (saved after every item), and how
+    many runs of each schedule have finished."""
+    from borough.ledger import RunStatus
+
+    live = runtime.ledger.runs.list(statuses=(RunStatus.RUNNING, RunStatus.QUEUED), limit=20)
+    parts = []
+    for run in sorted(live, key=lambda r: r.created_at):
+        if run.status is RunStatus.QUEUED:
+            waiting = run.detail.get("waiting_for")
+            parts.append(f"{run.bot} waiting for {waiting}" if waiting else f"{run.bot} queued")
+        elif run.counts.ingested or run.counts.already_done:
+            c = run.counts
+            worked = c.done + c.failed + c.needs_review + c.skipped
+            parts.append(f"{run.bot} {worked}/{c.ingested} items")
+        else:
+            parts.append(f"{run.bot} starting")
+    elapsed = time.monotonic() - started
+    finished_text = ", ".join(f"{name} {count}/{runs}" for name, count in sorted(finished.items()))
+    return (
+        f"{elapsed:.0f}s · "
+        + (" · ".join(parts) or "waiting for the next fire")
+        + (f" · finished runs: {finished_text}" if finished_text else "")
+    )
 
 
 def run_line(run: RunRecord) -> str:
