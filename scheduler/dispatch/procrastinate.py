@@ -166,7 +166,9 @@ class ProcrastinateDispatcher(Dispatcher):
         if len(limited) > 1:
             raise DispatchError(
                 f"bot {run.bot} uses {len(limited)} apps with licence seats "
-                f"({', '.join(limited)}); scale-out dispatch can hold one seat per run"
+                f"({', '.join(limited)}); scale-out dispatch can hold one seat per run: list "
+                "one of them under the bot's apps (e.g. read a file instead of downloading), "
+                "or run this bot from a scheduler with local dispatch"
             )
         app = limited[0]
         seats = self.seats.limits[app]
