@@ -7,18 +7,16 @@ amounts, change codes), validates it, and appends it to the import workbook exac
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, BusinessRuleError, Item, RunContext
+from bots.uk_fields import NiNumber, Postcode, Pounds, UkDate
 from connectors.files import FilesConnector, read_table
 
-NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
 CHANGE_CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
 
 
@@ -38,42 +36,14 @@ class CtrChange(BaseModel):
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True, frozen=True)
 
     claim_ref: Annotated[str, Field(alias="Claim Ref", pattern=r"^HB\d{6}$")]
-    nino: Annotated[str, Field(alias="NI Number")]
+    nino: Annotated[NiNumber, Field(alias="NI Number")]
     surname: Annotated[str, Field(alias="Surname", min_length=1, max_length=60)]
     forenames: Annotated[str, Field(alias="Forenames", min_length=1, max_length=60)]
     account: Annotated[str, Field(alias="Council Tax Account", pattern=r"^CT\d{7}$")]
     change: Annotated[Literal["NEW", "CHANGE", "END"], Field(alias="Change Type")]
-    effective_from: Annotated[date, Field(alias="Effective From")]
-    weekly_amount: Annotated[Decimal, Field(alias="Weekly CTR", ge=0, le=1000, decimal_places=2)]
-    postcode: Annotated[str, Field(alias="Postcode", min_length=5, max_length=8)]
-
-    @field_validator("nino", mode="before")
-    @classmethod
-    def _nino(cls, value: Any) -> str:
-        text = re.sub(r"\s+", "", str(value)).upper()
-        if not NINO.match(text):
-            raise ValueError("not a valid National Insurance number")
-        return text
-
-    @field_validator("effective_from", mode="before")
-    @classmethod
-    def _uk_date(cls, value: Any) -> Any:
-        if isinstance(value, str) and "/" in value:
-            try:
-                return datetime.strptime(value.strip(), "%d/%m/%Y").date()
-            except ValueError:
-                raise ValueError("date must be DD/MM/YYYY") from None
-        return value
-
-    @field_validator("weekly_amount", mode="before")
-    @classmethod
-    def _pounds(cls, value: Any) -> Any:
-        return str(value).replace("£", "").replace(",", "").strip() if value is not None else value
-
-    @field_validator("postcode", mode="before")
-    @classmethod
-    def _postcode(cls, value: Any) -> str:
-        return re.sub(r"\s+", " ", str(value)).strip().upper()
+    effective_from: Annotated[UkDate, Field(alias="Effective From")]
+    weekly_amount: Annotated[Pounds, Field(alias="Weekly CTR", ge=0, le=1000, decimal_places=2)]
+    postcode: Annotated[Postcode, Field(alias="Postcode", min_length=5, max_length=8)]
 
     @property
     def key(self) -> str:

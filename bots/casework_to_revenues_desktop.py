@@ -10,40 +10,22 @@ the client's grid.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, Item, RetryPolicy, RunContext
 from borough.errors import ConfigError
 from bots import revenues_client
 from bots.benefits_to_revenues import PERSONAL
 from bots.caseflow import CaseworkScreens
+from bots.uk_fields import NiNumber, Postcode, Pounds, UkDate
 from connectors.desktop import DesktopConnector
 from connectors.files import read_table
 from connectors.web import WebSession
-
-NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
-#: The report's columns, in order (the contract with the casework system's export).
-REPORT_COLUMNS = (
-    "Case Reference",
-    "Claim Reference",
-    "Council Tax Account",
-    "Surname",
-    "Forenames",
-    "NI Number",
-    "Change Type",
-    "Effective Date",
-    "Weekly Amount",
-    "Postcode",
-    "Status",
-    "Created At",
-)
 
 
 class CaseworkChange(BaseModel):
@@ -56,41 +38,13 @@ class CaseworkChange(BaseModel):
     account: Annotated[str, Field(alias="Council Tax Account", pattern=r"^CT\d{7}$")]
     surname: Annotated[str, Field(alias="Surname", min_length=1, max_length=60)]
     forenames: Annotated[str, Field(alias="Forenames", min_length=1, max_length=60)]
-    nino: Annotated[str, Field(alias="NI Number")]
+    nino: Annotated[NiNumber, Field(alias="NI Number")]
     change: Annotated[Literal["NEW", "CHANGE", "END"], Field(alias="Change Type")]
-    effective_date: Annotated[date, Field(alias="Effective Date")]
-    weekly_amount: Annotated[Decimal, Field(alias="Weekly Amount", ge=0, le=1000, decimal_places=2)]
-    postcode: Annotated[str, Field(alias="Postcode", min_length=5, max_length=8)]
+    effective_date: Annotated[UkDate, Field(alias="Effective Date")]
+    weekly_amount: Annotated[Pounds, Field(alias="Weekly Amount", ge=0, le=1000, decimal_places=2)]
+    postcode: Annotated[Postcode, Field(alias="Postcode", min_length=5, max_length=8)]
     status: Annotated[str, Field(alias="Status", min_length=1)]
     created_at: Annotated[datetime, Field(alias="Created At")]
-
-    @field_validator("nino", mode="before")
-    @classmethod
-    def _nino(cls, value: Any) -> str:
-        text = re.sub(r"\s+", "", str(value)).upper()
-        if not NINO.match(text):
-            raise ValueError("not a valid National Insurance number")
-        return text
-
-    @field_validator("effective_date", mode="before")
-    @classmethod
-    def _uk_date(cls, value: Any) -> Any:
-        if isinstance(value, str) and "/" in value:  # the ledger keeps dates as ISO text
-            try:
-                return datetime.strptime(value.strip(), "%d/%m/%Y").date()
-            except ValueError:
-                raise ValueError("date must be DD/MM/YYYY") from None
-        return value
-
-    @field_validator("weekly_amount", mode="before")
-    @classmethod
-    def _pounds(cls, value: Any) -> Any:
-        return str(value).replace("£", "").replace(",", "").strip() if value is not None else value
-
-    @field_validator("postcode", mode="before")
-    @classmethod
-    def _postcode(cls, value: Any) -> str:
-        return re.sub(r"\s+", " ", str(value)).strip().upper()
 
     def client_values(self) -> revenues_client.ChangeValues:
         """The row as the revenues client wants it typed."""

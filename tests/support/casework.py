@@ -15,21 +15,8 @@ from typing import Any
 import yaml
 
 from borough.testing import make_home, runtime_in
+from sandbox.web.reports import COLUMNS  # the casework report format both apps share
 
-COLUMNS = [
-    "Case Reference",
-    "Claim Reference",
-    "Council Tax Account",
-    "Surname",
-    "Forenames",
-    "NI Number",
-    "Change Type",
-    "Effective Date",
-    "Weekly Amount",
-    "Postcode",
-    "Status",
-    "Created At",
-]
 SURNAMES = [
     "Ó Súilleabháin",
     "Brontë",
