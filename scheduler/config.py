@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from borough.config.loader import Config, validate_document
 from borough.config.models import Strict
@@ -41,6 +41,10 @@ def _clock(value: Any) -> Any:
     if isinstance(value, int):
         raise ValueError('write the time in quotes, e.g. "07:30" (unquoted, YAML reads a number)')
     return value
+
+
+#: a time of day from YAML, refusing the number an unquoted 07:30 becomes
+ClockTime = Annotated[time, BeforeValidator(_clock)]
 
 
 class DateRange(Strict):
@@ -113,22 +117,12 @@ class Interval(Strict):
 
 class MonthlyRule(Strict):
     working_day: int = Field(description="1 = first working day, -1 = last")
-    at: time
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _at(cls, value: Any) -> Any:
-        return _clock(value)
+    at: ClockTime
 
 
 class AfterHolidayRule(Strict):
     working_day: int = Field(ge=1, le=20, description="1 = the first working day after")
-    at: time
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _at(cls, value: Any) -> Any:
-        return _clock(value)
+    at: ClockTime
 
 
 class ScheduleConfig(Strict):
@@ -138,7 +132,7 @@ class ScheduleConfig(Strict):
     description: str = ""
     cron: str | None = Field(default=None, description="minute hour day month weekday")
     interval: Interval | None = None
-    daily: time | None = None
+    daily: Annotated[time | None, BeforeValidator(_clock)] = None
     monthly: MonthlyRule | None = None
     after_bank_holiday: AfterHolidayRule | None = None
     calendar: str | None = Field(default=None, description="fire on this calendar's working days")
@@ -149,11 +143,6 @@ class ScheduleConfig(Strict):
     on_missed: Literal["run_once", "skip"] = "run_once"
     enabled: bool = True
     queue: str | None = Field(default=None, description="scale-out queue, e.g. host:runner-2")
-
-    @field_validator("daily", mode="before")
-    @classmethod
-    def _daily(cls, value: Any) -> Any:
-        return _clock(value)
 
     @field_validator("cron")
     @classmethod
