@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -111,46 +113,46 @@ class CaseStore:
     # -- cases --------------------------------------------------------------------------
     def create(self, fields: dict[str, Any], *, user: str, status: str = "Open") -> Case:
         """Insert a case; raises :class:`DuplicateCase` if the same change is already held."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                existing = self._duplicate(fields)
-                if existing is not None:
-                    raise DuplicateCase(existing)
-                (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM cases").fetchone()
-                case_ref = f"CW-{last + 1:06d}"
-                self._db.execute(
-                    f"INSERT INTO cases ({_COLUMNS}, created_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (case_ref, *_case_values(fields), status, utcnow(), user),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        found = self.get(case_ref)
-        assert found is not None
-        return found
+        with self._writing(fields) as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM cases").fetchone()
+            case_ref = f"CW-{last + 1:06d}"
+            db.execute(
+                f"INSERT INTO cases ({_COLUMNS}, created_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_ref, *_case_values(fields), status, utcnow(), user),
+            )
+        return self._saved(case_ref)
 
     def update(self, case_ref: str, fields: dict[str, Any], *, user: str) -> Case:
         """Complete or correct a case (a Draft becomes Open)."""
+        with self._writing(fields, excluding=case_ref) as db:
+            db.execute(
+                "UPDATE cases SET claim_ref=?, account=?, surname=?, forenames=?, nino=?, "
+                "change_type=?, effective_date=?, weekly_pence=?, postcode=?, notes=?, "
+                "status=CASE status WHEN 'Draft' THEN 'Open' ELSE status END, "
+                "updated_at=?, updated_by=? WHERE case_ref=?",
+                (*_case_values(fields), utcnow(), user, case_ref),
+            )
+        return self._saved(case_ref)
+
+    @contextmanager
+    def _writing(
+        self, fields: dict[str, Any], excluding: str | None = None
+    ) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction that first refuses a duplicate of ``fields``."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                existing = self._duplicate(fields, excluding=case_ref)
+                existing = self._duplicate(fields, excluding=excluding)
                 if existing is not None:
                     raise DuplicateCase(existing)
-                self._db.execute(
-                    "UPDATE cases SET claim_ref=?, account=?, surname=?, forenames=?, nino=?, "
-                    "change_type=?, effective_date=?, weekly_pence=?, postcode=?, notes=?, "
-                    "status=CASE status WHEN 'Draft' THEN 'Open' ELSE status END, "
-                    "updated_at=?, updated_by=? WHERE case_ref=?",
-                    (*_case_values(fields), utcnow(), user, case_ref),
-                )
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _saved(self, case_ref: str) -> Case:
         found = self.get(case_ref)
         assert found is not None
         return found
