@@ -19,11 +19,14 @@ import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from borough.cli._schedule_control import SchedulerControl
+from borough.dashboard.app import create_app
 from borough.dashboard.serve import server
 from borough.dashboard.state import Dashboard
 from borough.ledger import ItemState, NewItem, RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.runtime import Runtime
+from borough.testing import runtime_in
 from scheduler.operate import Operator
 from tests.support.installs import counting_home, people
 
@@ -232,6 +235,23 @@ class Site:
         """Every record of the installation's trail, oldest first."""
         log = self.dash.runtime.paths.audit / "audit.jsonl"
         return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line]
+
+
+@contextmanager
+def seeded_site(root: Path) -> Iterator[Site]:
+    """A seeded installation in ``root`` with its dashboard served on loopback."""
+    seeded = seed(root)
+    clock = Clock()
+    with runtime_in(seeded.home) as runtime:
+        control = SchedulerControl(runtime)
+        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
+        app = create_app(dash)
+        with serving(app) as url:
+            site = Site(url, app, dash, seeded, clock)
+            try:
+                yield site
+            finally:
+                site.close_clients()
 
 
 def csrf_of(html: str) -> str:

@@ -8,12 +8,8 @@ from typing import Any
 
 import pytest
 
-from borough.cli._schedule_control import SchedulerControl
-from borough.dashboard.app import create_app
-from borough.dashboard.state import Dashboard
-from borough.testing import runtime_in
 from tests.conftest import ROOT, require
-from tests.support.dashboard import FAST_HASHER, Clock, Site, seed, serving
+from tests.support.dashboard import Clock, Site, seeded_site
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -33,14 +29,8 @@ def axe_script() -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    seeded = seed(tmp_path_factory.mktemp("dashboard"))
-    clock = Clock()
-    with runtime_in(seeded.home) as runtime:
-        control = SchedulerControl(runtime)
-        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
-        app = create_app(dash)
-        with serving(app) as url:
-            yield Site(url, app, dash, seeded, clock)
+    with seeded_site(tmp_path_factory.mktemp("dashboard")) as site:
+        yield site
 
 
 @pytest.fixture

@@ -6,25 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from borough.cli._schedule_control import SchedulerControl
-from borough.dashboard.app import create_app
-from borough.dashboard.state import Dashboard
-from borough.testing import runtime_in
-from tests.support.dashboard import FAST_HASHER, Clock, Site, seed, serving
+from tests.support.dashboard import Clock, Site, seeded_site
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    seeded = seed(tmp_path_factory.mktemp("dashboard"))
-    clock = Clock()
-    with runtime_in(seeded.home) as runtime:
-        control = SchedulerControl(runtime)
-        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
-        app = create_app(dash)
-        with serving(app) as url:
-            site = Site(url, app, dash, seeded, clock)
-            yield site
-            site.close_clients()
+    with seeded_site(tmp_path_factory.mktemp("dashboard")) as site:
+        yield site
 
 
 @pytest.fixture(autouse=True)
