@@ -18,20 +18,14 @@ from borough.testing import runtime_in
 from scheduler.errors import SchedulerLockedError
 from scheduler.lock import PostgresLock
 from scheduler.session import run_for
-from tests.support.scheduling import child_env, scheduler_home
+from tests.support.scheduling import child_env, one_seat_home
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str):
-    home = scheduler_home(
+    home = one_seat_home(
         tmp_path,
-        {
-            "a": {"bot": "sleepy-a", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
-            "b": {"bot": "sleepy-b", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
-        },
-        bots={"sleepy-a": {"seconds": 0.5}, "sleepy-b": {"seconds": 0.5}},
-        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
         scheduler={"dispatch": "procrastinate"},
         borough={"ledger": {"url": postgres_url}, "audit": {"checkpoint_every": 100}},
     )

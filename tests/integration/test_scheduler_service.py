@@ -24,7 +24,7 @@ from scheduler.service import SchedulerService
 from scheduler.session import run_for
 from scheduler.triggers import LONDON
 from tests.support.receivers import webhook_server
-from tests.support.scheduling import child_env, scheduler_home
+from tests.support.scheduling import child_env, one_seat_home, scheduler_home
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
@@ -42,14 +42,8 @@ def audit_actions(home: Path, action: str) -> list[dict]:
 
 
 def test_two_schedules_on_a_one_seat_app_never_overlap(tmp_path: Path):
-    home = scheduler_home(
+    home = one_seat_home(
         tmp_path,
-        {
-            "a": {"bot": "sleepy-a", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
-            "b": {"bot": "sleepy-b", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
-        },
-        bots={"sleepy-a": {"seconds": 0.5}, "sleepy-b": {"seconds": 0.5}},
-        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
         scheduler={"max_concurrent_runs": 2},
     )
     with runtime_in(home) as runtime:

@@ -101,6 +101,21 @@ def scheduler_home(
     return make_home(root, files=files)
 
 
+def one_seat_home(root: Path, **options: Any) -> Path:
+    """Two schedules firing every 2 s, their bots sharing an app with ``max_sessions: 1``;
+    ``options`` go to :func:`scheduler_home` (``scheduler=``, ``borough=``)."""
+    return scheduler_home(
+        root,
+        {
+            "a": {"bot": "sleepy-a", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
+            "b": {"bot": "sleepy-b", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
+        },
+        bots={"sleepy-a": {"seconds": 0.5}, "sleepy-b": {"seconds": 0.5}},
+        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+        **options,
+    )
+
+
 def child_env(home: Path) -> dict[str, str]:
     """What a scheduler (or its runs) needs to find this home and the test bots."""
     return {
