@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots.desktop_demo import APP as DESKTOP_APP
-from bots.desktop_demo import SANDBOX_PASSWORD
+from bots.desktop_demo import store_sandbox_password
 from connectors.desktop import virtual_display
 from sandbox.web.demo import DemoApp, start_demo_app
 from sandbox.web.store import CaseStore
@@ -50,9 +49,7 @@ class LegacySystems:
     def store_credentials(self, runtime: Runtime) -> None:
         """Put the sandboxes' sign-ins in the demo's encrypted secret store."""
         runtime.secrets.set(self.caseflow.secret_name, self.caseflow.secret_value)
-        credential = runtime.config.app(DESKTOP_APP).credential or DESKTOP_APP
-        if runtime.secrets.find(credential) is None:
-            runtime.secrets.set(credential, SANDBOX_PASSWORD)
+        store_sandbox_password(runtime)
 
     def holdings(self) -> list[Holding]:
         return [caseflow_holding(self.caseflow.store), revenues_client_holding(self.home),

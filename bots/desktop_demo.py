@@ -39,12 +39,17 @@ def run_desktop_demo(
     file the web demo downloaded; relative to the demo home). A second run shows that
     nothing is entered twice.
     """
-    credential = runtime.config.app(APP).credential or APP
-    if runtime.secrets.find(credential) is None:
-        runtime.secrets.set(credential, SANDBOX_PASSWORD)
+    store_sandbox_password(runtime)
     records = []
     with virtual_display():
         for _ in range(runs):
             request = RunRequest(BOT, inputs=dict(inputs or {}), trigger=trigger)
             records.append(run_bot(runtime, request, observer))
     return records
+
+
+def store_sandbox_password(runtime: Runtime) -> None:
+    """Put the sandbox client's password in the store, unless the app's secret is set."""
+    credential = runtime.config.app(APP).credential or APP
+    if runtime.secrets.find(credential) is None:
+        runtime.secrets.set(credential, SANDBOX_PASSWORD)
