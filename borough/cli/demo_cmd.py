@@ -201,6 +201,11 @@ def run_line(run: RunRecord) -> str:
     )
 
 
+def passphrase_hint() -> str:
+    """The demo's own passphrase, or a placeholder: an operator's is never printed."""
+    return "..." if os.environ.get("BOROUGH_SECRETS_PASSPHRASE") else DEMO_PASSPHRASE
+
+
 def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> None:
     from borough.audit.verify import verify_file
     from borough.cli._render import runs_table
@@ -228,7 +233,7 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         console.print(f"{holding.system}: {holding.location}")
     console.print(
         "\nTry, with the demo's installation:\n"
-        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE={DEMO_PASSPHRASE}\n"
+        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE={passphrase_hint()}\n"
         "  borough runs list\n"
         "  borough items list --state failed\n"
         "  borough audit verify\n"
