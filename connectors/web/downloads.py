@@ -50,8 +50,9 @@ def wait_for_download(
         page.remove_listener("response", on_response)
     if not downloads:
         if pages:
-            where.wait_for_load_state("load")
-            session.check(where, step=step, status=pages[-1].status)
+            shown = pages[-1]
+            _wait_until_shown(where, shown, session.settings.timeout_seconds, step, session.name)
+            session.check(where, step=step, status=shown.status)
             raise TransientError("the app showed a page instead of a file", app=session.name,
                                  step=step)  # fmt: skip
         raise TransientError("no file arrived", app=session.name, step=step)
@@ -63,3 +64,23 @@ def wait_for_download(
     target = folder / Path(download.suggested_filename).name
     download.save_as(target)
     return target
+
+
+def _wait_until_shown(
+    where: Page | Frame, response: Response, timeout: float, step: str, app: str
+) -> None:
+    """Wait until ``where`` has committed and loaded the page of ``response``.
+
+    The response can arrive before the frame switches to it, and the old page is
+    already "loaded": inspecting then would read a document that is being replaced.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        where.wait_for_url(response.url, wait_until="load", timeout=timeout * 1000)
+    except PlaywrightError:
+        raise TransientError(
+            "the app answered with a page instead of a file, and the page did not load",
+            app=app,
+            step=step,
+        ) from None
