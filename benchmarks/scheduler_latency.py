@@ -128,6 +128,7 @@ def borough_home(root: Path, schedules: dict[str, object], seats: int) -> Path:
             "config/bots/sleepy-a.yaml": yaml.safe_dump(bot),
             "config/schedules.yaml": yaml.safe_dump(document, sort_keys=False),
         },
+        cheap_secrets=False,  # measure the real Argon2 cost a council installation pays
     )
 
 

@@ -23,8 +23,9 @@ from borough import logconfig
 from borough.config.loader import load_config
 from borough.config.paths import resolve_paths
 from borough.connect import AppServices, Connector
-from borough.errors import TransientError
+from borough.errors import BoroughError, TransientError
 from borough.runtime import Runtime, open_runtime
+from borough.secrets.store import TEST_ONLY_KDF, SecretStore
 
 TEST_PASSPHRASE = "borough-test-passphrase"
 
@@ -34,8 +35,14 @@ def make_home(
     *,
     config: Path | None = None,
     files: Mapping[str, str | bytes] | None = None,
+    cheap_secrets: bool = True,
 ) -> Path:
-    """A fresh installation folder: ``config`` copied in, extra ``files`` written (relative)."""
+    """A fresh installation folder: ``config`` copied in, extra ``files`` written (relative).
+
+    With ``cheap_secrets`` (the default) its secret store is created for ``TEST_PASSPHRASE``
+    with test-only key-derivation costs, so each runtime opens in milliseconds instead of
+    paying two full Argon2 derivations; the store is otherwise the real encrypted file.
+    """
     root.mkdir(parents=True, exist_ok=True)
     if config is not None:
         shutil.copytree(config, root / "config", dirs_exist_ok=True)
@@ -46,7 +53,24 @@ def make_home(
             target.write_bytes(content)
         else:
             target.write_text(content, encoding="utf-8")
+    if cheap_secrets:
+        prepare_test_secrets(root)
     return root
+
+
+def prepare_test_secrets(home: Path, passphrase: str = TEST_PASSPHRASE) -> Path:
+    """Create ``home``'s secret store with test-only KDF costs (if it has none yet).
+
+    A home whose config is deliberately broken (config tests) gets the default location.
+    """
+    paths = resolve_paths(home_env(home, passphrase))
+    try:
+        file = load_config(paths).secrets_file
+    except BoroughError:
+        file = paths.data / "secrets.cfg"
+    if not file.exists():
+        SecretStore(file, passphrase, new_store_kdf=TEST_ONLY_KDF)
+    return file
 
 
 def home_env(home: Path, passphrase: str = TEST_PASSPHRASE) -> dict[str, str]:
