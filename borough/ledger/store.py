@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from borough.errors import LedgerError
-from borough.ledger import schema
+from borough.ledger import migrate, schema
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -33,27 +33,18 @@ class Ledger:
         return self.engine.url.render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
-        """Create the tables on first use; refuse a database written by a newer borough."""
+        """Create the tables on first use, upgrade an older ledger, refuse a newer one."""
         try:
             with self.engine.begin() as conn:
-                if not inspect(conn).has_table(schema.meta.name):
-                    schema.metadata.create_all(conn)
-                    conn.execute(
-                        schema.meta.insert().values(
-                            key="schema_version", value=str(schema.SCHEMA_VERSION)
-                        )
-                    )
-                    return
-                found = conn.execute(
-                    select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-                ).scalar_one_or_none()
+                migrate.migrate(
+                    conn,
+                    schema.metadata,
+                    key="schema_version",
+                    version=schema.SCHEMA_VERSION,
+                    what=f"ledger at {self.url}",
+                )
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
-        if found != str(schema.SCHEMA_VERSION):
-            raise LedgerError(
-                f"the ledger at {self.url} has schema version {found}; this borough reads "
-                f"version {schema.SCHEMA_VERSION} only (upgrade borough, or use another ledger)"
-            )
 
     def close(self) -> None:
         self.engine.dispose()

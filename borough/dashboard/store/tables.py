@@ -18,12 +18,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    select,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from borough.errors import DashboardError
-from borough.ledger.schema import UTCDateTime, meta
+from borough.errors import DashboardError, LedgerError
+from borough.ledger import migrate
+from borough.ledger.schema import UTCDateTime
 
 SCHEMA_VERSION = 1
 VERSION_KEY = "dashboard_schema_version"
@@ -89,20 +89,17 @@ approvals = Table(
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the dashboard tables on first use; refuse tables written by a newer borough."""
+    """Create the dashboard tables on first use, upgrade older ones, refuse newer ones."""
     try:
         with engine.begin() as conn:
-            found = conn.execute(
-                select(meta.c.value).where(meta.c.key == VERSION_KEY)
-            ).scalar_one_or_none()
-            if found is None:
-                metadata.create_all(conn)
-                conn.execute(meta.insert().values(key=VERSION_KEY, value=str(SCHEMA_VERSION)))
-                return
+            migrate.migrate(
+                conn,
+                metadata,
+                key=VERSION_KEY,
+                version=SCHEMA_VERSION,
+                what="dashboard part of the ledger",
+            )
+    except LedgerError as exc:
+        raise DashboardError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise DashboardError(f"cannot prepare the dashboard tables: {exc}") from None
-    if found != str(SCHEMA_VERSION):
-        raise DashboardError(
-            f"the dashboard tables have version {found}; this borough reads version "
-            f"{SCHEMA_VERSION} only (upgrade borough)"
-        )

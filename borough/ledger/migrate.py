@@ -1,0 +1,90 @@
+"""Upgrade a database written by an older borough: versioned, additive, refuse the newer.
+
+Each schema version adds tables, indexes or nullable columns; ``upgrade_additively`` brings
+an older database up to the tables the code declares, and per-version ``steps`` may then fill
+in data. A database written by a *newer* borough is refused, never guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import Connection, MetaData, inspect, select, update
+from sqlalchemy.schema import CreateColumn
+
+from borough.errors import LedgerError
+from borough.ledger.schema import meta
+
+Step = Callable[[Connection], None]
+
+
+def upgrade_additively(conn: Connection, metadata: MetaData) -> list[str]:
+    """Create missing tables and indexes and add missing columns; returns what was added.
+
+    A column added to an existing table must be nullable or carry a server default, since
+    the rows already there get no value.
+    """
+    added: list[str] = []
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            table.create(conn)
+            added.append(table.name)
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise LedgerError(
+                    f"cannot add column {table.name}.{column.name} to an existing ledger: "
+                    "new columns must be nullable or have a server default"
+                )
+            ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+            added.append(f"{table.name}.{column.name}")
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)
+                added.append(str(index.name))
+    return added
+
+
+def migrate(
+    conn: Connection,
+    metadata: MetaData,
+    *,
+    key: str,
+    version: int,
+    steps: Mapping[int, Step] | None = None,
+    what: str,
+) -> None:
+    """Bring the tables of ``metadata`` (versioned under ``key`` in borough_meta) to ``version``.
+
+    ``steps[n]`` runs after the additive upgrade when a database moves to version ``n``.
+    """
+    meta.create(conn, checkfirst=True)
+    found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+    if found is None:
+        metadata.create_all(conn)
+        conn.execute(meta.insert().values(key=key, value=str(version)))
+        return
+    try:
+        current = int(found)
+    except ValueError:
+        raise LedgerError(f"the {what} records an unreadable schema version {found!r}") from None
+    if current > version:
+        raise LedgerError(
+            f"the {what} has schema version {current}; this borough reads version {version} "
+            "or older (upgrade borough, or use another ledger)"
+        )
+    if current == version:
+        return
+    upgrade_additively(conn, metadata)
+    for step_version in range(current + 1, version + 1):
+        step = (steps or {}).get(step_version)
+        if step is not None:
+            step(conn)
+    conn.execute(update(meta).where(meta.c.key == key).values(value=str(version)))

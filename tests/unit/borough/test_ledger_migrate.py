@@ -1,0 +1,78 @@
+"""An older ledger is upgraded in place (tables, indexes, nullable columns added); data kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, create_engine, inspect, text
+
+from borough.errors import LedgerError
+from borough.ledger import migrate
+from borough.ledger.schema import meta
+
+
+def _v1() -> MetaData:
+    md = MetaData()
+    Table("things", md, Column("id", Integer, primary_key=True), Column("name", String(20)))
+    meta.to_metadata(md)
+    return md
+
+
+def _v2() -> MetaData:
+    md = MetaData()
+    Table(
+        "things",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20)),
+        Column("colour", String(20)),
+        Index("ix_things_colour", "colour"),
+    )
+    Table("others", md, Column("id", Integer, primary_key=True))
+    meta.to_metadata(md)
+    return md
+
+
+def test_an_older_database_gains_the_new_tables_columns_and_indexes(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        migrate.migrate(conn, _v1(), key="v", version=1, what="test db")
+        conn.execute(text("INSERT INTO things (id, name) VALUES (1, 'kept')"))
+    steps_run: list[int] = []
+    with engine.begin() as conn:
+        migrate.migrate(
+            conn,
+            _v2(),
+            key="v",
+            version=2,
+            steps={2: lambda c: steps_run.append(2)},
+            what="test db",
+        )
+    found = inspect(engine)
+    assert {c["name"] for c in found.get_columns("things")} == {"id", "name", "colour"}
+    assert "others" in found.get_table_names()
+    assert "ix_things_colour" in {i["name"] for i in found.get_indexes("things")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, colour FROM things")).all() == [("kept", None)]
+        assert conn.execute(text("SELECT value FROM borough_meta WHERE key='v'")).scalar() == "2"
+    assert steps_run == [2]
+
+
+def test_a_required_column_without_default_cannot_be_added(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        migrate.migrate(conn, _v1(), key="v", version=1, what="test db")
+    md = _v1()
+    md.tables["things"].append_column(Column("must", String(5), nullable=False))
+    with pytest.raises(LedgerError, match="must be nullable"), engine.begin() as conn:
+        migrate.migrate(conn, md, key="v", version=2, what="test db")
+
+
+def test_a_newer_database_is_refused(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        migrate.migrate(conn, _v2(), key="v", version=2, what="test db")
+    refused = pytest.raises(LedgerError, match="has schema version 2; this borough reads version 1")
+    with refused, engine.begin() as conn:
+        migrate.migrate(conn, _v1(), key="v", version=1, what="test db")
