@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
 
+from borough.host import host_name
 from scheduler.errors import SchedulerLockedError
 
 ADVISORY_KEY = 0x626F726F  # "boro"
@@ -28,7 +28,7 @@ APP_NAME = "borough-scheduler"
 def holder_info() -> dict[str, Any]:
     return {
         "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "host": host_name(),
         "since": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

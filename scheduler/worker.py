@@ -8,13 +8,13 @@ it ended), so a licence seat is never shared.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from loguru import logger
 
+from borough.host import host_name
 from borough.ledger import RunStatus
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
@@ -33,7 +33,7 @@ class RunExecutor:
         self.runtime = runtime
         self.settings = schedules.settings
         self.env = child_environment(runtime, None)
-        self.host = socket.gethostname()
+        self.host = host_name()
         self.trail = runtime.trail.bind(actor=f"worker:{self.host}")
 
     def __call__(self, run_id: str) -> str:

@@ -8,7 +8,6 @@ wrote, so an unconfigured logger can never drop an audit record silently.
 from __future__ import annotations
 
 import getpass
-import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,6 +16,7 @@ from loguru import logger
 
 from borough.audit.chain import ChainSink, checkpoint_fields
 from borough.errors import AuditError
+from borough.host import host_name
 
 _LEVELS = {"ok": "INFO", "error": "WARNING", "failed": "WARNING", "needs_review": "WARNING"}
 
@@ -38,7 +38,7 @@ class AuditTrail:
 
     @classmethod
     def open(cls, sink: ChainSink, *, actor: str | None = None) -> AuditTrail:
-        return cls(sink, {"host": socket.gethostname(), "actor": actor or operator_actor()})
+        return cls(sink, {"host": host_name(), "actor": actor or operator_actor()})
 
     def bind(self, **context: Any) -> AuditTrail:
         """A trail whose records also carry ``context`` (run_id, bot, bot_version, actor)."""

@@ -6,7 +6,6 @@ import builtins
 import json
 import os
 import secrets
-import socket
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, Row, select, update
 
 from borough.audit.redact import Redactor
 from borough.errors import LedgerError
+from borough.host import host_name
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
 from borough.ledger.schema import runs
 
@@ -61,7 +61,7 @@ def process_alive(pid: int, marker: str | None) -> bool:
 class RunBook:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self.host = socket.gethostname()
+        self.host = host_name()
 
     def create(
         self,
