@@ -20,6 +20,7 @@ from borough.runtime import Runtime
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z | {level: <7} | {extra[action]: <18} | {message}"
 CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"
+GENERAL_LOG = "borough.log"
 
 
 class RedactingStream:
@@ -39,7 +40,7 @@ class RunLogSink:
 
     def __init__(self, logs: Path, redactor: Redactor) -> None:
         self._folder = logs / "runs"
-        self._general = logs / "borough.log"
+        self._general = logs / GENERAL_LOG
         self._redactor = redactor
         self._lock = threading.Lock()
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,19 @@ def configure(
             colorize=(stream or sys.stderr).isatty(),
             backtrace=False,
             diagnose=diagnose,
+            filter=_not_file_only,
         )
+
+
+def _not_file_only(record: Any) -> bool:
+    return not record["extra"].get("file_only")
+
+
+def log_traceback(exc: BaseException, action: str) -> None:
+    """Keep an unexpected error's traceback in the log file (redacted), not on the console."""
+    logger.opt(exception=exc).bind(action=action, file_only=True).error(
+        "unexpected {}: the command stopped", type(exc).__name__
+    )
 
 
 def reset() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from borough.cli import (
+    _common,
     audit_cmd,
     config_cmd,
     dashboard_cmd,
@@ -22,10 +23,13 @@ from borough.cli import (
     secrets_cmd,
     worker_cmd,
 )
+from borough.cli.exitcodes import help_text
 
 app = typer.Typer(
     name="borough",
+    cls=_common.BoroughGroup,
     help="Scheduled, exactly-once, audited bots for council legacy systems.",
+    epilog=help_text(),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
