@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from borough import filemodes
 from borough.audit.chain import is_audit_record
 from borough.audit.redact import Redactor
 from borough.runtime import Runtime
@@ -43,14 +44,14 @@ class RunLogSink:
         self._general = logs / GENERAL_LOG
         self._redactor = redactor
         self._lock = threading.Lock()
-        self._folder.mkdir(parents=True, exist_ok=True)
+        filemodes.make_folder(self._folder)
 
     def write(self, message: Any) -> None:
         extra = message.record["extra"]
         run_id = extra.get("run_id") or (extra.get("audit") or {}).get("run_id")
         target = self._folder / f"{run_id}.log" if run_id else self._general
         text = self._redactor.redact(str(message))
-        with self._lock, open(target, "a", encoding="utf-8") as handle:
+        with self._lock, filemodes.open_private(target, "a", encoding="utf-8") as handle:
             handle.write(text)
 
 

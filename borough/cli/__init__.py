@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from borough import filemodes
 from borough.cli import (
     _common,
     audit_cmd,
@@ -50,4 +51,6 @@ app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:
+    """The ``borough`` command (and ``python -m borough``, which the scheduler runs)."""
+    filemodes.private_umask()  # before anything is written; children inherit it
     app()
