@@ -20,6 +20,7 @@ from borough.ledger import ItemState
 from borough.runner import RunRequest, run_bot
 from borough.testing import home_env, make_home, runtime_in
 from connectors.files import FilesConnector, WorkbookSettings
+from tests.support import ctr
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = [
@@ -32,28 +33,6 @@ PAYLOADS = [
     "#N/A",
     "=1",
 ]
-FIELDS = [
-    "Claim Ref",
-    "NI Number",
-    "Surname",
-    "Forenames",
-    "Council Tax Account",
-    "Change Type",
-    "Effective From",
-    "Weekly CTR",
-    "Postcode",
-]
-GOOD = {
-    "Claim Ref": "HB100200",
-    "NI Number": "PH 41 40 02 A",
-    "Surname": "Smith",
-    "Forenames": "Amelia",
-    "Council Tax Account": "CT4400000",
-    "Change Type": "NEW",
-    "Effective From": "27/11/2026",
-    "Weekly CTR": "£8.85",
-    "Postcode": "LS1 4AP",
-}
 
 
 def services(home: Path) -> AppServices:
@@ -96,17 +75,12 @@ def test_the_files_bot_keeps_payloads_as_text_and_every_csv_export_is_inert(
 ):
     home = make_home(tmp_path / "home", config=ROOT / "config")
     monkeypatch.setenv("BOROUGH_HOST", "@SUM(A1:A9)")  # text that reaches every audit record
-    rows = [GOOD | {"Claim Ref": "HB100100"}]
+    rows = [ctr.GOOD | {"Claim Ref": "HB100100"}]
     for number, (field, payload) in enumerate(
-        (field, payload) for field in FIELDS for payload in PAYLOADS
+        (field, payload) for field in ctr.FIELDS for payload in PAYLOADS
     ):
-        rows.append(GOOD | {"Claim Ref": f"HB{200000 + number}", field: payload})
-    export = home / "sample-data/ctr_changes.csv"
-    export.parent.mkdir(parents=True, exist_ok=True)
-    with export.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+        rows.append(ctr.GOOD | {"Claim Ref": f"HB{200000 + number}", field: payload})
+    ctr.write_export(home, rows)
     with runtime_in(home) as runtime:
         run = run_bot(runtime, RunRequest("benefits-to-revenues"))
         done = runtime.ledger.items.list(states=[ItemState.DONE], limit=1000)

@@ -4,7 +4,6 @@ with every row exactly once."""
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -18,35 +17,11 @@ from openpyxl import load_workbook
 
 from borough.cli.exitcodes import ExitCode
 from borough.testing import home_env, make_home
+from tests.support import ctr
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 60
 KILLS = 4
-FIELDS = [
-    "Claim Ref",
-    "NI Number",
-    "Surname",
-    "Forenames",
-    "Council Tax Account",
-    "Change Type",
-    "Effective From",
-    "Weekly CTR",
-    "Postcode",
-]
-
-
-def export(home: Path) -> None:
-    path = home / "sample-data/ctr_changes.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(FIELDS)
-        for i in range(ROWS):
-            nino = f"PH{i:06d}A"
-            writer.writerow(
-                [f"HB{300000 + i}", nino, f"Surname{i}", "Amelia", f"CT{4400000 + i}", "NEW",
-                 "27/11/2026", "£8.85", "LS1 4AP"]
-            )  # fmt: skip
 
 
 def start(home: Path) -> subprocess.Popen[bytes]:
@@ -84,7 +59,7 @@ def kill_mid_save(process: subprocess.Popen[bytes], folder: Path, rng: random.Ra
 
 def test_kill_9_mid_save_leaves_no_temporary_file_after_the_next_run(tmp_path: Path):
     home = make_home(tmp_path / "home", config=ROOT / "config")
-    export(home)
+    ctr.write_export(home, ctr.numbered(ROWS))
     folder = home / "var/targets/revenues"
     workbook = folder / "ctr_import.xlsx"
     rng = random.Random(int(os.environ.get("BOROUGH_KILL_SEED", "20261123")))
