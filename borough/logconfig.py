@@ -44,6 +44,7 @@ class RunLogSink:
         self._general = logs / GENERAL_LOG
         self._redactor = redactor
         self._lock = threading.Lock()
+        self.failed = False
         filemodes.make_folder(self._folder)
 
     def write(self, message: Any) -> None:
@@ -51,8 +52,14 @@ class RunLogSink:
         run_id = extra.get("run_id") or (extra.get("audit") or {}).get("run_id")
         target = self._folder / f"{run_id}.log" if run_id else self._general
         text = self._redactor.redact(str(message))
-        with self._lock, filemodes.open_private(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        with self._lock:
+            try:
+                with filemodes.open_private(target, "a", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:  # a full disk: say so once, never a traceback per line
+                if not self.failed:
+                    self.failed = True
+                    sys.stderr.write(f"warning: cannot write the log {target}: {exc.strerror}\n")
 
 
 def configure(

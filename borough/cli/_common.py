@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from borough.audit.redact import Redactor
     from borough.runtime import Runtime
 
 LONDON = ZoneInfo("Europe/London")
@@ -64,13 +65,15 @@ def errors_reported() -> Iterator[None]:
         fail(str(exc))
 
 
-def unexpected(exc: BaseException, *, log: Path | None = None) -> NoReturn:
+def unexpected(
+    exc: BaseException, *, log: Path | None = None, redactor: Redactor | None = None
+) -> NoReturn:
     """An error borough has no words for (a full disk, a bug): one redacted line, exit 3."""
     from borough.audit.redact import Redactor
 
     if isinstance(exc, KeyboardInterrupt):
         fail("interrupted (Ctrl+C) before the command finished")
-    text = Redactor().redact(str(exc)) or "no message"
+    text = (redactor or Redactor()).redact(str(exc)) or "no message"
     where = f"; the traceback is in {log}" if log is not None else ""
     fail(f"unexpected {type(exc).__name__}: {text}{where}")
 
@@ -114,7 +117,8 @@ def opened_runtime(
             if isinstance(exc, BoroughError):
                 raise
             logconfig.log_traceback(exc, "cli.error")
-            unexpected(exc, log=runtime.paths.logs / logconfig.GENERAL_LOG)
+            log = runtime.paths.logs / logconfig.GENERAL_LOG
+            unexpected(exc, log=log, redactor=runtime.redactor)
         finally:
             logconfig.reset()
             runtime.close()

@@ -70,3 +70,23 @@ def test_evidence_files_are_private(tmp_path: Path):
     saved = store.save(Trail(), "shot.png", b"png", kind="screenshot", item="p_x")  # type: ignore[arg-type]
     assert mode(saved.path) == 0o600 and mode(saved.path.parent) == 0o700
     assert mode(store.downloads) == 0o700
+
+
+def test_run_logs_are_private_and_a_full_disk_warns_once(tmp_path: Path, capsys):
+    from loguru import logger
+
+    from borough.logconfig import GENERAL_LOG, RunLogSink
+
+    sink = RunLogSink(tmp_path / "logs", Redactor())
+    handler = logger.add(sink, format="{message}")
+    try:
+        logger.bind(run_id="20261123-090000-abcdef").info("one")
+        run_log = tmp_path / "logs/runs/20261123-090000-abcdef.log"
+        assert mode(run_log) == 0o600 and mode(run_log.parent) == 0o700
+        (tmp_path / "logs" / GENERAL_LOG).mkdir()  # any write there now fails
+        logger.info("two")
+        logger.info("three")
+    finally:
+        logger.remove(handler)
+    err = capsys.readouterr().err
+    assert err.count("warning: cannot write the log") == 1 and "Traceback" not in err
