@@ -13,6 +13,8 @@ from borough.audit.redact import Redactor
 from borough.audit.trail import AuditTrail
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: ``<run>/downloads/``: files as the app sent them (in clear), never served by the dashboard
+DOWNLOADS = "downloads"
 _TEXT_SUFFIXES = frozenset({".html", ".htm", ".txt", ".json", ".csv", ".xml", ".log"})
 
 
@@ -37,9 +39,10 @@ class EvidenceStore:
 
     @property
     def downloads(self) -> Path:
-        """Files the run downloads (reports of names and NI numbers): private, and purged
-        with the run's other evidence (``borough audit purge``)."""
-        return filemodes.make_folder(self.folder / "downloads")
+        """Files the run downloads (reports of names and NI numbers, in clear): private,
+        purged with the run's other evidence (``borough audit purge``), and not served to
+        dashboard users as evidence is."""
+        return filemodes.make_folder(self.folder / DOWNLOADS)
 
     def save(
         self,

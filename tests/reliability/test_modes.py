@@ -12,9 +12,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from fastapi import HTTPException
+
 from borough.audit.chain import PUBLIC_KEY_NAME
 from borough.audit.retention import purge_older_than
 from borough.cli.exitcodes import ExitCode
+from borough.dashboard.routes.evidence import resolve_evidence
 from borough.testing import home_env, runtime_in
 from tests.support.installs import counting_home, people
 
@@ -92,6 +96,14 @@ def test_downloads_are_private_evidence_and_purged_with_it(tmp_path: Path):
         recent = runtime.evidence("20261130-090000-bbbbbb").downloads
         assert downloads.parent.parent == runtime.paths.evidence
         assert stat.S_IMODE(downloads.stat().st_mode) == 0o700
+        shot = runtime.evidence("20261001-090000-aaaaaa").folder / "p_x" / "shot.png"
+        shot.parent.mkdir()
+        shot.write_bytes(b"png")
+        assert resolve_evidence(runtime.paths.evidence, "20261001-090000-aaaaaa/p_x/shot.png")
+        with pytest.raises(HTTPException):  # raw reports are not shown to dashboard users
+            resolve_evidence(
+                runtime.paths.evidence, "20261001-090000-aaaaaa/downloads/cases_20261001.csv"
+            )
         for folder in (downloads.parent, legacy, app_logs):
             os.utime(folder, (old, old))
         report_ = purge_older_than(runtime, datetime.now(UTC) - timedelta(days=30))
