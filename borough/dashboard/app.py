@@ -19,6 +19,7 @@ from borough.dashboard.security import (
     Forbidden,
     SignInRequired,
     current_session,
+    record_denial,
 )
 from borough.dashboard.state import Dashboard
 from borough.dashboard.web import render
@@ -54,9 +55,14 @@ def create_app(dash: Dashboard) -> FastAPI:
 async def _security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
+    """Every response gets the headers, an unexpected error's page included (Starlette
+    would otherwise answer it from outside this middleware, without them)."""
     nonce = secrets.token_urlsafe(16)
     request.state.csp_nonce = nonce
-    response = await call_next(request)
+    try:
+        response = await call_next(request)
+    except Exception as exc:
+        response = await _unexpected(request, exc)
     headers = response.headers
     headers.setdefault("Content-Security-Policy", _PAGE_CSP.format(nonce=nonce))
     headers["X-Content-Type-Options"] = "nosniff"
@@ -88,6 +94,7 @@ async def _error_page(request: Request, status_code: int, title: str, message: s
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
+    await record_denial(request, "forbidden")
     return await _error_page(
         request,
         403,
@@ -98,6 +105,7 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    await record_denial(request, "csrf")
     return await _error_page(
         request,
         403,

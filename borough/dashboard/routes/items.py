@@ -26,7 +26,13 @@ LABELS = {
 }
 
 
+#: Ids beyond this are not in any ledger (and overflow SQLite's integers): 404, not 500.
+MAX_ID = 2**63 - 1
+
+
 def find_item(request: Request, item_id: int) -> ItemRecord:
+    if not 0 < item_id <= MAX_ID:
+        raise HTTPException(404)
     try:
         return dashboard(request).runtime.ledger.items.get(item_id)
     except LedgerError:
