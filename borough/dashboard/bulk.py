@@ -149,7 +149,8 @@ class BatchDecision:
     @property
     def message(self) -> str:
         if not self.approved:
-            return f"Rejected: the {len(self.outcomes)} item(s) of request {self.batch_id} are unchanged"
+            count = len(self.outcomes)
+            return f"Rejected: the {count} item(s) of request {self.batch_id} are unchanged"
         text = f"Approved: {len(self.applied)} item(s) changed"
         states = sorted({item.state.value.upper() for item in self.applied})
         if states:
