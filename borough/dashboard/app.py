@@ -13,7 +13,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from borough.dashboard import assets
-from borough.dashboard.routes import admin, audit, auth, evidence, items, ops, overview, runs
+from borough.dashboard.routes import (
+    admin,
+    audit,
+    auth,
+    evidence,
+    items,
+    ops,
+    overview,
+    runs,
+    triage,
+)
 from borough.dashboard.security import (
     CsrfRefused,
     Forbidden,
@@ -25,7 +35,7 @@ from borough.dashboard.state import Dashboard
 from borough.dashboard.web import render
 
 #: Every area of the dashboard; all of them are included, none with a prefix.
-ROUTERS = (auth, overview, runs, items, evidence, ops, audit, admin)
+ROUTERS = (auth, overview, runs, triage, items, evidence, ops, audit, admin)
 
 _PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "

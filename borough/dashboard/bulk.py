@@ -157,7 +157,9 @@ class BatchDecision:
             text += f" (now {', '.join(states)})"
         if self.void:
             ids = ", ".join(str(item.id) for item in self.void)
-            text += f"; {len(self.void)} had changed meanwhile and were left alone (item {ids})"
+            text += (
+                f"; {len(self.void)} had changed since the request and were left alone (item {ids})"
+            )
         return text
 
 

@@ -141,6 +141,22 @@ class ApprovalStore:
         with self._engine.connect() as conn:
             return [_to_approval(row) for row in conn.execute(query)]
 
+    def decided(self, *, limit: int = 50) -> list[list[Approval]]:
+        """The latest decided requests, by batch, most recently decided first."""
+        query = (
+            select(approvals)
+            .where(approvals.c.status != ApprovalStatus.PENDING.value)
+            .order_by(approvals.c.decided_at.desc(), approvals.c.id.desc())
+            .limit(limit * 20)
+        )
+        grouped: dict[int, list[Approval]] = {}
+        with self._engine.connect() as conn:
+            for row in conn.execute(query):
+                approval = _to_approval(row)
+                if approval.batch_id in grouped or len(grouped) < limit:
+                    grouped.setdefault(approval.batch_id, []).append(approval)
+        return list(grouped.values())
+
     def history(self, item_id: int) -> list[Approval]:
         query = select(approvals).where(approvals.c.item_id == item_id).order_by(approvals.c.id)
         with self._engine.connect() as conn:

@@ -41,7 +41,9 @@ FORMS: dict[str, set[str]] = {
     "/items/search": OPS,
     "/items/{item_id}/retry": {"olivia"},
     "/items/{item_id}/resolve": {"olivia"},
-    "/approvals/{approval_id}/{decision}": {"olivia"},
+    "/items/bulk": {"olivia"},
+    "/items/bulk/confirm": {"olivia"},
+    "/approvals/{batch_id}/{decision}": {"olivia"},
     "/schedules/{schedule_id}/{action}": {"olivia"},
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
@@ -57,7 +59,7 @@ def concrete(site: Site, template: str) -> str:
         template.replace("{run_id}", s.run_id)
         .replace("{item_id}", str(s.review2_id))
         .replace("{relative:path}", s.evidence_png)
-        .replace("{approval_id}/{decision}", "999/approve")
+        .replace("{batch_id}/{decision}", "999/approve")
         .replace("{schedule_id}/{action}", "nightly/pause")
         .replace("{name}/{change}", "oscar/roles")
     )

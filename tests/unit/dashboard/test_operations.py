@@ -21,9 +21,16 @@ def test_resolving_needs_a_reason_and_moves_the_item(site: Site):
     client = site.sign_in("olivia")
     item = site.seeded.review_id
     page = f"/items/{item}"
-    empty = post_form(client, page, f"{page}/resolve", to="done", reason="  ")
-    assert empty.status_code == 303
-    assert "say why" in client.get(page).text
+    empty = post_form(client, page, f"{page}/resolve", to="done", reason="  ", reference="REF-77")
+    assert empty.status_code == 400
+    assert f"<title>Error: Item {item}" in empty.text
+    summary = empty.text.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    assert '<a href="#reason">Enter what you checked' in summary
+    assert 'id="reason-error"' in empty.text and 'value="REF-77"' in empty.text  # kept
+    no_reference = post_form(client, page, f"{page}/resolve", to="done", reason="found it")
+    assert no_reference.status_code == 400
+    assert '<a href="#reference">Enter the target system' in no_reference.text
+    assert ">found it</textarea>" in no_reference.text
     assert site.dash.runtime.ledger.items.get(item).state is ItemState.NEEDS_REVIEW
     post_form(client, page, f"{page}/resolve", to="done", reason="found it", reference="REF-77")
     moved = site.dash.runtime.ledger.items.get(item)
