@@ -20,7 +20,7 @@ from borough.ledger.schema import items
 
 LONDON = ZoneInfo("Europe/London")
 ATTENTION = (ItemState.FAILED, ItemState.NEEDS_REVIEW)
-_NUMBERS = re.compile(r"\d+")
+_NUMBERS = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 
 
 def last_working_day_start(now: datetime) -> datetime:
@@ -81,6 +81,12 @@ def find(engine: Engine, f: Filters, *, limit: int, offset: int = 0) -> list[int
         return list(conn.execute(query.limit(limit).offset(offset)).scalars())
 
 
+def bots(engine: Engine) -> list[str]:
+    """Every bot with items in the ledger (a filter can name one without a config file)."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(items.c.bot).distinct()).scalars())
+
+
 def count(engine: Engine, f: Filters) -> int:
     query = _where(select(func.count(items.c.id)), f)
     with engine.connect() as conn:
@@ -108,7 +114,7 @@ class Group:
 
 
 def reason_of(error: str | None) -> str:
-    """The error's first line; numbers and references differ per item, so they are masked."""
+    """The error's first line, with standalone numbers masked (they differ per item)."""
     first = (error or "no error recorded").strip().splitlines()[0] if error else "no error recorded"
     return _NUMBERS.sub("…", first)[:160]
 

@@ -66,7 +66,7 @@ def items_list(
         items=[ledger.get(i) for i in ids[:size]],
         total=triage.count(engine, found),
         filters=found,
-        bots=dash.runtime.config.bot_names(),
+        bots=sorted(set(triage.bots(engine)) | set(dash.runtime.config.bot_names())),
         all_states=list(ItemState),
         can_act=session.user.has(Role.OPERATOR),
         page=number,

@@ -30,6 +30,8 @@ PAGES: dict[str, set[str]] = {
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
     "/admin/users": {"adam"},
+    "/admin/users/{name}/disable": {"adam"},
+    "/schedules/{schedule_id}/run-now": {"olivia"},
     "/account/password": EVERYONE,
     "/sign-in": set(),  # public
 }
@@ -61,7 +63,9 @@ def concrete(site: Site, template: str) -> str:
         .replace("{relative:path}", s.evidence_png)
         .replace("{batch_id}/{decision}", "999/approve")
         .replace("{schedule_id}/{action}", "nightly/pause")
+        .replace("{schedule_id}/run-now", "nightly-counting/run-now")
         .replace("{name}/{change}", "oscar/roles")
+        .replace("{name}/disable", "oscar/disable")
     )
 
 
