@@ -212,3 +212,22 @@ def test_the_first_row_is_a_few_tabs_away(browser: Browser, contexts, site: Site
         if first_box.evaluate("el => el === document.activeElement"):
             break
     assert presses <= 4, presses
+
+
+def test_the_audit_trail_is_readable_at_desktop_width_and_reflows(
+    browser: Browser, contexts, site: Site, axe_script: str
+):
+    for viewport in (DESKTOP, PHONE):
+        page = open_page(browser, contexts, viewport)
+        sign_in(page, site, "audrey")
+        page.goto(f"{site.url}/audit")
+        check(page, axe_script, "audit")
+        if viewport is DESKTOP:
+            fits = page.evaluate(
+                "document.querySelector('.borough-audit-table').getBoundingClientRect().right"
+                " <= document.querySelector('main').getBoundingClientRect().right + 1"
+            )
+            assert fits, "the audit table is wider than the page"
+            run_link = page.locator(".borough-audit-table a[href^='/audit?run=']").first
+            box = run_link.bounding_box()
+            assert box is not None and box["height"] < 70, box  # a run id wraps to 2 lines at most
