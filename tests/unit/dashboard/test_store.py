@@ -235,3 +235,42 @@ def test_approvals_need_a_second_person_and_one_decision(ledger: Engine, clock):
     with pytest.raises(DashboardError, match="already approved"):
         store.decide(request.id, ApprovalStatus.REJECTED, by="audrey")
     assert store.pending() == []
+
+
+def test_a_version_1_dashboard_is_upgraded_in_place(ledger: Ledger, clock):
+    """Version 2 added the throttle's kind and device, and approval batches: columns with
+    a default or none, so tables written by version 1 keep their rows and gain them."""
+    with ledger.engine.begin() as conn:
+        for table, column in (
+            ("borough_dash_login_failures", "device"),
+            ("borough_dash_login_failures", "kind"),
+            ("borough_dash_approvals", "batch_id"),
+        ):
+            conn.execute(text(f"DROP INDEX IF EXISTS ix_dash_failures_{column}"))
+            conn.execute(text("DROP INDEX IF EXISTS ix_dash_approvals_batch"))
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(
+            text("UPDATE borough_meta SET value = '1' WHERE key = 'dashboard_schema_version'")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO borough_dash_login_failures (account, client, at) "
+                "VALUES ('a', 'c', :at)"
+            ),
+            {"at": clock()},
+        )
+    ensure_schema(ledger.engine)
+    throttle = throttle_for(ledger, clock)
+    with ledger.engine.connect() as conn:
+        kinds = conn.execute(text("SELECT kind FROM borough_dash_login_failures")).scalars()
+        assert list(kinds) == ["failed"]
+        version = conn.execute(
+            text("SELECT value FROM borough_meta WHERE key = 'dashboard_schema_version'")
+        ).scalar_one()
+    assert version == "2"
+    throttle.failed("olivia", "10.0.0.1", device="a-device")
+    assert throttle.failures("olivia") == 1
+    request = ApprovalStore(ledger.engine, clock).request(
+        review_item(ledger), ItemState.DONE, reason="r", reference="R1", by="olivia"
+    )
+    assert request.batch_id == request.id
