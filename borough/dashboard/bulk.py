@@ -130,21 +130,16 @@ class BatchDecision:
     approved: bool
     outcomes: list[actions.Outcome] = field(default_factory=list)
 
+    def _items(self, status: ApprovalStatus) -> list[ItemRecord]:
+        return [o.item for o in self.outcomes if o.approval and o.approval.status is status]
+
     @property
     def applied(self) -> list[ItemRecord]:
-        return [
-            o.item
-            for o in self.outcomes
-            if o.approval is not None and o.approval.status is ApprovalStatus.APPROVED
-        ]
+        return self._items(ApprovalStatus.APPROVED)
 
     @property
     def void(self) -> list[ItemRecord]:
-        return [
-            o.item
-            for o in self.outcomes
-            if o.approval is not None and o.approval.status is ApprovalStatus.VOID
-        ]
+        return self._items(ApprovalStatus.VOID)
 
     @property
     def message(self) -> str:

@@ -4,52 +4,18 @@ and the audit trail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from borough.ledger import ItemState
+from tests.support.browser import axe_violations, open_page, sign_in
 from tests.support.dashboard import PASSWORD, Site
 
 pytestmark = pytest.mark.browser
 
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def open_page(browser: Browser, contexts: list[BrowserContext], **options: Any) -> Page:
-    context = browser.new_context(**options)
-    contexts.append(context)
-    return context.new_page()
-
-
-def sign_in(page: Page, site: Site, name: str, password: str = PASSWORD) -> None:
-    page.goto(site.url + "/sign-in")
-    page.get_by_label("Account name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
 
 def serious_violations(page: Page, axe: str) -> list[str]:
-    page.add_script_tag(content=axe)
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    return axe_violations(page, axe, impacts=("serious", "critical"))
 
 
 MAIN_PAGES = {

@@ -4,6 +4,7 @@ has zero axe-core violations at 1280 px and at 320 px, and nothing scrolls sidew
 320 px. One browser and one seeded site for the module.
 
 Set ``BOROUGH_SCREENSHOTS=<folder>`` to keep a screenshot of each step (for review).
+Contexts bypass the CSP only so that axe-core can be injected.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from borough.config.models import DashboardSettings
 from borough.ledger import ItemState
-from tests.support.dashboard import PASSWORD, Site, overnight_failures, seeded_site
+from tests.support.browser import axe_violations, open_page, sign_in
+from tests.support.dashboard import Site, overnight_failures, seeded_site
 
 pytestmark = pytest.mark.browser
 
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 320, "height": 640}
 RATES_ERRORS = [
@@ -44,38 +44,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield site
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def open_page(browser: Browser, contexts: list[BrowserContext], viewport: dict[str, int]) -> Page:
-    # bypass_csp only so that axe can be injected; the pages themselves run under the CSP
-    context = browser.new_context(viewport=viewport, bypass_csp=True)
-    contexts.append(context)
-    return context.new_page()
-
-
-def sign_in(page: Page, site: Site, name: str) -> None:
-    page.goto(site.url + "/sign-in")
-    page.get_by_label("Account name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def violations(page: Page, axe: str) -> list[str]:
-    page.add_script_tag(content=axe)
-    result: dict[str, Any] = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
+    return axe_violations(page, axe)  # every finding, whatever its impact
 
 
 def sideways_scroll(page: Page) -> int:
@@ -104,7 +74,7 @@ def test_overnight_failures_filter_bulk_retry_and_a_second_operator_approves(
 ):
     ledger = site.dash.runtime.ledger
     rates: list[int] = site.rates  # type: ignore[attr-defined]
-    page = open_page(browser, contexts, DESKTOP)
+    page = open_page(browser, contexts, viewport=DESKTOP, bypass_csp=True)
     sign_in(page, site, "olivia")
 
     # 1. the first screen shows what failed overnight, the first failed item without scrolling
@@ -146,7 +116,7 @@ def test_overnight_failures_filter_bulk_retry_and_a_second_operator_approves(
     assert {ledger.items.get(i).state for i in rates} == {ItemState.FAILED}  # nothing yet
 
     # 4. a second operator approves the request, with a note
-    other = open_page(browser, contexts, DESKTOP)
+    other = open_page(browser, contexts, viewport=DESKTOP, bypass_csp=True)
     sign_in(other, site, "oscar")
     other.get_by_role("link", name="Approvals").click()
     row = other.locator("tr", has_text="portal fixed the account format")
@@ -178,7 +148,7 @@ def test_overnight_failures_filter_bulk_retry_and_a_second_operator_approves(
 def test_at_320px_the_journey_reflows_with_no_axe_violations(
     browser: Browser, contexts, site: Site, axe_script: str
 ):
-    page = open_page(browser, contexts, PHONE)
+    page = open_page(browser, contexts, viewport=PHONE, bypass_csp=True)
     sign_in(page, site, "olivia")
     check(page, axe_script, "1-overview")
     page.goto(f"{site.url}/items?state=needs_review")
@@ -200,7 +170,7 @@ def test_at_320px_the_journey_reflows_with_no_axe_violations(
 
 
 def test_the_first_row_is_a_few_tabs_away(browser: Browser, contexts, site: Site):
-    page = open_page(browser, contexts, DESKTOP)
+    page = open_page(browser, contexts, viewport=DESKTOP, bypass_csp=True)
     sign_in(page, site, "olivia")
     page.goto(f"{site.url}/items?state=failed")
     first_box = page.locator("#items tbody input[name=item]").first
@@ -218,7 +188,7 @@ def test_the_audit_trail_is_readable_at_desktop_width_and_reflows(
     browser: Browser, contexts, site: Site, axe_script: str
 ):
     for viewport in (DESKTOP, PHONE):
-        page = open_page(browser, contexts, viewport)
+        page = open_page(browser, contexts, viewport=viewport, bypass_csp=True)
         sign_in(page, site, "audrey")
         page.goto(f"{site.url}/audit")
         check(page, axe_script, "audit")
