@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from borough.audit.reading import export_text, in_range, write_export
 from borough.cli import app
+from borough.dashboard.routes.audit import download_text
 from borough.connect import AppServices
 from borough.formulas import looks_like_formula
 from borough.ledger import ItemState
@@ -99,7 +100,8 @@ def test_the_files_bot_keeps_payloads_as_text_and_every_csv_export_is_inert(
     cli = CliRunner()
     exports = {
         "audit export": cli.invoke(app, ["audit", "export", "--format", "csv"]).output,
-        "dashboard export": export_text(iter(records), "csv"),
+        "export writer": export_text(iter(records), "csv"),
+        "dashboard export": download_text(records, "csv"),
     }
     for name, text in exports.items():
         cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
