@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from borough.audit.reading import export_text, in_range, write_export
 from borough.cli import app
-from borough.dashboard.routes.audit import download_text
 from borough.connect import AppServices
+from borough.dashboard.routes.audit import download_text
 from borough.formulas import looks_like_formula
 from borough.ledger import ItemState
 from borough.runner import RunRequest, run_bot
