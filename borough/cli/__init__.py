@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typer
 
+from borough import filemodes
 from borough.cli import (
+    _common,
     audit_cmd,
     config_cmd,
     dashboard_cmd,
@@ -22,10 +24,13 @@ from borough.cli import (
     secrets_cmd,
     worker_cmd,
 )
+from borough.cli.exitcodes import help_text
 
 app = typer.Typer(
     name="borough",
+    cls=_common.BoroughGroup,
     help="Scheduled, exactly-once, audited bots for council legacy systems.",
+    epilog=help_text(),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
@@ -46,4 +51,6 @@ app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:
+    """The ``borough`` command (and ``python -m borough``, which the scheduler runs)."""
+    filemodes.private_umask()  # before anything is written; children inherit it
     app()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borough.cli._common import LONDON, console, errors_reported, local
+from borough.cli._common import LONDON, console, errors_reported, fail, local
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
@@ -67,9 +67,7 @@ def demo(
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
-        raise typer.BadParameter(
-            f"run the demo from the borough folder ({source_home} has no config/)"
-        )
+        fail(f"run the demo from the borough folder ({source_home} has no config/)")
     demo_home = prepare_home(source_home, keep=keep)
     env = {
         "BOROUGH_HOME": str(demo_home),

@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from borough.secrets import SecretStore
 
-from borough.cli._common import console, errors_reported, fail
+from borough.cli._common import console, errors_reported, fail, usage
 
 app = typer.Typer(
     help="Manage the encrypted secret store (credentials for legacy apps).", no_args_is_help=True
@@ -52,7 +52,7 @@ def set_secret(
     elif sys.stdin.isatty():
         value = typer.prompt(f"value for {name}", hide_input=True, confirmation_prompt=True)
     else:
-        fail("no terminal to ask for the value: pipe it in with --stdin")
+        usage("no terminal to ask for the value: pipe it in with --stdin")
     with errors_reported():
         _store().set(name, value)
         _audit("secret.set", name)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from borough import filemodes
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive, process_start_marker
@@ -59,9 +60,9 @@ class Child:
     def spawn(
         cls, run: QueuedRun, env: Mapping[str, str], stderr_dir: Path, *, cwd: Path | None = None
     ) -> Child:
-        stderr_dir.mkdir(parents=True, exist_ok=True)
+        filemodes.make_folder(stderr_dir)
         stderr_file = stderr_dir / f"{run.run_id}.stderr"
-        with open(stderr_file, "wb") as err:
+        with filemodes.open_private(stderr_file, "wb") as err:
             proc = subprocess.Popen(
                 child_argv(run),
                 env=dict(env),
