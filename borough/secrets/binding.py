@@ -116,14 +116,14 @@ def _make_keys(
         if found and store is None:
             raise StoreMissingError(
                 f"the secret store {config.secrets_file} is missing, but this installation "
-                f"already has keys: {'; '.join(found)}. borough will not make new keys (the "
+                f"already has keys ({'; '.join(found)}). borough will not make new keys (the "
                 f"ledger's items could not be read, tokens would change and the trail's "
                 f"signatures would not match). {RECOVERY}"
             )
         if found:
             raise KeysMismatchError(
                 f"the secret store {config.secrets_file} holds no borough keys, but this "
-                f"installation already has keys: {'; '.join(found)}. borough will not make new "
+                f"installation already has keys ({'; '.join(found)}). borough will not make new "
                 f"ones. {RECOVERY}"
             )
         if store is None:
@@ -140,16 +140,18 @@ def history(ledger: Ledger, audit: Path) -> list[str]:
     found = []
     recorded = recorded_fingerprint(ledger)
     if recorded:
-        found.append(f"the ledger {ledger.url} records keys {short_fingerprint(recorded)}")
+        found.append(f"the ledger records keys {short_fingerprint(recorded)}")
     with ledger.engine.connect() as conn:
         runs = conn.execute(select(func.count()).select_from(schema.runs)).scalar_one()
     if runs:
-        found.append(f"the ledger {ledger.url} holds {runs} run(s)")
+        found.append(f"the ledger holds {runs} run(s)")
     log = audit / LOG_NAME
     if log.exists() and log.stat().st_size > 0:
-        found.append(f"the audit trail {log} holds records")
+        found.append("the audit trail holds records")
     if (audit / PUBLIC_KEY_NAME).exists():
-        found.append(f"{audit / PUBLIC_KEY_NAME} holds the trail's public key")
+        found.append(f"{PUBLIC_KEY_NAME} holds the trail's public key")
+    if found:
+        found.append(f"ledger {ledger.url}, audit trail {audit}")
     return found
 
 
