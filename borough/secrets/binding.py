@@ -32,7 +32,7 @@ from borough.errors import KeysMismatchError, LedgerError, StoreMissingError
 from borough.ledger import Ledger, Sealer, open_ledger, schema
 from borough.secrets import storefile
 from borough.secrets.keys import KEYS_SECRET, KeyMaterial, short_fingerprint, stored_keys
-from borough.secrets.store import SERVICE, SecretStore
+from borough.secrets.store import SecretStore, holds
 
 FINGERPRINT_KEY = "keys_fingerprint"
 RECOVERY = (
@@ -86,7 +86,7 @@ def _first_use(
     """No store, or no keys in it: under the lock, look again, then make them if new."""
     file = config.secrets_file
     with storefile.store_lock(file):
-        if file.exists() and _holds_keys(file):
+        if file.exists() and holds(file, KEYS_SECRET):
             made = None  # another process made them while this one waited
         else:
             if store is None and file.exists():
@@ -95,12 +95,6 @@ def _first_use(
     if made is not None:
         return made
     return store or SecretStore.open(file, passphrase, on_value=on_value, verify=False)
-
-
-def _holds_keys(file: Path) -> bool:
-    from borough.secrets.store import _escape
-
-    return storefile.read_store(file).has_option(SERVICE, _escape(KEYS_SECRET))
 
 
 def _make_keys(

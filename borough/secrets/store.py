@@ -178,8 +178,7 @@ class SecretStore:
 
     def has(self, name: str) -> bool:
         """Whether ``name`` is stored, read from the file now (no key derivation)."""
-        parser = self._keyring.read()
-        return parser.has_option(SERVICE, _escape(check_name(name)))
+        return holds(self.file, name)
 
     def get(self, name: str) -> str:
         """The value of secret ``name``; a clear error says how to set it when absent."""
@@ -244,10 +243,12 @@ class SecretStore:
         return self._passphrase
 
 
-def _escape(name: str) -> str:
+def holds(file: Path, name: str) -> bool:
+    """Whether the store at ``file`` holds secret ``name`` (read now, nothing decrypted)."""
     from keyrings.cryptfile.escape import escape
 
-    return str(escape(name)).lower()  # configparser folds option names to lower case
+    option = str(escape(check_name(name))).lower()  # configparser folds names to lower case
+    return storefile.read_store(file).has_option(SERVICE, option)
 
 
 def _check_passphrase(passphrase: str) -> None:

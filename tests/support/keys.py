@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from borough.runner import RunRequest, run_bot
-from borough.testing import TEST_PASSPHRASE, runtime_in
+from borough.testing import runtime_in
 from tests.support.installs import counting_home, people
 
 
@@ -50,6 +50,3 @@ class Snapshot:
             ledger_fingerprint(home),
             (home / "logs" / "audit" / "audit.pub").read_bytes(),
         )
-
-
-__all__ = ["TEST_PASSPHRASE", "Snapshot", "installed", "item_tokens", "ledger_fingerprint"]
