@@ -16,7 +16,7 @@ from keyring.errors import PasswordDeleteError
 from keyrings.cryptfile.cryptfile import CryptFileKeyring
 from keyrings.cryptfile.escape import escape
 
-from borough.errors import WrongPassphraseError
+from borough.errors import SecretsError, WrongPassphraseError
 from borough.secrets import storefile
 
 REFERENCE_SERVICE, REFERENCE_NAME = "keyring-setting", "password reference"
@@ -123,9 +123,16 @@ class LockedCryptFileKeyring(CryptFileKeyring):  # type: ignore[misc]
         """The file is created whole by :meth:`new_store`, never as an empty file."""
 
     def upgrade(self) -> None:
-        """Rewrite a store of the older format (no checksum) in the current one."""
+        """Rewrite a store of the older format (no checksum) in the current one.
+
+        Best effort: a store on a read-only disk is still read as it is.
+        """
         older = b"[" + storefile.SETTINGS.encode()
-        if self.file.read_bytes().lstrip().startswith(older):
+        if not self.file.read_bytes().startswith(older):
+            return
+        try:
             with storefile.store_lock(self.file):
-                if self.file.read_bytes().lstrip().startswith(older):
+                if self.file.read_bytes().startswith(older):
                     storefile.write_store(self.file, self.read())
+        except (SecretsError, OSError):
+            pass
