@@ -16,6 +16,7 @@ from borough.cli import (
     dashboard_cmd,
     demo_cmd,
     items_cmd,
+    keys_cmd,
     new_cmd,
     run_cmd,
     runs_cmd,
@@ -42,6 +43,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
