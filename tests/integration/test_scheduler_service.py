@@ -166,9 +166,9 @@ def test_dst_october_the_0130_job_fires_once(tmp_path: Path):
             assert service.store.views()["nightly"].next_fire == datetime(
                 2026, 10, 26, 1, 30, tzinfo=UTC
             ), "next fire is tomorrow, not the repeated 01:30"
-            clock.move_to(second_0130 - timedelta(seconds=2))
-            service.store.wakeup()
-            time.sleep(4)  # past the second 01:30
+            clock.move_to(second_0130 + timedelta(seconds=1))
+            past = second_0130 + timedelta(seconds=1)
+            assert service.store.wait_for_round(past), "the scheduler looked past the 2nd 01:30"
             assert fires_of(runtime, "2026-10-25") == [first_0130]
         finally:
             service.stop(stop_runs=True)
@@ -188,7 +188,7 @@ def test_dst_march_the_lost_0130_fires_once_at_0230_bst(tmp_path: Path):
             clock.move_to(fire - timedelta(seconds=2))
             service.store.wakeup()
             wait_for(lambda: fires_of(runtime, "2026-03-29"), 15, "the 02:30 BST fire")
-            time.sleep(1)
+            assert service.store.wait_for_round(datetime.now(UTC)), "a later round looked too"
             assert fires_of(runtime, "2026-03-29") == [fire]
             assert fire.astimezone(LONDON).strftime("%H:%M %Z") == "02:30 BST"
             assert service.store.views()["nightly"].next_fire == datetime(

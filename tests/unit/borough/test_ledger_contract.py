@@ -14,9 +14,10 @@ from sqlalchemy import text
 from borough.errors import LeaseLostError, LedgerError
 from borough.ledger import ItemState, Ledger, NewItem, RunStatus, Sealer, open_ledger
 from borough.ledger.runs import utcnow
+from tests.support.postgres import LEDGER_STORES
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=LEDGER_STORES)
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"

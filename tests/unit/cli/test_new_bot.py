@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from borough.cli import app
@@ -28,6 +29,7 @@ def checkout(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.mark.slow
 def test_scaffolded_bot_works_end_to_end(tmp_path: Path):
     home = checkout(tmp_path)
     result = CliRunner().invoke(app, ["new", "bot", "blue-badge-renewals", "--home", str(home)])

@@ -114,6 +114,7 @@ def test_config_check_reports_schedules_yaml_by_line(home: Path):
     assert f"{schedules}:" in result.output and "no bot named 'sleepy-c'" in result.output
 
 
+@pytest.mark.slow
 def test_pause_and_resume_go_through_the_running_scheduler(home: Path):
     env = {**os.environ, **child_env(home)}
 
