@@ -40,11 +40,12 @@ def start(
     config/schedules.yaml, then starts each due run in its own process. Logs go to
     logs/borough.log (and each run's own log).
     """
-    from scheduler.logbridge import route_library_logs
+    from borough import logconfig
+    from scheduler import LIBRARY_LOGGERS
     from scheduler.service import SchedulerService
 
     with opened_runtime(actor="scheduler", console_level="INFO") as runtime, errors_reported():
-        route_library_logs()
+        logconfig.route_stdlib(LIBRARY_LOGGERS)
         service = SchedulerService(runtime)
 
         if standby:

@@ -24,11 +24,12 @@ def worker(
     Licence seats are procrastinate locks, so no two workers ever share a seat. Stop with
     Ctrl+C or SIGTERM: runs in progress are finished first.
     """
-    from scheduler.logbridge import route_library_logs
+    from borough import logconfig
+    from scheduler import LIBRARY_LOGGERS
     from scheduler.worker import run_worker
 
     with opened_runtime(actor="worker", console_level="INFO") as runtime, errors_reported():
-        route_library_logs()
+        logconfig.route_stdlib(LIBRARY_LOGGERS)
         served = ", ".join(queues) if queues else "all queues"
         console.print(f"Worker serving {served} (concurrency {concurrency}).")
         run_worker(runtime, queues=queues, concurrency=concurrency, once=once)
