@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
-from borough import filemodes
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
+from borough.ledger.engine import is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -58,33 +56,8 @@ class SqliteLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        if not in_memory:
-            database = url.removeprefix("sqlite:///")
-            filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 60, "check_same_thread": False},
-            poolclass=StaticPool if in_memory else None,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_conn.cursor()
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
         try:
-            return cls(engine, sealer)
+            return cls(open_engine(url), sealer)
         except OperationalError as exc:
             raise LedgerError(f"cannot open the SQLite ledger {url}: {exc}") from None
 
@@ -96,22 +69,14 @@ class PostgresLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> PostgresLedger:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        try:
-            engine = create_engine(url, pool_pre_ping=True)
-            return cls(engine, sealer)
-        except ModuleNotFoundError:
-            raise LedgerError(
-                "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
-            ) from None
+        return cls(open_engine(url), sealer)
 
 
 def open_ledger(url: str, sealer: Sealer) -> Ledger:
     """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``)."""
-    if url.startswith("sqlite"):
+    if is_sqlite(url):
         return SqliteLedger.connect(url, sealer)
-    if url.startswith(("postgresql", "postgres")):
+    if is_postgres(url):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
 

@@ -1,0 +1,76 @@
+"""One way to open borough's databases (the ledger, the schedule store) from a URL.
+
+SQLite: a private file (its ``-wal`` and ``-shm`` files take its mode), WAL, full
+synchronous commits, a 60 s busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for every
+transaction so two writers queue instead of failing halfway. PostgreSQL: psycopg 3, with
+connections checked before use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+from borough import filemodes
+from borough.errors import LedgerError
+
+IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres"))
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///PATH`` or ``postgresql://...``), set up as above."""
+    if is_sqlite(url):
+        return _sqlite_engine(url)
+    if is_postgres(url):
+        return _postgres_engine(url)
+    raise LedgerError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    in_memory = url in IN_MEMORY
+    if not in_memory:
+        filemodes.private_file(Path(url.removeprefix("sqlite:///")))
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 60, "check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError:
+        raise LedgerError(
+            "a PostgreSQL database needs psycopg: pip install 'borough[scale]'"
+        ) from None
