@@ -3,6 +3,7 @@ entry points."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 
@@ -13,8 +14,9 @@ from borough.errors import BotNotFoundError, ConfigError
 GROUP = "borough.bots"
 
 
+@functools.cache
 def installed_bots() -> dict[str, str]:
-    """``{name: "module:Class"}`` of bots installed as entry points."""
+    """``{name: "module:Class"}`` of bots installed as entry points (read once a process)."""
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 

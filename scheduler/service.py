@@ -21,7 +21,6 @@ from apscheduler.job import Job
 from loguru import logger
 from sqlalchemy.engine import make_url
 
-from borough.config.loader import load_config
 from borough.ledger import RunRecord
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
@@ -243,10 +242,8 @@ class SchedulerService:
 
     def reload_config(self) -> None:
         """``apps.yaml`` again (seat limits), and bot configs re-read at the next fire."""
-        fresh = load_config(self.runtime.config.paths)
-        self.runtime.config.apps = fresh.apps
+        self.runtime.config.reload()
         self.seats.reload()
-        self.book.forget_bot_settings()
 
     def apply_request(self, request: Request, *, offline: bool = False) -> str:
         """Carry out an operator's request; ``offline``: in the operator's own process,

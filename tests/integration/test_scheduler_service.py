@@ -120,6 +120,7 @@ def hung_run_is_killed(tmp_path: Path, hook) -> None:
         bot = yaml.safe_load(config_file.read_text())
         bot["settings"]["hang"] = False
         config_file.write_text(yaml.safe_dump(bot))
+        runtime.config.reload()  # config is read once a process; an edit needs a reload
         rerun = run_bot(runtime, RunRequest("hang-bot"))
         assert rerun.status is RunStatus.SUCCEEDED and rerun.counts.recovered == 1
         states = [i.state for i in runtime.ledger.items.list(bot="hang-bot", limit=10)]
