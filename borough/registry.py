@@ -1,14 +1,19 @@
 """Find bots by name: ``entry:`` in ``config/bots/<name>.yaml``, else the ``borough.bots``
-entry points."""
+entry points; validate a bot's ``settings:`` against its model."""
 
 from __future__ import annotations
 
 import functools
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
 
 from borough.bot import Bot
-from borough.config.loader import Config
+from borough.config.loader import Config, config_error_from
+from borough.config.models import BotConfig
+from borough.config.yaml_lines import load_yaml
 from borough.errors import BotNotFoundError, ConfigError
 
 GROUP = "borough.bots"
@@ -56,3 +61,19 @@ def import_target(target: str, *, where: str) -> object:
         raise ConfigError(
             f"module {module_name!r} has no {attr!r}", file=where, field="entry"
         ) from None
+
+
+def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
+    """The bot's ``settings:`` block validated by its ``settings_model`` (errors name the line)."""
+    raw = bot_config.settings if bot_config else {}
+    model = bot_cls.settings_model
+    if model is None:
+        return dict(raw)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        file = config.bot_config_file(bot_cls.name)
+        doc = load_yaml(file) if file.exists() else None
+        if doc is None:
+            raise
+        raise config_error_from(exc, model, doc, ("settings",)) from None

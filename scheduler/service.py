@@ -119,9 +119,16 @@ class SchedulerService:
     def _dispatcher(self) -> Dispatcher:
         settings = self.schedules.settings
         if settings.dispatch == "procrastinate":
-            from scheduler.dispatch.procrastinate import ProcrastinateDispatcher
+            from scheduler.dispatch.procrastinate import ProcrastinateDispatcher, make_app
 
-            return ProcrastinateDispatcher.for_service(self)
+            url = settings.procrastinate_url or self.runtime.config.ledger_url
+            return ProcrastinateDispatcher(
+                make_app(url),
+                self.runtime.ledger.runs,
+                self.trail,
+                self.seats,
+                on_finished=self._run_ended,
+            )
         from scheduler.dispatch.local import LocalDispatcher
 
         return LocalDispatcher(
