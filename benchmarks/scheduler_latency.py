@@ -109,9 +109,9 @@ def bare_apscheduler(firing: list[datetime], quiet: list[str], workdir: Path) ->
 
 
 def borough_home(root: Path, schedules: dict[str, object], seats: int) -> Path:
-    from borough.testing import make_home
+    from borough.testing import COUNTING_KIND, make_home
 
-    apps = {"counting": {"kind": "counting", "path": "var/target.sqlite"}}
+    apps = {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite"}}
     bot = {
         "bot": "sleepy-a",
         "entry": "tests.support.scheduling:SleepyBot",

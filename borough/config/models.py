@@ -107,7 +107,9 @@ class AppConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", hide_input_in_errors=True, frozen=True)
 
-    kind: str = Field(description="connector kind: web, desktop, files, database")
+    kind: str = Field(
+        description="connector kind: web, desktop, files (installed), or module:Class"
+    )
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")

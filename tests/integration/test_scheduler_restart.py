@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from borough.ledger import RunStatus, Sealer, open_ledger
+from borough.testing import COUNTING_KIND
 from tests.support.scheduling import child_env, scheduler_home
 
 EVERY = 2
@@ -70,8 +71,8 @@ def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: 
         },
         bots={"sleepy-a": {"app": "app-a"}, "sleepy-b": {"app": "app-b"}},
         apps={
-            "app-a": {"kind": "counting", "path": "var/a.sqlite"},
-            "app-b": {"kind": "counting", "path": "var/b.sqlite"},
+            "app-a": {"kind": COUNTING_KIND, "path": "var/a.sqlite"},
+            "app-b": {"kind": COUNTING_KIND, "path": "var/b.sqlite"},
         },
     )
     first = start_scheduler(home, "first")

@@ -18,7 +18,7 @@ from borough.audit.reading import iter_records
 from borough.ledger import ItemState, RunRecord, RunStatus
 from borough.ledger.schema import runs as runs_table
 from borough.runner import RunRequest, run_bot
-from borough.testing import counted_writes, make_home, runtime_in
+from borough.testing import COUNTING_KIND, counted_writes, make_home, runtime_in
 from scheduler.operate import Operator
 from scheduler.service import SchedulerService
 from scheduler.session import run_for
@@ -204,7 +204,7 @@ def test_a_seat_held_by_a_dead_run_expires_and_the_waiting_run_starts(tmp_path: 
         tmp_path,
         {"job": {"bot": "sleepy-a", "cron": "0 0 1 1 *"}},
         bots={"sleepy-a": {}},
-        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+        apps={"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite", "max_sessions": 1}},
     )
     with runtime_in(home) as runtime:
         runs = runtime.ledger.runs

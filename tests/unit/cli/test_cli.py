@@ -170,7 +170,8 @@ def test_wrong_passphrase_is_reported(counting: Path, monkeypatch):
 def test_config_check_reports_every_problem(counting: Path):
     assert invoke("config", "check").exit_code == 0
     (counting / "config/apps.yaml").write_text(
-        "apps:\n  counting:\n    kind: counting\n    delay_seconds: soon\n    colour: red\n"
+        "apps:\n  counting:\n    kind: borough.testing:CountingTarget\n"
+        "    delay_seconds: soon\n    colour: red\n"
     )
     result = invoke("config", "check")
     assert result.exit_code == 3
