@@ -25,7 +25,7 @@ from borough.cli._common import LONDON, console, errors_reported, fail, local
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
     from borough.runtime import Runtime
-    from bots.demo_systems import Holding
+    from borough_examples.demo import Holding
     from scheduler.session import SessionSummary
 
 DEMO_PASSPHRASE = "borough-demo-only-not-for-real-secrets"
@@ -64,7 +64,7 @@ def demo(
     from borough.config import load_config, resolve_paths
     from borough.runtime import open_runtime
     from borough.secrets.passphrase import take_passphrase
-    from bots.demo_systems import legacy_systems
+    from borough_examples.demo import legacy_systems
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():

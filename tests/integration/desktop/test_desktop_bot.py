@@ -12,7 +12,7 @@ from PIL import Image
 from borough.ledger import ItemState, RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
-from bots import revenues_client
+from borough_examples.screens import revenues_client
 from connectors.desktop.screen import Screen
 from tests.support.casework import (
     BOT,

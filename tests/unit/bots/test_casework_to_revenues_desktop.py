@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import pytest
 
 from borough.errors import ConfigError, NeedsReviewError, TransientError
-from bots import revenues_client
-from bots.caseflow import CaseworkScreens
-from bots.casework_to_revenues_desktop import (
+from borough_examples.bots.casework_to_revenues_desktop import (
     CaseworkChange,
     CaseworkToRevenuesDesktop,
     Settings,
 )
+from borough_examples.screens import revenues_client
+from borough_examples.screens.caseflow import CaseworkScreens
 from connectors.desktop import Anchor
 from tests.support.casework import casework_rows, report_csv
 
