@@ -11,12 +11,21 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, errors_reported, fail, opened_runtime, parse_when
+from borough.cli._common import (
+    Since,
+    Until,
+    console,
+    deprecated,
+    errors_reported,
+    fail,
+    flag,
+    noun_app,
+    opened_runtime,
+    parse_when,
+)
 from borough.cli.exitcodes import ExitCode
 
-app = typer.Typer(
-    help="Verify, export and search the tamper-evident audit trail.", no_args_is_help=True
-)
+app = noun_app("audit")
 
 
 class Format(enum.StrEnum):
@@ -81,19 +90,22 @@ def verify(
 
 @app.command("export")
 def export(
-    from_: Annotated[
-        str | None, typer.Option("--from", help="start, e.g. 2026-11-01 or 7d")
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="end (exclusive)")] = None,
+    since: Since = None,
+    until: Until = None,
     fmt: Annotated[Format, typer.Option("--format", help="csv or jsonl")] = Format.csv,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="file (default stdout)")
     ] = None,
+    from_: Annotated[str | None, typer.Option("--from", hidden=True)] = None,
+    to: Annotated[str | None, typer.Option("--to", hidden=True)] = None,
 ) -> None:
     """Records in a time range for an auditor (tokens only: no personal data in clear)."""
     from borough.audit.reading import in_range, write_export
 
-    rows = in_range(_audit_folder(), parse_when(from_), parse_when(to))
+    if from_ is not None or to is not None:  # the old names, for one release
+        deprecated("audit export --from/--to", "audit export --since/--until")
+        since, until = since or from_, until or to
+    rows = in_range(_audit_folder(), parse_when(since), parse_when(until))
     if output is None:
         count = write_export(rows, sys.stdout, fmt.value)
     else:
@@ -148,7 +160,7 @@ def purge(
     older_than_days: Annotated[
         int | None, typer.Option(help="default: audit.retention_days in borough.yaml", min=1)
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[bool, flag("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Retention: sign the chain, then remove records, evidence and item data older than N days."""
     from borough.audit.retention import purge_older_than

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borough.cli._common import LONDON, console, errors_reported, fail, local
+from borough.cli._common import LONDON, console, errors_reported, fail, flag, local, verb_app
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
@@ -44,18 +44,25 @@ STORY = (
 )
 
 
+app = verb_app()
+
+
+@app.command("demo")
 def demo(
     keep: Annotated[
-        bool, typer.Option("--keep", help="keep the previous demo's ledger and apps (exactly-once)")
+        bool, flag("--keep", help="keep the previous demo's ledger and apps (exactly-once)")
     ] = False,
     runs: Annotated[
-        int, typer.Option(min=1, max=5, help="runs of each bot before the demo ends")
+        int, typer.Option(metavar="N", min=1, max=5, help="runs of each bot before the demo ends")
     ] = 2,
     minutes: Annotated[
-        float, typer.Option(min=1, help="stop after this many minutes even if runs are left")
+        float,
+        typer.Option(metavar="MINUTES", min=1, help="stop after this long even if runs are left"),
     ] = 10,
 ) -> None:
-    """Run the demo: the scheduler moves sample council data between three legacy systems.
+    """Run the demo: sample council data, three legacy apps.
+
+    The scheduler moves sample council data between three simulated legacy systems.
 
     Everything happens in var/demo (its own config copy, ledger, audit trail, secrets and
     apps), so the demo never touches a real installation.

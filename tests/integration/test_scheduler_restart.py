@@ -23,7 +23,7 @@ EVERY = 2
 def start_scheduler(home: Path, name: str) -> subprocess.Popen[bytes]:
     with open(home / f"{name}.out", "wb") as out:  # the child keeps its own copy of the fd
         return subprocess.Popen(
-            [sys.executable, "-m", "borough", "scheduler", "start"],
+            [sys.executable, "-m", "borough", "serve", "scheduler"],
             env={**os.environ, **child_env(home), "COLUMNS": "200"},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -79,7 +79,7 @@ def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: 
     try:
         wait_until(lambda: runs_of(home, "once") and runs_of(home, "skip"), 60, "first fires")
         second = subprocess.run(
-            [sys.executable, "-m", "borough", "scheduler", "start"],
+            [sys.executable, "-m", "borough", "serve", "scheduler"],
             env={**os.environ, **child_env(home)},
             capture_output=True,
             text=True,
