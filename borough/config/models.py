@@ -203,6 +203,11 @@ class BotConfig(Strict):
         default_factory=dict, description="name: path, or name: {path, encoding, sheet, limits}"
     )
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="secrets it reads with ctx.secret() besides its apps' credentials "
+        "(a scheduled run is handed these and no others)",
+    )
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
     settings: dict[str, Any] = Field(default_factory=dict)

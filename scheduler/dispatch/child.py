@@ -1,8 +1,10 @@
 """One run in its own process: ``python -m borough run BOT --run-id ...``.
 
 Nothing secret goes into argv or the environment (any local user can read both in
-``/proc``): the child reads the secret-store passphrase from an inherited pipe named by
-``BOROUGH_SECRETS_FD`` (:class:`borough.secrets.passphrase.Handover`). The child gets its
+``/proc``): the child reads, from an inherited pipe named by ``BOROUGH_SECRETS_FD``, the
+keys and secrets its bot needs (:mod:`borough.secrets.handed`: no key derivation in the
+child), or the passphrase when those cannot be handed
+(:class:`borough.secrets.passphrase.Handover`). The child gets its
 own session, so a timeout kills the bot's whole process group (browsers included).
 """
 
@@ -68,10 +70,14 @@ class Child:
         handover: Handover,
         cwd: Path | None = None,
     ) -> Child:
-        """Start the run's process; ``handover`` gives it the passphrase through a pipe."""
+        """Start the run's process; ``handover`` gives it, through a pipe, the keys and
+        secrets its bot needs (or the passphrase, when those cannot be handed)."""
         filemodes.make_folder(stderr_dir)
         stderr_file = stderr_dir / f"{run.run_id}.stderr"
-        with filemodes.open_private(stderr_file, "wb") as err, handover.pipe() as secrets_fd:
+        with (
+            filemodes.open_private(stderr_file, "wb") as err,
+            handover.pipe(run.bot) as secrets_fd,
+        ):
             proc = subprocess.Popen(
                 child_argv(run),
                 env=handover.child_env(env, secrets_fd),

@@ -31,7 +31,17 @@ def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str
     )
     env = {**os.environ, **child_env(home)}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "borough", "serve", "worker", "-q", "app:counting", "--concurrency", "2"],
+        [
+            sys.executable,
+            "-m",
+            "borough",
+            "serve",
+            "worker",
+            "-q",
+            "app:counting",
+            "--concurrency",
+            "2",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
