@@ -14,14 +14,16 @@ import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 
 from borough import filemodes
 from borough.audit.chain import is_audit_record
 from borough.audit.redact import Redactor
-from borough.runtime import Runtime
+
+if TYPE_CHECKING:
+    from borough.runtime import Runtime
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z | {level: <7} | {extra[action]: <18} | {message}"
 CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"

@@ -13,8 +13,7 @@ from borough.audit.trail import AuditTrail
 from borough.config.loader import Config, load_config
 from borough.config.paths import Paths
 from borough.evidence import EvidenceStore
-from borough.ledger import Ledger, open_ledger
-from borough.ledger.sealing import LockedSealer
+from borough.ledger import Ledger
 from borough.secrets import KeyMaterial, SecretStore
 from borough.secrets.binding import open_handed, unlock_installation
 from borough.secrets.handed import RunBundle
@@ -106,28 +105,3 @@ def open_runtime(
     return Runtime(
         config, unlocked.store, unlocked.keys, unlocked.ledger, redactor, tokenizer, actor
     )
-
-
-@dataclass
-class LedgerView:
-    """Config and the ledger, opened without the secret store: what read-only operator
-    commands (``runs list``, ``items list``, ``schedules list``) need, without the Argon2
-    unlock of the store. Nothing is written through it but the ledger's own first-use
-    migration, and sealed item data cannot be opened, so the keys' binding to the ledger
-    (checked by :func:`open_runtime` before anything is decrypted or signed) is not needed."""
-
-    config: Config
-    ledger: Ledger
-
-    @property
-    def paths(self) -> Paths:
-        return self.config.paths
-
-    def close(self) -> None:
-        self.ledger.close()
-
-
-def open_view(config: Config | None = None) -> LedgerView:
-    """The installation's config and ledger, read-only; no passphrase needed."""
-    config = config or load_config()
-    return LedgerView(config, open_ledger(config.ledger_url, LockedSealer()))

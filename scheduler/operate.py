@@ -14,18 +14,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from borough.ledger import RunRecord, RunStatus
-from borough.runtime import LedgerView, Runtime
+from borough.view import LedgerView
 from scheduler.config import Schedules, load_schedules
 from scheduler.errors import ScheduleNotFoundError, SchedulerError, SchedulerLockedError
 from scheduler.lock import lock_for
 from scheduler.requests import Request
-from scheduler.service import SchedulerService
 from scheduler.store import read_jobs, store_engine
 from scheduler.syncplan import SyncPlan, plan_sync
 from scheduler.triggers import upcoming
+
+if TYPE_CHECKING:
+    from borough.runtime import Runtime
+    from scheduler.service import SchedulerService
 
 ANSWER_SECONDS = 15.0
 
@@ -65,7 +68,9 @@ class Operator:
     @cached_property
     def service(self) -> SchedulerService:
         """The service over this store, built for a change (its trail signs records)."""
-        if not isinstance(self.runtime, Runtime):
+        from scheduler.service import SchedulerService
+
+        if isinstance(self.runtime, LedgerView):
             raise SchedulerError("changing schedules needs the installation unlocked")
         return SchedulerService(self.runtime, schedules=self.schedules)
 

@@ -27,7 +27,8 @@ from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from borough.audit.redact import Redactor
-    from borough.runtime import LedgerView, Runtime
+    from borough.runtime import Runtime
+    from borough.view import LedgerView
 
 LONDON = ZoneInfo("Europe/London")
 # Piped output (files, scheduler logs, tests) is not cut at 80 columns.
@@ -187,7 +188,7 @@ def opened_view() -> Iterator[LedgerView]:
     """Config and ledger for a read-only command: no secret store, so no passphrase and
     no Argon2 unlock (a command that shows decrypted data uses :func:`opened_runtime`)."""
     from borough import logconfig
-    from borough.runtime import open_view
+    from borough.view import open_view
 
     with errors_reported():
         view = open_view()

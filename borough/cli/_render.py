@@ -22,7 +22,8 @@ from borough.ledger import ItemRecord, ItemState, RunRecord, RunStatus
 from borough.observe import RunObserver
 
 if TYPE_CHECKING:
-    from borough.runtime import LedgerView, Runtime
+    from borough.runtime import Runtime
+    from borough.view import LedgerView
 
 STATE_STYLE = {
     ItemState.DONE: "green",

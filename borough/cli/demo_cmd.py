@@ -243,5 +243,5 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         "  borough runs list\n"
         "  borough items list --state failed\n"
         "  borough audit verify\n"
-        "  borough dashboard users add admin --role admin && borough dashboard"
+        "  borough dashboard users add admin --role admin && borough serve dashboard"
     )

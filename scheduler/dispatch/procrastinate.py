@@ -1,4 +1,4 @@
-"""Scale-out dispatch: runs deferred as procrastinate jobs, run by `borough worker`.
+"""Scale-out dispatch: runs deferred as procrastinate jobs, run by `borough serve worker`.
 
 The active scheduler defers each QUEUED run as a ``borough.run`` job (DESIGN invariant 7):
 

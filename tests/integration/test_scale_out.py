@@ -20,7 +20,7 @@ from scheduler.lock import PostgresLock
 from scheduler.session import run_for
 from tests.support.scheduling import child_env, one_seat_home
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]  # 26 s loaded
 
 
 def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str):

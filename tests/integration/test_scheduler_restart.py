@@ -56,6 +56,7 @@ def wait_until(check, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)  # 102 s loaded
 def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: Path):
     interval = {"seconds": EVERY}
     home = scheduler_home(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 import yaml
 from sqlalchemy import update
@@ -25,6 +26,8 @@ from scheduler.session import run_for
 from scheduler.triggers import LONDON
 from tests.support.receivers import webhook_server
 from tests.support.scheduling import child_env, one_seat_home, scheduler_home
+
+pytestmark = pytest.mark.timeout(240)  # real run processes; the longest took 14 s loaded
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:

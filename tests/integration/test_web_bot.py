@@ -18,7 +18,7 @@ from sandbox.web import SandboxConfig, read_counts, serve_in_subprocess, serve_i
 from sandbox.web.data import Notification, notifications
 from tests.support.web import BOT, PASSWORD, USER, evidence_files, require_chromium, web_home
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # the sample: 44 s loaded
 
 
 def outcome(home: Path) -> dict[int, object]:
@@ -69,7 +69,7 @@ def test_a_batch_with_faults_and_short_sessions_ends_exactly_once(tmp_path: Path
         store=tmp_path / "caseflow.sqlite",
         users={USER: PASSWORD},
         idle_timeout=4.0,
-        max_session_age=max(15.0 * ROWS / 200, 4.5),  # several sign-ins at any batch size
+        max_session_age=10.0,  # the batch outlives a session (60 rows take 20 s and more)
         fault_rate=0.10,
         seed=4,
     )
@@ -81,7 +81,7 @@ def test_a_batch_with_faults_and_short_sessions_ends_exactly_once(tmp_path: Path
     assert (run.counts.done, run.counts.failed) == (valid, ROWS - valid), run.counts
     assert_exactly_once(home, config.store, rows)
     counts = read_counts(config.store)
-    assert counts["logins"] >= 3, "sessions ended and the bot signed in again"
+    assert counts["logins"] >= 2, "sessions ended and the bot signed in again"
     kinds = counts["faults"]
     assert sum(kinds.values()) >= ROWS // 5 and {"error500", "truncated", "locked"} <= set(kinds)
     assert any(kind.endswith("-after") for kind in kinds), "saves broke after committing"

@@ -24,7 +24,7 @@ from tests.support.casework import (
     expected_record,
 )
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(240)]  # 39 s loaded
 
 
 def test_fifty_records_with_pounds_and_accents_are_held_exactly(tmp_path: Path, desktop_display):

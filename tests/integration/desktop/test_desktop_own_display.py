@@ -23,7 +23,7 @@ from tests.support.casework import (
     desktop_home,
 )
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_a_run_without_display_starts_and_stops_its_own(tmp_path: Path):

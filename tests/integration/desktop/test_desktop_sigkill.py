@@ -31,7 +31,7 @@ from tests.support.casework import (
     expected_record,
 )
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(300)]  # 48 s loaded
 ROWS = 10
 
 

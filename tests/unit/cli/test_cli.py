@@ -177,7 +177,7 @@ def test_read_only_views_need_no_passphrase_but_decrypting_does(counting: Path, 
         result = invoke(*command)
         assert result.exit_code == 0, (command, result.output)
     from borough.config import load_config, resolve_paths
-    from borough.runtime import open_view
+    from borough.view import open_view
 
     view = open_view(load_config(resolve_paths(home_env(counting))))
     [run] = view.ledger.runs.list()

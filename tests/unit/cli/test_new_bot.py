@@ -29,6 +29,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_scaffolded_bot_works_end_to_end(tmp_path: Path):
     home = checkout(tmp_path)
     result = CliRunner().invoke(app, ["new", "bot", "blue-badge-renewals", "--home", str(home)])

@@ -116,6 +116,7 @@ def test_config_check_reports_schedules_yaml_by_line(home: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_pause_and_resume_go_through_the_running_scheduler(home: Path):
     env = {**os.environ, **child_env(home)}
 

@@ -1,4 +1,4 @@
-"""`borough scheduler sync` (and pause) with no scheduler running: they change the store,
+"""`borough schedules sync` (and pause) with no scheduler running: they change the store,
 never fire; sync says truthfully what changed and takes bot configs and seat limits afresh."""
 
 from __future__ import annotations
