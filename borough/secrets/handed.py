@@ -98,14 +98,6 @@ class HandedSecrets(SecretStore):
             f"add {name!r} to that list"
         )
 
-    def get(self, name: str) -> str:
-        value = self.find(name)
-        if value is None:
-            raise SecretsError(
-                f"no secret named {name!r} in {self.file}; set it with `borough secrets set {name}`"
-            )
-        return value
-
     def names(self) -> list[str]:
         return sorted(self._cache)
 
