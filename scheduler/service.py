@@ -143,6 +143,7 @@ class SchedulerService:
             on_finished=self._run_ended,
             handover=self.runtime.handover,
             cwd=self.runtime.paths.home,
+            fork_server=settings.fork_server,
         )
 
     # -- life cycle -------------------------------------------------------------------------

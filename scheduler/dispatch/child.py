@@ -23,6 +23,7 @@ from loguru import logger
 
 from borough import filemodes
 from borough.audit.trail import AuditTrail
+from borough.forkserver import ForkServer, ForkServerError
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive, process_start_marker
 from borough.secrets.passphrase import Handover
@@ -60,6 +61,8 @@ class Child:
     stopped: bool = False
     exit_code: int | None = field(default=None)
 
+    forked: ForkServer | None = None  # the fork server that started it (it reports the end)
+
     @classmethod
     def spawn(
         cls,
@@ -69,6 +72,7 @@ class Child:
         *,
         handover: Handover,
         cwd: Path | None = None,
+        forkserver: ForkServer | None = None,
     ) -> Child:
         """Start the run's process; ``handover`` gives it, through a pipe, the keys and
         secrets its bot needs (or the passphrase, when those cannot be handed)."""
@@ -78,6 +82,28 @@ class Child:
             filemodes.open_private(stderr_file, "wb") as err,
             handover.pipe(run.bot) as secrets_fd,
         ):
+            if forkserver is not None and forkserver.ready:
+                try:
+                    pid = forkserver.spawn(
+                        child_argv(run),
+                        handover.child_env(env, secrets_fd),
+                        cwd=cwd,
+                        stderr_fd=err.fileno(),
+                        secrets_fd=secrets_fd,
+                    )
+                except ForkServerError as exc:
+                    logger.bind(action="run.fork").warning(
+                        "starting run {} the ordinary way: {}", run.run_id, exc
+                    )
+                else:
+                    return cls(
+                        run=run,
+                        pid=pid,
+                        deadline=time.monotonic() + run.max_run_seconds,
+                        marker=process_start_marker(pid),
+                        stderr_file=stderr_file,
+                        forked=forkserver,
+                    )
             proc = subprocess.Popen(
                 child_argv(run),
                 env=handover.child_env(env, secrets_fd),
@@ -113,6 +139,10 @@ class Child:
                 return False
             self.exit_code = code
             return True
+        if self.forked is not None:
+            self.exit_code = self.forked.exited(self.pid)
+            if self.exit_code is not None:
+                return True
         return not process_alive(self.pid, self.marker)
 
     def signal_group(self, signum: int) -> None:
