@@ -2,7 +2,7 @@
 
 What makes the readings trustworthy enough for read-back:
 
-* the image is cleaned first: light text on a dark background (a selected row, a title
+* the image is cleaned first: light text on a darker background (a selected row, a title
   bar) is inverted, a text cursor is erased, and the crop is scaled up three times;
 * each kind of field has a character whitelist (a date holds digits and ``/``) and one or
   more Tesseract models, tried in order (the ``Latin`` script model knows Ó and ë, the
@@ -101,13 +101,15 @@ def tessdata_dir() -> Path:
 
 
 def ink(image: Any) -> Any:
-    """Greyscale of ``image`` as dark text on a light background (light text on a dark
-    background, a selected row or a title bar, is inverted). Returns a numpy array."""
+    """Greyscale of ``image`` as dark text on a light background: light text on a darker
+    background (a selected row, a title bar) is inverted. Returns a numpy array."""
     import numpy as np
 
     gray = np.asarray(image.convert("L"))
     background = int(np.bincount(gray.ravel(), minlength=256).argmax())
-    return (255 - gray) if background < 128 else gray.copy()
+    lighter = int((gray > background + 48).sum())
+    darker = int((gray < background - 48).sum())
+    return (255 - gray) if lighter > darker else gray.copy()
 
 
 def erase_caret(gray: Any) -> Any:
@@ -229,8 +231,13 @@ class Ocr:
         level = self._tess.RIL.WORD
         found: list[Word] = []
         iterator = api.GetIterator()
+        if iterator is None:
+            return found
         for result in self._tess.iterate_level(iterator, level):
-            text = (result.GetUTF8Text(level) or "").strip()
+            try:
+                text = (result.GetUTF8Text(level) or "").strip()
+            except RuntimeError:  # "No text returned": an empty block
+                continue
             box = result.BoundingBox(level)
             if not text or box is None:
                 continue

@@ -26,14 +26,15 @@ class Region(_Strict):
     image: str | None = Field(default=None, description="reference image instead of text")
     dx: int = 0
     dy: int = 0
-    width: int = Field(default=0, ge=0, description="0 with span: title_bar")
+    width: int = Field(default=0, ge=0, description="0 with span: row")
     height: int = Field(gt=0)
     kind: str = Field(default="text", description="text, name, reference, code, date, amount")
-    span: Literal["box", "title_bar"] = Field(
+    span: Literal["box", "row"] = Field(
         default="box",
-        description="title_bar: from the anchor (a pop-up's title) to the edges of its title "
-        "bar, so the box is as wide as the pop-up",
+        description="row: as wide as the plain band the anchor sits in (scanned sideways "
+        "scan_dy pixels below the anchor's top), e.g. a pop-up whose width varies",
     )
+    scan_dy: int = Field(default=2, description="where the row is scanned, from the anchor's top")
 
     @field_validator("kind")
     @classmethod
@@ -47,7 +48,7 @@ class Region(_Strict):
         if (self.anchor is None) == (self.image is None):
             raise ValueError("give either anchor (text) or image, not both")
         if self.span == "box" and self.width <= 0:
-            raise ValueError("width must be > 0 (or span: title_bar)")
+            raise ValueError("width must be > 0 (or span: row)")
         return self
 
 

@@ -21,7 +21,13 @@ from borough.errors import ConnectorError, NeedsReviewError
 from connectors.desktop.ocr import Ocr, Reading, Word
 from connectors.desktop.pixel_settings import PixelSettings, Region, Table
 from connectors.desktop.screen import Anchor, Screen
-from connectors.desktop.screentext import ScreenText, find_phrase, lines, similarity
+from connectors.desktop.screentext import (
+    ScreenText,
+    find_phrase,
+    find_phrases,
+    lines,
+    similarity,
+)
 from connectors.desktop.session import Focus, Session
 from connectors.desktop.typing import KeyTyper
 from connectors.desktop.xwindows import Window, XWindows
@@ -87,8 +93,22 @@ class PixelScreens:
                 return None
             return self._window.x + box.left, self._window.y + box.top
         assert region.anchor is not None
-        word = find_phrase(self.text.words, region.anchor, self.settings.similarity)
-        return (word.left, word.top) if word else None
+        words = self.text.words
+        places = find_phrases(words, region.anchor, self.settings.similarity)
+        if not places:
+            return None
+        best = [word for score, word in places if score == places[0][0]]
+        if len(best) > 1:  # the same label on two screens: take the one on the active screen
+            near = self._active_anchor(words)
+            if near is not None:
+                best.sort(key=lambda w: abs(w.left - near.left) + abs(w.top - near.top))
+        return best[0].left, best[0].top
+
+    def _active_anchor(self, words: Sequence[Word]) -> Word | None:
+        for spec in self.settings.screens.values():
+            if spec.text and self._shows(spec, words):
+                return find_phrase(words, spec.text[0], self.settings.similarity)
+        return None
 
     def box(self, region: Region) -> tuple[int, int, int, int] | None:
         """(left, top, width, height) of ``region`` on the screen, or None if not showing."""
@@ -97,17 +117,17 @@ class PixelScreens:
             return None
         left, top = anchor[0] + region.dx, anchor[1] + region.dy
         width = region.width
-        if region.span == "title_bar":
-            left, width = self._bar(anchor)
+        if region.span == "row":
+            left, width = self._band(anchor, region.scan_dy)
         return left, top, width, region.height
 
-    def _bar(self, anchor: tuple[int, int]) -> tuple[int, int]:
-        """Left edge and width of the title bar the anchor sits in (its colour's extent)."""
+    def _band(self, anchor: tuple[int, int], scan_dy: int) -> tuple[int, int]:
+        """Left edge and width of the plain band at the anchor (its colour's extent)."""
         import numpy as np
 
         assert self._window is not None and self._image is not None
         frame = np.asarray(self._image.convert("RGB")).astype(int)
-        x, y = anchor[0] - self._window.x, anchor[1] - self._window.y + 2
+        x, y = anchor[0] - self._window.x, anchor[1] - self._window.y + scan_dy
         reference = frame[y, max(x - 4, 0)]
         left = max(x - 4, 0)
         while left > 0 and np.abs(frame[y, left - 1] - reference).max() < 24:

@@ -152,12 +152,19 @@ def lines(words: Sequence[Word]) -> list[list[Word]]:
 
 def find_phrase(words: Sequence[Word], phrase: str, threshold: float) -> Word | None:
     """The best run of neighbouring words on one line that reads like ``phrase``."""
+    found = find_phrases(words, phrase, threshold)
+    return found[0][1] if found else None
+
+
+def find_phrases(words: Sequence[Word], phrase: str, threshold: float) -> list[tuple[float, Word]]:
+    """Every place ``phrase`` shows (one per line: its best run), best score first."""
     target = normal(phrase)
     if not target:
-        return None
+        return []
     size = len(phrase.split())
-    best: tuple[float, Word] | None = None
+    places: list[tuple[float, Word]] = []
     for line in lines(words):
+        best: tuple[float, Word] | None = None
         for start in range(len(line)):
             for count in range(max(size - 1, 1), size + 2):
                 run = line[start : start + count]
@@ -166,7 +173,10 @@ def find_phrase(words: Sequence[Word], phrase: str, threshold: float) -> Word | 
                 score = SequenceMatcher(None, normal("".join(w.text for w in run)), target).ratio()
                 if score >= threshold and (best is None or score > best[0]):
                     best = (score, _span(run))
-    return best[1] if best else None
+        if best is not None:
+            places.append(best)
+    places.sort(key=lambda place: -place[0])
+    return places
 
 
 def _adjacent(run: Sequence[Word]) -> bool:

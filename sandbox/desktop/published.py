@@ -65,7 +65,7 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
     process.wait(timeout)
 
 
-def start_server(folder: Path, size: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+def start_server(folder: Path, size: str, dpi: int) -> tuple[subprocess.Popen[bytes], str, Path]:
     """Xvnc on the first free display, listening only on a private Unix socket."""
     socket = folder / "rfb.sock"
     read, write = os.pipe()
@@ -78,6 +78,8 @@ def start_server(folder: Path, size: str) -> tuple[subprocess.Popen[bytes], str,
             size,
             "-depth",
             "24",
+            "-dpi",
+            str(dpi),
             "-desktop",
             DESKTOP_NAME,
             "-SecurityTypes",
@@ -135,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, required=True, help="SQLite file of the client's data")
     parser.add_argument("--size", default="1024x768", help="the remote desktop, WIDTHxHEIGHT")
     parser.add_argument(
+        "--dpi",
+        type=int,
+        default=100,
+        help="of the remote desktop; Xvfb's 100 by default, so text renders as on the robot's "
+        "own display (as a published desktop matches its client's DPI)",
+    )
+    parser.add_argument(
         "--window-manager", default="openbox", help="inside the session ('' for none)"
     )
     args = parser.parse_args(own)
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = _private_folder()
     children: list[subprocess.Popen[bytes]] = []
     try:
-        server, inner, socket = start_server(folder, args.size)
+        server, inner, socket = start_server(folder, args.size, args.dpi)
         children.append(server)
         inner_env = {**os.environ, "DISPLAY": inner}
         if args.window_manager and shutil.which(args.window_manager):
