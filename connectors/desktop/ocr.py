@@ -28,6 +28,8 @@ PIXELS_EXTRA = (
 )
 SCALE = 3
 PAD = 12
+STRIP = 192  #: rows per strip when reading a whole screen
+OVERLAP = 40
 
 _LATIN = "".join(chr(c) for c in range(0xC0, 0x180) if chr(c) not in "×÷")
 _NAME = string.ascii_letters + _LATIN + " '-."
@@ -114,7 +116,8 @@ def ink(image: Any) -> Any:
 
 def erase_caret(gray: Any) -> Any:
     """Whiten a text cursor: an unbroken column of ink at most 2 px wide, clearly taller
-    than any glyph stem (it spans the whole line, ascent to descent) and most of the crop.
+    than any glyph stem (it spans the whole line, ascent to descent) and three quarters of
+    the crop (so a field's box must be its inside, not much taller).
 
     Glyphs never make one unbroken column that tall (accents are detached, ascenders and
     descenders do not meet), so the text itself is left alone.
@@ -128,7 +131,7 @@ def erase_caret(gray: Any) -> Any:
         run = np.where(row, run + 1, 0)
         longest = np.maximum(longest, run)
     top = int(longest.max(initial=0))
-    if top < max(gray.shape[0] * 0.6, 8):
+    if top < max(gray.shape[0] * 0.75, 8):
         return gray
     tall = longest >= top - 1
     others = int(longest[~tall].max(initial=0))
@@ -141,13 +144,32 @@ def erase_caret(gray: Any) -> Any:
     return out
 
 
-def prepare(image: Any, *, caret: bool = True, scale: int = SCALE) -> Any:
-    """The PIL image Tesseract reads best: dark on white, cursor erased, scaled, padded."""
+def erase_lines(gray: Any) -> Any:
+    """Whiten long straight lines (box borders, grid lines): Tesseract's page layout takes a
+    bordered area for a picture and drops the text inside it."""
+    import cv2
+    import numpy as np
+
+    dark = (gray < 160).astype(np.uint8)
+    across = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, 40), np.uint8))
+    down = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((25, 1), np.uint8))
+    out = gray.copy()
+    out[(across | down).astype(bool)] = 255
+    return out
+
+
+def prepare(image: Any, *, caret: bool = True, lines: bool = False, scale: int = SCALE) -> Any:
+    """The PIL image Tesseract reads best: dark on white, cursor (or long lines) erased,
+    scaled, padded. A whole screen (``lines``) is left in its own colours: its background
+    is no one colour, and its text is dark."""
+    import numpy as np
     from PIL import Image, ImageOps
 
-    gray = ink(image)
+    gray = np.asarray(image.convert("L")).copy() if lines else ink(image)
     if caret:
         gray = erase_caret(gray)
+    if lines:
+        gray = erase_lines(gray)
     picture = Image.fromarray(gray)
     if scale > 1:
         picture = picture.resize(
@@ -222,9 +244,29 @@ class Ocr:
         confidence = float(min(confidences)) if confidences and text else 0.0
         return Reading(text, confidence, model)
 
-    def words(self, image: Any, *, model: str = "eng", scale: int = 2) -> list[Word]:
-        """Every word in ``image`` with its box in ``image``'s pixels (sparse text)."""
-        picture = prepare(image, caret=False, scale=scale)
+    def words(self, image: Any, *, model: str = "eng", scale: int = 1) -> list[Word]:
+        """Every word in ``image`` with its box in ``image``'s pixels (sparse text).
+
+        A tall image is read in overlapping strips: on a mostly empty screen (a big empty
+        grid) Tesseract's page layout drops most of the text, and strips keep it local.
+        """
+        found: list[Word] = []
+        top = 0
+        while True:
+            bottom = min(top + STRIP, image.height)
+            strip = image.crop((0, top, image.width, bottom))
+            keep_from = 0 if top == 0 else OVERLAP // 2
+            keep_to = bottom - top if bottom == image.height else STRIP - OVERLAP // 2
+            for word in self._strip_words(strip, model, scale):
+                middle = word.top + word.height / 2
+                if keep_from <= middle < keep_to:
+                    found.append(word.moved(0, top))
+            if bottom == image.height:
+                return found
+            top = bottom - OVERLAP
+
+    def _strip_words(self, image: Any, model: str, scale: int) -> list[Word]:
+        picture = prepare(image, caret=False, lines=True, scale=scale)
         api = self._api(model, int(self._tess.PSM.SPARSE_TEXT), None)
         api.SetImage(picture)
         api.Recognize()

@@ -124,6 +124,21 @@ def _private_folder() -> Path:
     return folder
 
 
+def openbox_config(folder: Path) -> list[str]:
+    """openbox's own config plus one rule: the client's main window opens maximised, as a
+    published app fills its session (its grid's columns then show whole references)."""
+    system = Path("/etc/xdg/openbox/rc.xml")
+    if not system.is_file():
+        return []
+    rule = (
+        '<applications><application class="Revenues*" title="Revenues Client">'
+        "<maximized>yes</maximized></application>"
+    )
+    text = system.read_text(encoding="utf-8").replace("<applications>", rule, 1)
+    (folder / "rc.xml").write_text(text, encoding="utf-8")
+    return ["--config-file", str(folder / "rc.xml")]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     own, _, client_args = (
@@ -171,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.window_manager and shutil.which(args.window_manager):
             children.append(
                 start(
-                    [args.window_manager],
+                    [
+                        args.window_manager,
+                        *(openbox_config(folder) if "openbox" in args.window_manager else []),
+                    ],
                     env=inner_env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
