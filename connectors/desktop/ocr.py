@@ -28,8 +28,6 @@ PIXELS_EXTRA = (
 )
 SCALE = 3
 PAD = 12
-STRIP = 192  #: rows per strip when reading a whole screen
-OVERLAP = 40
 
 _LATIN = "".join(chr(c) for c in range(0xC0, 0x180) if chr(c) not in "×÷")
 _NAME = string.ascii_letters + _LATIN + " '-."
@@ -244,57 +242,70 @@ class Ocr:
         confidence = float(min(confidences)) if confidences and text else 0.0
         return Reading(text, confidence, model)
 
-    def words(self, image: Any, *, model: str = "eng", scale: int = 1) -> list[Word]:
-        """Every word in ``image`` with its box in ``image``'s pixels (sparse text).
+    def words(self, image: Any, *, model: str = "eng") -> list[Word]:
+        """Every run of text in ``image`` with its box in ``image``'s pixels.
 
-        A tall image is read in overlapping strips: on a mostly empty screen (a big empty
-        grid) Tesseract's page layout drops most of the text, and strips keep it local.
+        Text is found by its edges (borders and grid lines left out), each run is read as
+        one line: Tesseract's own page layout is unreliable on screens (a big empty grid
+        makes it drop most of the text), and per-run reading also inverts each run on its
+        own, so white text on a title bar reads as well as black on grey.
         """
+        spec_whitelist = None
         found: list[Word] = []
-        top = 0
-        while True:
-            bottom = min(top + STRIP, image.height)
-            strip = image.crop((0, top, image.width, bottom))
-            keep_from = 0 if top == 0 else OVERLAP // 2
-            keep_to = bottom - top if bottom == image.height else STRIP - OVERLAP // 2
-            for word in self._strip_words(strip, model, scale):
-                middle = word.top + word.height / 2
-                if keep_from <= middle < keep_to:
-                    found.append(word.moved(0, top))
-            if bottom == image.height:
-                return found
-            top = bottom - OVERLAP
+        for left, top, width, height in text_boxes(image):
+            crop = image.crop((left, top, left + width, top + height))
+            reading = self._read(prepare(crop, caret=False, scale=2), model, spec_whitelist)
+            found += split_words(reading, (left, top, width, height))
+        return found
 
-    def _strip_words(self, image: Any, model: str, scale: int) -> list[Word]:
-        picture = prepare(image, caret=False, lines=True, scale=scale)
-        api = self._api(model, int(self._tess.PSM.SPARSE_TEXT), None)
-        api.SetImage(picture)
-        api.Recognize()
-        level = self._tess.RIL.WORD
-        found: list[Word] = []
-        iterator = api.GetIterator()
-        if iterator is None:
-            return found
-        for result in self._tess.iterate_level(iterator, level):
-            try:
-                text = (result.GetUTF8Text(level) or "").strip()
-            except RuntimeError:  # "No text returned": an empty block
-                continue
-            box = result.BoundingBox(level)
-            if not text or box is None:
-                continue
-            x0, y0, x1, y1 = ((v - PAD) / scale for v in box)
-            found.append(
+
+def split_words(reading: Reading, box: tuple[int, int, int, int]) -> list[Word]:
+    """The words of a run read as one line, each placed by its share of the characters."""
+    left, top, width, height = box
+    text = reading.text
+    if not text:
+        return []
+    step = width / len(text)
+    words, start = [], 0
+    for part in text.split(" "):
+        if part:
+            words.append(
                 Word(
-                    text,
-                    round(x0),
-                    round(y0),
-                    max(round(x1 - x0), 1),
-                    max(round(y1 - y0), 1),
-                    float(result.Confidence(level)),
+                    part,
+                    left + round(start * step),
+                    top,
+                    max(round(len(part) * step), 1),
+                    height,
+                    reading.confidence,
                 )
             )
-        return found
+        start += len(part) + 1
+    return words
+
+
+def text_boxes(image: Any) -> list[tuple[int, int, int, int]]:
+    """(left, top, width, height) of each run of text: edges joined into words and phrases,
+    long straight lines (borders, grid lines) removed first."""
+    import cv2
+    import numpy as np
+
+    gray = np.asarray(image.convert("L"))
+    edges = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8))
+    mask = (edges > 48).astype(np.uint8)
+    across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, 30), np.uint8))
+    down = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((22, 1), np.uint8))
+    mask[(across | down).astype(bool)] = 0
+    joined = cv2.dilate(mask, np.ones((3, 7), np.uint8))
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    boxes = []
+    height, width = gray.shape
+    for index in range(1, count):
+        left, top, w, h, area = (int(v) for v in stats[index])
+        if not (6 <= h <= 40) or w < 4 or area < 12:
+            continue
+        left, top = max(left - 2, 0), max(top - 2, 0)
+        boxes.append((left, top, min(w + 4, width - left), min(h + 4, height - top)))
+    return boxes
 
 
 def kind_spec(kind: str) -> Kind:

@@ -166,7 +166,7 @@ def find_phrases(words: Sequence[Word], phrase: str, threshold: float) -> list[t
     for line in lines(words):
         best: tuple[float, Word] | None = None
         for start in range(len(line)):
-            for count in range(max(size - 1, 1), size + 2):
+            for count in range(1, size + 2):
                 run = line[start : start + count]
                 if len(run) < count or not _adjacent(run):
                     break
