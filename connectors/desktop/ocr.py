@@ -152,7 +152,7 @@ def erase_lines(gray: Any) -> Any:
     across = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, 40), np.uint8))
     down = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((25, 1), np.uint8))
     out = gray.copy()
-    out[(across | down).astype(bool)] = 255
+    out[(across > 0) | (down > 0)] = 255
     return out
 
 
@@ -294,7 +294,7 @@ def text_boxes(image: Any) -> list[tuple[int, int, int, int]]:
     mask = (edges > 48).astype(np.uint8)
     across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, 30), np.uint8))
     down = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((22, 1), np.uint8))
-    mask[(across | down).astype(bool)] = 0
+    mask[(across > 0) | (down > 0)] = 0
     joined = cv2.dilate(mask, np.ones((3, 7), np.uint8))
     count, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     boxes = []
