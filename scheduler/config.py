@@ -31,8 +31,15 @@ from scheduler.triggers import (
 FILE_NAME = "schedules.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 WHEN_KEYS = ("cron", "interval", "daily", "monthly", "after_bank_holiday")
-Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review"]
-NOTIFY_EVENTS: tuple[Event, ...] = ("failed", "crashed", "timed_out", "missed", "needs_review")
+Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review", "drift"]
+NOTIFY_EVENTS: tuple[Event, ...] = (
+    "failed",
+    "crashed",
+    "timed_out",
+    "missed",
+    "needs_review",
+    "drift",
+)
 Region = Literal["england-and-wales", "england", "wales", "scotland", "northern-ireland"]
 
 
