@@ -19,6 +19,7 @@ from borough.cli._common import console, fail, local, opened_runtime
 from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from borough.audit.trail import AuditTrail
     from borough.drift.report import DriftReport, Finding
     from borough.runtime import Runtime
 
@@ -47,7 +48,6 @@ def check_app_cmd(
     not be checked (not running, sign-in refused, no screens declared).
     """
     from borough.audit.trail import operator_actor
-    from borough.drift.check import check_app, opened_app
 
     if (yes or by) and not accept:
         fail("--yes and --by go with --accept", ExitCode.USAGE)
@@ -57,8 +57,7 @@ def check_app_cmd(
     output: dict[str, object] = {}
     with opened_runtime() as runtime:
         trail = runtime.trail.bind(target=name)
-        with opened_app(runtime, name, trail) as connector:
-            report = check_app(runtime, name, connector, trail)
+        report = _checked(runtime, name, trail, "check")
         output["report"] = report.as_dict()
         if not as_json:
             show(report)
@@ -67,9 +66,7 @@ def check_app_cmd(
             _accept(runtime, name, chosen, trail, person, output, quiet=as_json)
     if chosen:
         with opened_runtime() as runtime:  # reads the changed config/apps.yaml
-            trail = runtime.trail.bind(target=name)
-            with opened_app(runtime, name, trail) as connector:
-                report = check_app(runtime, name, connector, trail, trigger="accept")
+            report = _checked(runtime, name, runtime.trail.bind(target=name), "accept")
         output["recheck"] = report.as_dict()
         if not as_json:
             console.print("\nChecked again after the fixes:")
@@ -78,6 +75,18 @@ def check_app_cmd(
         sys.stdout.write(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
     codes = {"ok": ExitCode.OK, "drift": ExitCode.ITEMS_FAILED, "error": ExitCode.ERROR}
     raise typer.Exit(codes[report.status])
+
+
+def _checked(runtime: Runtime, name: str, trail: AuditTrail, trigger: str) -> DriftReport:
+    """The app checked through a connector opened for it (exit code 3 if it cannot be)."""
+    from borough.drift.check import check_app, opened_app
+    from borough.errors import BoroughError
+
+    try:
+        with opened_app(runtime, name, trail) as connector:
+            return check_app(runtime, name, connector, trail, trigger=trigger)
+    except BoroughError as exc:
+        fail(str(exc), ExitCode.ERROR)
 
 
 def show(report: DriftReport) -> None:
@@ -139,17 +148,15 @@ def _accept(
     runtime: Runtime,
     name: str,
     chosen: list[Finding],
-    trail: object,
+    trail: AuditTrail,
     person: str,
     output: dict[str, object],
     *,
     quiet: bool,
 ) -> None:
-    from borough.audit.trail import AuditTrail
     from borough.drift.accept import accept
     from borough.errors import BoroughError
 
-    assert isinstance(trail, AuditTrail)
     try:
         done = accept(runtime, name, chosen, trail, accepted_by=person)
     except BoroughError as exc:
