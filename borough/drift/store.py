@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Index, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from borough.drift.report import DriftReport, report_from
@@ -168,7 +179,8 @@ class DriftBook:
 
     def latest(self) -> list[CheckRow]:
         """The newest check (or accepted fix) of every app, apps by name."""
-        newest = select(checks.c.app, checks.c.id.label("last")).group_by(checks.c.app).subquery()
+        last = func.max(checks.c.id).label("last")
+        newest = select(checks.c.app, last).group_by(checks.c.app).subquery()
         query = select(checks).join(newest, checks.c.id == newest.c.last).order_by(checks.c.app)
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query).all()]
