@@ -32,11 +32,16 @@ WEIGHTS = {"role": 0.2, "name": 0.35, "id": 0.2, "href": 0.15, "kind": 0.05, "in
 LISTED = 3
 
 _DESCRIBE = (Path(__file__).parent / "describe.js").read_text(encoding="utf-8")
-INVENTORY = (
-    "() => {" + _DESCRIBE + "const everything = all();"
-    " return everything.map((el) => describe(el, everything)); }"
-)
 ONE = "(el) => {" + _DESCRIBE + "return describe(el, all()); }"
+#: the inventory, and for each locator that is CSS: its count and the element it finds
+LOOK = (
+    "(locators) => {" + _DESCRIBE + "const everything = all();"
+    " const css = locators.map((s) => { try { const found = document.querySelectorAll(s);"
+    " return {count: found.length,"
+    " seen: found.length === 1 ? describe(found[0], everything) : null}; }"
+    " catch (e) { return null; } });"
+    " return {inventory: everything.map((el) => describe(el, everything)), css: css}; }"
+)
 
 
 def check(web: WebSession, baseline: Baseline) -> list[Finding]:
@@ -97,16 +102,16 @@ def _look(
 ) -> list[Finding]:
     where, close = _open(web, reach, name)
     try:
-        inventory: list[dict[str, Any]] = where.evaluate(INVENTORY)
+        locators = list(screen.elements.values())
+        looked: dict[str, Any] = where.evaluate(LOOK, locators)  # one trip for CSS locators
+        inventory: list[dict[str, Any]] = looked["inventory"]
         results: dict[str, Finding] = {}
         matched: set[str] = set()
         broken: list[tuple[str, str, int]] = []
-        for element, locator in screen.elements.items():
+        for (element, locator), css in zip(screen.elements.items(), looked["css"], strict=True):
             path = ("screens", name, "elements", element)
-            found = find(where, locator)
-            count = found.count()
+            count, seen = (css["count"], css["seen"]) if css else _playwright(where, locator)
             if count == 1:
-                seen: dict[str, Any] = found.evaluate(ONE)
                 matched.add(seen["path"])
                 results[element] = Finding(
                     name, element, locator, "ok", path=path, fingerprint=seen
@@ -128,6 +133,13 @@ def _look(
         return [results[element] for element in screen.elements]
     finally:
         close()
+
+
+def _playwright(where: Page | Frame, locator: str) -> tuple[int, dict[str, Any]]:
+    """How many elements a non-CSS locator finds, and the one it finds (role=, label=...)."""
+    found = find(where, locator)
+    count = found.count()
+    return count, found.evaluate(ONE) if count == 1 else {}
 
 
 def _open(web: WebSession, reach: Reach, screen: str) -> tuple[Page | Frame, Callable[[], None]]:
