@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Baseline = Mapping[tuple[str, str], dict[str, Any]]
 WEIGHTS = {"role": 0.2, "name": 0.35, "id": 0.2, "href": 0.15, "kind": 0.05, "index": 0.05}
 LISTED = 3
+NO_BASELINE = "; never seen matching: candidates compared with the declaration only"
 
 _DESCRIBE = (Path(__file__).parent / "describe.js").read_text(encoding="utf-8")
 ONE = "(el) => {" + _DESCRIBE + "return describe(el, all()); }"
@@ -126,7 +127,8 @@ def _look(
                 element,
                 locator,
                 "missing" if count == 0 else "ambiguous",
-                detail="matches nothing" if count == 0 else f"matches {count} elements",
+                detail=("matches nothing" if count == 0 else f"matches {count} elements")
+                + ("" if (name, element) in baseline else NO_BASELINE),
                 candidates=tuple(_proposals(where, locator, candidates)),
                 path=("screens", name, "elements", element),
             )
