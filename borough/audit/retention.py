@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from borough.audit.chain import PurgeResult, purge_before
+from borough.audit.purge import PurgeResult, purge_before
 
 if TYPE_CHECKING:
     from borough.runtime import Runtime

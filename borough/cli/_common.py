@@ -30,28 +30,28 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextmanager
-def errors_reported() -> Iterator[None]:
-    """borough errors become one clear line and exit code 2, never a traceback."""
+def errors_reported(code: int = 2) -> Iterator[None]:
+    """borough errors become one clear line and exit ``code``, never a traceback."""
     from borough.errors import BoroughError, ConfigError
 
     try:
         yield
     except ConfigError as exc:
         lines = [str(exc), *(str(o) for o in exc.others)]
-        fail("\n  ".join(lines))
+        fail("\n  ".join(lines), code)
     except BoroughError as exc:
-        fail(str(exc))
+        fail(str(exc), code)
 
 
 @contextmanager
 def opened_runtime(
-    *, actor: str | None = None, console_level: str | None = "WARNING"
+    *, actor: str | None = None, console_level: str | None = "WARNING", error_code: int = 2
 ) -> Iterator[Runtime]:
     """Load config, unlock secrets, configure logging; close everything afterwards."""
     from borough import logconfig
     from borough.runtime import open_runtime
 
-    with errors_reported():
+    with errors_reported(error_code):
         runtime = open_runtime(actor=actor)
         try:
             logconfig.configure(runtime, console_level=console_level)

@@ -124,7 +124,7 @@ def test_audit_verify_export_and_sar(counting: Path):
     del lines[3]
     log.write_text("".join(lines), "utf-8")
     bad = invoke("audit", "verify")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 4  # ExitCode.TAMPERED
     assert "TAMPERED missing at record 4" in bad.output
 
 
