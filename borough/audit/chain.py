@@ -155,6 +155,8 @@ class ChainSink:
         if fingerprint == self._fingerprint and not force:
             return self._end
         inode_changed = self._seen is not None and fingerprint[0] != self._seen.inode
+        if inode_changed and self._starts_with_restart():
+            self._seen = None  # `audit restart` elsewhere: a new chain (the ledger's anchors hold)
         anchor = None
         if not self._anchor_checked or inode_changed or force:
             anchor = self.latest_anchor()
@@ -188,6 +190,20 @@ class ChainSink:
         self._anchor_checked = True
         self._fingerprint = fingerprint
         return self._end
+
+    def _starts_with_restart(self) -> bool:
+        first = os.pread(self.fd, 65536, 0).split(b"\n", 1)
+        if len(first) < 2:
+            return False
+        try:
+            record = records.parse_line(first[0])
+        except records.MalformedRecord:
+            return False
+        return (
+            record["seq"] == 1
+            and record.get("action") == records.RESTARTED
+            and self.keys.signature_ok(record.get("signature"), records.signed_payload(record))
+        )
 
     def _stat(self) -> tuple[Any, ...]:
         st = os.fstat(self.fd)
@@ -294,9 +310,7 @@ class ChainSink:
     def _after_write(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
         record, line = written[-1]
         self._fingerprint = self._stat()
-        self._seen = Seen(
-            record["seq"], record["hash"], self._size, len(line), self._fingerprint[0]
-        )
+        self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.written += len(written)
         self.last_seq = written[0][0]["seq"]
         for signed, _ in written:

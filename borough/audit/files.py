@@ -8,6 +8,7 @@ instead of failing on.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ def _narrow(path: Path, mode: int) -> None:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a small file (0600) in one go: temp file, fsync, rename."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write a small file (0600) in one go: temp file, fsync, rename (safe between processes)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         view = memoryview(data)

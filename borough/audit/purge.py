@@ -7,6 +7,7 @@ purged record's seq and hash, so ``audit verify`` can still prove nothing else c
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +30,13 @@ def purge_before(sink: ChainSink, cutoff_ts: str, context: dict[str, Any]) -> Pu
         end = sink.prove_end()
         last_old: dict[str, Any] | None = None
         purged = 0
-        for _, line in Scan(sink.path).lines():
-            record = line.record()
-            if record["ts"] >= cutoff_ts:
-                break
-            last_old = record
-            purged += 1
+        with closing(Scan(sink.path).lines()) as lines:
+            for _, line in lines:
+                record = line.record()
+                if record["ts"] >= cutoff_ts:
+                    break
+                last_old = record
+                purged += 1
         if last_old is None:
             return PurgeResult(0, None, end.seq)
         sink.append_locked(

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,14 +34,16 @@ class TrailReader:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         scan = Scan(self.folder / LOG_NAME)
-        for number, line in scan.lines():
-            try:
-                yield line.record()
-            except records.MalformedRecord as exc:
-                raise AuditError(
-                    f"line {number} of {self.folder / LOG_NAME} is not an audit record ({exc}); "
-                    "run `borough audit verify`"
-                ) from None
+        with closing(scan.lines()) as lines:
+            for number, line in lines:
+                try:
+                    record = line.record()
+                except records.MalformedRecord as exc:
+                    raise AuditError(
+                        f"line {number} of {self.folder / LOG_NAME} is not an audit record "
+                        f"({exc}); run `borough audit verify`"
+                    ) from None
+                yield record
         if scan.torn is not None:
             self.torn_bytes = len(scan.torn.raw)
             self.notes.append(

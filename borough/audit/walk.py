@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from borough.audit import records
-from borough.audit.files import Scan
+from borough.audit.files import Line, Scan
 from borough.audit.keys import AuditKeys
 
 ProblemKind = Literal[
@@ -75,7 +77,14 @@ def parse_trail(path: Path, keys: AuditKeys) -> Parsed:
     """Rows for every record up to the first line that is not one."""
     parsed = Parsed()
     scan = Scan(path)
-    for number, line in scan.lines():
+    with closing(scan.lines()) as lines:
+        return _parse_lines(lines, scan, parsed, keys)
+
+
+def _parse_lines(
+    lines: Iterator[tuple[int, Line]], scan: Scan, parsed: Parsed, keys: AuditKeys
+) -> Parsed:
+    for number, line in lines:
         try:
             record = line.record()
         except records.UnknownSchema as exc:
