@@ -72,6 +72,12 @@ UNREDACTED = frozenset(
     }
 )
 
+#: Keys inside ``detail`` whose values are ours (digests) and are never redacted: a hex
+#: digest can hold eight digits in a row, which read as a bank account number.
+UNREDACTED_DETAIL = frozenset(
+    {"hash", "sha256", "purged_through_hash", "removed_sha256", "lost_sha256"}
+)
+
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"
 REPAIRED = "audit.repaired"

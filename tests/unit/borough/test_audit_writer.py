@@ -191,3 +191,17 @@ def test_processes_appending_together_keep_one_provable_chain(tmp_path: Path):
     trail = (tmp_path / "audit.jsonl").read_text("utf-8").splitlines()
     steps = [json.loads(line)["step"] for line in trail]
     assert sum(1 for s in steps if s and s.startswith("w")) == 160
+
+
+def test_digests_in_signed_details_are_never_redacted(tmp_path: Path):
+    """A hex digest can hold eight digits in a row ("…d70513664e…"), which the redactor
+    reads as a bank account number; a redacted purge hash would break the chain's proof."""
+    from borough.audit.redact import Redactor
+
+    digest = "1a0be3683d70513664e779127027a7f0bdfb74816f9cfc66c75ed57e5571e7a5"
+    sink = ChainSink(tmp_path, KEY, redact=Redactor().redact)
+    record = sink.append(
+        {**item_fields(0), "detail": {"purged_through_hash": digest, "sha256": digest}}
+    )
+    sink.close()
+    assert record["detail"] == {"purged_through_hash": digest, "sha256": digest}
