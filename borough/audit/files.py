@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,7 @@ class Scan:
     path: Path
     torn: Line | None = None
 
-    def lines(self) -> Iterator[tuple[int, Line]]:
+    def lines(self) -> Generator[tuple[int, Line], None, None]:
         """``(line number, line)`` for every complete line; a torn last line is kept aside."""
         offset = 0
         try:

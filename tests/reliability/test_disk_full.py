@@ -29,6 +29,7 @@ def borough(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "borough", *args],
+        check=False,
         env=env,
         cwd=home,
         capture_output=True,
