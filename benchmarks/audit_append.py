@@ -2,16 +2,20 @@
 
 Run on demand (not a test)::
 
-    .venv/bin/python benchmarks/audit_append.py [--records 3000] [--rounds 3]
+    .venv/bin/python benchmarks/audit_append.py [--records 3000] [--rounds 3] [--dir PATH]
+        [--compare OTHER_CHECKOUT]
 
-Each round, on the same disk and in the same folder kind, measures:
+Each round, on the same disk (``--dir``, default a temporary folder), measures in fresh
+processes:
 
 * **borough**: ``AuditTrail.emit`` → loguru → ``ChainSink`` (lock, tail check, redaction,
-  hash, MAC, append, fsync, signed head, anchor at checkpoints) in a real installation;
+  hash, MAC, append, fsync, signed head, anchors at checkpoints) in a real installation;
+* **borough (other)** with ``--compare``: the same with another checkout's code (e.g.
+  ``/work/main``), to measure a change before and after;
 * **raw fsync**: one canonical-JSON line per record, ``write`` + ``fsync`` each, no chain;
 * **raw**: the same lines without fsync (what the disk and Python alone allow).
 
-Read the ratio borough / raw fsync, not the seconds.
+Read the ratios to raw fsync, not the seconds.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
 
 FIELDS = {
     "run_id": "20261123-091300-3f9a1c",
@@ -54,7 +58,7 @@ def borough_rate(records: int, where: Path) -> float:
             for i in range(records):
                 trail.emit(
                     "item.done",
-                    item=f"p_{i:020d}"[:22],
+                    item=f"p_{i:020d}",
                     attempt=1,
                     step="process",
                     target="casework",
@@ -86,33 +90,57 @@ def raw_rate(records: int, where: Path, *, sync: bool) -> float:
             os.close(fd)
 
 
+def measure(kind: str, tree: Path, records: int, where: Path) -> float:
+    """One measurement in a fresh process importing borough from ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", kind, "--records", str(records), "--dir", str(where)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--dir", type=Path, default=None, help="where to write (default: a temporary folder)"
-    )
+    parser.add_argument("--dir", type=Path, default=None, help="where to write")
+    parser.add_argument("--compare", type=Path, default=None, help="another checkout to measure")
+    parser.add_argument("--one", choices=["borough", "raw", "raw-fsync"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     where = args.dir or Path(tempfile.gettempdir())
     where.mkdir(parents=True, exist_ok=True)
-    ours: list[float] = []
-    synced: list[float] = []
-    unsynced: list[float] = []
+    if args.one:
+        if args.one == "borough":
+            import borough
+
+            assert (
+                Path(borough.__file__)
+                .resolve()
+                .is_relative_to(Path(os.environ["PYTHONPATH"]).resolve())
+            ), borough.__file__
+            print(borough_rate(args.records, where))
+        else:
+            print(raw_rate(args.records, where, sync=args.one == "raw-fsync"))
+        return
+    kinds = {"borough": ROOT}
+    if args.compare:
+        kinds["borough (other)"] = args.compare
+    rates: dict[str, list[float]] = {name: [] for name in [*kinds, "raw fsync", "raw"]}
     for round_ in range(1, args.rounds + 1):
-        ours.append(borough_rate(args.records, where))
-        synced.append(raw_rate(args.records, where, sync=True))
-        unsynced.append(raw_rate(args.records, where, sync=False))
-        print(
-            f"round {round_}: borough {ours[-1]:8.0f}/s   raw+fsync {synced[-1]:8.0f}/s   "
-            f"raw {unsynced[-1]:8.0f}/s   ratio {ours[-1] / synced[-1]:.2f}"
-        )
-    ratios = [o / s for o, s in zip(ours, synced, strict=True)]
-    print(
-        f"median: borough {statistics.median(ours):.0f} records/s, raw+fsync "
-        f"{statistics.median(synced):.0f}/s, raw {statistics.median(unsynced):.0f}/s; "
-        f"borough / raw+fsync {statistics.median(ratios):.2f}"
-    )
+        for name, tree in kinds.items():
+            rates[name].append(measure("borough", tree, args.records, where))
+        rates["raw fsync"].append(measure("raw-fsync", ROOT, args.records, where))
+        rates["raw"].append(measure("raw", ROOT, args.records, where))
+        print(f"round {round_}: " + "   ".join(f"{k} {v[-1]:8.0f}/s" for k, v in rates.items()))
+    synced = statistics.median(rates["raw fsync"])
+    print(f"median over {args.rounds} rounds of {args.records} records ({where}):")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"  {name:<16} {median:8.0f} records/s   {median / synced:5.2f} x raw fsync")
 
 
 if __name__ == "__main__":
