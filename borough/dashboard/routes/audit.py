@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from borough.audit.check import verify_installation
 from borough.audit.reading import about_subject, export_text, in_range, iter_records
 from borough.audit.tokens import is_token
-from borough.audit.check import verify_installation
 from borough.dashboard.charts import LONDON
 from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
