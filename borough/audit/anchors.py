@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from borough.audit import records
 from borough.audit.keys import AuditKeys
@@ -62,6 +62,7 @@ class Anchor:
         return f"record {self.seq} ({self.hash[:12]}…, {self.ts})"
 
 
+@runtime_checkable
 class AnchorStore(Protocol):
     """Where a writer keeps anchors: the ledger database (``borough.ledger.anchors``)."""
 

@@ -13,7 +13,6 @@ last complete record and raised as an :class:`~borough.errors.AuditError`.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import math
 import os
@@ -34,6 +33,7 @@ from borough.audit.files import (
     PUBLIC_KEY_NAME,
     private_dir,
     private_fd,
+    write_failure,
     write_private,
 )
 from borough.audit.guard import Seen, prove_tail
@@ -232,10 +232,10 @@ class ChainSink:
         source = self._anchor_source
         if source is None:
             return None
-        if callable(source) and not hasattr(source, "latest"):
+        if not isinstance(source, AnchorStore):
             source = source()
             self._anchor_source = source
-        return source  # type: ignore[return-value]
+        return source
 
     # -- writing -----------------------------------------------------------------------------
     def append_locked(
@@ -377,33 +377,6 @@ class ChainSink:
             current = None
         if current != pem:
             write_private(target, pem)
-
-
-def write_failure(exc: OSError, path: Path) -> str:
-    """An operator's sentence for a failed write of the trail at ``path``."""
-    folder = path.parent
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        what = "no space left" if exc.errno == errno.ENOSPC else "the disk quota is used up"
-        return (
-            f"the audit trail cannot be written: {what} on the disk holding {folder}. Nothing "
-            "was recorded and the action was not taken; free space, then run it again (records "
-            "already written are kept)"
-        )
-    if exc.errno == errno.EROFS:
-        return (
-            f"the audit trail cannot be written: {folder} is on a read-only file system. "
-            "Nothing was recorded and the action was not taken; remount it read-write "
-            "(read-only commands such as `borough audit verify` still work)"
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return (
-            f"the audit trail cannot be written: no permission to write in {folder} (run "
-            "borough as the user that owns it). Nothing was recorded"
-        )
-    return (
-        f"the audit trail cannot be written at {path}: {exc.strerror or exc}. Nothing was "
-        "recorded and the action was not taken"
-    )
 
 
 def checkpoint_fields(context: dict[str, Any], *, reason: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ instead of failing on.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -62,6 +63,33 @@ def write_private(path: Path, data: bytes) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
+
+
+def write_failure(exc: OSError, path: Path) -> str:
+    """An operator's sentence for a failed write of the trail at ``path``."""
+    folder = path.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "no space left" if exc.errno == errno.ENOSPC else "the disk quota is used up"
+        return (
+            f"the audit trail cannot be written: {what} on the disk holding {folder}. Nothing "
+            "was recorded and the action was not taken; free space, then run it again (records "
+            "already written are kept)"
+        )
+    if exc.errno == errno.EROFS:
+        return (
+            f"the audit trail cannot be written: {folder} is on a read-only file system. "
+            "Nothing was recorded and the action was not taken; remount it read-write "
+            "(read-only commands such as `borough audit verify` still work)"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"the audit trail cannot be written: no permission to write in {folder} (run "
+            "borough as the user that owns it). Nothing was recorded"
+        )
+    return (
+        f"the audit trail cannot be written at {path}: {exc.strerror or exc}. Nothing was "
+        "recorded and the action was not taken"
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from borough.audit import records
 from borough.audit.anchors import Anchor
-from borough.audit.files import Line, complete_end, lines_backwards
+from borough.audit.files import HEAD_NAME, Line, complete_end, lines_backwards
 from borough.audit.head import GENESIS, Point, SignedHead
 from borough.audit.keys import AuditKeys
 from borough.errors import AuditError
@@ -56,7 +56,7 @@ def prove_tail(
     seen_seq: int = 0,
 ) -> Point:
     """The last record of the trail once proven (``GENESIS`` for an empty trail)."""
-    head_name = path.with_name("audit.head").name
+    head_name = HEAD_NAME
     if size == 0:
         return _empty(path, head, anchor, max(seen_seq, seen.seq if seen else 0))
     end = complete_end(fd, size)
