@@ -33,6 +33,7 @@ from borough.audit.files import (
     PUBLIC_KEY_NAME,
     private_dir,
     private_fd,
+    write_all,
     write_failure,
     write_private,
 )
@@ -287,9 +288,7 @@ class ChainSink:
         record["hash"] = records.record_hash(record)
         record["mac"] = self.keys.mac(record["hash"])
         line = (records.canonical_json(record) + "\n").encode("utf-8")
-        view = memoryview(line)
-        while view:
-            view = view[os.write(self.fd, view) :]
+        write_all(self.fd, line)
         self._size += len(line)
         self._end = Point(record["seq"], record["hash"])
         return record, line

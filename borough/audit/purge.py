@@ -13,7 +13,7 @@ from typing import Any
 
 from borough.audit import records
 from borough.audit.chain import ChainSink, checkpoint_fields
-from borough.audit.files import FILE_MODE, Scan
+from borough.audit.files import FILE_MODE, Scan, write_all
 from borough.audit.head import Point
 
 
@@ -71,9 +71,7 @@ def rewrite_from(sink: ChainSink, first_seq: int) -> int:
         for _, line in Scan(sink.path).lines():
             record = line.record()
             if record["seq"] >= first_seq:
-                view = memoryview(line.raw)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, line.raw)
                 kept += 1
                 size += len(line.raw)
                 last = Point(record["seq"], record["hash"])

@@ -139,16 +139,7 @@ def _check_head(
             Problem("bad-signature", None, None, f"{HEAD_NAME} does not carry a valid signature")
         )
     if head.seq > last:
-        line = (rows[-1].line + 1) if rows else 1
-        raise Stop(
-            Problem(
-                "truncated",
-                last + 1,
-                line,
-                f"the trail ends at record {last} but its signed head says record "
-                f"{head.seq} was written: records {last + 1}-{head.seq} were cut off",
-            )
-        )
+        raise Stop(_cut_off(rows, head.seq, "its signed head", ""))
     match = next((row for row in reversed(rows) if row.seq == head.seq), None)
     if match is not None and match.hash != head.hash:
         raise Stop(
@@ -244,17 +235,7 @@ def _check_anchors(
         if anchor.seq < first:
             continue  # purged by retention; the signed purge record accounts for it
         if anchor.seq > last:
-            line = (rows[-1].line + 1) if rows else 1
-            raise Stop(
-                Problem(
-                    "truncated",
-                    last + 1,
-                    line,
-                    f"the trail ends at record {last} but {label} says record {anchor.seq} "
-                    f"was written: records {last + 1}-{anchor.seq} were cut off "
-                    "or the trail was rolled back",
-                )
-            )
+            raise Stop(_cut_off(rows, anchor.seq, label, " or the trail was rolled back"))
         row = by_seq.get(anchor.seq)
         if row is None or row.hash != anchor.hash:
             raise Stop(
@@ -267,6 +248,17 @@ def _check_anchors(
                 )
             )
     return len(anchors)
+
+
+def _cut_off(rows: list[Row], written: int, source: str, more: str) -> Problem:
+    last = rows[-1].seq if rows else 0
+    return Problem(
+        "truncated",
+        last + 1,
+        (rows[-1].line + 1) if rows else 1,
+        f"the trail ends at record {last} but {source} says record {written} was written: "
+        f"records {last + 1}-{written} were cut off{more}",
+    )
 
 
 def check_run_ends(verdict: Verdict, run_ends: Iterable[tuple[str, int]]) -> Verdict:
