@@ -131,13 +131,16 @@ def _print_verdict(verdict: Verdict) -> None:
             f"{verdict.signed_through}; {macs}{held}"
         )
         for warning in verdict.warnings:
-            console.print(f"[yellow]note:[/] {escape(warning)}")
+            console.print(f"[yellow]note:[/] {escape(warning)}", soft_wrap=True)
         return
     problem = verdict.problem
     assert problem is not None
     where = f"record {problem.seq}" if problem.seq is not None else "trail"
     line = f", line {problem.line}" if problem.line else ""
-    console.print(f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}")
+    console.print(
+        f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}",
+        soft_wrap=True,
+    )
     raise typer.Exit(ExitCode.TAMPERED)
 
 
@@ -191,7 +194,8 @@ def repair(
     )
     console.print(
         f"Repaired ({', '.join(report.reasons)}): kept every record through "
-        f"{report.kept_through}{moved}; recorded as signed record {report.record_seq}."
+        f"{report.kept_through}{moved}; recorded as signed record {report.record_seq}.",
+        soft_wrap=True,
     )
 
 
@@ -217,7 +221,8 @@ def restart(
     lost = f"its last anchor was record {last['seq']}" if last else "it had no anchor"
     console.print(
         f"New chain started (record {report.record_seq}, audit.restarted). The old trail "
-        f"({report.lost_bytes} bytes) is in {report.moved_to}; {lost}."
+        f"({report.lost_bytes} bytes) is in {report.moved_to}; {lost}.",
+        soft_wrap=True,
     )
 
 

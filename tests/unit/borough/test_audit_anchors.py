@@ -165,3 +165,22 @@ def test_public_key_verification_uses_the_ledger_anchors_too(home: Path, tmp_pat
         conn.execute(update(audit_anchors).values(hash="0" * 64))
     tampered = invoke("audit", "verify", "--public-key", str(key))
     assert tampered.exit_code == 4 and "does not carry a valid signature" in tampered.output
+
+
+def test_a_lost_trail_takes_the_break_glass_restart_and_verifies_after(home: Path):
+    assert invoke("run", "counting-bot").exit_code == 0
+    audit = home / "logs/audit"
+    for name in ("audit.jsonl", "audit.head"):
+        (audit / name).unlink()
+    refused = invoke("run", "counting-bot")
+    assert refused.exit_code == 3 and "borough audit restart" in refused.output
+    assert invoke("audit", "restart", "--reason", "disk replaced").exit_code != 0  # not confirmed
+    assert (audit / "audit.jsonl").read_bytes() == b""
+    restarted = invoke("audit", "restart", "--reason", "disk replaced", "--yes")
+    assert restarted.exit_code == 0, restarted.output
+    assert "its last anchor was record" in restarted.output
+    assert invoke("run", "counting-bot").exit_code == 0
+    verified = invoke("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    again = invoke("audit", "restart", "--reason", "again", "--yes")
+    assert again.exit_code == 3 and "nothing to restart" in again.output
