@@ -56,9 +56,9 @@ def prove_tail(
     seen_seq: int = 0,
 ) -> Point:
     """The last record of the trail once proven (``GENESIS`` for an empty trail)."""
-    head_name = HEAD_NAME
+    wrote = max(seen_seq, seen.seq if seen else 0)
     if size == 0:
-        return _empty(path, head, anchor, max(seen_seq, seen.seq if seen else 0))
+        return _empty(path, head, anchor, wrote)
     end = complete_end(fd, size)
     if end != size:
         raise AuditError(torn_message(path, size - end, _last_seq(fd, end)))
@@ -66,22 +66,21 @@ def prove_tail(
         _check_seen(fd, size, seen, path)
     if head is None:
         raise AuditError(
-            f"{head_name} is missing, so the end of the audit trail cannot be proven (records "
+            f"{HEAD_NAME} is missing, so the end of the audit trail cannot be proven (records "
             f"may have been cut off); nothing more is written. {VERIFY} If it is intact, "
             "`borough audit repair` signs it again"
         )
     floor = min(head.seq, anchor.seq if anchor else head.seq)
     tail = _read_back(fd, size, floor)
     last = tail[-1][1]
-    if last["seq"] < max(seen_seq, seen.seq if seen else 0):
+    if last["seq"] < wrote:
         raise AuditError(
-            f"the audit trail ends at record {last['seq']}, before record "
-            f"{max(seen_seq, seen.seq if seen else 0)} that this process wrote: it was cut or "
-            f"rolled back while borough was running. {VERIFY}"
+            f"the audit trail ends at record {last['seq']}, before record {wrote} that this "
+            f"process wrote: it was cut or rolled back while borough was running. {VERIFY}"
         )
     if head.seq > last["seq"]:
         raise AuditError(
-            f"the audit trail ends at record {last['seq']} but {head_name} signs record "
+            f"the audit trail ends at record {last['seq']} but {HEAD_NAME} signs record "
             f"{head.seq}: records {last['seq'] + 1}-{head.seq} were cut off; nothing more is "
             f"written to a cut trail. Restore it from a backup. {VERIFY}"
         )
@@ -89,7 +88,7 @@ def prove_tail(
     signed = by_seq.get(head.seq)
     if signed is None or signed["hash"] != head.hash:
         raise AuditError(
-            f"record {head.seq} is not the one {head_name} signed: the trail was rewritten "
+            f"record {head.seq} is not the one {HEAD_NAME} signed: the trail was rewritten "
             f"after it was signed; nothing more is written. {VERIFY}"
         )
     _prove_unsigned(tail, head, keys)
