@@ -11,7 +11,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,13 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a small file (0600) in one go: temp file, fsync, rename (safe between processes)."""
+def replace_private(path: Path, lines: Iterable[bytes]) -> None:
+    """Replace ``path`` by ``lines`` (0600): temp file, fsync, rename (safe between processes)."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        write_all(fd, data)
+        for data in lines:
+            write_all(fd, data)
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -68,6 +69,11 @@ def write_private(path: Path, data: bytes) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a small file (0600) in one go."""
+    replace_private(path, [data])
 
 
 def write_failure(exc: OSError, path: Path) -> str:

@@ -6,14 +6,14 @@ purged record's seq and hash, so ``audit verify`` can still prove nothing else c
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 from borough.audit import records
 from borough.audit.chain import ChainSink, checkpoint_fields
-from borough.audit.files import FILE_MODE, Scan, write_all
+from borough.audit.files import Scan, replace_private
 from borough.audit.head import Point
 
 
@@ -62,26 +62,18 @@ def purge_before(sink: ChainSink, cutoff_ts: str, context: dict[str, Any]) -> Pu
 
 def rewrite_from(sink: ChainSink, first_seq: int) -> int:
     """Replace the log by its records from ``first_seq`` on (atomic rename), under the lock."""
-    tmp = sink.path.with_name(sink.path.name + ".tmp")
-    kept = 0
-    size = 0
-    last = sink.end
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
+    kept, size, last = 0, 0, sink.end
+
+    def from_first() -> Iterator[bytes]:
+        nonlocal kept, size, last
         for _, line in Scan(sink.path).lines():
             record = line.record()
             if record["seq"] >= first_seq:
-                write_all(fd, line.raw)
-                kept += 1
-                size += len(line.raw)
+                kept, size = kept + 1, size + len(line.raw)
                 last = Point(record["seq"], record["hash"])
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, sink.path)
+                yield line.raw
+
+    replace_private(sink.path, from_first())
     sink.reopen()
     sink.reset_after_rewrite(size, last)
     return kept
