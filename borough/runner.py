@@ -19,12 +19,13 @@ from typing import Any
 from loguru import logger
 from pydantic import ValidationError
 
+from borough import inputs
 from borough.bot import Bot
 from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig, RetryPolicy
 from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
-from borough.errors import AuditError, BoroughError, InputError, LeaseLostError
+from borough.errors import AuditError, BoroughError, LeaseLostError
 from borough.ingest import describe, ingest_items
 from borough.ledger import ItemState, NewItem, RunCounts, RunRecord, RunStatus
 from borough.ledger.runs import utcnow
@@ -75,18 +76,10 @@ class Heartbeat(threading.Thread):
 def resolve_inputs(
     runtime: Runtime, bot_config: BotConfig | None, overrides: Mapping[str, str]
 ) -> dict[str, Path]:
+    """Each input as an :class:`~borough.inputs.InputFile` (path + encoding, sheet, limits)."""
     declared = dict(bot_config.inputs) if bot_config else {}
-    unknown = set(overrides) - set(declared)
-    if declared and unknown:
-        raise InputError(
-            f"unknown input {sorted(unknown)[0]!r}; this bot reads: {', '.join(sorted(declared))}"
-        )
-    merged = {**declared, **overrides}
-    resolved: dict[str, Path] = {}
-    for name, raw in merged.items():
-        path = Path(raw).expanduser()
-        resolved[name] = path if path.is_absolute() else (runtime.paths.home / path)
-    return resolved
+    file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
+    return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
 
 
 def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:

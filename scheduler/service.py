@@ -57,8 +57,9 @@ class StartupReport:
 
 
 def child_environment(runtime: Runtime, env: Mapping[str, str] | None) -> dict[str, str]:
-    """What a run's process inherits: our environment (the passphrase too), pointed at
-    the same installation folders."""
+    """What a run's process inherits: our environment, pointed at the same installation
+    folders. The secrets passphrase is not in it: :class:`~borough.secrets.passphrase.Handover`
+    removes it and hands it over through a pipe."""
     paths = runtime.paths
     return {
         **os.environ,
@@ -141,6 +142,7 @@ class SchedulerService:
             kill_grace=settings.kill_grace_seconds,
             redact=self.runtime.redactor.redact,
             on_finished=self._run_ended,
+            handover=self.runtime.handover,
             cwd=self.runtime.paths.home,
         )
 

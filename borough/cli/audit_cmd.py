@@ -90,7 +90,7 @@ def verify(
 def _verify_with_store(external: list[Anchor]) -> Verdict:
     from borough.audit.check import verify_installation
 
-    with opened_runtime(console_level=None, error_code=ExitCode.ERROR) as runtime:
+    with opened_runtime(console_level=None) as runtime:
         return verify_installation(runtime, external=external)
 
 
@@ -111,7 +111,7 @@ def _verify_with_public_key(path: Path, external: list[Anchor]) -> Verdict:
         fail(f"cannot read public key {path}: {exc}", ExitCode.ERROR)
     if not isinstance(key, Ed25519PublicKey):
         fail(f"{path} is not an Ed25519 public key (borough's audit key)", ExitCode.ERROR)
-    with errors_reported(ExitCode.ERROR):
+    with errors_reported():
         config = load_config()
     ledger: list[Anchor] = []
     try:
@@ -150,7 +150,7 @@ def anchor() -> None:
 
     Check against it later with `borough audit verify --anchors FILE`.
     """
-    with opened_runtime(console_level=None, error_code=ExitCode.ERROR) as runtime:
+    with opened_runtime(console_level=None) as runtime:
         runtime.trail.checkpoint("anchor for an auditor")
         kept = runtime.sink.last_anchor
     assert kept is not None
@@ -177,7 +177,7 @@ def repair(
     aside into logs/audit/quarantine/, sign again; each repair is itself a signed record."""
     from borough.audit.repair import repair as do_repair
 
-    with opened_runtime(error_code=ExitCode.ERROR) as runtime:
+    with opened_runtime() as runtime:
         report = do_repair(
             runtime.sink, dict(runtime.trail.context), quarantine_unproven=quarantine_unproven
         )
@@ -215,7 +215,7 @@ def restart(
         "Start a new audit chain? The loss of the current one is recorded permanently."
     ):
         raise typer.Exit(ExitCode.USAGE)
-    with opened_runtime(error_code=ExitCode.ERROR) as runtime:
+    with opened_runtime() as runtime:
         report = do_restart(runtime.sink, dict(runtime.trail.context), reason)
     last = report.last_anchor
     lost = f"its last anchor was record {last['seq']}" if last else "it had no anchor"
@@ -334,7 +334,7 @@ def purge(
         if not yes and not typer.confirm(
             f"Remove audit records and evidence older than {days} days?"
         ):
-            raise typer.Exit(1)
+            fail("nothing purged: not confirmed")
         report = purge_older_than(runtime, cutoff)
     console.print(
         f"purged {report.audit.purged_records} audit records (through record "
