@@ -355,14 +355,11 @@ class ChainSink:
 
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self._redact(value)
+            return value if records.DIGEST.fullmatch(value) else self._redact(value)
         if isinstance(value, float) and not math.isfinite(value):
             return str(value)  # JSON has no NaN/Infinity; canonical records refuse them
         if isinstance(value, dict):
-            return {
-                key: item if key in records.UNREDACTED_DETAIL else self._redact_value(item)
-                for key, item in value.items()
-            }
+            return {key: self._redact_value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self._redact_value(item) for item in value]
         return value

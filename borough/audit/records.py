@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,11 +73,9 @@ UNREDACTED = frozenset(
     }
 )
 
-#: Keys inside ``detail`` whose values are ours (digests) and are never redacted: a hex
-#: digest can hold eight digits in a row, which read as a bank account number.
-UNREDACTED_DETAIL = frozenset(
-    {"hash", "sha256", "purged_through_hash", "removed_sha256", "lost_sha256"}
-)
+#: Values that are digests (``sha256:…`` or 32+ hex characters, some of them letters) are
+#: ours and never redacted: a hex digest can hold eight digits in a row (a "bank account").
+DIGEST = re.compile(r"(?:sha256:)?(?=[0-9]*[a-f])[0-9a-f]{32,}")
 
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"

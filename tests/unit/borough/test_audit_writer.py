@@ -193,15 +193,20 @@ def test_processes_appending_together_keep_one_provable_chain(tmp_path: Path):
     assert sum(1 for s in steps if s and s.startswith("w")) == 160
 
 
-def test_digests_in_signed_details_are_never_redacted(tmp_path: Path):
+def test_digests_are_never_redacted(tmp_path: Path):
     """A hex digest can hold eight digits in a row ("…d70513664e…"), which the redactor
-    reads as a bank account number; a redacted purge hash would break the chain's proof."""
+    reads as a bank account number; a redacted purge hash would break the chain's proof,
+    a redacted key fingerprint would no longer match the ledger's."""
     from borough.audit.redact import Redactor
 
     digest = "1a0be3683d70513664e779127027a7f0bdfb74816f9cfc66c75ed57e5571e7a5"
+    detail = {
+        "purged_through_hash": digest,
+        "inputs": {"csv": {"sha256": digest}},
+        "fingerprint": f"sha256:{digest}",
+        "note": f"account 70513664 at {digest[:8]}",
+    }
     sink = ChainSink(tmp_path, KEY, redact=Redactor().redact)
-    record = sink.append(
-        {**item_fields(0), "detail": {"purged_through_hash": digest, "sha256": digest}}
-    )
+    record = sink.append({**item_fields(0), "detail": detail})
     sink.close()
-    assert record["detail"] == {"purged_through_hash": digest, "sha256": digest}
+    assert record["detail"] == {**detail, "note": "account [BANK] at 1a0be368"}
