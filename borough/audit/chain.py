@@ -355,7 +355,7 @@ class ChainSink:
 
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
-            return value if records.DIGEST.fullmatch(value) else self._redact(value)
+            return self._redact(value)
         if isinstance(value, float) and not math.isfinite(value):
             return str(value)  # JSON has no NaN/Infinity; canonical records refuse them
         if isinstance(value, dict):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,10 +71,6 @@ UNREDACTED = frozenset(
         "evidence",
     }
 )
-
-#: Values that are digests (``sha256:…`` or 32+ hex characters, some of them letters) are
-#: ours and never redacted: a hex digest can hold eight digits in a row (a "bank account").
-DIGEST = re.compile(r"(?:sha256:)?(?=[0-9]*[a-f])[0-9a-f]{32,}")
 
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"
