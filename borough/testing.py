@@ -1,4 +1,5 @@
-"""Test helpers shipped for bot authors: a throw-away installation and a write-counting target.
+"""Test helpers shipped for bot authors: a throw-away installation, a write-counting target
+and an in-memory store of audit anchors.
 
 ``CountingTarget`` (connector kind ``counting``) is a fake legacy system in a SQLite file:
 it counts every write, so a test can prove a bot never created anything twice, even
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from borough import logconfig
+from borough.audit.anchors import Anchor
 from borough.config.loader import load_config
 from borough.config.paths import resolve_paths
 from borough.connect import AppServices, Connector
@@ -72,7 +74,7 @@ def prepare_test_secrets(home: Path, passphrase: str = TEST_PASSPHRASE) -> Path:
     except BoroughError:
         file = paths.data / "secrets.cfg"
     if not file.exists():
-        SecretStore(file, passphrase, new_store_kdf=TEST_ONLY_KDF)
+        SecretStore.create(file, passphrase, kdf=TEST_ONLY_KDF)
     return file
 
 
@@ -203,3 +205,22 @@ def counted_writes(path: Path) -> dict[str, int]:
     """``{key: number of writes}`` in a CountingTarget database."""
     with sqlite3.connect(path) as db:
         return dict(db.execute("SELECT key, COUNT(*) FROM records GROUP BY key").fetchall())
+
+
+class MemoryAnchors:
+    """An in-memory :class:`~borough.audit.anchors.AnchorStore` (the ledger's, for unit tests)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Anchor] = []
+
+    def record(self, anchor: Anchor) -> None:
+        self.rows.append(anchor)
+
+    def latest(self, trail: str) -> Anchor | None:
+        mine = [a for a in self.rows if a.trail == trail]
+        return mine[-1] if mine else None
+
+    def since_restart(self, trail: str) -> list[Anchor]:
+        mine = [a for a in self.rows if a.trail == trail]
+        starts = [i for i, a in enumerate(mine) if a.kind == "restart"]
+        return mine[starts[-1] :] if starts else mine
