@@ -25,7 +25,7 @@ from borough.audit.anchors import Anchor
 from borough.config.loader import load_config
 from borough.config.paths import resolve_paths
 from borough.connect import AppServices, Connector
-from borough.drift.report import Candidate, Finding
+from borough.drift.report import Candidate, Finding, element_path
 from borough.drift.screens import ScreenDecl
 from borough.drift.similar import similarity
 from borough.errors import BoroughError, TransientError
@@ -174,7 +174,7 @@ class CountingTarget(Connector):
         findings = []
         for name, screen in self.settings.screens.items():
             for element, locator in screen.elements.items():
-                path = ("screens", name, "elements", element)
+                path = element_path(name, element)
                 if not screen.visited:
                     findings.append(
                         Finding(name, element, locator, "unchecked", screen.reach, path=path)

@@ -81,6 +81,32 @@ class Finding:
         }
 
 
+def element_path(screen: str, element: str) -> Path:
+    """Where an element's locator is declared inside the app's entry in apps.yaml."""
+    return ("screens", screen, "elements", element)
+
+
+def not_visited(name: str, elements: dict[str, str], why: str) -> list[Finding]:
+    """Findings for a screen the check did not look at (``after ...``, or not reached)."""
+    return [
+        Finding(name, el, loc, "unchecked", why, path=element_path(name, el))
+        for el, loc in elements.items()
+    ]
+
+
+def unreached(name: str, elements: dict[str, str], reach: str, error: str) -> list[Finding]:
+    """A screen its reach no longer opens: that is drift too; its elements go unchecked."""
+    lost = Finding(
+        name,
+        "(reach)",
+        reach,
+        "unreachable",
+        detail=f"could not open the screen: {error}",
+        path=("screens", name, "reach"),
+    )
+    return [lost, *not_visited(name, elements, "screen not reached")]
+
+
 @dataclass
 class DriftReport:
     """The result of checking one app's declared screens."""

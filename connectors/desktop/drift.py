@@ -20,7 +20,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from borough.drift.report import Candidate, Finding, Path
+from borough.drift.report import (
+    Candidate,
+    Finding,
+    Path,
+    element_path,
+    not_visited,
+    unreached,
+)
 from borough.drift.screens import ScreenDecl, locator_of
 from borough.drift.similar import similarity
 from borough.errors import BoroughError, ConfigError, ConnectorError
@@ -45,32 +52,14 @@ def check(app: DesktopConnector, baseline: Baseline) -> list[Finding]:
 
 
 def _check_screen(app: DesktopConnector, name: str, screen: ScreenDecl) -> list[Finding]:
-    def path_of(element: str) -> tuple[str, ...]:
-        return ("screens", name, "elements", element)
-
     if not screen.visited:
-        return [
-            Finding(name, el, loc, "unchecked", screen.reach, path=path_of(el))
-            for el, loc in screen.elements.items()
-        ]
+        return not_visited(name, screen.elements, screen.reach)
     main = app.settings.main_window
     try:
         app.home()
         shown = _open(app, screen.reach)
     except BoroughError as exc:
-        unreached = Finding(
-            name,
-            "(reach)",
-            screen.reach,
-            "unreachable",
-            detail=f"could not open the screen: {exc}",
-            path=("screens", name, "reach"),
-        )
-        rest = [
-            Finding(name, el, loc, "unchecked", "screen not reached", path=path_of(el))
-            for el, loc in screen.elements.items()
-        ]
-        return [unreached, *rest]
+        return unreached(name, screen.elements, screen.reach, str(exc))
     try:
         findings = []
         for element, locator in screen.elements.items():
@@ -98,7 +87,7 @@ def _open(app: DesktopConnector, reach: str) -> str | None:
 def _check_element(
     app: DesktopConnector, screen: str, element: str, locator: str, *, shown: str | None
 ) -> list[Finding]:
-    path = ("screens", screen, "elements", element)
+    path = element_path(screen, element)
     kind, _, value = locator.partition(":")
     if f"{kind}:" not in PREFIXES:
         raise ConnectorError(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from borough.drift.report import Candidate, Finding
+from borough.drift.report import Candidate, Finding, element_path, not_visited, unreached
 from borough.drift.screens import ScreenDecl
 from borough.drift.similar import similarity
 from connectors.web import screens as web_screens
@@ -70,32 +70,14 @@ def _start_page(web: WebSession) -> None:
 def _check_screen(
     web: WebSession, name: str, screen: ScreenDecl, baseline: Baseline
 ) -> list[Finding]:
-    def path_of(element: str) -> tuple[str, ...]:
-        return ("screens", name, "elements", element)
-
     if not screen.visited:
-        return [
-            Finding(name, el, loc, "unchecked", detail=screen.reach, path=path_of(el))
-            for el, loc in screen.elements.items()
-        ]
+        return not_visited(name, screen.elements, screen.reach)
     reach = parse_reach(screen.reach)
     try:
         return web.run("drift check", lambda: _look(web, name, screen, reach, baseline))
     except Exception as exc:
         error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        unreached = Finding(
-            name,
-            "(reach)",
-            screen.reach,
-            "unreachable",
-            detail=f"could not open the screen: {error}",
-            path=("screens", name, "reach"),
-        )
-        rest = [
-            Finding(name, el, loc, "unchecked", detail="screen not reached", path=path_of(el))
-            for el, loc in screen.elements.items()
-        ]
-        return [unreached, *rest]
+        return unreached(name, screen.elements, screen.reach, error)
 
 
 def _look(
@@ -110,7 +92,7 @@ def _look(
         matched: set[str] = set()
         broken: list[tuple[str, str, int]] = []
         for (element, locator), css in zip(screen.elements.items(), looked["css"], strict=True):
-            path = ("screens", name, "elements", element)
+            path = element_path(name, element)
             count, seen = (css["count"], css["seen"]) if css else _playwright(where, locator)
             if count == 1:
                 matched.add(seen["path"])
@@ -130,7 +112,7 @@ def _look(
                 detail=("matches nothing" if count == 0 else f"matches {count} elements")
                 + ("" if (name, element) in baseline else NO_BASELINE),
                 candidates=tuple(_proposals(where, locator, candidates)),
-                path=("screens", name, "elements", element),
+                path=element_path(name, element),
             )
         return [results[element] for element in screen.elements]
     finally:

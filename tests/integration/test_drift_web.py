@@ -3,8 +3,6 @@ change-of-circumstances bot, in real Chromium, through the real scheduler and CL
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from sandbox.web import SandboxConfig, read_counts, running
 from sandbox.web.data import notifications
 from scheduler.service import SchedulerService
 from tests.support.receivers import webhook_server
-from tests.support.scheduling import child_env
+from tests.support.scheduling import child_env, wait_for
 from tests.support.web import BOT, PASSWORD, USER, require_chromium, web_home
 
 pytestmark = [pytest.mark.browser]
@@ -45,16 +43,6 @@ FIXES = {
     "#lnkReportCsv": "#dlCasesCsv",
     "#lnkReportXlsx": "#dlCasesXlsx",
 }
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def scheduled_run(home: Path, env: dict[str, str]) -> RunRecord:
