@@ -25,6 +25,7 @@ from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig, RetryPolicy
 from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
+from borough.drift.preflight import preflight
 from borough.errors import AuditError, BoroughError, LeaseLostError
 from borough.ingest import describe, ingest_items
 from borough.ledger import ItemState, NewItem, RunCounts, RunRecord, RunStatus
@@ -139,6 +140,7 @@ class _Run:
     ) -> None:
         self.runtime = runtime
         self.bot_cls = bot_cls
+        self.bot_config = bot_config
         self.policy = policy
         self.request = request
         self.observer = observer
@@ -191,6 +193,8 @@ class _Run:
             )
             for dead in reaped:
                 self.trail.emit("run.reaped", outcome="crashed", detail={"dead_run": dead})
+            # a drifted app stops the run here, before any item is recorded or claimed
+            preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
                 runtime,
                 self.bot_cls,

@@ -31,7 +31,7 @@ from scheduler.triggers import (
 FILE_NAME = "schedules.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 WHEN_KEYS = ("cron", "interval", "daily", "monthly", "after_bank_holiday")
-Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review", "anchor"]
+Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review", "anchor", "drift"]
 NOTIFY_EVENTS: tuple[Event, ...] = (
     "failed",
     "crashed",
@@ -39,6 +39,7 @@ NOTIFY_EVENTS: tuple[Event, ...] = (
     "missed",
     "needs_review",
     "anchor",
+    "drift",
 )
 Region = Literal["england-and-wales", "england", "wales", "scotland", "northern-ireland"]
 
