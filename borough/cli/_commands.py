@@ -51,6 +51,11 @@ ENTRIES = (
     ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(
+        "check",
+        "borough.cli.check_cmd",
+        "Check that apps still look as their bots expect (screens, locators).",
+    ),
+    Entry(
         "dashboard",
         "borough.cli.dashboard_cmd",
         "The web dashboard's accounts (serve it with `borough serve dashboard`).",

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
+from borough.ledger.anchors import AnchorBook
 from borough.ledger.engine import is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
@@ -26,6 +27,7 @@ class Ledger:
         self._migrate()
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
+        self.anchors = AnchorBook(engine)
 
     @property
     def url(self) -> str:
