@@ -52,7 +52,11 @@ def noun_app(name: str, **options: Any) -> typer.Typer:
 
     options.setdefault("no_args_is_help", True)
     app = typer.Typer(
-        help=BY_NAME[name].help, rich_markup_mode=MARKUP, context_settings=CONTEXT, **options
+        help=BY_NAME[name].help,
+        rich_markup_mode=MARKUP,
+        context_settings=CONTEXT,
+        add_completion=False,  # shell completion is offered once, at the top
+        **options,
     )
     app.callback()(_group)  # a noun stays a group even with one command (`config check`)
     return app
@@ -64,7 +68,7 @@ def _group() -> None:
 
 def verb_app() -> typer.Typer:
     """The app of one top-level verb (``run``, ``demo``): a single command."""
-    return typer.Typer(rich_markup_mode=MARKUP, context_settings=CONTEXT)
+    return typer.Typer(rich_markup_mode=MARKUP, context_settings=CONTEXT, add_completion=False)
 
 
 def flag(*names: str, help: str) -> Any:
@@ -83,11 +87,9 @@ Until = Annotated[
 ]
 
 
-def limit_option(default: int) -> Any:
+def limit_option() -> Any:
     """``--limit N`` means one thing everywhere: show at most N rows."""
-    return typer.Option(
-        "--limit", metavar="N", min=1, help=f"show at most N rows (default {default})"
-    )
+    return typer.Option("--limit", metavar="N", min=1, help="show at most N rows")
 
 
 def deprecated(old: str, new: str) -> None:

@@ -37,6 +37,7 @@ users_app = typer.Typer(
     rich_markup_mode=MARKUP,
     context_settings=CONTEXT,
     no_args_is_help=True,
+    add_completion=False,
 )
 app.add_typer(users_app, name="users")
 

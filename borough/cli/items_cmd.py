@@ -43,7 +43,7 @@ def list_items(
         str | None,
         typer.Option(metavar="KEY", help="find by the item's key (compared as its token)"),
     ] = None,
-    limit: Annotated[int, limit_option(100)] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     offset: Annotated[int, typer.Option(metavar="N", min=0, help="skip the first N rows")] = 0,
 ) -> None:
     """Items in the ledger, oldest first."""

@@ -34,7 +34,7 @@ def list_runs(
     ] = False,
     since: Since = None,
     until: Until = None,
-    limit: Annotated[int, limit_option(30)] = 30,
+    limit: Annotated[int, limit_option()] = 30,
 ) -> None:
     """Recent runs, newest first (times in UK local time)."""
     from borough.cli._render import runs_table
