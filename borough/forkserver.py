@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -226,6 +227,7 @@ def _fork(sock: socket.socket, request: dict[str, Any], fds: list[int]) -> int:
         os.close(started_r)
         os.write(started_w, b".")
         os.close(started_w)
+        random.seed()  # a fork copies the server's random state: each run gets its own
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         sock.close()
