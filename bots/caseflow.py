@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from borough.errors import TransientError
@@ -17,6 +16,8 @@ from connectors.web import WebSession, as_records
 
 if TYPE_CHECKING:
     from playwright.sync_api import Frame
+
+    from borough.evidence import DownloadFolder, SealedFile
 
 CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
 #: the saved-case page: its confirmation and the reference Caseflow gave the case
@@ -85,12 +86,12 @@ class CaseworkScreens:
             raise TransientError("no case reference on the saved page", app=self.web.name)
         return str(reference)
 
-    def download_report(self, folder: Path, *, excel: bool = False) -> Path:
-        """Save the case report (every case, the shared report format) in ``folder``."""
+    def download_report(self, folder: DownloadFolder, *, excel: bool = False) -> SealedFile:
+        """The case report (every case, the shared report format), sealed into ``folder``."""
         web = self.web
         link = "#lnkReportXlsx" if excel else "#lnkReportCsv"
 
-        def fetch() -> Path:
+        def fetch() -> SealedFile:
             content = web.frame("content")
             web.navigate(content, web.frame("nav").locator("#lnkReports").click, step="reports")
             return web.download(content, content.locator(link).click, folder, step="report")
