@@ -125,9 +125,7 @@ def test_the_report_is_downloaded_into_the_runs_evidence_and_the_browser_closed(
     assert ctx.apps_opened == ctx.apps_closed == ["casework"]
     [report] = saved
     assert b"Case Reference" not in report.path.read_bytes()  # sealed on disk
-    assert ctx.steps == [
-        ("report.downloaded", {"file": report.relative, "sha256": report.sha256})
-    ]
+    assert ctx.steps == [("report.downloaded", {"file": report.relative, "sha256": report.sha256})]
     assert report.relative == f"evidence/{ctx.run_id}/downloads/cases_20261123.csv"
 
     def refused(self: CaseworkScreens, folder: DownloadFolder, *, excel: bool = False) -> None:
