@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from borough.audit.tokens import is_token
-from borough.dashboard import bulk, triage
+from borough.dashboard import triage
 from borough.dashboard.routes.runs import PAGE, page_number, pages, parse_states
 from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import redirect, render
 from borough.errors import BoroughError
 from borough.ledger import ItemState
+from borough.operations import Operator, bulk
 
 router = APIRouter()
 BULK_PAGE = 50
@@ -95,7 +96,7 @@ def bulk_confirm(
     dash = dashboard(request)
     try:
         chosen = bulk.Action(action)
-        fit, left = bulk.select(dash, _selected(item), chosen)
+        fit, left = bulk.select(dash.operations, _selected(item), chosen)
     except (ValueError, BoroughError) as exc:
         message = str(exc) if isinstance(exc, BoroughError) else "Choose retry or resolve"
         return _list_error(request, session, message, back)
@@ -151,7 +152,7 @@ def bulk_apply(
     ids = _selected(item)
     try:
         chosen = bulk.Action(action)
-        fit, left = bulk.select(dash, ids, chosen)
+        fit, left = bulk.select(dash.operations, ids, chosen)
     except (ValueError, BoroughError) as exc:
         message = str(exc) if isinstance(exc, BoroughError) else "Choose retry or resolve"
         return _list_error(request, session, message, back)
@@ -174,7 +175,9 @@ def bulk_apply(
             form={"reason": reason, "to": to},
         )  # fmt: skip
     try:
-        result = bulk.run(dash, session.user, ids, chosen, reason=reason, to=target)
+        result = bulk.run(
+            dash.operations, Operator(session.user.name), ids, chosen, reason=reason, to=target
+        )
     except BoroughError as exc:
         return _list_error(request, session, str(exc), back)
     return render(
