@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
@@ -46,6 +47,25 @@ def filters_from(request: Request) -> triage.Filters:
         reason=(params.get("reason") or "").strip()[:200],
         token=token if is_token(token) else "",
     )
+
+
+@router.post("/items")
+async def filter_items(
+    request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    """Filters are posted, so text typed into "reason contains" (an operator may paste a
+    reason with a name or NI number in it) reaches the address bar only redacted."""
+    form = await request.form()
+    redact = dashboard(request).runtime.redactor.redact
+    pairs: list[tuple[str, str]] = []
+    for key in ("bot", "run", "from", "to", "reason", "token"):
+        value = str(form.get(key) or "").strip()
+        if key in ("run", "reason"):
+            value = redact(value)
+        if value:
+            pairs.append((key, value[:200]))
+    pairs += [("state", str(v)) for v in form.getlist("state") if str(v)]
+    return redirect("/items" + (f"?{urlencode(pairs)}" if pairs else ""))
 
 
 @router.get("/items")

@@ -40,6 +40,7 @@ FORMS: dict[str, set[str]] = {
     "/sign-out": EVERYONE,
     "/runs/{run_id}/search": OPS,
     "/items/search": OPS,
+    "/items": OPS,  # the filters, posted so that typed text reaches the URL only redacted
     "/items/{item_id}/retry": {"olivia"},
     "/items/{item_id}/resolve": {"olivia"},
     "/items/bulk": {"olivia"},
@@ -48,6 +49,7 @@ FORMS: dict[str, set[str]] = {
     "/evidence/view/{relative:path}": {"olivia"},  # dashboard.evidence_roles: operator
     "/evidence/file/{relative:path}": {"olivia"},
     "/schedules/{schedule_id}/{action}": {"olivia"},
+    "/audit": {"audrey"},
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
     "/admin/users": {"adam"},
