@@ -81,10 +81,11 @@ class Redactor:
 
     def keep_out(self, value: str, *, secret: bool = False) -> None:
         """A value a connector typed into an app (or a session cookie): a secret, or
-        personal data of unknown kind (shown as ``[personal:p_...]``)."""
+        personal data of unknown kind (shown as ``[personal:p_...]``). A value in one of
+        the apps' identifier formats is left to that format, which names it better."""
         if secret:
             self.add_secret(value)
-        else:
+        elif not any(pattern.fullmatch(value.strip()) for _, pattern in self._identifiers):
             self.add_personal(value, "personal")
 
     def add_identifier(self, label: str, pattern: str | re.Pattern[str]) -> None:
