@@ -65,7 +65,8 @@ def spaced(nino: str) -> str:
     return f"{nino[:2]} {nino[2:4]} {nino[4:6]} {nino[6:8]} {nino[8:]}"
 
 
-def _person(n: int, surname: str, forenames: str, nino: str, postcode: str, town: str) -> Person:
+def _person(n: int, name: str, nino: str, postcode: str, town: str) -> Person:
+    forenames, surname = name.split()
     return Person(
         surname=surname,
         forenames=forenames,
@@ -83,16 +84,16 @@ def _person(n: int, surname: str, forenames: str, nino: str, postcode: str, town
 
 #: own canaries: the NI number spelled three ways across the people
 OWN = [
-    _person(11, "Canarywick", "Zebedee", "JT 73 19 28 A", "ZE2 9XW", "Barchester"),
-    _person(12, "Thistlewaite", "Ermintrude", "wk528147c", "YO31 7QN", "Pemberly"),
-    _person(13, "Quorndyke", "Albertine", "RP614253B", "TD9 8XH", "Loxmouth"),
-    _person(14, "Marchbanks", "Oddvar", "HJ 40 11 97 D", "KW15 1YG", "Fennimore"),
-    _person(15, "Pettigrove", "Ysolde", "EG 21 33 84 A", "PH33 6SW", "Harrowgate"),
+    _person(11, "Zebedee Canarywick", "JT 73 19 28 A", "ZE2 9XW", "Barchester"),
+    _person(12, "Ermintrude Thistlewaite", "wk528147c", "YO31 7QN", "Pemberly"),
+    _person(13, "Albertine Quorndyke", "RP614253B", "TD9 8XH", "Loxmouth"),
+    _person(14, "Oddvar Marchbanks", "HJ 40 11 97 D", "KW15 1YG", "Fennimore"),
+    _person(15, "Ysolde Pettigrove", "EG 21 33 84 A", "PH33 6SW", "Harrowgate"),
 ]
 #: other residents the apps show (never typed by a bot, never declared by one)
 CALLERS = [
-    _person(21, "Quintrell", "Ophelia", "NW 41 62 83 D", "TR26 2HE", "Tolcaster"),
-    _person(22, "Vexborough", "Caspian", "ZH 90 17 35 B", "LL65 4RG", "Wyrmstead"),
+    _person(21, "Ophelia Quintrell", "NW 41 62 83 D", "TR26 2HE", "Tolcaster"),
+    _person(22, "Caspian Vexborough", "ZH 90 17 35 B", "LL65 4RG", "Wyrmstead"),
 ]
 WEB_PASSWORD = "Canary-Pw-7f3e1d"
 DESKTOP_PASSWORD = "Canary-Desk-4b9a2c"
