@@ -237,8 +237,7 @@ def test_web_bot_leaves_nothing_in_clear(tmp_path: Path, outside: Path):
         runs = Runs(home)
         write_csv(csv_file, ctr_rows(OWN[:2]), CTR_COLUMNS)
         assert runs.run(bot) == 0, runs.printed[-1][1]
-        bad_account = OWN[2].ct_account[:-1] + str((int(OWN[2].ct_account[-1]) + 1) % 10)
-        failing = ctr_rows(OWN[2:3], **{"Council Tax Account": bad_account})
+        failing = ctr_rows(OWN[2:3], **{"Council Tax Account": OWN[2].bad_ct_account})
         failing += ctr_rows(OWN[3:4], Surname=f"{OWN[3].surname}-Quillon-Featherstonehaugh")
         write_csv(csv_file, ctr_rows(OWN[:2]) + failing, CTR_COLUMNS)
         assert runs.run(bot) == 1, runs.printed[-1][1]

@@ -36,6 +36,11 @@ class Person:
     ct_account: str
 
     @property
+    def bad_ct_account(self) -> str:
+        """The account with a wrong check digit: the app's refusal names it."""
+        return self.ct_account[:-1] + str((int(self.ct_account[-1]) + 1) % 10)
+
+    @property
     def nino_plain(self) -> str:
         return self.nino.replace(" ", "").upper()
 
@@ -48,7 +53,7 @@ class Person:
             self.postcode, self.postcode.replace(" ", ""),
             self.email, self.phone, self.phone.replace(" ", ""),
             self.sort_code, self.sort_code.replace("-", ""), self.account_number,
-            self.ct_account,
+            self.ct_account, self.bad_ct_account,
         ]  # fmt: skip
 
     def extra_columns(self) -> dict[str, str]:
