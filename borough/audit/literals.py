@@ -59,7 +59,9 @@ def fold(text: str) -> str:
 
 def skeleton(value: str) -> str:
     """The letters and digits of ``value``, folded: what matching compares."""
-    return "".join(_RUN.findall(fold(_decode(value)[0])))
+    if any(mark in value for mark in _QUICK):
+        value = _View(value).decoded
+    return "".join(_RUN.findall(fold(value)))
 
 
 def _decode_one(raw: str) -> str:
@@ -128,11 +130,6 @@ class _View:
         return self.original(position)
 
 
-def _decode(text: str) -> tuple[str, _View]:
-    view = _View(text)
-    return view.decoded, view
-
-
 class LiteralIndex:
     """Registered values and their labels; :meth:`replace` swaps every match for its label."""
 
@@ -148,14 +145,17 @@ class LiteralIndex:
         return len(self._labels) + len(self._short)
 
     def __contains__(self, value: str) -> bool:
-        key = skeleton(value)
-        return (
-            key in self._labels if len(key) >= MIN_SKELETON else value.lower() in self._short_keys
-        )
+        return self.holds(value, skeleton(value))
 
-    def add(self, value: str, label: str) -> None:
+    def holds(self, value: str, key: str) -> bool:
+        """Whether ``value`` (whose :func:`skeleton` is ``key``) is registered."""
+        if len(key) >= MIN_SKELETON:
+            return key in self._labels
+        return value.lower() in self._short_keys
+
+    def add(self, value: str, label: str, *, key: str | None = None) -> None:
         """Register ``value``; a value already registered keeps its first label."""
-        key = skeleton(value)
+        key = skeleton(value) if key is None else key
         if len(key) < MIN_SKELETON:  # mostly punctuation: compared as written, any case
             lowered = value.lower()
             if lowered not in self._short_keys:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from borough.audit.literals import LiteralIndex, sub_decoded
+from borough.audit.literals import LiteralIndex, skeleton, sub_decoded
 
 #: (label, pattern) in the order they are applied; bank details before phone numbers.
 UK_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -72,12 +72,14 @@ class Redactor:
         value = value.strip()
         if len(value) < _MIN_SECRET:
             return
+        key = skeleton(value)
         with self._lock:
-            if value in self._literals:
+            if self._literals.holds(value, key):
                 return
         token = self._tokenize(value) if self._tokenize else ""
+        label = f"[{category}:{token}]" if token else f"[{category}]"
         with self._lock:
-            self._literals.add(value, f"[{category}:{token}]" if token else f"[{category}]")
+            self._literals.add(value, label, key=key)
 
     def keep_out(self, value: str, *, secret: bool = False) -> None:
         """A value a connector typed into an app (or a session cookie): a secret, or
