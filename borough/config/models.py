@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: When runs check an app's declared screens before their first item (the drift preflight).
+Preflight = Literal["scheduled", "always", "never"]
 #: Keys that would put a credential in clear into a config file.
 _CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
 _LABEL = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -122,6 +124,10 @@ class AppConfig(BaseModel):
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
+    preflight: Preflight = Field(
+        default="scheduled",
+        description="when runs check the app's declared screens before their first item",
+    )
     identifiers: dict[str, str] = Field(
         default_factory=dict,
         description="the app's own identifier formats (label: regular expression), e.g. "
@@ -241,6 +247,10 @@ class BotConfig(Strict):
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
+    preflight: Preflight | None = Field(
+        default=None,
+        description="when this bot's runs check their apps' screens first (default: each app's)",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("inputs", mode="before")

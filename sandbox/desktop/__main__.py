@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from sandbox.desktop.forms import NEXT_TITLE
 from sandbox.desktop.main_window import Options, RevenuesClient
 from sandbox.desktop.store import Store
 
@@ -30,6 +31,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the lock faults")
     parser.add_argument("--save-delay-ms", type=int, default=0, help="server time per save")
+    parser.add_argument(
+        "--next-version",
+        action="store_true",
+        help=f"the client's next release: the change form is titled {NEXT_TITLE!r} (UI drift)",
+    )
     parser.add_argument(
         "--callers",
         type=Path,
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         lock_rate=args.lock_rate,
         seed=args.seed,
         save_delay_ms=args.save_delay_ms,
+        next_version=args.next_version,
         callers=_callers(args.callers, args.wrap),
     )
     client = RevenuesClient(store, options)

@@ -23,6 +23,7 @@ PAGES: dict[str, set[str]] = {
     "/approvals": OPS,
     "/queue": OPS,
     "/schedules": OPS,
+    "/drift": OPS,
     "/evidence/view/{relative:path}": OPS,  # what it is and its hash check: not its content
     "/audit": {"audrey"},
     "/audit/verify": {"audrey"},
