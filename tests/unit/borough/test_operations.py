@@ -27,7 +27,7 @@ from borough.testing import home_env, runtime_in
 from tests.support.dashboard import FAST_HASHER, PASSWORD, post_form, seed, serving
 
 REASON = "caller rang from 07700 900123, NI AB 12 34 56 C: the row is right now"
-VARYING = ("ts", "seq", "prev_hash", "hash")
+VARYING = ("ts", "seq", "prev_hash", "hash", "mac")  # where and when in the chain
 runner = CliRunner()
 
 
