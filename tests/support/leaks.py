@@ -52,7 +52,7 @@ class Person:
             self.nino_plain, spaced(self.nino_plain), self.nino_plain.lower(),
             self.postcode, self.postcode.replace(" ", ""),
             self.email, self.phone, self.phone.replace(" ", ""),
-            self.sort_code, self.sort_code.replace("-", ""), self.account_number,
+            self.sort_code, self.account_number,  # (six bare digits occur in any hex hash)
             self.ct_account, self.bad_ct_account,
         ]  # fmt: skip
 
