@@ -36,9 +36,9 @@ import yaml
 
 from borough.evidence.access import listed
 from borough.testing import home_env, make_home, runtime_in
-from connectors.desktop.xwindows import XWindows
 from sandbox.web import CaseStore, SandboxConfig, serve_in_thread
 from tests.conftest import require
+from tests.support import casework
 from tests.support.leaks import (
     CALLERS,
     DESKTOP_PASSWORD,
@@ -263,24 +263,12 @@ def display() -> Iterator[str]:
 
 
 def start_client(outside: Path, display: str) -> subprocess.Popen[bytes]:
-    client = subprocess.Popen(
-        [
-            sys.executable, "-m", "sandbox.desktop", "--db", str(outside / "revenues.sqlite"),
-            "--lock-rate", "0.25", "--seed", "4",
-            "--callers", str(outside / "callers.json"), "--wrap", "23",
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": display,
-             "REVENUES_SANDBOX_PASSWORD": DESKTOP_PASSWORD},
+    return casework.start_client(
+        outside / "revenues.sqlite", display,
+        "--lock-rate", "0.25", "--seed", "4",
+        "--callers", str(outside / "callers.json"), "--wrap", "23",
+        env={"REVENUES_SANDBOX_PASSWORD": DESKTOP_PASSWORD},
     )  # fmt: skip
-    windows = XWindows(display)
-    try:
-        deadline = time.monotonic() + 30
-        while not windows.find("Revenues Client - Sign in"):
-            assert time.monotonic() < deadline, "the client did not start"
-            time.sleep(0.05)
-    finally:
-        windows.close()
-    return client
 
 
 def add_cases(store_path: Path, people: list[Person], **changes: str) -> None:
