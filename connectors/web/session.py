@@ -349,7 +349,9 @@ class WebSession(Connector):
             return []
         context = self._handle.context
         for cookie in context.cookies():  # a session cookie in evidence is a live login
-            self.services.keep_out(cookie.get("value", ""), secret=True)
+            value = cookie.get("value", "")
+            if len(value) >= 8:  # a session id; not "en-GB" or "yes", redacted everywhere
+                self.services.keep_out(value, secret=True)
         files = evidence.capture_pages(
             context, self.settings.mask, self.settings.timeout_seconds * 1000
         )
