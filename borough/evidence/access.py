@@ -146,7 +146,7 @@ def open_evidence(
     """Decrypt one captured file for the person behind ``trail`` (its actor).
 
     Writes ``evidence.viewed`` (or ``evidence.exported``) before returning anything; a
-    refusal (no purpose, not captured, missing, altered, wrong keys) is recorded as
+    refusal (not captured, missing, altered, wrong keys) is recorded as
     ``evidence.refused`` and raised as :class:`EvidenceError`.
     """
     action = "evidence.exported" if export else "evidence.viewed"
