@@ -74,8 +74,16 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
 def test_each_role_sees_its_own_navigation(browser: Browser, contexts, site: Site):
     expected = {
-        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals"],
-        "audrey": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Audit trail"],
+        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Apps"],
+        "audrey": [
+            "Overview",
+            "Runs",
+            "Schedules",
+            "Seat queue",
+            "Approvals",
+            "Apps",
+            "Audit trail",
+        ],
         "adam": ["Users"],
     }
     for name, links in expected.items():
