@@ -27,7 +27,8 @@ ENTRIES = (
     Entry(
         "items",
         "borough.cli.items_cmd",
-        "Look at work items; retry failed ones; resolve those needing review.",
+        "Look at work items; retry failed ones; resolve those needing review; decide "
+        "four-eyes requests.",
     ),
     Entry(
         "schedules",
@@ -48,6 +49,11 @@ ENTRIES = (
         "keys",
         "borough.cli.keys_cmd",
         "Show, back up and restore borough's keys (kept in the secret store).",
+    ),
+    Entry(
+        "evidence",
+        "borough.cli.evidence_cmd",
+        "Evidence of failed items and downloaded reports: list, show or export (audited).",
     ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(
