@@ -33,4 +33,5 @@ def open_view(config: Config | None = None) -> LedgerView:
     """The installation's config and ledger, read-only; no passphrase needed."""
     config = config or load_config()
     config.paths.ensure()  # private folders, as any opening does (an older install tightened)
-    return LedgerView(config, open_ledger(config.ledger_url, LockedSealer()))
+    # read_only: its reads never queue behind a run's write transaction
+    return LedgerView(config, open_ledger(config.ledger_url, LockedSealer(), read_only=True))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from borough.audit.anchors import Anchor
 from borough.errors import LedgerError
+from borough.ledger.engine import READ_ONLY
 from borough.ledger.schema import audit_anchors
 
 
@@ -59,7 +60,7 @@ class AnchorBook:
             )
 
     def latest(self, trail: str) -> Anchor | None:
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**READ_ONLY) as conn:
             row = conn.execute(
                 select(audit_anchors)
                 .where(audit_anchors.c.trail == trail)
@@ -70,7 +71,7 @@ class AnchorBook:
 
     def since_restart(self, trail: str) -> list[Anchor]:
         """Every anchor of ``trail``'s current chain (from its latest restart on), oldest first."""
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**READ_ONLY) as conn:
             restart = conn.execute(
                 select(func.max(audit_anchors.c.id)).where(
                     audit_anchors.c.trail == trail, audit_anchors.c.kind == "restart"
@@ -84,7 +85,7 @@ class AnchorBook:
         return [_anchor(row) for row in rows]
 
     def count(self, trail: str) -> int:
-        with self._engine.connect() as conn:
+        with self._engine.connect().execution_options(**READ_ONLY) as conn:
             return int(
                 conn.execute(
                     select(func.count()).where(audit_anchors.c.trail == trail)

@@ -2,8 +2,11 @@
 
 SQLite: a private file (its ``-wal`` and ``-shm`` files take its mode), WAL, full
 synchronous commits, a 60 s busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for every
-transaction so two writers queue instead of failing halfway. PostgreSQL: psycopg 3, with
-connections checked before use.
+transaction so two writers queue instead of failing halfway — except on a connection
+marked :data:`READ_ONLY`, whose plain ``BEGIN`` reads a snapshot without waiting for a
+writer (a read made while this process holds the write lock, such as the audit writer
+looking up its anchor inside an operator's ledger transaction, would otherwise wait for
+itself). PostgreSQL: psycopg 3, with connections checked before use.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from borough import filemodes
 from borough.errors import LedgerError
 
 IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
+#: ``connection.execution_options(**READ_ONLY)`` for a connection that only reads
+READ_ONLY = {"borough_read_only": True}
 
 
 def is_sqlite(url: str) -> bool:
@@ -60,7 +65,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = conn.get_execution_options().get("borough_read_only", False)
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
 

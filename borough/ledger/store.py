@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
-from borough.ledger.engine import is_postgres, is_sqlite, open_engine
+from borough.ledger.engine import READ_ONLY, is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -57,9 +57,12 @@ class SqliteLedger(Ledger):
     dialect = "sqlite"
 
     @classmethod
-    def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
+    def connect(cls, url: str, sealer: Sealer, *, read_only: bool = False) -> SqliteLedger:
+        engine = open_engine(url)
+        if read_only:  # plain BEGIN: reads a snapshot, never waits for a writer
+            engine = engine.execution_options(**READ_ONLY)
         try:
-            return cls(open_engine(url), sealer)
+            return cls(engine, sealer)
         except OperationalError as exc:
             raise LedgerError(f"cannot open the SQLite ledger {url}: {exc}") from None
 
@@ -74,10 +77,11 @@ class PostgresLedger(Ledger):
         return cls(open_engine(url), sealer)
 
 
-def open_ledger(url: str, sealer: Sealer) -> Ledger:
-    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``)."""
+def open_ledger(url: str, sealer: Sealer, *, read_only: bool = False) -> Ledger:
+    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``);
+    ``read_only``: for a process that only reads it (operator views)."""
     if is_sqlite(url):
-        return SqliteLedger.connect(url, sealer)
+        return SqliteLedger.connect(url, sealer, read_only=read_only)
     if is_postgres(url):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
