@@ -137,6 +137,7 @@ class CountingTarget(Connector):
         self._maybe_fail(self.settings.fail_before_rate, "before write")
         if self.settings.delay_seconds:
             time.sleep(self.settings.delay_seconds)
+        self.services.check_lease()  # a run that lost its lease must not write
         self._db.execute("BEGIN IMMEDIATE")
         (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
         reference = f"REF-{count + 1:06d}"

@@ -13,12 +13,14 @@ app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 @app.command("check")
 def check() -> None:
     """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present)."""
-    from borough.config.check import check_all
+    from borough.config.check import check_all, check_warnings
     from scheduler.check import check_schedules
 
     problems, checked = check_all(extra_checks=[check_schedules])
     for file in checked:
         console.print(f"checked {file}")
+    for warning in check_warnings():
+        err_console.print(f"[yellow]![/] {escape(warning)}", soft_wrap=True)
     if problems:
         for problem in problems:
             err_console.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)

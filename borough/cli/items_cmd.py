@@ -69,13 +69,14 @@ def show_item(
 
     with opened_runtime() as runtime:
         item = runtime.ledger.items.get(item_id, unseal=reveal)
+        if reveal:  # the record first: nothing personal is shown unless it was written
+            runtime.trail.emit(
+                "item.revealed", item=item.key_token, data_categories=item.data_categories
+            )
         console.print(items_table([item], show_key=reveal))
         console.print(f"subjects: {' '.join(item.subjects) or '-'}")
         console.print(f"data categories: {', '.join(item.data_categories) or '-'}")
         if reveal:
-            runtime.trail.emit(
-                "item.revealed", item=item.key_token, data_categories=item.data_categories
-            )
             for field, value in (item.data or {}).items():
                 console.print(f"  {field}: {escape(str(value))}")
 
@@ -87,22 +88,26 @@ def retry(
 ) -> None:
     """Put FAILED items back to PENDING; the next run of their bot works them again."""
     from borough.audit.trail import operator_actor
-    from borough.ledger import ItemState
+    from borough.ledger import ItemRecord, ItemState
 
     with opened_runtime() as runtime:
         actor = operator_actor()
         for item_id in item_ids:
+
+            def record(was: ItemRecord, item_id: int = item_id) -> None:
+                runtime.trail.emit(
+                    "item.retry_requested",
+                    item=was.key_token,
+                    outcome="pending",
+                    detail={"reason": reason, "ledger_id": item_id},
+                )
+
             item = runtime.ledger.items.operator_move(
                 item_id,
                 allowed_from=[ItemState.FAILED],
                 to=ItemState.PENDING,
                 resolution=f"retry by {actor}: {reason}",
-            )
-            runtime.trail.emit(
-                "item.retry_requested",
-                item=item.key_token,
-                outcome="pending",
-                detail={"reason": reason, "ledger_id": item_id},
+                audit=record,
             )
             console.print(f"item {item_id}: PENDING (run the bot `{item.bot}` to work it)")
 
@@ -133,17 +138,17 @@ def resolve(
     }[as_]
     with opened_runtime() as runtime:
         actor = operator_actor()
-        item = runtime.ledger.items.operator_move(
+        runtime.ledger.items.operator_move(
             item_id,
             allowed_from=[ItemState.NEEDS_REVIEW],
             to=target,
             resolution=f"resolved as {as_.value} by {actor}: {reason}",
             reference=reference,
-        )
-        runtime.trail.emit(
-            "item.resolved",
-            item=item.key_token,
-            outcome=target.value,
-            detail={"reason": reason, "reference": reference, "ledger_id": item_id},
+            audit=lambda was: runtime.trail.emit(
+                "item.resolved",
+                item=was.key_token,
+                outcome=target.value,
+                detail={"reason": reason, "reference": reference, "ledger_id": item_id},
+            ),
         )
         console.print(f"item {item_id}: {target.value.upper()}")

@@ -59,12 +59,12 @@ def retry(dash: Dashboard, user: User, item_id: int, reason: str) -> Outcome:
         allowed_from=[ItemState.FAILED],
         to=ItemState.PENDING,
         resolution=f"retry by {user.actor}: {why}",
-    )
-    dash.trail(user).emit(
-        "item.retry_requested",
-        item=item.key_token,
-        outcome="pending",
-        detail={"reason": why, "ledger_id": item_id, "via": "dashboard"},
+        audit=lambda was: dash.trail(user).emit(
+            "item.retry_requested",
+            item=was.key_token,
+            outcome="pending",
+            detail={"reason": why, "ledger_id": item_id, "via": "dashboard"},
+        ),
     )
     return Outcome(item)
 
@@ -186,13 +186,6 @@ def _apply(
     by = user.actor
     if approval is not None:
         by = f"user:{approval.requested_by}, approved by {user.actor}"
-    moved = dash.runtime.ledger.items.operator_move(
-        item.id,
-        allowed_from=[item.state],
-        to=to,
-        resolution=f"{how} as {to.value} by {by}: {why}",
-        reference=reference,
-    )
     detail: dict[str, object] = {
         "reason": why,
         "reference": reference,
@@ -202,5 +195,13 @@ def _apply(
     }
     if approval is not None:
         detail.update(approval_id=approval.id, requested_by=f"user:{approval.requested_by}")
-    dash.trail(user).emit("item.resolved", item=moved.key_token, outcome=to.value, detail=detail)
-    return moved
+    return dash.runtime.ledger.items.operator_move(
+        item.id,
+        allowed_from=[item.state],
+        to=to,
+        resolution=f"{how} as {to.value} by {by}: {why}",
+        reference=reference,
+        audit=lambda was: dash.trail(user).emit(
+            "item.resolved", item=was.key_token, outcome=to.value, detail=detail
+        ),
+    )

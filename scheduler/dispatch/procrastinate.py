@@ -188,8 +188,13 @@ class ProcrastinateDispatcher(Dispatcher):
         try:
             lock = self.seat_lock(run)
         except DispatchError as exc:
-            self.runs.finish(run.run_id, RunStatus.FAILED, error=str(exc))
-            bound.emit("run.failed", outcome="failed", error=str(exc))
+            refused = str(exc)
+            self.runs.finish(
+                run.run_id,
+                RunStatus.FAILED,
+                error=refused,
+                audit=lambda: bound.emit("run.failed", outcome="failed", error=refused),
+            )
             self.on_finished(self.runs.get(run.run_id))
             return
         queue = queue_for(run, self.seats)
