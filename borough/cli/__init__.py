@@ -14,6 +14,7 @@ from borough.cli import (
     dashboard_cmd,
     demo_cmd,
     items_cmd,
+    ledger_cmd,
     new_cmd,
     run_cmd,
     runs_cmd,
@@ -35,6 +36,7 @@ app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
+app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")

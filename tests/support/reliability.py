@@ -61,13 +61,15 @@ def borough_env(home: Path, host: str | None = None) -> dict[str, str]:
     return env
 
 
-def start(home: Path, *args: str, host: str | None = None) -> subprocess.Popen[bytes]:
+def start(
+    home: Path, *args: str, host: str | None = None, stderr: Any = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
     """``borough ARGS...`` in ``home`` (as host ``host``), output captured."""
     return subprocess.Popen(
         [sys.executable, "-m", "borough", *args],
         env=borough_env(home, host),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
@@ -80,7 +82,7 @@ def start_run(
 def finish(proc: subprocess.Popen[bytes], timeout: float = 180) -> tuple[int, str]:
     """Wait for ``proc``; its exit code and its output (stdout + stderr)."""
     out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, (out + err).decode("utf-8", errors="replace")
+    return proc.returncode, (out + (err or b"")).decode("utf-8", errors="replace")
 
 
 @contextlib.contextmanager
