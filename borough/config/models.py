@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: Keys that would put a credential in clear into a config file.
 _CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
@@ -36,14 +43,16 @@ class LedgerSettings(Strict):
         description="extra wait, after the lease, before another host adopts a silent run's items",
     )
 
-    @model_validator(mode="after")
-    def _heartbeat_within_lease(self) -> LedgerSettings:
-        if self.heartbeat_seconds >= self.lease_seconds:
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _heartbeat_within_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value >= lease:
             raise ValueError(
-                f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be below lease_seconds "
-                f"({self.lease_seconds:g}): a run must renew its lease before it runs out"
+                f"heartbeat_seconds ({value:g}) must be below lease_seconds ({lease:g}): "
+                "a run must renew its lease before it runs out"
             )
-        return self
+        return value
 
     def warnings(self) -> list[str]:
         """Legal but unsafe values, for ``borough config check``."""
