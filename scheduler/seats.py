@@ -9,8 +9,6 @@ a run may start; scale-out dispatch keeps procrastinate's locks as well.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from loguru import logger
 
 from borough.config.loader import Config
@@ -48,7 +46,3 @@ class SeatBook:
     def take(self, runs: RunBook, run_id: str, apps: tuple[str, ...]) -> SeatsBusy | None:
         """Take a queued run's seats now (all or none); what blocks it, or None."""
         return runs.take_seats(run_id, self.limits_for(apps))
-
-    def usage(self, runs: RunBook) -> Counter[str]:
-        """Seats in use per app, as the ledger holds them."""
-        return Counter(holder.app for holder in runs.seat_holders())

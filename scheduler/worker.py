@@ -56,9 +56,9 @@ class RunExecutor:
             dispatched_marker=child.marker,
             dispatched_at=datetime.now(UTC).isoformat(),
             worker=self.host,
-        )
-        self.trail.bind(run_id=run_id, bot=run.bot).emit(
-            "run.dispatched", detail={"pid": child.pid, "worker": self.host}
+            audit=lambda: self.trail.bind(run_id=run_id, bot=run.bot).emit(
+                "run.dispatched", detail={"pid": child.pid, "worker": self.host}
+            ),
         )
         while not child.exited():
             enforce_deadline(child, time.monotonic(), self.settings.kill_grace_seconds, self.trail)

@@ -31,6 +31,7 @@ _PATTERNS_ONLY = Redactor()
 T = TypeVar("T")
 #: Called inside the transaction that records a run's change; if it raises, nothing changes.
 RunAudit = Callable[[RunRecord], object]
+Audit = Callable[[], object]
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -285,9 +286,14 @@ class RunBook:
         )
 
     # -- reading and small updates ------------------------------------------------------------
-    def update_detail(self, run_id: str, **detail: Any) -> None:
-        current = self.get(run_id).detail
-        self._update(run_id, detail=json.dumps({**current, **detail}, sort_keys=True, default=str))
+    def update_detail(self, run_id: str, *, audit: Audit | None = None, **detail: Any) -> None:
+        """Merge ``detail`` into the run's; ``audit`` records it before the commit."""
+        with self._engine.begin() as conn:
+            current = self._get(conn, run_id).detail
+            merged = json.dumps({**current, **detail}, sort_keys=True, default=str)
+            conn.execute(update(runs).where(runs.c.id == run_id).values(detail=merged))
+            if audit is not None:
+                audit()
 
     def _update(self, run_id: str, **values: Any) -> None:
         with self._engine.begin() as conn:

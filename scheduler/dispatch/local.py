@@ -140,12 +140,14 @@ class LocalDispatcher(Dispatcher):
         if self._waiting.get(run.run_id) == reason:
             return
         self._waiting[run.run_id] = reason
-        self.runs.update_detail(run.run_id, waiting_for=reason)
         detail: dict[str, object] = {"waiting_for": reason}
         if held_by:
             detail["held_by"] = [holder.run_id for holder in held_by]
-        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
-            "run.waiting", outcome="queued", detail=detail
+        bound = self.trail.bind(run_id=run.run_id, bot=run.bot)
+        self.runs.update_detail(
+            run.run_id,
+            waiting_for=reason,
+            audit=lambda: bound.emit("run.waiting", outcome="queued", detail=detail),
         )
 
     def _start(self, run: QueuedRun) -> None:
@@ -164,6 +166,7 @@ class LocalDispatcher(Dispatcher):
             return
         self.children[run.run_id] = child
         waited = self._waiting.pop(run.run_id, None)
+        bound = self.trail.bind(run_id=run.run_id, bot=run.bot)
         self.runs.update_detail(
             run.run_id,
             dispatched_pid=child.pid,
@@ -171,7 +174,7 @@ class LocalDispatcher(Dispatcher):
             dispatched_at=datetime.now(UTC).isoformat(),
             waiting_for=None,
             waited_for=waited,
-        )
-        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
-            "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
+            audit=lambda: bound.emit(
+                "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
+            ),
         )
