@@ -59,6 +59,11 @@ class RunContext:
     def run_folder(self) -> Path:
         return self.runtime.paths.runs / self.run_id
 
+    @property
+    def downloads(self) -> Path:
+        """Where to save files the run downloads: in its evidence, kept and purged with it."""
+        return self.runtime.evidence(self.run_id).downloads
+
     def secret(self, name: str) -> str:
         """A secret by name; the value is registered for redaction."""
         return self.runtime.secrets.get(name)

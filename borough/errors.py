@@ -6,6 +6,10 @@ Tree::
     ├── ConfigError              a config file is malformed or invalid (names file:line, field)
     ├── InputError               an input file (CSV/Excel) cannot be read at all
     ├── SecretsError             the secret store is locked, missing or lacks a value
+    │   ├── StoreMissingError    the store file is gone, but this installation has keys
+    │   ├── StoreDamagedError    the store file is empty, truncated, unreadable or altered
+    │   ├── WrongPassphraseError the store is whole, but the passphrase does not open it
+    │   └── KeysMismatchError    the store's keys are not the ones ledger and trail were made with
     ├── LedgerError              the run/work-item ledger cannot be used
     │   ├── LeaseLostError       another run took over an item this run was working
     │   │   └── RunFencedError   this run cannot prove its lease: it stops before any intent
@@ -69,6 +73,22 @@ class InputError(BoroughError):
 
 class SecretsError(BoroughError):
     """The secret store cannot be used."""
+
+
+class StoreMissingError(SecretsError):
+    """The secret store is missing; restore it from its backup (`borough keys restore`)."""
+
+
+class StoreDamagedError(SecretsError):
+    """The secret store is damaged; restore it from its backup (`borough keys restore`)."""
+
+
+class WrongPassphraseError(SecretsError):
+    """The passphrase does not open the secret store; check the passphrase."""
+
+
+class KeysMismatchError(SecretsError):
+    """The secret store holds other keys than this installation's ledger and audit trail."""
 
 
 class LedgerError(BoroughError):

@@ -8,10 +8,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from borough import filemodes
 from borough.audit.redact import Redactor
 from borough.audit.trail import AuditTrail
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: ``<run>/downloads/``: files as the app sent them (in clear), never served by the dashboard
+DOWNLOADS = "downloads"
 _TEXT_SUFFIXES = frozenset({".html", ".htm", ".txt", ".json", ".csv", ".xml", ".log"})
 
 
@@ -34,6 +37,13 @@ class EvidenceStore:
         self.folder = logs_root / "evidence" / run_id
         self._redactor = redactor
 
+    @property
+    def downloads(self) -> Path:
+        """Files the run downloads (reports of names and NI numbers, in clear): private,
+        purged with the run's other evidence (``borough audit purge``), and not served to
+        dashboard users as evidence is."""
+        return filemodes.make_folder(self.folder / DOWNLOADS)
+
     def save(
         self,
         trail: AuditTrail,
@@ -45,15 +55,14 @@ class EvidenceStore:
         step: str | None = None,
     ) -> EvidenceFile:
         """Write one piece of evidence and record its hash in the audit trail."""
-        folder = self.folder / (item or "run")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = filemodes.make_folder(self.folder / (item or "run"))
         target = folder / _SAFE.sub("_", name)
         if isinstance(content, str) or target.suffix.lower() in _TEXT_SUFFIXES:
             text = content if isinstance(content, str) else content.decode("utf-8", "replace")
             data = self._redactor.redact(text).encode("utf-8")
         else:
             data = content
-        target.write_bytes(data)
+        filemodes.write_private(target, data)
         digest = hashlib.sha256(data).hexdigest()
         record = EvidenceFile(target, target.relative_to(self.logs_root).as_posix(), digest, kind)
         trail.emit(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
@@ -51,7 +50,6 @@ def ingest_items(
     Each batch is inserted, the records of its new rows written (fsynced), then committed:
     no item is ever in the ledger without its ``item.ingested`` record.
     """
-    iterator: Iterator[Item[Any]] = iter(items)
 
     def record(batch: list[tuple[NewItem, ItemRecord, Ingested]]) -> None:
         for new, stored, outcome in batch:
@@ -67,7 +65,7 @@ def ingest_items(
                 detail={"source": stored.source, "ledger_id": stored.id},
             )
 
-    while batch := list(islice(iterator, BATCH)):
+    for batch in _batches(items):
         described = [describe(runtime, bot, item) for item in batch]
         recorded = runtime.ledger.items.ingest(bot.name, run_id, described, audit=record)
         for stored, outcome in recorded:
@@ -80,3 +78,20 @@ def ingest_items(
             if stored.state is ItemState.FAILED:
                 counts.failed += 1
             observer.on_ingested(stored)
+
+
+def _batches(items: Iterable[Item[Any]]) -> Iterator[list[Item[Any]]]:
+    """Items in lists of ``BATCH``; when reading fails, the items read so far come first."""
+    batch: list[Item[Any]] = []
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch

@@ -22,6 +22,7 @@ from typing import Any
 from loguru import logger
 from pydantic import ValidationError
 
+from borough import inputs
 from borough.audit.trail import operator_actor
 from borough.bot import Bot
 from borough.config.loader import Config, config_error_from
@@ -29,7 +30,7 @@ from borough.config.models import BotConfig, RetryPolicy
 from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
 from borough.dryrun import dry_run
-from borough.errors import BoroughError, InputError, LeaseLostError, RunFencedError
+from borough.errors import BoroughError, LeaseLostError, RunFencedError
 from borough.ingest import ingest_items
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
@@ -62,18 +63,10 @@ class RunRequest:
 def resolve_inputs(
     runtime: Runtime, bot_config: BotConfig | None, overrides: Mapping[str, str]
 ) -> dict[str, Path]:
+    """Each input as an :class:`~borough.inputs.InputFile` (path + encoding, sheet, limits)."""
     declared = dict(bot_config.inputs) if bot_config else {}
-    unknown = set(overrides) - set(declared)
-    if declared and unknown:
-        raise InputError(
-            f"unknown input {sorted(unknown)[0]!r}; this bot reads: {', '.join(sorted(declared))}"
-        )
-    merged = {**declared, **overrides}
-    resolved: dict[str, Path] = {}
-    for name, raw in merged.items():
-        path = Path(raw).expanduser()
-        resolved[name] = path if path.is_absolute() else (runtime.paths.home / path)
-    return resolved
+    file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
+    return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
 
 
 def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:

@@ -69,7 +69,7 @@ def prepare_test_secrets(home: Path, passphrase: str = TEST_PASSPHRASE) -> Path:
     except BoroughError:
         file = paths.data / "secrets.cfg"
     if not file.exists():
-        SecretStore(file, passphrase, new_store_kdf=TEST_ONLY_KDF)
+        SecretStore.create(file, passphrase, kdf=TEST_ONLY_KDF)
     return file
 
 

@@ -10,6 +10,7 @@ the client's grid.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -101,8 +102,9 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     def _report(self, ctx: RunContext) -> Path:
         """The ``csv`` input if the run has one, else today's report from the casework app.
 
-        The download is kept with the run's data (``data/downloads/<run id>/``), so row
-        numbers in item errors point at a file the operator can open.
+        The download is kept in the run's evidence (``logs/evidence/<run id>/downloads/``,
+        private, purged with the rest), so row numbers in item errors point at a file the
+        operator can open, and its hash in the trail proves which report was read.
         """
         if "csv" in ctx.inputs:
             return ctx.inputs["csv"]
@@ -113,12 +115,12 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
                 "settings.report_app to the casework app in its config"
             )
         web = ctx.app(app, WebSession)
-        folder = ctx.runtime.paths.data / "downloads" / ctx.run_id
         try:
-            report = CaseworkScreens(web).download_report(folder)  # type: ignore[arg-type]
+            report = CaseworkScreens(web).download_report(ctx.downloads)  # type: ignore[arg-type]
         finally:
             ctx.close_app(app)  # the browser is not needed while the client is keyed
-        ctx.step("report.downloaded", target=app, file=report.name)
+        digest = hashlib.sha256(report.read_bytes()).hexdigest()
+        ctx.step("report.downloaded", target=app, file=report.name, sha256=digest)
         return report
 
     def _client(self, ctx: RunContext) -> DesktopConnector:

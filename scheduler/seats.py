@@ -15,16 +15,21 @@ from borough.config.loader import Config
 from borough.errors import BoroughError
 from borough.ledger import RunBook
 from borough.ledger.seats import SeatsBusy
-from borough.seats import seat_limits
 
 
 class SeatBook:
     def __init__(self, config: Config) -> None:
         self._config = config
-        self.limits: dict[str, int] = {
-            name: app.max_sessions for name, app in config.apps.items() if app.max_sessions
-        }
+        self.limits: dict[str, int] = {}
         self._apps: dict[str, tuple[str, ...]] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Take seat limits from the config's apps again and forget the bots' apps (sync)."""
+        self.limits = {
+            name: app.max_sessions for name, app in self._config.apps.items() if app.max_sessions
+        }
+        self._apps.clear()
 
     def apps_of(self, bot: str) -> tuple[str, ...]:
         """The apps a bot's config lists (what its runs hold seats on)."""
@@ -41,7 +46,7 @@ class SeatBook:
 
     def limits_for(self, apps: tuple[str, ...]) -> dict[str, int]:
         """``{app: max_sessions}`` of the limited apps among ``apps``."""
-        return seat_limits(self._config, apps)
+        return {app: self.limits[app] for app in apps if app in self.limits}
 
     def take(self, runs: RunBook, run_id: str, apps: tuple[str, ...]) -> SeatsBusy | None:
         """Take a queued run's seats now (all or none); what blocks it, or None."""

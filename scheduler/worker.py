@@ -48,7 +48,11 @@ class RunExecutor:
         run = QueuedRun.from_record(record)
         self._take_seats(run)
         child = Child.spawn(
-            run, self.env, self.runtime.paths.data / "worker", cwd=self.runtime.paths.home
+            run,
+            self.env,
+            self.runtime.paths.data / "worker",
+            handover=self.runtime.handover,
+            cwd=self.runtime.paths.home,
         )
         runs.update_detail(
             run_id,

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from borough.audit import records
 from borough.audit.chain import LOG_NAME
+from borough.formulas import csv_safe
 
 EXPORT_COLUMNS = [f for f in records.FIELDS if f != "signature"]
 
@@ -46,7 +47,8 @@ def about_subject(folder: Path, token: str) -> Iterator[dict[str, Any]]:
 
 
 def write_export(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
-    """CSV (lists and objects as JSON text) or JSONL exactly as stored; returns the count."""
+    """CSV (lists and objects as JSON text, formula-like text made inert) or JSONL exactly
+    as stored; returns the count."""
     count = 0
     if fmt == "jsonl":
         for row in rows:
@@ -56,8 +58,10 @@ def write_export(rows: Iterator[dict[str, Any]], out: TextIO, fmt: str) -> int:
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        flat = {
-            key: json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        flat = {  # no cell may be a live formula when the file is opened in a spreadsheet
+            key: csv_safe(
+                json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+            )
             for key, value in row.items()
         }
         writer.writerow(flat)

@@ -17,9 +17,11 @@ UK_PATTERNS: tuple[tuple[str, str], ...] = (
         "NINO",
         r"(?i)\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
     ),
-    ("BANK", r"(?<![\d-])\d{2}[- ]\d{2}[- ]\d{2}(?:[ ,;/]*\d{8})?(?![\d-])"),
-    ("BANK", r"(?<![\d-])\d{8}(?![\d-])"),
-    ("PHONE", r"(?<![\w+])(?:\+44 ?\(?0?\)? ?|\(?0)\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?!\d)"),
+    # Digits glued to letters are hashes, ids and tokens ("99544665f8c7…"), not bank
+    # details or phone numbers: the digit patterns need a non-word character on both sides.
+    ("BANK", r"(?<![\w-])\d{2}[- ]\d{2}[- ]\d{2}(?:[ ,;/]*\d{8})?(?![\w-])"),
+    ("BANK", r"(?<![\w-])\d{8}(?![\w-])"),
+    ("PHONE", r"(?<![\w+])(?:\+44 ?\(?0?\)? ?|\(?0)\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?!\w)"),
     (
         "POSTCODE",
         r"(?i)\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b",

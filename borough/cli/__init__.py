@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import typer
 
+from borough import filemodes
 from borough.cli import (
+    _common,
     audit_cmd,
     config_cmd,
     dashboard_cmd,
     demo_cmd,
     items_cmd,
+    keys_cmd,
     ledger_cmd,
     new_cmd,
     run_cmd,
@@ -23,10 +26,13 @@ from borough.cli import (
     secrets_cmd,
     worker_cmd,
 )
+from borough.cli.exitcodes import help_text
 
 app = typer.Typer(
     name="borough",
+    cls=_common.BoroughGroup,
     help="Scheduled, exactly-once, audited bots for council legacy systems.",
+    epilog=help_text(),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
@@ -39,6 +45,7 @@ app.add_typer(items_cmd.app, name="items")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
@@ -48,4 +55,6 @@ app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:
+    """The ``borough`` command (and ``python -m borough``, which the scheduler runs)."""
+    filemodes.private_umask()  # before anything is written; children inherit it
     app()

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from borough.cli._common import console, errors_reported, fail, opened_runtime, parse_when
+from borough.cli.exitcodes import ExitCode
 
 app = typer.Typer(
     help="Verify, export and search the tamper-evident audit trail.", no_args_is_help=True
@@ -39,7 +40,7 @@ def verify(
 ) -> None:
     """Check every record, link and signature; name the first record that is not as written.
 
-    Exit code 0: intact; 1: tampering or damage found.
+    Exit code 0: intact; 4: tampering or damage found; 3: the check could not run.
     """
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -75,7 +76,7 @@ def verify(
     where = f"record {problem.seq}" if problem.seq is not None else "trail"
     line = f", line {problem.line}" if problem.line else ""
     console.print(f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}")
-    raise typer.Exit(1)
+    raise typer.Exit(ExitCode.TAMPERED)
 
 
 @app.command("export")
@@ -158,7 +159,7 @@ def purge(
         if not yes and not typer.confirm(
             f"Remove audit records and evidence older than {days} days?"
         ):
-            raise typer.Exit(1)
+            fail("nothing purged: not confirmed")
         report = purge_older_than(runtime, cutoff)
     console.print(
         f"purged {report.audit.purged_records} audit records (through record "

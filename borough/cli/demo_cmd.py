@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borough.cli._common import LONDON, console, errors_reported, local
+from borough.cli._common import LONDON, console, errors_reported, fail, local
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
@@ -63,18 +63,16 @@ def demo(
     from borough import logconfig
     from borough.config import load_config, resolve_paths
     from borough.runtime import open_runtime
+    from borough.secrets.passphrase import take_passphrase
     from bots.demo_systems import legacy_systems
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
-        raise typer.BadParameter(
-            f"run the demo from the borough folder ({source_home} has no config/)"
-        )
+        fail(f"run the demo from the borough folder ({source_home} has no config/)")
     demo_home = prepare_home(source_home, keep=keep)
-    env = {
-        "BOROUGH_HOME": str(demo_home),
-        "BOROUGH_SECRETS_PASSPHRASE": os.environ.get("BOROUGH_SECRETS_PASSPHRASE", DEMO_PASSPHRASE),
-    }
+    # Taken out of this process's environment before the legacy apps and X server start.
+    passphrase = take_passphrase("BOROUGH_SECRETS_PASSPHRASE") or DEMO_PASSPHRASE
+    env = {"BOROUGH_HOME": str(demo_home), "BOROUGH_SECRETS_PASSPHRASE": passphrase}
     console.rule("[bold]borough demo")
     console.print(STORY)
     console.print(f"\nDemo installation: {demo_home}")
@@ -201,9 +199,9 @@ def run_line(run: RunRecord) -> str:
     )
 
 
-def passphrase_hint() -> str:
+def passphrase_hint(passphrase: str) -> str:
     """The demo's own passphrase, or a placeholder: an operator's is never printed."""
-    return "..." if os.environ.get("BOROUGH_SECRETS_PASSPHRASE") else DEMO_PASSPHRASE
+    return DEMO_PASSPHRASE if passphrase == DEMO_PASSPHRASE else "..."
 
 
 def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> None:
@@ -233,7 +231,8 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         console.print(f"{holding.system}: {holding.location}")
     console.print(
         "\nTry, with the demo's installation:\n"
-        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE={passphrase_hint()}\n"
+        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE="
+        f"{passphrase_hint(runtime.secrets.reveal_passphrase())}\n"
         "  borough runs list\n"
         "  borough items list --state failed\n"
         "  borough audit verify\n"

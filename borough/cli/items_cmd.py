@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, fail, opened_runtime
+from borough.cli._common import console, opened_runtime, usage
 
 app = typer.Typer(
     help="Look at work items; retry failed ones; resolve those needing review.",
@@ -44,7 +44,7 @@ def list_items(
     try:
         states = [ItemState(s.lower().replace("-", "_")) for s in state] if state else None
     except ValueError as exc:
-        fail(f"{exc}; states are: {', '.join(s.value for s in ItemState)}")
+        usage(f"{exc}; states are: {', '.join(s.value for s in ItemState)}")
     with opened_runtime() as runtime:
         run_id = runtime.ledger.runs.get(run).id if run else None
         token = runtime.tokenizer.token(key) if key else None
@@ -129,7 +129,7 @@ def resolve(
     from borough.ledger import ItemState
 
     if not reason.strip():
-        fail("--reason must say what you checked")
+        usage("--reason must say what you checked")
     target = {
         Resolution.done: ItemState.DONE,
         Resolution.failed: ItemState.FAILED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -15,10 +15,12 @@ from borough.cli._common import (
     fail,
     opened_runtime,
     stop_on_sigterm,
+    usage,
 )
 from borough.cli.exitcodes import ExitCode
 
-EXIT_CODES = {"succeeded": 0, "dry_run": 0, "completed_with_failures": 1}
+if TYPE_CHECKING:
+    from borough.ledger import RunRecord
 
 
 def parse_inputs(values: list[str]) -> dict[str, str]:
@@ -28,7 +30,7 @@ def parse_inputs(values: list[str]) -> dict[str, str]:
         if not sep:
             name, path = "csv" if value.lower().endswith(".csv") else "file", value
         if not name or not path:
-            fail(f"--input {value!r}: write NAME=PATH, e.g. --input csv=exports/today.csv")
+            usage(f"--input {value!r}: write NAME=PATH, e.g. --input csv=exports/today.csv")
         inputs[name.strip()] = path.strip()
     return inputs
 
@@ -59,8 +61,9 @@ def run(
 
     The run takes a licence seat on every app of the bot with ``max_sessions``; if one is
     taken it waits (saying who holds it) unless ``--no-wait`` is given.
-    Exit code 0: all done; 1: finished with failed or needs-review items; 3: the run failed,
-    stopped itself (lost its lease) or found no free seat.
+    Exit code 0: all done; 1: finished with failed or needs-review items (a dry run: rows
+    that would fail); 3: the run could not complete (stopped, cancelled, stopped itself
+    after losing its lease, no free seat, config, input).
     """
     from borough.cli._render import (
         ProgressObserver,
@@ -91,12 +94,10 @@ def run(
         try:
             record = run_bot(runtime, request, observer)
         except SeatUnavailableError as exc:
-            fail(str(exc), ExitCode.ERROR)
+            fail(str(exc))
         except (KeyboardInterrupt, RunCancelled):
             if observer.waited_for_seat:
-                fail(
-                    "stopped while waiting for a licence seat; nothing was recorded", ExitCode.ERROR
-                )
+                fail("stopped while waiting for a licence seat; nothing was recorded")
             raise
         finally:
             observer.stop()
@@ -116,7 +117,7 @@ def run(
             )
         if not dry_run:
             console.print("\n".join(where_to_look(runtime, record)), style="dim")
-    raise typer.Exit(EXIT_CODES.get(record.status.value, 3))
+    raise typer.Exit(int(exit_code(record)))
 
 
 def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
@@ -132,3 +133,16 @@ def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
         label = f"already in ledger ({note})" if kind == "known" else (note or "")
         table.add_row(escape(getattr(new, "source", "") or ""), would, escape(label))
     console.print(table)
+
+
+def exit_code(record: RunRecord) -> ExitCode:
+    """0 all done; 1 finished with items to look at (or, dry, rows that would fail); else 3."""
+    from borough.ledger import RunStatus
+
+    counts = record.counts
+    problems = counts.failed + counts.needs_review
+    if record.status is RunStatus.COMPLETED_WITH_FAILURES:
+        return ExitCode.ITEMS_FAILED
+    if record.status in (RunStatus.SUCCEEDED, RunStatus.DRY_RUN):
+        return ExitCode.ITEMS_FAILED if problems else ExitCode.OK
+    return ExitCode.ERROR

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import (
@@ -105,9 +107,32 @@ class DashboardSettings(Strict):
     four_eyes: bool = Field(
         default=False, description="manual overrides need a second operator's approval"
     )
-    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins allowed")
-    login_lockout_minutes: int = Field(default=15, ge=1, description="window and lock time")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins to an account before they are slowed"
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="how long failed sign-ins are remembered"
+    )
+    login_max_delay_seconds: int = Field(
+        default=30, ge=1, le=600, description="the longest a sign-in is ever held back"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For is believed",
+    )
     secure_cookies: bool = Field(default=False, description="true when served behind HTTPS")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return values
 
 
 class PathSettings(Strict):
@@ -175,6 +200,48 @@ class RetryPolicy(Strict):
         return float(min(raw, self.max_backoff_seconds))
 
 
+class InputLimits(Strict):
+    """How large an input file may be before it is refused unread (``limits:`` of an input).
+
+    The defaults take any real council export; a bigger one is allowed by raising a limit
+    for that input only. A spreadsheet is a zip: its size unpacked and its compression
+    ratio are checked before a byte of it is parsed (a 1 MB file can unpack to 1 GB).
+    """
+
+    file_mb: float = Field(default=50, gt=0, description="size of the file on disk")
+    unpacked_mb: float = Field(default=200, gt=0, description="xlsx: all members unpacked")
+    compression_ratio: float = Field(
+        default=100, ge=1, description="xlsx: unpacked/packed size of any member over 1 MB"
+    )
+    members: int = Field(default=1000, ge=1, description="xlsx: files inside the zip")
+    cells: int = Field(default=10_000_000, ge=1, description="rows x columns read")
+
+
+class InputSpec(Strict):
+    """An input in its long form: ``csv: {path: exports/ctr.csv, encoding: cp1252}``."""
+
+    path: str = Field(description="the file, relative to BOROUGH_HOME")
+    encoding: str | None = Field(
+        default=None, description="CSV text encoding, e.g. cp1252 (default: UTF-8)"
+    )
+    sheet: str | int | None = Field(
+        default=None, description="Excel sheet by name or 0-based position (default: first)"
+    )
+    limits: InputLimits = InputLimits()
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {value!r}; e.g. utf-8, cp1252 (Windows), latin-1"
+                ) from None
+        return value
+
+
 class BotConfig(Strict):
     """``config/bots/<name>.yaml``."""
 
@@ -183,11 +250,21 @@ class BotConfig(Strict):
         default=None, description="module:Class, when the bot is not installed as an entry point"
     )
     description: str = ""
-    inputs: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = Field(
+        default_factory=dict, description="name: path, or name: {path, encoding, sheet, limits}"
+    )
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``csv: exports/x.csv`` is ``csv: {path: exports/x.csv}``."""
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("entry")
     @classmethod

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from borough import filemodes
 from borough.errors import TransientError
 
 if TYPE_CHECKING:
@@ -60,9 +61,10 @@ def wait_for_download(
     failure = download.failure()
     if failure:
         raise TransientError(f"the download failed: {failure}", app=session.name, step=step)
-    folder.mkdir(parents=True, exist_ok=True)
+    filemodes.make_folder(folder)
     target = folder / Path(download.suggested_filename).name
     download.save_as(target)
+    filemodes.tighten(target)  # a report of names and NI numbers: its owner's eyes only
     return target
 
 

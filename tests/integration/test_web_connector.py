@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -208,6 +209,8 @@ def test_report_downloads_keep_the_apps_file_name(session: Session, tmp_path: Pa
 
     csv_file = web.run("report", lambda: download("#lnkReportCsv"))
     assert csv_file.name.startswith("cases_") and csv_file.suffix == ".csv"
+    assert stat.S_IMODE(csv_file.stat().st_mode) == 0o600  # names and NI numbers: private
+    assert stat.S_IMODE(csv_file.parent.stat().st_mode) == 0o700
     table = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
     assert tuple(table[0]) == COLUMNS and len(table) == 4
     xlsx_file = web.run("report", lambda: download("#lnkReportXlsx"))

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from borough.dashboard.security import OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Session
 from borough.dashboard.web import render
+from borough.evidence import DOWNLOADS
 
 router = APIRouter()
 
@@ -35,6 +36,8 @@ def resolve_evidence(root: Path, relative: str) -> Path:
     """
     parts = relative.split("/")
     if not 1 <= len(parts) <= 4 or not all(_PART.match(p) for p in parts):
+        raise HTTPException(404)
+    if parts[1:2] == [DOWNLOADS]:  # downloaded reports are raw input, personal data in clear
         raise HTTPException(404)
     base = root.resolve()
     path = root.joinpath(*parts)

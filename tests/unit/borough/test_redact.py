@@ -71,3 +71,16 @@ def test_every_one_of_many_registered_values_is_found():
     for i in range(20_000):
         redactor.add_personal(f"Person{i} Surname{i}", "name")
     assert redactor.redact("saw person19999 surname19999 today") == "saw [name] today"
+
+
+def test_hashes_and_ids_with_digit_runs_are_not_mistaken_for_bank_or_phone_numbers():
+    redactor = Redactor()
+    for text in (
+        "sha256:99544665f8c7d580288e1bc6cf95d04b7c018245340b55b947065062ea6bcbd5",
+        "fingerprint 07700900123abc",
+        "ref a12345678",
+        "token_12345678",
+    ):
+        assert redactor.redact(text) == text
+    assert redactor.redact("account 12345678.") == "account [BANK]."
+    assert redactor.redact("call 07700 900123, or") == "call [PHONE], or"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +32,7 @@ class Ctx:
         self.apps_closed: list[str] = []
         self.run_id = "20261123-090000-abc123"
         self.runtime = SimpleNamespace(paths=SimpleNamespace(data=root))
+        self.downloads = (root or Path(".")) / "evidence" / self.run_id / "downloads"
 
     def step(self, step: str, *, target: str | None = None, **detail: object) -> None:
         self.steps.append((step, detail))
@@ -93,7 +95,7 @@ def test_without_a_csv_or_a_report_app_the_run_says_what_to_configure():
         list(CaseworkToRevenuesDesktop().items(Ctx(None)))  # type: ignore[arg-type]
 
 
-def test_the_report_is_downloaded_into_the_runs_data_folder_and_the_browser_closed(
+def test_the_report_is_downloaded_into_the_runs_evidence_and_the_browser_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     rows = casework_rows(2, seed=6)
@@ -109,9 +111,10 @@ def test_the_report_is_downloaded_into_the_runs_data_folder_and_the_browser_clos
     ctx = Ctx(None, tmp_path, report_app="casework")
     items = list(CaseworkToRevenuesDesktop().items(ctx))  # type: ignore[arg-type]
     assert [item.key for item in items] == [row["Case Reference"] for row in rows]
-    assert folders == [tmp_path / "downloads" / ctx.run_id]
+    assert folders == [ctx.downloads]
     assert ctx.apps_opened == ctx.apps_closed == ["casework"]
-    assert ctx.steps == [("report.downloaded", {"file": "cases_20261123.csv"})]
+    digest = hashlib.sha256(report_csv(rows).encode("utf-8")).hexdigest()
+    assert ctx.steps == [("report.downloaded", {"file": "cases_20261123.csv", "sha256": digest})]
 
     def refused(self: CaseworkScreens, folder: Path, *, excel: bool = False) -> Path:
         raise TransientError("the app showed a page instead of a file")

@@ -30,7 +30,7 @@ def check(home: Path, ledger: str):
 
 def test_a_heartbeat_not_below_the_lease_is_an_error(home: Path):
     code, output = check(home, "  lease_seconds: 10\n  heartbeat_seconds: 10\n")
-    assert code == 2
+    assert code == 3
     assert "borough.yaml:3 [ledger.heartbeat_seconds]" in output
     assert "heartbeat_seconds (10) must be below lease_seconds (10)" in output
 
