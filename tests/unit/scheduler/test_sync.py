@@ -62,6 +62,8 @@ FIRED = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
+    global FIRED  # noqa: PLW0603 - 30 s before this test, not before a long session
+    FIRED = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
     start = FIRED.astimezone(LONDON).replace(tzinfo=None).isoformat()
     return scheduler_home(
         tmp_path,
