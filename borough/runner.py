@@ -281,7 +281,7 @@ class _Run:
             )
             if ended:
                 return runs.get(self.run_id)
-            self.lease.fence(self.lease._taken_over(runs.get(self.run_id).status.value.upper()))
+            self.lease.fence(self.lease.taken_over(runs.get(self.run_id).status.value.upper()))
             error = self._fenced_error()
         status = RunStatus.FAILED
         self.trail.emit(

@@ -93,7 +93,7 @@ class RunLease:
         ).first()
         if row is None or row.status != RunStatus.RUNNING.value:
             status = "gone" if row is None else str(row.status).upper()
-            self.fence(self._taken_over(status))
+            self.fence(self.taken_over(status))
             raise self.error()
         if row.host != self.host or row.pid != self.pid:
             self.fence(f"run {self.run_id} is now held by process {row.pid} on {row.host}")
@@ -103,7 +103,8 @@ class RunLease:
         ):
             raise LeaseStale(f"run {self.run_id}: heartbeat older than the lease")
 
-    def _taken_over(self, status: str) -> str:
+    def taken_over(self, status: str) -> str:
+        """Why the run is fenced, once the ledger shows it ``status`` (not RUNNING)."""
         return (
             f"it was silent for {self.silent_seconds():.1f} s (paused, starved or cut off) "
             f"and the ledger now shows it {status}: another process may have taken over its "
@@ -130,7 +131,7 @@ def renew(engine: Engine, lease: RunLease) -> bool:
             lease.mark_renewed(mark)
             return True
         status = conn.execute(select(runs.c.status).where(runs.c.id == lease.run_id)).scalar()
-    lease.fence(lease._taken_over(str(status or "gone").upper()))
+    lease.fence(lease.taken_over(str(status or "gone").upper()))
     return False
 
 
