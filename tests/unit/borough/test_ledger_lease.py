@@ -7,16 +7,19 @@ heartbeat age only; a run of this host by its process only.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import MetaData, create_engine, inspect, text, update
 
 from borough.errors import AuditError, LeaseLostError, RunFencedError
-from borough.ledger import ItemState, Ledger, RunCounts, RunLease, RunStatus
+from borough.ledger import ItemState, Ledger, RunCounts, RunLease, RunStatus, Sealer, open_ledger
+from borough.ledger import schema as ledger_schema
 from borough.ledger.lease import LeaseStale, boot_clock
-from borough.ledger.reaping import RecordedEnd
+from borough.ledger.reaping import RecordedEnd, reap_one
 from borough.ledger.runs import utcnow
 from borough.ledger.schema import runs as runs_table
 from borough.ledger.seats import SeatsTaken
@@ -79,8 +82,6 @@ def test_a_renewal_before_the_reap_commits_wins(ledger: Ledger):
     run_id, lease = remote_run(ledger, silent=LEASE + GRACE + 1)
     seen = ledger.runs.get(run_id)  # the reaper read the run as stale ...
     assert ledger.runs.renew(lease) is True  # ... but the holder renewed first
-    from borough.ledger.reaping import reap_one
-
     stale_before = utcnow() - timedelta(seconds=LEASE + GRACE)
     assert reap_one(ledger.engine, seen, "stale", stale_before=stale_before) is None
     assert ledger.runs.get(run_id).status is RunStatus.RUNNING
@@ -238,3 +239,35 @@ def test_a_queued_run_keeps_the_seats_taken_for_it_when_it_starts(ledger: Ledger
     started = ledger.runs.start(run.id, seats={"app": 1})
     assert started.status is RunStatus.RUNNING
     assert [h.run_id for h in ledger.runs.seat_holders()] == [run.id]
+
+
+def test_a_version_1_ledger_gains_the_seats_table_and_keeps_its_runs(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = MetaData()
+    for table in ledger_schema.metadata.sorted_tables:
+        if table.name != "borough_seats":
+            table.to_metadata(old)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(text("INSERT INTO borough_meta VALUES ('schema_version', '1')"))
+        conn.execute(
+            text(
+                "INSERT INTO borough_runs (id, bot, bot_version, trigger, status, host, "
+                "created_at, counts, detail) VALUES ('r1', 'bot', '1', 'manual', 'succeeded', "
+                "'h', '2026-01-01 00:00:00', '{}', '{}')"
+            )
+        )
+    engine.dispose()
+    ledger = open_ledger(url, Sealer(secrets.token_bytes(32)))
+    try:
+        assert "borough_seats" in inspect(ledger.engine).get_table_names()
+        assert ledger.runs.get("r1").status is RunStatus.SUCCEEDED
+        assert ledger.runs.create("bot", "1", seats={"app": 1}).status is RunStatus.RUNNING
+        with ledger.engine.connect() as conn:
+            version = conn.execute(
+                text("SELECT value FROM borough_meta WHERE key = 'schema_version'")
+            ).scalar()
+        assert version == "2"
+    finally:
+        ledger.close()
