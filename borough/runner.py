@@ -203,6 +203,7 @@ class _Run:
         take_or_wait(
             attempt,
             free_dead=free_dead,
+            peek=lambda: runs.seats_busy(self.run_id, limits) if limits else None,
             wait=self.request.wait_for_seats,
             on_wait=self.observer.on_seat_wait,
         )

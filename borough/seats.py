@@ -15,7 +15,7 @@ from loguru import logger
 
 from borough.config.loader import Config
 from borough.errors import SeatUnavailableError
-from borough.ledger.seats import SeatsTaken
+from borough.ledger.seats import SeatsBusy, SeatsTaken
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
@@ -35,26 +35,32 @@ def take_or_wait(
     attempt: Callable[[], T],
     *,
     free_dead: Callable[[], object],
+    peek: Callable[[], SeatsBusy | None],
     wait: bool,
     on_wait: Callable[[str], None],
     poll: float = POLL_SECONDS,
 ) -> T:
     """``attempt()`` until its seats are free (reaping dead holders before each try).
 
-    Without ``wait`` a taken seat is a :class:`SeatUnavailableError` at once. Ctrl+C while
-    waiting leaves nothing behind: nothing is recorded until the seats are taken.
+    ``peek`` says, without locking anything, whether a seat is visibly taken, so waiting
+    runs do not queue for the ledger's write lock. Without ``wait`` a taken seat is a
+    :class:`SeatUnavailableError` at once. Ctrl+C while waiting leaves nothing behind:
+    nothing is recorded until the seats are taken.
     """
     announced: str | None = None
     while True:
         free_dead()
-        try:
-            return attempt()
-        except SeatsTaken as taken:
-            text = taken.busy.message()
-            if not wait:
-                raise SeatUnavailableError(f"{text}; not waiting (--no-wait)") from None
-            if text != announced:
-                announced = text
-                logger.bind(action="run.seat_wait").info("waiting: {}", text)
-                on_wait(text)
+        busy = peek()
+        if busy is None:
+            try:
+                return attempt()
+            except SeatsTaken as taken:
+                busy = taken.busy
+        text = busy.message()
+        if not wait:
+            raise SeatUnavailableError(f"{text}; not waiting (--no-wait)")
+        if text != announced:
+            announced = text
+            logger.bind(action="run.seat_wait").info("waiting: {}", text)
+            on_wait(text)
         time.sleep(poll * random.uniform(0.6, 1.4))

@@ -49,5 +49,11 @@ class SeatBook:
         return {app: self.limits[app] for app in apps if app in self.limits}
 
     def take(self, runs: RunBook, run_id: str, apps: tuple[str, ...]) -> SeatsBusy | None:
-        """Take a queued run's seats now (all or none); what blocks it, or None."""
-        return runs.take_seats(run_id, self.limits_for(apps))
+        """Take a queued run's seats now (all or none); what blocks it, or None.
+
+        A seat visibly taken is answered from a read, without the ledger's write lock.
+        """
+        limits = self.limits_for(apps)
+        if not limits:
+            return None
+        return runs.seats_busy(run_id, limits) or runs.take_seats(run_id, limits)

@@ -180,6 +180,11 @@ class RunBook:
             return taken.busy
         return None
 
+    def seats_busy(self, run_id: str, seats: Mapping[str, int]) -> SeatsBusy | None:
+        """Read only, no lock taken: what would block ``run_id`` from its seats now."""
+        with self._engine.connect() as conn:
+            return seat_table.first_busy(conn, run_id, seats)
+
     def release_seats(self, run_id: str) -> None:
         with self._engine.begin() as conn:
             seat_table.release(conn, run_id)

@@ -106,11 +106,22 @@ def take(conn: Connection, run_id: str, host: str, limits: Mapping[str, int]) ->
             raise SeatsTaken(SeatsBusy(app, limit, holders_of(conn, app)))
 
 
+def first_busy(conn: Connection, run_id: str, limits: Mapping[str, int]) -> SeatsBusy | None:
+    """Read only: the first app of ``limits`` with no seat free for ``run_id`` right now."""
+    for app, limit in sorted(limits.items()):
+        holders = [h for h in holders_of(conn, app, live_only=True) if h.run_id != run_id]
+        if len(holders) >= limit:
+            return SeatsBusy(app, limit, tuple(holders))
+    return None
+
+
 def release(conn: Connection, run_id: str) -> None:
     conn.execute(delete(seats).where(seats.c.run_id == run_id))
 
 
-def holders_of(conn: Connection, app: str | None = None) -> tuple[SeatHolder, ...]:
+def holders_of(
+    conn: Connection, app: str | None = None, *, live_only: bool = False
+) -> tuple[SeatHolder, ...]:
     """Who holds seats (on ``app``, or on every app), oldest first."""
     query = (
         select(
@@ -128,6 +139,8 @@ def holders_of(conn: Connection, app: str | None = None) -> tuple[SeatHolder, ..
     )
     if app is not None:
         query = query.where(seats.c.app == app)
+    if live_only:
+        query = query.where(runs.c.status.in_(LIVE))
     found = []
     for row in conn.execute(query):
         detail = _detail(row.detail)
