@@ -17,6 +17,7 @@ Tree::
     ├── AuditError               the audit trail cannot be written or read
     ├── BotNotFoundError         no bot is registered under that name
     ├── ConnectorError           a connector cannot reach or drive its application
+    ├── AppDriftError            an app's screens no longer match what its bots declare
     ├── DashboardError           the dashboard cannot start, or an account action is refused
     └── ItemError                raised by a bot while working one item
         ├── BusinessRuleError    the data is wrong for the target: never retried -> FAILED
@@ -122,6 +123,14 @@ class BotNotFoundError(BoroughError):
 
 class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
+
+
+class AppDriftError(BoroughError):
+    """An app's screens no longer match what its bots declare (`borough check app NAME`)."""
+
+    def __init__(self, message: str | None = None, *, apps: tuple[str, ...] = ()) -> None:
+        self.apps = apps
+        super().__init__(message)
 
 
 class DashboardError(BoroughError):

@@ -11,7 +11,6 @@ commits it.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,17 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from pydantic import ValidationError
 
-from borough import inputs
 from borough.audit.trail import operator_actor
 from borough.bot import Bot
-from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig, RetryPolicy
-from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
+from borough.drift.preflight import preflight
 from borough.dryrun import dry_run
-from borough.errors import BoroughError, LeaseLostError, RunFencedError
+from borough.errors import AuditError, BoroughError, LeaseLostError, RunFencedError
 from borough.ingest import ingest_items
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
@@ -38,6 +34,7 @@ from borough.ledger.runs import new_run_id, utcnow
 from borough.observe import RunObserver
 from borough.reaper import reap_dead_runs
 from borough.registry import load_bot
+from borough.run_setup import bot_settings, fingerprints, resolve_inputs
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
 from borough.worker import ItemWorker, RunCancelled, describe_error
@@ -58,31 +55,6 @@ class RunRequest:
     run_id: str | None = None  # a QUEUED run recorded by the scheduler
     limit: int | None = None  # stop after working this many items
     wait_for_seats: bool = True  # False: fail at once if a licence seat is taken
-
-
-def resolve_inputs(
-    runtime: Runtime, bot_config: BotConfig | None, overrides: Mapping[str, str]
-) -> dict[str, Path]:
-    """Each input as an :class:`~borough.inputs.InputFile` (path + encoding, sheet, limits)."""
-    declared = dict(bot_config.inputs) if bot_config else {}
-    file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
-    return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
-
-
-def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
-    """The bot's ``settings:`` block validated by its ``settings_model`` (errors name the line)."""
-    raw = bot_config.settings if bot_config else {}
-    model = bot_cls.settings_model
-    if model is None:
-        return dict(raw)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        file = config.bot_config_file(bot_cls.name)
-        doc = load_yaml(file) if file.exists() else None
-        if doc is None:
-            raise
-        raise config_error_from(exc, model, doc, ("settings",)) from None
 
 
 def run_bot(
@@ -137,6 +109,7 @@ class _Run:
     ) -> None:
         self.runtime = runtime
         self.bot_cls = bot_cls
+        self.bot_config = bot_config
         self.policy = policy
         self.request = request
         self.observer = observer
@@ -175,7 +148,7 @@ class _Run:
         """Record the run with its licence seats (waiting for them) and its ``run.start``."""
         runs = self.runtime.ledger.runs
         limits = seat_limits(self.runtime.config, self.apps)
-        detail = {"trigger": self.request.trigger, "inputs": _fingerprints(self.ctx.inputs)}
+        detail = {"trigger": self.request.trigger, "inputs": fingerprints(self.ctx.inputs)}
 
         def started(_: RunRecord) -> None:
             self.trail.emit("run.start", detail=detail)
@@ -226,6 +199,8 @@ class _Run:
                 by=run_id,
                 bot=self.bot_cls.name,
             )
+            # a drifted app stops the run here, before any item is recorded or claimed
+            preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
                 runtime,
                 self.bot_cls,
@@ -265,7 +240,25 @@ class _Run:
         finally:
             self._close(bot)
             heartbeat.stop()
-        return self._end(status, runtime.redactor.redact(error) if error else None)
+        error = runtime.redactor.redact(error) if error else None
+        try:
+            return self._end(status, error)
+        except AuditError as exc:
+            return self._unaudited_end(str(exc))
+
+    def _unaudited_end(self, audit_error: str) -> RunRecord:
+        """The trail cannot be written: the run is FAILED in the ledger with the reason, its
+        end left unrecorded (``borough ledger reconcile`` writes it once there is room)."""
+        error = self.runtime.redactor.redact(audit_error)
+        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
+        self.runtime.ledger.runs.finish(
+            self.run_id,
+            RunStatus.FAILED,
+            counts=self.counts,
+            error=error,
+            expect=(RunStatus.RUNNING, RunStatus.CRASHED),
+        )
+        return self.runtime.ledger.runs.get(self.run_id)
 
     def _end(self, status: RunStatus, error: str | None) -> RunRecord:
         """Write ``run.end`` and its checkpoint, then commit the outcome (never SUCCEEDED
@@ -381,14 +374,3 @@ class _Run:
         except Exception as exc:
             logger.bind(action="run.teardown").warning("teardown failed: {}", exc)
         self.ctx.close()
-
-
-def _fingerprints(inputs: Mapping[str, Path]) -> dict[str, Any]:
-    """Input files by name and content hash (paths may hold names; hashes do not)."""
-    result: dict[str, Any] = {}
-    for name, path in inputs.items():
-        entry: dict[str, Any] = {"file": path.name}
-        if path.is_file():
-            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        result[name] = entry
-    return result

@@ -48,6 +48,7 @@ class Runtime:
             self.keys.signing_key,
             checkpoint_every=self.config.settings.audit.checkpoint_every,
             redact=self.redactor.redact,
+            anchors=lambda: self.ledger.anchors,
         )
 
     @cached_property

@@ -21,6 +21,7 @@ from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
 from borough.context import ItemScope, RunContext
 from borough.errors import (
+    AuditError,
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
@@ -103,8 +104,8 @@ class ItemWorker:
             reference = self.bot.process(self.ctx, item)
         except SkipItem as exc:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
-        except LeaseLostError:
-            raise
+        except (LeaseLostError, AuditError):
+            raise  # a lost lease or an unwritable trail stops the run: no further intent
         except (RunCancelled, KeyboardInterrupt):
             self._abandon(state_holder["claim"])
             raise

@@ -129,7 +129,8 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     def setup(self, ctx: RunContext) -> None:
         """Start (or attach to) the client and sign in now, so a missing display or app
         fails the run once with a clear message instead of failing every item."""
-        self._client(ctx).declare_sensitive(*revenues_client.MASKS)
+        client = self._client(ctx)
+        client.declare_sensitive(*revenues_client.masks(client.title_of(revenues_client.FORM)))
 
     def process(self, ctx: RunContext, item: Item[CaseworkChange]) -> str:
         change = item.data

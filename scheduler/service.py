@@ -30,6 +30,7 @@ from scheduler.dispatch.base import Dispatcher
 from scheduler.firing import FireBook
 from scheduler.jobs import catch_up, fire_job
 from scheduler.lock import lock_for
+from scheduler.notify.anchors import AnchorNotices
 from scheduler.notify.hub import Notifications, notifier_for
 from scheduler.requests import Request, RequestBox
 from scheduler.seats import SeatBook
@@ -94,6 +95,12 @@ class SchedulerService:
             [notifier_for(channel, runtime.secrets) for channel in self.schedules.notify.channels],
             self.trail,
             redact=runtime.redactor.redact,
+            council=config.settings.council,
+        )
+        self.anchors = AnchorNotices(
+            self.schedules.notify,
+            self.trail,
+            self.notifications.publish,
             council=config.settings.council,
         )
         self.book = FireBook(
@@ -338,6 +345,7 @@ class SchedulerService:
                     self._handle_requests()
                     last_requests, look = now, True
                 self._retry_unrecorded()
+                self.anchors.tick()
                 self.dispatcher.tick(look_for_work=look or woke)
                 look = False
                 if now - last_reap >= REAP_SECONDS:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from borough.audit.chain import PurgeResult, purge_before
+from borough.audit.purge import PurgeResult, purge_before
 
 if TYPE_CHECKING:
     from borough.runtime import Runtime

@@ -12,6 +12,7 @@ from borough import filemodes
 from borough.cli import (
     _common,
     audit_cmd,
+    check_cmd,
     config_cmd,
     dashboard_cmd,
     demo_cmd,
@@ -47,6 +48,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(check_cmd.app, name="check")
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
 app.add_typer(schedules_cmd.app, name="schedules")

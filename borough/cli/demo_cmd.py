@@ -205,7 +205,7 @@ def passphrase_hint(passphrase: str) -> str:
 
 
 def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> None:
-    from borough.audit.verify import verify_file
+    from borough.audit.check import verify_installation
     from borough.cli._render import runs_table
 
     console.rule("Runs (from the run ledger)")
@@ -218,7 +218,7 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         table.add_row(holding.system, str(holding.records), holding.detail)
     console.print(table)
     console.rule("Audit trail")
-    verdict = verify_file(runtime.paths.audit, runtime.keys.public_key)
+    verdict = verify_installation(runtime)
     state = "[green]intact[/]" if verdict.ok else f"[red]{verdict.problem}[/]"
     console.print(f"{verdict.records} records, {verdict.checkpoints} signed checkpoints: {state}")
     console.rule("Where to look")

@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+#: When runs check an app's declared screens before their first item (the drift preflight).
+Preflight = Literal["scheduled", "always", "never"]
 #: Keys that would put a credential in clear into a config file.
 _CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
 
@@ -164,6 +166,10 @@ class AppConfig(BaseModel):
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
+    preflight: Preflight = Field(
+        default="scheduled",
+        description="when runs check the app's declared screens before their first item",
+    )
 
     @model_validator(mode="after")
     def _no_credentials_in_clear(self) -> AppConfig:
@@ -256,6 +262,10 @@ class BotConfig(Strict):
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
+    preflight: Preflight | None = Field(
+        default=None,
+        description="when this bot's runs check their apps' screens first (default: each app's)",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("inputs", mode="before")

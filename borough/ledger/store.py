@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from borough import filemodes
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
+from borough.ledger.anchors import AnchorBook
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -28,6 +29,7 @@ class Ledger:
         self._migrate()
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
+        self.anchors = AnchorBook(engine)
 
     @property
     def url(self) -> str:

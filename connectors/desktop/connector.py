@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from subprocess import Popen
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from loguru import logger
 from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
 from borough.errors import ConnectorError, TransientError
-from connectors.desktop import display, forms
+from connectors.desktop import display, drift, forms
 from connectors.desktop.app import AppProcess, expand_command
 from connectors.desktop.clipboard import Clipboard
 from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
+from connectors.desktop.ocr import Ocr
+from connectors.desktop.pixels import PixelScreens, PixelSession, PixelWindows
 from connectors.desktop.screen import Anchor, Box, Mask, Screen, mask_image, png_bytes
 from connectors.desktop.session import Focus, Session
 from connectors.desktop.settings import DesktopSettings
+from connectors.desktop.typing import KeyTyper
 from connectors.desktop.xwindows import XWindows
+
+if TYPE_CHECKING:
+    from borough.drift.report import Finding
 
 SETTLE_SECONDS = 0.05
 SETTLE_TIMEOUT = 2.0
@@ -56,6 +62,7 @@ class DesktopConnector(Connector):
         # the run folder is named after the run: its log is where an operator looks
         self._log = logger.bind(run_id=services.run_folder.name)
         self._pyautogui_display: str | None = None
+        self._ocr: Ocr | None = None
         try:
             self.session = self._connect()
             self._ensure_running()
@@ -76,7 +83,8 @@ class DesktopConnector(Connector):
                 )
             display_name = display.start_virtual(settings.size)
             self._virtual = True
-        self._windows = XWindows(display_name)
+        pixels = settings.pixels if settings.mode == "pixels" else None
+        self._windows = PixelWindows(display_name) if pixels else XWindows(display_name)
         self._lock = display.DisplayLock(display_name)
         self._lock.acquire(settings.display_lock_timeout_seconds)
         if settings.window_manager and not self._windows.window_manager_running():
@@ -96,18 +104,36 @@ class DesktopConnector(Connector):
             *(c for chords in settings.home_keys.values() for c in chords),
         ):
             keys.keys(chord)  # a typo in apps.yaml fails now, not mid-item
-        clipboard = Clipboard(self._windows, display_name, settings.clipboard_timeout_seconds)
         images = None
         if settings.images:
             images = Path(settings.images).expanduser()
             images = images if images.is_absolute() else self.services.home / images
         screen = Screen(display_name, images, settings.confidence)
         self._log.bind(action="desktop.attach").info(
-            "app {} on display {} ({})",
+            "app {} on display {} ({}{})",
             self.name,
             display_name,
             "started here: Xvfb" if self._virtual else "given by DISPLAY",
+            "; image mode" if pixels else "",
         )
+        if pixels is not None:
+            assert isinstance(self._windows, PixelWindows)
+            self._ocr = Ocr()
+            screens = PixelScreens(pixels, self._windows, screen, self._ocr)
+            self._windows.screens = screens
+            typer = KeyTyper(self._windows.display, pixels.key_pause_seconds)
+            return PixelSession(
+                self.name,
+                settings,
+                self._windows,
+                keys,
+                None,
+                screen,
+                pixels=pixels,
+                screens=screens,
+                typer=typer,
+            )
+        clipboard = Clipboard(self._windows, display_name, settings.clipboard_timeout_seconds)
         return Session(self.name, settings, self._windows, keys, clipboard, screen)
 
     def close(self) -> None:
@@ -116,9 +142,12 @@ class DesktopConnector(Connector):
         gui_display, self._pyautogui_display = self._pyautogui_display, None
         wm = self._wm
         stops = self._virtual and display.last_virtual_user()
+        typer = getattr(session, "typer", None)
         steps: list[Any] = [
             self._process.stop if self._process else None,
-            session.clipboard.close if session else None,
+            session.clipboard.close if session and session.clipboard else None,
+            typer.restore if typer is not None and self._windows else None,
+            self._ocr.close if self._ocr else None,
             self._windows.close if self._windows else None,
             (lambda: release_pyautogui(gui_display, display_stops=stops)) if gui_display else None,
             (lambda: display.stop_process(wm)) if wm else None,
@@ -126,6 +155,7 @@ class DesktopConnector(Connector):
             display.release_virtual if self._virtual else None,
         ]
         self._process = self._windows = self._wm = self._lock = None
+        self._ocr = None
         self._virtual = False
         for step in steps:
             if step is not None:
@@ -140,7 +170,14 @@ class DesktopConnector(Connector):
         return [t for t in (s.main_window, s.login_window) if t]
 
     def _showing(self) -> bool:
-        return any(self.session.visible(title) for title in self._app_titles())
+        return self._present(self.session.windows.visible())
+
+    def _present(self, shown: dict[str, Any]) -> bool:
+        """Whether the app is up: one of its windows, or in image mode its viewer window."""
+        pixels = self.settings.pixels if self.settings.mode == "pixels" else None
+        if pixels is not None:
+            return pixels.viewer_window in shown
+        return any(t in shown for t in self._app_titles())
 
     def _ensure_running(self) -> None:
         """Attach to the app's windows, or start it from ``command`` and wait for them."""
@@ -166,7 +203,7 @@ class DesktopConnector(Connector):
         self._log.bind(action="desktop.start").info("started app {}", self.name)
         try:
             self.session.wait_for(
-                lambda _t: self._showing() or not self._process_running(),
+                lambda _t: self._started() or not self._process_running(),
                 f"a window of app {self.name!r}",
                 self.settings.start_timeout_seconds,
             )
@@ -181,6 +218,12 @@ class DesktopConnector(Connector):
             raise ConnectorError(
                 f"app {self.name!r} stopped while starting: {self._process.exit_report()}"
             )
+
+    def _started(self) -> bool:
+        """The app shows a window (in image mode: the viewer shows one of its screens)."""
+        if self.settings.mode == "pixels":
+            return self._showing() and bool(self.session.windows.titles())
+        return self._showing()
 
     def _process_running(self) -> bool:
         return self._process is not None and self._process.running
@@ -223,8 +266,10 @@ class DesktopConnector(Connector):
         title: str | None = None
         for _ in range(12):
             shown = session.windows.visible()
-            if not any(t in shown for t in self._app_titles()):
+            if not self._present(shown):
                 self._ensure_running()
+                continue
+            if self.settings.mode == "pixels" and self._focus_viewer(shown):
                 continue
             title = session.active_title()
             if title == s.login_window:
@@ -234,6 +279,9 @@ class DesktopConnector(Connector):
             if title == s.main_window and not blocking:
                 return
             if not self._settled(title):
+                continue
+            if title is None and self.settings.mode == "pixels":
+                session.press("escape")  # something the app config does not know: close it
                 continue
             if title is None or title not in (s.main_window, *side_titles):
                 # the focus is elsewhere (another program, nothing): bring the app forward
@@ -256,6 +304,19 @@ class DesktopConnector(Connector):
             app=self.name,
             step="home",
         )
+
+    def _focus_viewer(self, shown: dict[str, Any]) -> bool:
+        """Give the viewer the keyboard focus if it lacks it; True if it had to."""
+        assert self.settings.pixels is not None
+        viewers = shown.get(self.settings.pixels.viewer_window, [])
+        windows = self.session.windows
+        if not viewers or windows.active_id() == viewers[0].id:
+            return False
+        windows.activate(viewers[0].id)
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while windows.active_id() != viewers[0].id and time.monotonic() < deadline:
+            time.sleep(SETTLE_SECONDS)
+        return True
 
     def _settled(self, title: str | None) -> bool:
         """True if ``title`` is still active a moment later (windows close in steps)."""
@@ -310,6 +371,14 @@ class DesktopConnector(Connector):
     def await_dialog(self, timeout: float | None = None) -> forms.Dialog:
         """The next configured pop-up: returned if ``ok``, else raised as its error kind."""
         return forms.await_dialog(self.session, timeout)
+
+    def title_of(self, screen: str, element: str = "window") -> str:
+        """The window title declared for ``screen`` in apps.yaml (``title:`` locator)."""
+        return drift.title_of(self, screen, element)
+
+    def check_screens(self, baseline: Mapping[tuple[str, str], dict[str, Any]]) -> list[Finding]:
+        """The drift check: open each declared screen from the main window, look, close."""
+        return drift.check(self, baseline)
 
     def declare_sensitive(self, *masks: Mask) -> None:
         """Areas to black out in failure screenshots (fields holding personal data)."""

@@ -49,9 +49,9 @@ def difference(expected: str, got: str) -> str:
 def enter_fields(session: Session, fields: Sequence[Field]) -> None:
     """Paste each field's value and confirm it by read-back (one re-entry on a mismatch)."""
     for field in fields:
-        held = session.fill_field(field.focus, field.value)
+        held = session.fill_field(field.focus, field.value, field.label)
         if held != field.value:
-            held = session.fill_field(field.focus, field.value)
+            held = session.fill_field(field.focus, field.value, field.label)
         if held != field.value:
             raise BusinessRuleError(
                 f"field {field.label!r} does not hold what was entered: "
@@ -65,9 +65,9 @@ def verify_fields(session: Session, fields: Sequence[Field]) -> None:
     """Read every field back; BusinessRuleError naming each one that differs."""
     wrong = []
     for field in fields:
-        held = session.read_field(field.focus, field.value)
+        held = session.read_field(field.focus, field.value, field.label)
         if held != field.value:  # read once more: a dropped focus key reads the wrong field
-            held = session.read_field(field.focus, field.value)
+            held = session.read_field(field.focus, field.value, field.label)
         if held != field.value:
             wrong.append(f"{field.label!r} ({difference(field.value, held)})")
     if wrong:

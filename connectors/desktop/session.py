@@ -28,7 +28,7 @@ class Session:
     settings: DesktopSettings
     windows: XWindows
     keys: Keyboard
-    clipboard: Clipboard
+    clipboard: Clipboard | None
     screen: Screen
     _anchors: dict[tuple[Anchor, str, int, int], tuple[int, int]] = field(default_factory=dict)
 
@@ -77,6 +77,7 @@ class Session:
 
     def paste(self, text: str, timeout: float | None = None) -> None:
         """Paste ``text`` at the focus; returns once the app has fetched it."""
+        assert self.clipboard is not None
         try:
             self.clipboard.paste(text, lambda: self.keys.press(self.settings.paste_keys), timeout)
         except TransientError as exc:
@@ -85,6 +86,7 @@ class Session:
 
     def copy(self, *chords: str, timeout: float | None = None) -> str | None:
         """Press ``chords`` (ending with a copy) and return the text the app copied, or None."""
+        assert self.clipboard is not None
         return self.clipboard.copy(lambda: self.keys.press(*chords), timeout)
 
     def focus(self, target: Focus | None) -> None:
@@ -141,7 +143,9 @@ class Session:
                 if attempt == 2:
                     raise
 
-    def read_field(self, target: Focus | None, expected: str | None = None) -> str:
+    def read_field(
+        self, target: Focus | None, expected: str | None = None, label: str | None = None
+    ) -> str:
         """The field's whole text, by select-all and copy ("" if nothing could be selected).
 
         An empty field copies nothing, which can only be told by waiting: when ``expected``
@@ -160,7 +164,7 @@ class Session:
     def _copy_field(self, wait: float) -> str | None:
         return self.copy(self.settings.select_all, self.settings.copy_keys, timeout=wait)
 
-    def fill_field(self, target: Focus | None, value: str) -> str:
+    def fill_field(self, target: Focus | None, value: str, label: str | None = None) -> str:
         """Replace the field's text with ``value``; returns what the field then holds.
 
         Keys sent the moment a window opens can be dropped by the app (Tk does, before it

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from borough.drift.screens import ScreenDecl
+from connectors.desktop.pixel_settings import PixelSettings
 
 #: What a pop-up window, recognised by its title, means for the item being worked.
 Outcome = Literal["ok", "business_rule", "transient", "needs_review"]
@@ -30,6 +33,12 @@ class DesktopSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
+    mode: Literal["windows", "pixels"] = Field(
+        default="windows",
+        description="windows: titles, clipboard; pixels: the app is seen only through a "
+        "remote-desktop viewer (OCR and images, typed keys)",
+    )
+    pixels: PixelSettings | None = Field(default=None, description="image mode's screens")
     command: list[str] | None = Field(
         default=None,
         description="how to start the app; {python} and {home} are replaced; "
@@ -71,6 +80,11 @@ class DesktopSettings(BaseModel):
     window_timeout_seconds: float = Field(default=10.0, gt=0)
     clipboard_timeout_seconds: float = Field(default=2.0, gt=0)
     display_lock_timeout_seconds: float = Field(default=60.0, ge=0)
+    screens: dict[str, ScreenDecl] = Field(
+        default_factory=dict,
+        description="the screens bots use: keys that open them from the main window + "
+        "element -> locator (title:, image:, text:)",
+    )
 
     @field_validator("screen_size")
     @classmethod
@@ -94,6 +108,12 @@ class DesktopSettings(BaseModel):
             for chord in chords:
                 chord_keys(chord)
         return value
+
+    @model_validator(mode="after")
+    def _pixels(self) -> DesktopSettings:
+        if self.mode == "pixels" and self.pixels is None:
+            raise ValueError("mode: pixels needs a pixels: block (viewer_window, screens, fields)")
+        return self
 
     @property
     def size(self) -> tuple[int, int]:

@@ -10,7 +10,7 @@ doubt is raised as :class:`~borough.errors.TransientError` so that borough asks 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -19,8 +19,9 @@ from loguru import logger
 from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
+from borough.drift.screens import locator_of
 from borough.errors import BusinessRuleError, ConnectorError, TransientError
-from connectors.web import checks, evidence, signin, tables
+from connectors.web import checks, evidence, screens, signin, tables
 from connectors.web.browser import BrowserHandle
 from connectors.web.checks import SessionExpired
 from connectors.web.scrub import Scrubber
@@ -29,6 +30,8 @@ from connectors.web.settings import WebSettings
 if TYPE_CHECKING:
     import pandas as pd
     from playwright.sync_api import Frame, Locator, Page
+
+    from borough.drift.report import Finding
 
 R = TypeVar("R")
 TRACE_RESTART_ITEMS = 500  # start a new trace now and then so its temporary files stay small
@@ -313,6 +316,21 @@ class WebSession(Connector):
         from connectors.web.downloads import wait_for_download
 
         return wait_for_download(self, where, action, folder, step=step)
+
+    # -- declared screens (screens: of the app in config/apps.yaml) ---------------------
+    def locator(self, where: Page | Frame, screen: str, element: str) -> Locator:
+        """The element as declared for ``screen`` in apps.yaml, found in ``where``."""
+        return screens.find(where, self.selector(screen, element))
+
+    def selector(self, screen: str, element: str) -> str:
+        """The declared locator of an element, as text (CSS where a script reads it)."""
+        return locator_of(self.settings.screens, self.name, screen, element)
+
+    def check_screens(self, baseline: Mapping[tuple[str, str], dict[str, Any]]) -> list[Finding]:
+        """The drift check: visit every declared screen signed in, touching no item."""
+        from connectors.web import drift
+
+        return drift.check(self, baseline)
 
     # -- per item and evidence ----------------------------------------------------------
     def begin_item(self) -> None:

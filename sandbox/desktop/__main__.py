@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from sandbox.desktop.forms import NEXT_TITLE
 from sandbox.desktop.main_window import Options, RevenuesClient
 from sandbox.desktop.store import Store
 
@@ -28,6 +29,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the lock faults")
     parser.add_argument("--save-delay-ms", type=int, default=0, help="server time per save")
+    parser.add_argument(
+        "--next-version",
+        action="store_true",
+        help=f"the client's next release: the change form is titled {NEXT_TITLE!r} (UI drift)",
+    )
     return parser.parse_args(argv)
 
 
@@ -46,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         lock_rate=args.lock_rate,
         seed=args.seed,
         save_delay_ms=args.save_delay_ms,
+        next_version=args.next_version,
     )
     client = RevenuesClient(store, options)
     try:

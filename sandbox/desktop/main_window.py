@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from tkinter import ttk
 
 from sandbox.desktop.dialogs import MessageBox
-from sandbox.desktop.forms import ChangeForm
+from sandbox.desktop.forms import NEXT_TITLE, ChangeForm
+from sandbox.desktop.forms import TITLE as FORM_TITLE
 from sandbox.desktop.store import Store
 
 TITLE = "Revenues Client"
@@ -24,6 +25,7 @@ class Options:
     lock_rate: float = 0.0
     seed: int | None = None
     save_delay_ms: int = 0
+    next_version: bool = False  #: the supplier's next release: the change form is renamed
 
 
 class SignIn(tk.Toplevel):
@@ -176,6 +178,7 @@ class RevenuesClient:
             rng=self.rng,
             save_delay_ms=self.options.save_delay_ms,
             on_saved=self._saved,
+            title=NEXT_TITLE if self.options.next_version else FORM_TITLE,
         )
 
     def _saved(self, reference: str) -> None:

@@ -131,13 +131,13 @@ def _pager(base: str, page: int, pages: int) -> str:
     return f'<div class="pager">{" ".join(parts)}</div>'
 
 
-def search(query: dict[str, str], cases: Sequence[Case] | None, page: int, pages: int) -> str:
+def search_form(query: dict[str, str]) -> str:
     statuses = "".join(
         f'<option value="{s}"{" selected" if query.get("status") == s else ""}>{s or "(any)"}'
         "</option>"
         for s in ("", "Draft", "Open", "Closed")
     )
-    form = f"""<h1>Case search</h1>
+    return f"""<h1>Case search</h1>
 <form method="get" action="/search" id="searchForm"><table class="form">
 <tr><td class="lbl"><label for="txtSearchClaim">Claim ref</label></td>
 <td><input id="txtSearchClaim" name="claim" value="{e(query.get("claim"))}"></td></tr>
@@ -148,6 +148,18 @@ def search(query: dict[str, str], cases: Sequence[Case] | None, page: int, pages
 <tr><td></td><td><input type="submit" id="btnSearch" value="Search">
 <input type="button" value="Close" onclick="window.close()"></td></tr></table>
 <input type="hidden" name="go" value="1"></form>"""
+
+
+def search(
+    query: dict[str, str],
+    cases: Sequence[Case] | None,
+    page: int,
+    pages: int,
+    *,
+    form: str | None = None,
+) -> str:
+    """The search window: ``form`` (default: this version's search form), then results."""
+    form = search_form(query) if form is None else form
     if cases is None:
         results = '<p id="searchHint">Enter a claim reference or surname.</p>'
     elif not cases:
@@ -171,15 +183,7 @@ def case_form(
     alert: str = "",
     title: str = "New change of circumstances",
 ) -> str:
-    notes = ""
-    if alert:
-        notes += f'<div class="cw-alert" id="lockMsg">{e(alert)}</div>'
-    if errors:
-        items = "".join(f"<li>{e(m)}</li>" for m in errors)
-        notes += (
-            '<div class="validation-summary" id="valSummary"><p>Please correct the following:</p>'
-            f"<ul>{items}</ul></div>"
-        )
+    notes = form_notes(errors, alert)
     options = "".join(
         f'<option value="{code}"{" selected" if values.get("ddlChangeType") == code else ""}>'
         f"{label}</option>"
@@ -215,6 +219,20 @@ def case_form(
 <a href="/home" id="lnkCancel">Cancel</a></td></tr>
 </table></form>"""
     return layout(title, body, page_id="page-case-form")
+
+
+def form_notes(errors: Sequence[str], alert: str) -> str:
+    """The lock alert and validation summary shown above a case form."""
+    notes = ""
+    if alert:
+        notes += f'<div class="cw-alert" id="lockMsg">{e(alert)}</div>'
+    if errors:
+        items = "".join(f"<li>{e(m)}</li>" for m in errors)
+        notes += (
+            '<div class="validation-summary" id="valSummary"><p>Please correct the following:</p>'
+            f"<ul>{items}</ul></div>"
+        )
+    return notes
 
 
 def form_values(case: Case) -> dict[str, str]:

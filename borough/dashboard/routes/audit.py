@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from borough.audit.check import verify_installation
 from borough.audit.reading import about_subject, export_text, in_range, iter_records
 from borough.audit.tokens import is_token
-from borough.audit.verify import check_run_ends, verify_file
 from borough.dashboard.charts import LONDON
 from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
@@ -89,15 +89,7 @@ def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> R
 
 @router.get("/audit/verify")
 def verify(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> Response:
-    dash = dashboard(request)
-    ends = [
-        (r.id, r.audit_seq_end)
-        for r in dash.runtime.ledger.runs.list(limit=100_000)
-        if r.audit_seq_end
-    ]
-    verdict = check_run_ends(
-        verify_file(dash.runtime.paths.audit, dash.runtime.keys.public_key), ends
-    )
+    verdict = verify_installation(dashboard(request).runtime)
     return render(
         request, session, "pages/audit_verify.html", title="Chain verification", verdict=verdict
     )

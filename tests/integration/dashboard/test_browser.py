@@ -29,6 +29,7 @@ MAIN_PAGES = {
         "/approvals",
         "/queue",
         "/schedules",
+        "/drift",
         "/evidence/view/{png}",
         "/account/password",
     ],

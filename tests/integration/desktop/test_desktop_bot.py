@@ -96,7 +96,7 @@ def test_a_record_failing_verification_is_failed_with_a_masked_screenshot(
     with Image.open(shot_path) as image:
         shot = image.convert("RGB")
     screen = Screen(":unused", None, 0.9)
-    for mask in revenues_client.MASKS:
+    for mask in revenues_client.masks("New CTR change"):
         label = screen.find_in(mask.anchor, shot)
         assert label is not None, f"{mask.anchor} is on the screenshot"
         dx, dy, width, height = mask.box

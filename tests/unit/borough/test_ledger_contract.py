@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from borough.errors import LeaseLostError, LedgerError
-from borough.ledger import ItemState, Ledger, RunStatus, Sealer
+from borough.ledger import ItemState, Ledger, RunStatus, Sealer, schema
 from borough.ledger.runs import utcnow
 from tests.support.ledger import new
 
@@ -128,7 +128,8 @@ def test_run_ids_resolve_by_unique_prefix(ledger: Ledger):
 def test_a_newer_schema_version_is_refused(ledger: Ledger):
     with ledger.engine.begin() as conn:
         conn.execute(text("UPDATE borough_meta SET value = '99' WHERE key = 'schema_version'"))
-    with pytest.raises(LedgerError, match="has schema version 99; this borough reads version 2"):
+    expected = f"has schema version 99; this borough reads version {schema.SCHEMA_VERSION}"
+    with pytest.raises(LedgerError, match=expected):
         type(ledger)(ledger.engine, Sealer(secrets.token_bytes(32)))
 
 

@@ -197,6 +197,6 @@ def test_the_bot_declares_its_personal_fields_and_its_intent():
     bot = CaseworkToRevenuesDesktop
     assert set(bot.personal) == {"nino", "surname", "forenames", "postcode"}
     assert bot.declares_intent is True
-    assert {m.anchor.rsplit("/", 1)[-1] for m in revenues_client.MASKS} == {
+    assert {m.anchor.rsplit("/", 1)[-1] for m in revenues_client.masks("New CTR change")} == {
         "surname_label.png", "forenames_label.png", "nino_label.png", "postcode_label.png",
     }  # fmt: skip

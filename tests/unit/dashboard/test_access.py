@@ -23,6 +23,7 @@ PAGES: dict[str, set[str]] = {
     "/approvals": OPS,
     "/queue": OPS,
     "/schedules": OPS,
+    "/drift": OPS,
     "/evidence/view/{relative:path}": OPS,
     "/evidence/file/{relative:path}": OPS,
     "/audit": {"audrey"},
