@@ -90,7 +90,10 @@ def run_bot(
         settings=settings,
         observer=observer,
     )
-    run.begin()
+    try:
+        run.begin()
+    except AuditError as exc:  # not even run.start could be written: no work at all
+        return run.unaudited_start(str(exc))
     return run.execute()
 
 
@@ -245,6 +248,26 @@ class _Run:
             return self._end(status, error)
         except AuditError as exc:
             return self._unaudited_end(str(exc))
+
+    def unaudited_start(self, audit_error: str) -> RunRecord:
+        """The trail cannot be written: the run is recorded FAILED with the reason and does
+        nothing (``borough ledger reconcile`` writes its missing end once there is room)."""
+        error = self.runtime.redactor.redact(audit_error)
+        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
+        runs = self.runtime.ledger.runs
+        if self.request.run_id:
+            runs.finish(self.run_id, RunStatus.FAILED, error=error, expect=(RunStatus.QUEUED,))
+        else:
+            runs.create(
+                self.bot_cls.name,
+                self.bot_cls.version,
+                trigger=self.request.trigger,
+                status=RunStatus.FAILED,
+                run_id=self.run_id,
+                detail={"apps": list(self.apps), "started_by": operator_actor()},
+                error=error,
+            )
+        return runs.get(self.run_id)
 
     def _unaudited_end(self, audit_error: str) -> RunRecord:
         """The trail cannot be written: the run is FAILED in the ledger with the reason, its

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.errors import LeaseLostError, LedgerError
+from borough.ledger import txn
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState
@@ -81,7 +82,7 @@ class ItemQueue(ItemReader):
                 record, outcome = self._ingest_one(conn, bot, run_id, new, now)
                 result.append((new, record, outcome))
             if audit is not None:
-                audit(result)
+                txn.record_in(conn, audit, result)
         return [(record, outcome) for _, record, outcome in result]
 
     def _ingest_one(
@@ -232,7 +233,7 @@ class ItemQueue(ItemReader):
                     claim = Claim(row.id, run_id, row.fence + 1, row.attempt, ItemState.IN_FLIGHT)
                     adopted.append(claim)
                 if audit is not None:
-                    audit(self._to_item(row, unseal=False), claim)
+                    txn.record_in(conn, audit, self._to_item(row, unseal=False), claim)
         return adopted
 
     # -- fenced transitions --------------------------------------------------------------
@@ -336,7 +337,7 @@ class ItemQueue(ItemReader):
                     f"(fence {claim.fence}); another run or an operator took it over"
                 )
             if audit is not None:
-                audit()
+                txn.record_in(conn, audit)
 
     # -- operator actions ------------------------------------------------------------------
     def operator_move(
@@ -383,5 +384,5 @@ class ItemQueue(ItemReader):
             if result.rowcount != 1:
                 raise LedgerError(f"item {item_id} changed while you acted on it; look again")
             if audit is not None:
-                audit(current)
+                txn.record_in(conn, audit, current)
         return self.get(item_id)

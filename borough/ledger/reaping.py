@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, or_, select, update
 
-from borough.ledger import seats
+from borough.ledger import seats, txn
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
 from borough.ledger.schema import runs
 from borough.ledger.times import utcnow
@@ -120,7 +120,7 @@ def reap_one(
         seats.release(conn, run.id)
         reaped = Reaped(run, status, why, recorded)
         if audit is not None:
-            audit(reaped)
+            txn.record_in(conn, audit, reaped)
     return reaped
 
 

@@ -17,7 +17,7 @@ from borough.audit.redact import Redactor
 from borough.errors import LedgerError
 from borough.host import host_name
 from borough.ledger import lease as leases
-from borough.ledger import reaping
+from borough.ledger import reaping, txn
 from borough.ledger import seats as seat_table
 from borough.ledger.lease import RunLease
 from borough.ledger.models import RunCounts, RunRecord, RunStatus
@@ -134,7 +134,7 @@ class RunBook:
             if seats and status in (RunStatus.RUNNING, RunStatus.QUEUED):
                 seat_table.take(conn, new_id, self.host, seats)
             if audit is not None:
-                audit(self._get(conn, new_id))
+                txn.record_in(conn, audit, self._get(conn, new_id))
         return self.get(new_id)
 
     def start(
@@ -168,7 +168,7 @@ class RunBook:
             if seats:
                 seat_table.take(conn, run_id, self.host, seats)
             if audit is not None:
-                audit(self._get(conn, run_id))
+                txn.record_in(conn, audit, self._get(conn, run_id))
         return self.get(run_id)
 
     def take_seats(self, run_id: str, seats: Mapping[str, int]) -> SeatsBusy | None:
@@ -249,7 +249,7 @@ class RunBook:
                 return False
             if status.finished:
                 seat_table.release(conn, run_id)
-            seq = audit() if audit is not None else None
+            seq = txn.record_in(conn, audit) if audit is not None else None
             if seq is not None:
                 conn.execute(update(runs).where(runs.c.id == run_id).values(audit_seq_end=seq))
         return True
@@ -298,7 +298,7 @@ class RunBook:
             merged = json.dumps({**current, **detail}, sort_keys=True, default=str)
             conn.execute(update(runs).where(runs.c.id == run_id).values(detail=merged))
             if audit is not None:
-                audit()
+                txn.record_in(conn, audit)
 
     def _update(self, run_id: str, **values: Any) -> None:
         with self._engine.begin() as conn:
