@@ -23,6 +23,10 @@ def no_lease() -> None:
     """Outside a run (tests, tools) there is no lease to lose."""
 
 
+def _ignore(value: str, *, secret: bool = False) -> None:
+    """Outside a run (tests, tools) there is no redactor to tell."""
+
+
 @dataclass(frozen=True)
 class AppServices:
     """What a connector may use from the runtime: secrets, evidence and the audit trail.
@@ -39,6 +43,9 @@ class AppServices:
     home: Path
     run_folder: Path
     check_lease: Callable[[], None] = no_lease
+    #: ``keep_out(value, secret=False)``: a value typed into an app (or a cookie) is
+    #: redacted from every log, reason and piece of evidence of the run from now on
+    keep_out: Callable[..., None] = _ignore
 
 
 class Connector(abc.ABC):

@@ -16,6 +16,7 @@ from borough.cli import (
     config_cmd,
     dashboard_cmd,
     demo_cmd,
+    evidence_cmd,
     items_cmd,
     keys_cmd,
     ledger_cmd,
@@ -45,6 +46,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
