@@ -35,6 +35,7 @@ ENTRIES = (
         "borough.cli.schedules_cmd",
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",
     ),
+    Entry("ledger", "borough.cli.ledger_cmd", "Repair the ledger's account in the audit trail."),
     Entry(
         "audit",
         "borough.cli.audit_cmd",

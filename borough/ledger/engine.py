@@ -19,10 +19,12 @@ from sqlalchemy.pool import StaticPool
 
 from borough import filemodes
 from borough.errors import LedgerError
+from borough.ledger import txn
 
 IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
 #: ``connection.execution_options(**READ_ONLY)`` for a connection that only reads
-READ_ONLY = {"borough_read_only": True}
+READ_ONLY = {txn.READ_ONLY: True}
+BUSY_MS = 60_000  #: how long a writer waits for SQLite's write lock, unless told otherwise
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,14 +61,22 @@ def _sqlite_engine(url: str) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        reads_only = conn.get_execution_options().get("borough_read_only", False)
-        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(txn.READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
+            return
+        wait_ms = int(options.get(txn.BUSY_MS, BUSY_MS))
+        info = conn.connection.info  # per pooled connection: set the timeout only on change
+        if info.get("busy_ms", BUSY_MS) != wait_ms:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            info["busy_ms"] = wait_ms
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
