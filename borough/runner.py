@@ -40,6 +40,7 @@ from borough.seats import seat_limits, take_or_wait
 from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
+SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 
 @dataclass
@@ -357,10 +358,40 @@ class _Run:
                 continue
             due = items.next_due(name)
             if due is None:
-                return
+                if not self._siblings_to_wait_for():
+                    return
+                self.observer.on_wait(SIBLING_POLL)
+                time.sleep(SIBLING_POLL)
+                continue
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _siblings_to_wait_for(self) -> list[str]:
+        """Other runs of this bot holding items this run may yet have to adopt.
+
+        Several runs work one bot's items at once (``runs: N``, or a manual run beside a
+        scheduled one). Nothing left to claim, this run still stays while another holds
+        items and will either finish them (alive and renewing) or be reaped (its process
+        gone, or another host silent past lease + grace): then its items are adopted here,
+        not left CLAIMED or IN_FLIGHT until the bot's next run. A run of this host that is
+        alive but silent (paused) is never reaped, so it is not waited for.
+        """
+        runs = self.runtime.ledger.runs
+        reap_dead_runs(
+            runs, self.trail, self.ledger_settings, by=self.run_id, bot=self.bot_cls.name
+        )
+        waiting = []
+        for run_id in self.runtime.ledger.items.holders(self.bot_cls.name, besides=self.run_id):
+            other = runs.get(run_id)
+            if other.status is not RunStatus.RUNNING:
+                waiting.append(run_id)  # ended: its items are adopted on the next pass
+                continue
+            silent = (utcnow() - (other.heartbeat_at or other.created_at)).total_seconds()
+            paused_here = other.host == runs.host and silent > self.ledger_settings.lease_seconds
+            if not paused_here:
+                waiting.append(run_id)
+        return waiting
 
     def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
         decision = (

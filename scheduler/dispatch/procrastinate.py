@@ -23,7 +23,7 @@ from loguru import logger
 
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
-from scheduler.dispatch.base import Dispatcher, QueuedRun
+from scheduler.dispatch.base import LIVE_TRIGGERS, Dispatcher, QueuedRun
 from scheduler.errors import DispatchError, SchedulerError
 from scheduler.seats import SeatBook
 
@@ -31,9 +31,7 @@ if TYPE_CHECKING:
     from procrastinate import App
 
 TASK = "borough.run"
-LIVE_TRIGGERS = ("schedule:", "run-now:")
-STALLED_SECONDS = 60
-STALLED_CHECK_SECONDS = 30.0
+STALLED_CHECK_SECONDS = 30.0  #: at most this long between looks for stalled jobs
 
 SEAT_USE = """
 SELECT lock, count(*) AS used FROM procrastinate_jobs
@@ -89,8 +87,10 @@ class ProcrastinateDispatcher(Dispatcher):
         seats: SeatBook,
         *,
         on_finished: Callable[[RunRecord], None],
+        stalled_seconds: float = 60.0,
     ) -> None:
         self.app = app
+        self.stalled_seconds = stalled_seconds
         self.runs = runs
         self.trail = trail
         self.seats = seats
@@ -107,7 +107,7 @@ class ProcrastinateDispatcher(Dispatcher):
                 self._defer(run)
             self._check_finished()
         now = datetime.now(UTC).timestamp()
-        if now - self._last_stalled_check >= STALLED_CHECK_SECONDS:
+        if now - self._last_stalled_check >= min(STALLED_CHECK_SECONDS, self.stalled_seconds / 2):
             self._last_stalled_check = now
             self.retry_stalled()
 
@@ -221,7 +221,7 @@ class ProcrastinateDispatcher(Dispatcher):
 
         rows = self.app.connector.get_sync_connector().execute_query_all(
             query=sql.queries["select_stalled_jobs_by_heartbeat"],
-            seconds_since_heartbeat=STALLED_SECONDS,
+            seconds_since_heartbeat=self.stalled_seconds,
             queue=None,
             task_name=TASK,
         )
