@@ -51,6 +51,10 @@ class RunExecutor:
         record = runs.get(run_id)
         if record.status is RunStatus.RUNNING:
             return self._outlive(run_id)
+        if record.status is RunStatus.CRASHED:  # a retried job whose run was reaped already
+            resumed = self._resume(record)
+            if resumed is not None:
+                return f"not run: the run crashed; {resumed} resumes its work"
         if record.status is not RunStatus.QUEUED:
             return f"not run: the run is {record.status.value}"
         run = QueuedRun.from_record(record)

@@ -75,6 +75,8 @@ def test_without_faults_parallel_runs_split_the_items(tmp_path: Path, postgres_u
         for n in (1, 2, 3):
             made.runner(f"runner-{n}")
         assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
+        wait_for(lambda: ledger_state(made.db_url).get("done", 0) > 0, 120, "work to begin")
+        shown = made.cli("status", "--json", "--beat", "1")
         finish(made, items, 240)
         runs = [r for r in runs_of(made.db_url) if r["bot"] == "counting-bot"]
     assert_exactly_once(made, items)
@@ -83,3 +85,12 @@ def test_without_faults_parallel_runs_split_the_items(tmp_path: Path, postgres_u
     done_by = sorted(json.loads(r["counts"])["done"] for r in runs)
     assert sum(done_by) == items
     assert done_by[0] > 0, f"one run did nothing: {done_by}"
+    # `borough status` on another machine saw every runner, its queues and its runs
+    assert shown.returncode == 0, shown.stderr
+    machines = {m["host"]: m for m in json.loads(shown.stdout)["machines"]}
+    for n in (1, 2, 3):
+        runner = machines[f"runner-{n}"]
+        assert runner["state"] == "alive"
+        assert runner["queues"] == ["app:counting", f"host:runner-{n}"]
+    running = [run for m in machines.values() for run in m["runs"]]
+    assert running and {run["bot"] for run in running} == {"counting-bot"}
