@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.exc import DBAPIError
 
 from borough.audit.trail import operator_actor
 from borough.bot import Bot
@@ -40,6 +41,7 @@ from borough.seats import seat_limits, take_or_wait
 from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
+DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 5.0  #: seconds between looks for a lost database
 SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 
@@ -228,7 +230,7 @@ class _Run:
                 self.observer,
                 self.lease,
             )
-            self._work(worker)
+            self._work_through_outages(worker)
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
         except (RunCancelled, KeyboardInterrupt):
@@ -366,6 +368,36 @@ class _Run:
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _work_through_outages(self, worker: ItemWorker) -> None:
+        """Work; if the ledger's database goes away, pause until it answers, then go on.
+
+        Nothing is claimed or recorded while it is away. Back, the run proves its lease
+        first (if it was silent past lease + grace, another run may have adopted its
+        items: then it is fenced and stops), and the item it held when the connection
+        dropped is taken up again as an orphan: CLAIMED back to PENDING, IN_FLIGHT checked
+        in the target before anything else.
+        """
+        while True:
+            try:
+                self._work(worker)
+                return
+            except DBAPIError as exc:
+                if self.runtime.ledger.reachable():
+                    raise  # not an outage: the run fails with the error
+                self._pause_for_database(exc)
+
+    def _pause_for_database(self, exc: DBAPIError) -> None:
+        logger.bind(action="run.paused", run_id=self.run_id).warning(
+            "the ledger's database is unreachable; pausing until it answers: {}",
+            str(exc).splitlines()[0],
+        )
+        wait = DB_RETRY_FIRST
+        while not self.runtime.ledger.reachable():
+            time.sleep(wait)
+            wait = min(wait * 2, DB_RETRY_MAX)
+        self.runtime.ledger.runs.keep(self.lease)  # fenced if taken over meanwhile
+        self.trail.emit("run.resumed", detail={"paused_by": "ledger unreachable"})
 
     def _siblings_to_wait_for(self) -> list[str]:
         """Other runs of this bot holding items this run may yet have to adopt.

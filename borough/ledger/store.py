@@ -49,6 +49,15 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
 
+    def reachable(self) -> bool:
+        """Whether the database answers now (a run pauses while it does not)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
+
     def close(self) -> None:
         self.engine.dispose()
 

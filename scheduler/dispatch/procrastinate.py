@@ -15,6 +15,7 @@ stalled jobs, and the retried job frees the seat once the ledger shows the run e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from procrastinate import App
 
 TASK = "borough.run"
+SCHEMA_WAIT_SECONDS = 30.0  #: for another machine applying procrastinate's schema
 STALLED_CHECK_SECONDS = 30.0  #: at most this long between looks for stalled jobs
 
 SEAT_USE = """
@@ -61,13 +63,29 @@ def make_app(url: str) -> App:
 
 
 def ensure_schema(app: App) -> None:
-    """Apply procrastinate's schema once (applying it twice is an error)."""
+    """Apply procrastinate's schema once (applying it twice is an error).
+
+    Several machines start at once (a scheduler and its runners): one applies it, the
+    others' attempts fail on the objects it created; they wait until it is there.
+    """
     connector = app.connector.get_sync_connector()
-    row = connector.execute_query_one(
-        query="SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-    )
-    if not row["present"]:
+
+    def present() -> bool:
+        row = connector.execute_query_one(
+            query="SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+        )
+        return bool(row["present"])
+
+    if present():
+        return
+    try:
         app.schema_manager.apply_schema()
+    except Exception:  # procrastinate wraps the database's error in its own
+        deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
+        while not present():
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def queue_for(run: QueuedRun, seats: SeatBook) -> str:

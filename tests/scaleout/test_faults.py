@@ -146,7 +146,7 @@ def test_postgresql_restarted_under_load_loses_no_item(tmp_path: Path):
             restart(server)
             finish(made, items, 300)
             alive = {host: m.alive for host, m in made.machines.items()}
-    assert_exactly_once(made, items)
+        assert_exactly_once(made, items)
     assert all(alive.values()), alive
 
 
