@@ -41,7 +41,7 @@ from borough.seats import seat_limits, take_or_wait
 from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
-DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 5.0  #: seconds between looks for a lost database
+DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 2.0  #: seconds between looks for a lost database
 SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 

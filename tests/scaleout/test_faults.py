@@ -39,6 +39,18 @@ def lock_holder(db_url: str) -> str | None:
     return None if holder is None else str(holder["host"])
 
 
+was_working: list[str] = []
+
+
+def working_on(host: str, db_url: str) -> bool:
+    """A run of ``host`` is RUNNING and has finished items (it is past its ingest)."""
+    for run in runs_of(db_url):
+        if run["host"] == host and run["status"] == "running" and '"done": 0' not in run["counts"]:
+            was_working[:] = [run["id"]]
+            return True
+    return False
+
+
 def fires(db_url: str) -> list[dict]:
     return [r for r in runs_of(db_url) if r["trigger"].startswith("schedule:")]
 
@@ -110,24 +122,27 @@ def test_a_runner_cut_off_postgresql_for_30_s_does_not_double_work(
             cut_off = made.runner("runner-1", db_url=proxy.url(postgres_url))
             made.runner("runner-2")
             assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
-            wait_for(
-                lambda: any(
-                    r["host"] == "runner-1" and r["status"] == "running"
-                    for r in runs_of(postgres_url)
-                ),
-                120,
-                "runner-1 working",
-            )
-            time.sleep(1)
+            wait_for(lambda: working_on("runner-1", postgres_url), 120, "runner-1 working")
             proxy.cut()
             time.sleep(30)
             proxy.restore()
             finish(made, items, 240)
+
+            def back_and_fenced() -> bool:
+                [run] = [r for r in runs_of(postgres_url) if r["id"] == was_working[0]]
+                return run["status"] == RunStatus.FAILED.value
+
+            wait_for(back_and_fenced, 60, "runner-1's run to come back and stop itself")
             survived = cut_off.alive
+            runs = runs_of(postgres_url)
     finally:
         proxy.close()
     assert_exactly_once(made, items)
     assert survived, "the runner paused and came back; it did not exit:\n" + cut_off.output()
+    # its run waited for the database, then found itself taken over (30 s > lease + grace)
+    [paused] = [r for r in runs if r["host"] == "runner-1" and r["id"] == was_working[0]]
+    assert paused["status"] == RunStatus.FAILED.value and paused["error"].startswith("fenced")
+    assert any(r["host"] == "runner-2" and r["status"] == "succeeded" for r in runs)
 
 
 @pytest.mark.timeout(400)
