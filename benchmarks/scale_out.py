@@ -39,9 +39,15 @@ sys.path[:0] = [str(ROOT)]
 
 from borough.ledger import ItemState, Sealer, open_ledger  # noqa: E402
 from borough.testing import COUNTING_KIND, make_home  # noqa: E402
-from tests.support.installs import people, people_csv  # noqa: E402
+from tests.support.installs import people_csv  # noqa: E402
 from tests.support.ledger import new  # noqa: E402
-from tests.support.multirunner import SCHEDULE, cluster, ledger_state, runs_of  # noqa: E402
+from tests.support.multirunner import (  # noqa: E402
+    SCHEDULE,
+    cluster,
+    ledger_state,
+    rows_of,
+    runs_of,
+)
 from tests.support.postgres import create_database, temporary_postgres  # noqa: E402
 from tests.support.scheduling import child_env  # noqa: E402
 
@@ -64,7 +70,7 @@ def sqlite_baseline(root: Path, items: int) -> tuple[float, float]:
             "config/borough.yaml": yaml.safe_dump({"audit": {"checkpoint_every": 200}}),
             "config/apps.yaml": yaml.safe_dump(apps),
             "config/bots/counting-bot.yaml": yaml.safe_dump(bot),
-            "input/people.csv": people_csv(people(items)),
+            "input/people.csv": people_csv(rows_of(items)),
         },
     )
     env = {**os.environ, **child_env(home)}
