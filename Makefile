@@ -8,10 +8,7 @@ test:
 	./scripts/test
 
 check:
-	./scripts/bootstrap
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
-	.venv/bin/mypy
+	./scripts/check
 
 fmt:
 	.venv/bin/ruff format .

@@ -91,11 +91,13 @@ class FireBook:
         *,
         now: datetime | None = None,
         skip_missed: bool = False,
+        missed_reason: str | None = None,
     ) -> FireReport:
         """Account for every fire of ``name`` from ``first_due`` to ``last_due`` (inclusive).
 
         ``trigger`` is the stored one, which produced those times; ``skip_missed`` treats
-        late fires as ``on_missed: skip`` (used when an operator pauses the schedule).
+        late fires as ``on_missed: skip`` (used when an operator pauses the schedule);
+        ``missed_reason`` records them all as MISSED with that reason and queues nothing.
         """
         now = now or datetime.now(UTC)
         report = FireReport(name)
@@ -107,8 +109,8 @@ class FireBook:
         due = [t for t in due if handled is None or t.astimezone(UTC) > handled]
         if not due:
             return report
-        if schedule is None:
-            reason = "schedule is no longer in schedules.yaml"
+        if schedule is None or missed_reason is not None:
+            reason = missed_reason or "schedule is no longer in schedules.yaml"
             report.missed += self._missed(name, bot, due, reason, now=now)
             self._last_fire[name] = due[-1].astimezone(UTC)
             return report
@@ -157,6 +159,11 @@ class FireBook:
         )
         self.wake()
         return record
+
+    def forget_bot_settings(self) -> None:
+        """Read bot configs afresh at the next fire (``sync`` after an edit)."""
+        with self._lock:
+            self._max_run.clear()
 
     def last_fire(self, name: str) -> datetime | None:
         """The latest fire time of ``name`` the ledger has (any outcome), cached."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import SchedulerError
 from scheduler.triggers import fire_times
@@ -31,22 +31,43 @@ class DueFires:
     first_due: datetime
     last_due: datetime
     skip_missed: bool = False
+    missed_reason: str | None = None  #: record every due fire as MISSED, queue nothing
 
 
-def fire(schedule: str, bot: str, due: DueFires | None = None) -> FireReport:
-    """Record the schedule's due fires: a queued run, or MISSED records (see firing.py)."""
+def fire(
+    schedule: str,
+    bot: str,
+    due: DueFires | None = None,
+    settings: dict[str, Any] | None = None,
+) -> FireReport:
+    """Record the schedule's due fires: a queued run, or MISSED records (see firing.py).
+
+    ``settings`` is what ``sync`` stored to compare against the file later; firing reads
+    the file's current settings instead.
+    """
     if due is None:
         raise SchedulerError("scheduler.jobs:fire runs only under borough's scheduler executor")
     return due.book.on_due(
-        schedule, bot, due.trigger, due.first_due, due.last_due, skip_missed=due.skip_missed
+        schedule,
+        bot,
+        due.trigger,
+        due.first_due,
+        due.last_due,
+        skip_missed=due.skip_missed,
+        missed_reason=due.missed_reason,
     )
 
 
 def fire_job(
-    job: Job, book: FireBook, last_due: datetime, *, skip_missed: bool = False
+    job: Job,
+    book: FireBook,
+    last_due: datetime,
+    *,
+    skip_missed: bool = False,
+    missed_reason: str | None = None,
 ) -> FireReport:
     """Call the job's stored callable for its fires up to ``last_due``."""
-    due = DueFires(book, job.trigger, job.next_run_time, last_due, skip_missed)
+    due = DueFires(book, job.trigger, job.next_run_time, last_due, skip_missed, missed_reason)
     report: FireReport = job.func(*job.args, **job.kwargs, due=due)
     return report
 
@@ -58,9 +79,13 @@ def catch_up(
     now: datetime | None = None,
     only: str | None = None,
     skip_missed: bool = False,
+    missed_reason: str | None = None,
 ) -> list[FireReport]:
     """Account for fires that fell due while no scheduler was running, then move the jobs
-    on to their next fire after ``now`` (what APScheduler would do, but reported)."""
+    on to their next fire after ``now`` (what APScheduler would do, but reported).
+
+    ``missed_reason`` records every due fire as MISSED with that reason and queues nothing
+    (an operator command acting without a scheduler must never start work)."""
     now = now or datetime.now(UTC)
     reports = []
     for name, job in sorted(store.jobs().items()):
@@ -69,6 +94,8 @@ def catch_up(
         if job.next_run_time.astimezone(UTC) > now:
             continue
         due = fire_times(job.trigger, job.next_run_time, now)
-        reports.append(fire_job(job, book, due[-1], skip_missed=skip_missed))
+        reports.append(
+            fire_job(job, book, due[-1], skip_missed=skip_missed, missed_reason=missed_reason)
+        )
         store.set_next_fire(name, job.trigger.get_next_fire_time(due[-1], now))
     return reports

@@ -19,10 +19,10 @@ from borough.ledger import RunRecord, RunStatus
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
 from scheduler.errors import ScheduleNotFoundError, SchedulerError, SchedulerLockedError
-from scheduler.jobs import catch_up
 from scheduler.requests import Request
 from scheduler.service import SchedulerService
-from scheduler.store import SyncPlan, plan_sync, read_jobs
+from scheduler.store import read_jobs
+from scheduler.syncplan import SyncPlan, plan_sync
 from scheduler.triggers import upcoming
 
 ANSWER_SECONDS = 15.0
@@ -104,7 +104,9 @@ class Operator:
         return rows
 
     def plan(self) -> SyncPlan:
-        return plan_sync(read_jobs(self.service.engine), self.schedules)
+        """What ``sync`` would change (bot configs and ``apps.yaml`` read afresh)."""
+        self.service.reload_config()
+        return plan_sync(read_jobs(self.service.engine), self.schedules, self.runtime.config)
 
     # -- changing -------------------------------------------------------------------------
     def pause(self, name: str) -> str:
@@ -136,9 +138,10 @@ class Operator:
         """Ask the running scheduler; if none runs, do it here under the store's lock."""
         if self.holder() is None:
             try:
-                with self._offline(skip_missed=verb == "pause") as service:
+                with self._offline() as service:
                     request = Request(0, verb, name, self.actor, datetime.now(UTC))
-                    return service.apply_request(request) + " (no scheduler running; applied)"
+                    outcome = service.apply_request(request, offline=True)
+                    return outcome + " (no scheduler running; applied)"
             except SchedulerLockedError:
                 pass  # a scheduler started meanwhile: ask it
         box = self.service.requests
@@ -154,13 +157,13 @@ class Operator:
         return str(answer.outcome) + " (applied by the running scheduler)"
 
     @contextmanager
-    def _offline(self, *, skip_missed: bool) -> Iterator[SchedulerService]:
+    def _offline(self) -> Iterator[SchedulerService]:
+        """The store, opened here without firing: this process is no scheduler, so due
+        fires are left for the next start to account for (and report), and never queued."""
         service = self.service
         service.lock.acquire(wait=False)
         try:
             service.store.start()
-            # fires that fell due while no scheduler ran are recorded before anything changes
-            catch_up(service.store, service.book, skip_missed=skip_missed)
             yield service
         finally:
             service.store.shutdown()

@@ -30,10 +30,16 @@ class Holder:
 class SeatBook:
     def __init__(self, config: Config) -> None:
         self._config = config
-        self.limits: dict[str, int] = {
-            name: app.max_sessions for name, app in config.apps.items() if app.max_sessions
-        }
+        self.limits: dict[str, int] = {}
         self._apps: dict[str, tuple[str, ...]] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Take seat limits from the config's apps again and forget the bots' apps (sync)."""
+        self.limits = {
+            name: app.max_sessions for name, app in self._config.apps.items() if app.max_sessions
+        }
+        self._apps.clear()
 
     def apps_of(self, bot: str) -> tuple[str, ...]:
         """The apps a bot's config lists (what its runs hold seats on)."""

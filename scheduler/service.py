@@ -21,6 +21,7 @@ from apscheduler.job import Job
 from loguru import logger
 from sqlalchemy.engine import make_url
 
+from borough.config.loader import load_config
 from borough.ledger import RunRecord
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
@@ -31,10 +32,17 @@ from scheduler.lock import lock_for
 from scheduler.notify.hub import Notifications, notifier_for
 from scheduler.requests import Request, RequestBox
 from scheduler.seats import SeatBook
-from scheduler.store import ScheduleStore, SyncPlan, store_engine
+from scheduler.store import ScheduleStore, store_engine
+from scheduler.syncplan import SyncPlan
 
 REQUEST_POLL_SECONDS = 0.5
 REAP_SECONDS = 5.0
+OFFLINE_MISSED = (
+    "no scheduler was running at the fire time; the schedule changed before one started"
+)
+OFFLINE_PAUSED = (
+    "no scheduler was running at the fire time; the schedule was paused before one started"
+)
 
 
 @dataclass
@@ -198,30 +206,63 @@ class SchedulerService:
         self._wake.set()
 
     # -- operator actions (in this process) -------------------------------------------------
-    def sync(self, *, actor: str, schedules: Schedules | None = None) -> SyncPlan:
+    def sync(
+        self, *, actor: str, schedules: Schedules | None = None, offline: bool = False
+    ) -> SyncPlan:
+        """Make the store match ``schedules``, and take bot configs and seat limits afresh.
+
+        ``offline`` (no scheduler runs): a changed or removed schedule's fires that fell due
+        meanwhile are recorded as MISSED now, under the trigger that produced them, since
+        that trigger is about to go. Nothing is queued; the due fires of unchanged
+        schedules stay in the store for the next start to account for (and report).
+        """
         if schedules is not None:
             self.schedules = schedules
             self.book.schedules = schedules
-        plan = self.store.plan(self.schedules)
-        self.store.apply(plan, self.schedules)
+        self.reload_config()
+        config = self.runtime.config
+        plan = self.store.plan(self.schedules, config)
+        if offline:
+            for name in [*plan.changed, *plan.removed]:
+                reports = catch_up(self.store, self.book, only=name, missed_reason=OFFLINE_MISSED)
+                plan.missed += [run for report in reports for run in report.missed]
+        self.store.apply(plan, self.schedules, config)
         if not plan.empty:
             self.trail.bind(actor=actor).emit(
                 "schedule.synced",
-                detail={"added": plan.added, "changed": plan.changed, "removed": plan.removed},
+                detail={
+                    "added": plan.added,
+                    "changed": {name: plan.details[name] for name in plan.changed},
+                    "removed": plan.removed,
+                    "missed_recorded": len(plan.missed),
+                },
             )
         return plan
 
-    def apply_request(self, request: Request) -> str:
+    def reload_config(self) -> None:
+        """``apps.yaml`` again (seat limits), and bot configs re-read at the next fire."""
+        fresh = load_config(self.runtime.config.paths)
+        self.runtime.config.apps = fresh.apps
+        self.seats.reload()
+        self.book.forget_bot_settings()
+
+    def apply_request(self, request: Request, *, offline: bool = False) -> str:
+        """Carry out an operator's request; ``offline``: in the operator's own process,
+        with no scheduler running, so record due fires but never queue a run."""
         trail = self.trail.bind(actor=request.actor)
         name = request.schedule
         if request.verb == "sync":
-            plan = self.sync(actor=request.actor, schedules=load_schedules(self.runtime.config))
+            schedules = load_schedules(self.runtime.config)
+            plan = self.sync(actor=request.actor, schedules=schedules, offline=offline)
             return describe_plan(plan)
         assert name is not None
         if name not in self.store.jobs():
             raise LookupError(f"no schedule named {name!r} in the store")
         if request.verb == "pause":
-            catch_up(self.store, self.book, only=name, skip_missed=True)
+            if offline:
+                catch_up(self.store, self.book, only=name, missed_reason=OFFLINE_PAUSED)
+            else:
+                catch_up(self.store, self.book, only=name, skip_missed=True)
             self.store.pause(name)
             trail.emit("schedule.paused", detail={"schedule": name})
             return f"{name} paused"
@@ -314,4 +355,6 @@ def describe_plan(plan: SyncPlan) -> str:
         f"{len(plan.removed)} removed",
         f"{len(plan.unchanged)} unchanged",
     ]
+    if plan.missed:
+        parts.append(f"{len(plan.missed)} missed fire(s) of changed schedules recorded")
     return ", ".join(parts)

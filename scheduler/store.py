@@ -8,7 +8,7 @@ the bot, inputs and policies are read from ``schedules.yaml`` by the service, an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,12 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Engine, create_engine, event
 
+from borough.config.loader import Config
 from scheduler.config import Schedules
+from scheduler.syncplan import SyncPlan, plan_sync, schedule_settings
 from scheduler.triggers import LONDON, BoroughTrigger
 
 JOB_FUNC = "scheduler.jobs:fire"
@@ -55,6 +58,24 @@ def store_engine(url: str) -> Engine:
     return engine
 
 
+class StoreScheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler ships no types
+    """APScheduler's background scheduler that never processes jobs once stopped.
+
+    APScheduler 3's ``shutdown`` sets the state to stopped and then wakes the scheduler's
+    thread, which runs one more round of due jobs before it notices (agronholm/apscheduler
+    #285). For a store opened paused by an operator command (sync, pause) that round
+    would fire every due schedule from a process that is no scheduler; for a stopping
+    scheduler it would queue runs after it decided to stop. Due jobs stay due instead, for
+    the next start to account for.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        wait: float | None = super()._process_jobs()
+        return wait
+
+
 class FireExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler ships no types
     """Hands every due job to borough's fire book instead of running it in a thread pool.
 
@@ -83,23 +104,11 @@ class JobView:
     next_fire: datetime | None  # None: paused
     trigger: BoroughTrigger
     grace: int | None
+    settings: dict[str, Any] | None = None  #: as at the last sync (see syncplan.py)
 
     @property
     def paused(self) -> bool:
         return self.next_fire is None
-
-
-@dataclass
-class SyncPlan:
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    details: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.changed or self.removed)
 
 
 def _view(job: Job) -> JobView:
@@ -109,6 +118,7 @@ def _view(job: Job) -> JobView:
         next_fire=job.next_run_time,
         trigger=job.trigger,
         grace=job.misfire_grace_time,
+        settings=job.kwargs.get("settings"),
     )
 
 
@@ -117,7 +127,7 @@ class ScheduleStore:
 
     def __init__(self, engine: Engine, on_due: DueHandler) -> None:
         self.engine = engine
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = StoreScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
             executors={"default": FireExecutor(on_due)},
             job_defaults=JOB_DEFAULTS,
@@ -144,10 +154,10 @@ class ScheduleStore:
     def views(self) -> dict[str, JobView]:
         return {name: _view(job) for name, job in self.jobs().items()}
 
-    def plan(self, schedules: Schedules) -> SyncPlan:
-        return plan_sync(self.views(), schedules)
+    def plan(self, schedules: Schedules, config: Config) -> SyncPlan:
+        return plan_sync(self.views(), schedules, config)
 
-    def apply(self, plan: SyncPlan, schedules: Schedules) -> None:
+    def apply(self, plan: SyncPlan, schedules: Schedules, config: Config) -> None:
         current = self.jobs()
         for name in plan.removed:
             self.scheduler.remove_job(name)
@@ -159,7 +169,11 @@ class ScheduleStore:
                 trigger=schedules.trigger(name),
                 id=name,
                 name=name,
-                kwargs={"schedule": name, "bot": schedule.bot},
+                kwargs={
+                    "schedule": name,
+                    "bot": schedule.bot,
+                    "settings": schedule_settings(name, schedules, config),
+                },
                 misfire_grace_time=schedule.misfire_grace_seconds,
                 replace_existing=True,
                 **JOB_DEFAULTS,
@@ -179,30 +193,6 @@ class ScheduleStore:
             self.scheduler.remove_job(name)
         else:
             self.scheduler.modify_job(name, next_run_time=when)
-
-
-def plan_sync(current: dict[str, JobView], schedules: Schedules) -> SyncPlan:
-    """What ``sync`` would change to make the stored jobs match ``schedules``."""
-    plan = SyncPlan()
-    for name, schedule in sorted(schedules.active.items()):
-        view = current.get(name)
-        trigger = schedules.trigger(name)
-        if view is None:
-            plan.added.append(name)
-            plan.details[name] = trigger.describe()
-        elif (
-            view.trigger != trigger
-            or view.grace != schedule.misfire_grace_seconds
-            or view.bot != schedule.bot
-        ):
-            plan.changed.append(name)
-            plan.details[name] = f"{view.trigger} -> {trigger.describe()}"
-        else:
-            plan.unchanged.append(name)
-    plan.removed = sorted(set(current) - set(schedules.active))
-    for name in plan.removed:
-        plan.details[name] = str(current[name].trigger)
-    return plan
 
 
 def read_jobs(engine: Engine) -> dict[str, JobView]:

@@ -12,7 +12,7 @@ from borough.cli._common import console, errors_reported, local, opened_runtime
 
 if TYPE_CHECKING:
     from scheduler.service import StartupReport
-    from scheduler.store import SyncPlan
+    from scheduler.syncplan import SyncPlan
 
 app = typer.Typer(help="Run the scheduler and reconcile its store.", no_args_is_help=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,9 +53,32 @@ class DashboardSettings(Strict):
     four_eyes: bool = Field(
         default=False, description="manual overrides need a second operator's approval"
     )
-    login_max_failures: int = Field(default=5, ge=1, description="failed sign-ins allowed")
-    login_lockout_minutes: int = Field(default=15, ge=1, description="window and lock time")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed sign-ins to an account before they are slowed"
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="how long failed sign-ins are remembered"
+    )
+    login_max_delay_seconds: int = Field(
+        default=30, ge=1, le=600, description="the longest a sign-in is ever held back"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For is believed",
+    )
     secure_cookies: bool = Field(default=False, description="true when served behind HTTPS")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return values
 
 
 class PathSettings(Strict):

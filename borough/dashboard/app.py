@@ -13,18 +13,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from borough.dashboard import assets
-from borough.dashboard.routes import admin, audit, auth, evidence, items, ops, overview, runs
+from borough.dashboard.routes import (
+    admin,
+    audit,
+    auth,
+    evidence,
+    items,
+    ops,
+    overview,
+    runs,
+    triage,
+)
 from borough.dashboard.security import (
     CsrfRefused,
     Forbidden,
     SignInRequired,
     current_session,
+    record_denial,
 )
 from borough.dashboard.state import Dashboard
 from borough.dashboard.web import render
 
 #: Every area of the dashboard; all of them are included, none with a prefix.
-ROUTERS = (auth, overview, runs, items, evidence, ops, audit, admin)
+ROUTERS = (auth, overview, runs, triage, items, evidence, ops, audit, admin)
 
 _PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
@@ -54,9 +65,14 @@ def create_app(dash: Dashboard) -> FastAPI:
 async def _security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
+    """Every response gets the headers, an unexpected error's page included (Starlette
+    would otherwise answer it from outside this middleware, without them)."""
     nonce = secrets.token_urlsafe(16)
     request.state.csp_nonce = nonce
-    response = await call_next(request)
+    try:
+        response = await call_next(request)
+    except Exception as exc:
+        response = await _unexpected(request, exc)
     headers = response.headers
     headers.setdefault("Content-Security-Policy", _PAGE_CSP.format(nonce=nonce))
     headers["X-Content-Type-Options"] = "nosniff"
@@ -88,6 +104,7 @@ async def _error_page(request: Request, status_code: int, title: str, message: s
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
+    await record_denial(request, "forbidden")
     return await _error_page(
         request,
         403,
@@ -98,6 +115,7 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    await record_denial(request, "csrf")
     return await _error_page(
         request,
         403,

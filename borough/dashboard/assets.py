@@ -2,11 +2,16 @@
 
 ``scripts/bootstrap`` runs ``python -m borough.dashboard.assets`` after ``npm ci``; the
 dashboard refuses to start without the files rather than serve an unstyled page.
+
+The GDS Transport font is for GOV.UK alone (its licence says so in the CSS), so it is
+not copied, and the compiled CSS is rewritten to GOV.UK Frontend's own fallback stack,
+Arial then Helvetica: what ``$govuk-font-family`` would give from the Sass sources.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +23,12 @@ VENDOR = STATIC / "vendor" / "govuk-frontend"
 #: Files of ``govuk-frontend/dist/govuk`` the dashboard serves.
 FILES = ("govuk-frontend.min.css", "govuk-frontend.min.js")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Marks a vendored copy made with the font rewrite (older copies are vendored again).
+FLAVOUR = "+arial"
+FONT_STACK = "arial,helvetica,sans-serif"
+_FONT_FACE = re.compile(r"@font-face\{font-family:\"?GDS Transport\"?;[^}]*\}")
+_LICENCE = re.compile(r"/\*![^*]*GDS Transport[^*]*\*/|/\*![^*]*exclusive use on gov\.uk[^*]*\*/")
+_FAMILY = re.compile(r"font-family:\"?GDS Transport\"?,\s*arial,\s*sans-serif")
 
 
 def vendored_version(folder: Path = VENDOR) -> str | None:
@@ -25,9 +36,15 @@ def vendored_version(folder: Path = VENDOR) -> str | None:
     stamp = folder / "VERSION"
     if not stamp.exists() or not all((folder / name).exists() for name in FILES):
         return None
-    if not (folder / "assets" / "fonts").is_dir():
-        return None
-    return stamp.read_text(encoding="utf-8").strip()
+    text = stamp.read_text(encoding="utf-8").strip()
+    return text.removesuffix(FLAVOUR) if text.endswith(FLAVOUR) else None
+
+
+def without_gds_transport(css: str) -> str:
+    """The compiled CSS with the GDS Transport faces removed and Arial/Helvetica used."""
+    css = _LICENCE.sub("", css)
+    css = _FONT_FACE.sub("", css)
+    return _FAMILY.sub("font-family:" + FONT_STACK, css)
 
 
 def vendor(node_modules: Path, dest: Path = VENDOR) -> str:
@@ -47,8 +64,10 @@ def vendor(node_modules: Path, dest: Path = VENDOR) -> str:
     dest.mkdir(parents=True)
     for name in FILES:
         shutil.copy2(dist / name, dest / name)
-    shutil.copytree(dist / "assets", dest / "assets")
-    (dest / "VERSION").write_text(version + "\n", encoding="utf-8")
+    css = dest / "govuk-frontend.min.css"
+    css.write_text(without_gds_transport(css.read_text(encoding="utf-8")), encoding="utf-8")
+    shutil.copytree(dist / "assets", dest / "assets", ignore=shutil.ignore_patterns("fonts"))
+    (dest / "VERSION").write_text(version + FLAVOUR + "\n", encoding="utf-8")
     return version
 
 

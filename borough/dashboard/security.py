@@ -7,7 +7,9 @@ token — so a route cannot forget one of the three.
 
 from __future__ import annotations
 
+import functools
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -17,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from borough.dashboard.state import Dashboard
 from borough.dashboard.store import Role, Session
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SESSION_COOKIE = "borough_session"
 SIGNIN_COOKIE = "borough_signin"  # CSRF token of the sign-in form (no session yet)
@@ -41,7 +45,43 @@ def dashboard(request: Request) -> Dashboard:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or, when the peer is a trusted reverse proxy, the
+    nearest address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = _networks(tuple(dashboard(request).settings.trusted_proxies))
+    if not trusted or not _within(peer, trusted):
+        return peer
+    forwarded = [
+        part.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for part in header.split(",")
+        if part.strip()
+    ]
+    for address in reversed(forwarded):
+        if not _within(address, trusted):
+            return address
+    return forwarded[0] if forwarded else peer
+
+
+@functools.cache
+def _networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(v, strict=False) for v in values)
+
+
+def _within(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+async def record_denial(request: Request, outcome: str) -> None:
+    """Every refusal is in the audit trail: who (or anonymous), what they tried, and why."""
+    session = await current_session(request)
+    trail = dashboard(request).trail(session.user if session else None)
+    detail = {"method": request.method, "path": request.url.path}
+    await run_in_threadpool(trail.emit, "dashboard.denied", outcome=outcome, detail=detail)
 
 
 async def current_session(request: Request) -> Session | None:

@@ -72,6 +72,7 @@ class Dashboard:
                 runtime.tokenizer.digest,
                 max_failures=settings.login_max_failures,
                 window=timedelta(minutes=settings.login_lockout_minutes),
+                max_delay=timedelta(seconds=settings.login_max_delay_seconds),
             ),
             approvals=ApprovalStore(engine, clock),
             clock=clock,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,31 @@ def status_tag(value: RunStatus | ItemState) -> Markup:
     return Markup('<strong class="govuk-tag govuk-tag--{}">{}</strong>').format(colour, label)
 
 
+_ACTED = re.compile(r"\bby user:([\w.-]+)(?:, approved by user:([\w.-]+))?")
+
+
+def acted_by(resolution: str | None) -> str:
+    """Who last decided an item by hand, from the ledger's resolution text ("-": nobody)."""
+    found = _ACTED.search(resolution or "")
+    if found is None:
+        return "-"
+    asked, approver = found.groups()
+    return f"{asked}, approved by {approver}" if approver else asked
+
+
+def started_by(trigger: str, schedule: str | None = None) -> str:
+    """Who or what started a run: the operator who pressed Run now, a schedule, a command."""
+    kind, _, who = trigger.partition(":")
+    if kind == "run-now":
+        person = who.removeprefix("user:")
+        return f"{person} (Run now{f' of {schedule}' if schedule else ''})"
+    if kind == "schedule":
+        return f"schedule {who or schedule}"
+    if who.startswith("user:"):
+        return f"{who.removeprefix('user:')} ({kind})"
+    return f"schedule {schedule}" if schedule else trigger
+
+
 def query(request: Request, **changes: Any) -> str:
     """The current query string with ``changes`` (None removes a key), for links."""
     params: dict[str, Any] = dict(request.query_params)
@@ -101,6 +127,8 @@ def query(request: Request, **changes: Any) -> str:
 templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.filters["local"] = local_time
 templates.env.filters["record_time"] = record_time
+templates.env.filters["acted_by"] = acted_by
+templates.env.globals["started_by"] = started_by
 templates.env.globals["status_tag"] = status_tag
 templates.env.globals["query"] = query
 

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from borough.cli._schedule_control import SchedulerControl
+from borough.config.models import DashboardSettings
 from borough.dashboard.app import create_app
 from borough.dashboard.serve import server
 from borough.dashboard.state import Dashboard
@@ -178,6 +179,34 @@ def _needs_review(runtime: Runtime, run_id: str) -> tuple[int, int, str, str]:
     )
 
 
+def overnight_failures(runtime: Runtime, bot: str, errors: list[str]) -> list[int]:
+    """Items of ``bot`` (no bot code needed) that failed overnight, one per error, as a run
+    of that bot records them; returns their ids."""
+    tokenizer = runtime.tokenizer
+    run = runtime.ledger.runs.create(
+        bot, "1.0.0", trigger="schedule:overnight", schedule="overnight"
+    )
+    keys = [f"{bot}-{n:03d}" for n in range(len(errors))]
+    new = [
+        NewItem(key_token=tokenizer.token(k), key=k, data={}, source=f"row {n}",
+                digest=tokenizer.digest(k))
+        for n, k in enumerate(keys)
+    ]  # fmt: skip
+    runtime.ledger.items.ingest(bot, run.id, new)
+    trail = runtime.trail.bind(run_id=run.id, bot=bot, actor=f"bot:{bot}")
+    queue, made = runtime.ledger.items, []
+    for error in errors:
+        claim = queue.claim_next(bot, run.id)
+        assert claim is not None
+        flight = queue.mark_in_flight(claim)
+        queue.finish(flight, ItemState.FAILED, error=error)
+        item = queue.get(claim.item_id)
+        trail.emit("item.failed", item=item.key_token, outcome="failed", error=error)
+        made.append(item.id)
+    runtime.ledger.runs.finish(run.id, RunStatus.COMPLETED_WITH_FAILURES)
+    return made
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -238,13 +267,15 @@ class Site:
 
 
 @contextmanager
-def seeded_site(root: Path) -> Iterator[Site]:
+def seeded_site(root: Path, settings: DashboardSettings | None = None) -> Iterator[Site]:
     """A seeded installation in ``root`` with its dashboard served on loopback."""
     seeded = seed(root)
     clock = Clock()
     with runtime_in(seeded.home) as runtime:
         control = SchedulerControl(runtime)
-        dash = Dashboard.open(runtime, hasher=FAST_HASHER, clock=clock, schedules=control)
+        dash = Dashboard.open(
+            runtime, settings=settings, hasher=FAST_HASHER, clock=clock, schedules=control
+        )
         app = create_app(dash)
         with serving(app) as url:
             site = Site(url, app, dash, seeded, clock)

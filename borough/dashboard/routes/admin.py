@@ -75,6 +75,31 @@ def add_user(
     return redirect("/admin/users")
 
 
+@router.get("/admin/users/{name}/disable")
+def disable_confirm(
+    request: Request, name: str, session: Annotated[Session, Depends(ADMIN)]
+) -> Response:
+    """Disabling signs the person out everywhere at once: the admin confirms it first."""
+    target = dashboard(request).users.get(name)
+    if target is None:
+        raise HTTPException(404)
+    return render(
+        request,
+        session,
+        "pages/confirm.html",
+        title=f"Disable the account {target.name}?",
+        explain=[
+            f"{target.name} will be signed out of every session now and cannot sign in until "
+            "an administrator enables the account again.",
+            "Nothing they did is changed: their actions stay in the audit trail.",
+        ],
+        action=f"/admin/users/{target.name}/disable",
+        button="Disable account",
+        back="/admin/users",
+        warning=True,
+    )
+
+
 @router.post("/admin/users/{name}/{change}")
 def change_user(
     request: Request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,10 +18,28 @@ from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
 from borough.dashboard.store import Session
 from borough.dashboard.web import render
+from borough.formulas import csv_safe
 
 router = APIRouter()
 PAGE = 50
 FILTERS = ("run", "item", "person", "action", "actor")
+
+
+def download_text(records: list[dict[str, Any]], fmt: str) -> str:
+    """Records as CSV or JSON Lines. CSV cells that a spreadsheet would run as a formula
+    (a reason typed as ``=HYPERLINK(...)``) are made inert; JSON Lines stay exactly as stored."""
+    if fmt != "csv":
+        return export_text(iter(records), fmt)
+    flat = (
+        {
+            key: csv_safe(
+                json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+            )
+            for key, value in record.items()
+        }
+        for record in records
+    )
+    return export_text(flat, fmt)
 
 
 def _matches(record: dict[str, Any], wanted: dict[str, str]) -> bool:
@@ -150,7 +169,7 @@ def _export(request: Request, session: Session, form: FormData) -> Response:
             form=dict(form),
         )
     rows = list(in_range(dash.runtime.paths.audit, since, until))
-    body = export_text(iter(rows), fmt)
+    body = download_text(rows, fmt)
     dash.trail(session.user).emit(
         "audit.export",
         detail={
@@ -210,7 +229,7 @@ def sar(
     )
     if format in ("csv", "jsonl"):
         return Response(
-            export_text(iter(records), format).encode("utf-8"),
+            download_text(records, format).encode("utf-8"),
             media_type="text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson",
             headers={"Content-Disposition": f'attachment; filename="sar-{token}.{format}"'},
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from borough.dashboard import devices
 from borough.dashboard.security import (
     ANYONE,
     SESSION_COOKIE,
@@ -44,7 +45,12 @@ async def sign_in_page(request: Request, next: str = "/") -> Response:
 
 
 def _form(
-    request: Request, *, next: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    next: str,
+    error: str | None = None,
+    status_code: int = 200,
+    name: str = "",
 ) -> Response:
     token = signin_token(request)
     response = render(
@@ -57,6 +63,7 @@ def _form(
         csrf_token=token,
         next=next,
         error=error,
+        name=name,
     )
     settings = dashboard(request).settings
     response.set_cookie(
@@ -82,31 +89,37 @@ def sign_in(
     if not expected or not hmac.compare_digest(csrf_token, expected):
         raise CsrfRefused()
     dash = dashboard(request)
-    name = name.strip().lower()
+    typed = name.strip()[:64]
+    name = typed.lower()
     client = client_address(request)
+    device = devices.token_for(dash, request.cookies.get(devices.DEVICE_COOKIE), name)
     known = dash.users.get(name) if name else None
-    locked = dash.throttle.locked_for(name, client)
-    if locked is not None:
-        minutes = max(1, round(locked.total_seconds() / 60))
+    hold = dash.throttle.check(name, client, device)
+    if hold is not None:
         dash.trail(known).emit(
-            "dashboard.sign_in", outcome="locked", detail={"reason": "too many failures"}
+            "dashboard.sign_in",
+            outcome="throttled",
+            detail={"rule": hold.rule, "wait_seconds": hold.seconds},
         )
+        where = "this account" if hold.rule == "account" else "your network"
         return _form(
             request,
             next=safe_next(next),
             status_code=429,
-            error=f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
+            name=typed,
+            error=f"There have been too many failed sign-ins to {where}. Wait {hold.seconds} "
+            f"second{'s' if hold.seconds != 1 else ''}, then sign in again.",
         )
     user = dash.users.authenticate(name, password) if name and password else None
     if user is None:
-        dash.throttle.failed(name, client)
+        dash.throttle.failed(name, client, device)
         reason = "wrong password or account disabled" if known else "unknown account"
         dash.trail(known).emit("dashboard.sign_in", outcome="failed", detail={"reason": reason})
         return _form(
             request,
             next=safe_next(next),
             status_code=401,
+            name=typed,
             error="Enter a correct account name and password",
         )
     dash.throttle.succeeded(name)
@@ -120,6 +133,15 @@ def sign_in(
         samesite="strict",
         secure=dash.settings.secure_cookies,
         path="/",
+    )
+    response.set_cookie(
+        devices.DEVICE_COOKIE,
+        devices.issue(dash, user.name),
+        max_age=int(devices.LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=dash.settings.secure_cookies,
+        path="/sign-in",
     )
     response.delete_cookie(SIGNIN_COOKIE, path="/sign-in")
     return response

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 
 from borough.audit.reading import iter_records
-from borough.dashboard import actions
+from borough.dashboard import actions, bulk
 from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import flash, redirect, render
@@ -26,7 +26,13 @@ LABELS = {
 }
 
 
+#: Ids beyond this are not in any ledger (and overflow SQLite's integers): 404, not 500.
+MAX_ID = 2**63 - 1
+
+
 def find_item(request: Request, item_id: int) -> ItemRecord:
+    if not 0 < item_id <= MAX_ID:
+        raise HTTPException(404)
     try:
         return dashboard(request).runtime.ledger.items.get(item_id)
     except LedgerError:
@@ -51,28 +57,47 @@ def evidence_check(logs: Path, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/items/{item_id}")
-def item_detail(
-    request: Request, item_id: int, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+def _item_page(
+    request: Request,
+    session: Session,
+    item: ItemRecord,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
     dash = dashboard(request)
-    item = find_item(request, item_id)
     paths = dash.runtime.paths
     history = [r for r in iter_records(paths.audit) if r.get("item") == item.key_token]
     evidence = [evidence_check(paths.logs, e) for r in history for e in r.get("evidence") or []]
+    pending = dash.approvals.pending(item_id=item.id)
+    decided = [
+        [a] for a in reversed(dash.approvals.history(item.id)) if a.status.value != "pending"
+    ]
     return render(
         request,
         session,
         "pages/item.html",
+        status_code=400 if errors else 200,
         title=f"Item {item.id}",
+        error_title=bool(errors),
+        errors=errors or {},
+        form=form or {},
         item=item,
         history=history,
         evidence=evidence,
-        pending=dash.approvals.pending(item_id=item.id),
-        approvals=dash.approvals.history(item.id),
+        batches=[dash.approvals.batch(a.batch_id) for a in pending],
+        decided=decided,
+        history_caption="Approval requests",
         can_act=session.user.has(Role.OPERATOR),
         overrides=[(s, LABELS[s]) for s in actions.OVERRIDES.get(item.state, ())],
     )
+
+
+@router.get("/items/{item_id}")
+def item_detail(
+    request: Request, item_id: int, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    return _item_page(request, session, find_item(request, item_id))
 
 
 @router.post("/items/{item_id}/retry")
@@ -101,12 +126,29 @@ def resolve(
     reason: Annotated[str, Form()] = "",
     reference: Annotated[str, Form()] = "",
 ) -> Response:
-    find_item(request, item_id)
-    try:
-        target = ItemState(to)
-    except ValueError:
-        flash(request, session, "Choose what the item should become", error=True)
+    item = find_item(request, item_id)
+    form = {"to": to, "reason": reason, "reference": reference}
+    errors: dict[str, str] = {}
+    allowed = actions.OVERRIDES.get(item.state, ())
+    if not allowed:  # nothing may change it here (DONE, or moved on since the page was shown)
+        wanted = ItemState(to) if to in {s.value for s in ItemState} else ItemState.DONE
+        try:
+            actions.check_override(item, wanted, reference)
+        except BoroughError as exc:
+            flash(request, session, str(exc), error=True)
         return redirect(f"/items/{item_id}")
+    target = next((s for s in allowed if s.value == to), None)
+    if target is None:
+        errors[f"to-{allowed[0].value}"] = "Choose what the item should become"
+    if target is ItemState.DONE and not reference.strip():
+        errors["reference"] = (
+            "Enter the target system's reference: an item is done only when the target holds it"
+        )
+    if not " ".join(reason.split()):
+        errors["reason"] = "Enter what you checked: it is kept in the ledger and the audit trail"
+    if errors:
+        return _item_page(request, session, item, errors=errors, form=form)
+    assert target is not None
     try:
         outcome = actions.override(
             dashboard(request), session.user, item_id, target, reason=reason, reference=reference
@@ -123,43 +165,38 @@ def approvals_page(
     request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
 ) -> Response:
     dash = dashboard(request)
-    pending = dash.approvals.pending()
-    items = {a.item_id: dash.runtime.ledger.items.get(a.item_id) for a in pending}
     return render(
         request,
         session,
         "pages/approvals.html",
         title="Changes waiting for approval",
-        pending=pending,
-        items=items,
+        batches=dash.approvals.pending_batches(),
+        decided=dash.approvals.decided(limit=20),
         can_act=session.user.has(Role.OPERATOR),
     )
 
 
-@router.post("/approvals/{approval_id}/{decision}")
+@router.post("/approvals/{batch_id}/{decision}")
 def decide(
     request: Request,
-    approval_id: int,
+    batch_id: int,
     decision: str,
     session: Annotated[Session, Depends(OPERATOR)],
     note: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "/approvals",
 ) -> Response:
+    """Approve, reject or withdraw a request: every item of it that is still waiting."""
     dash = dashboard(request)
     back = back if back.startswith("/") and not back.startswith("//") else "/approvals"
-    if decision not in ("approve", "reject", "cancel"):
+    if decision not in ("approve", "reject", "cancel") or not 0 < batch_id <= MAX_ID:
         raise HTTPException(404)
     try:
         if decision == "cancel":
-            actions.cancel(dash, session.user, approval_id)
-            message = f"Request {approval_id} withdrawn"
+            count = bulk.cancel_batch(dash, session.user, batch_id)
+            message = f"Request {batch_id} withdrawn ({count} item{'s' if count != 1 else ''})"
         else:
-            outcome = actions.decide(dash, session.user, approval_id, decision == "approve", note)
-            message = (
-                f"Approved: {outcome.message}"
-                if decision == "approve"
-                else f"Request {approval_id} rejected; item {outcome.item.id} is unchanged"
-            )
+            decided = bulk.decide_batch(dash, session.user, batch_id, decision == "approve", note)
+            message = decided.message
     except BoroughError as exc:
         flash(request, session, str(exc), error=True)
     else:

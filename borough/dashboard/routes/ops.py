@@ -72,6 +72,33 @@ def schedules(
     )
 
 
+@router.get("/schedules/{schedule_id}/run-now")
+def run_now_confirm(
+    request: Request, schedule_id: str, session: Annotated[Session, Depends(OPERATOR)]
+) -> Response:
+    """Run now starts real work in a legacy system: the operator confirms it first."""
+    dash = dashboard(request)
+    rows = {row.id: row for row in dash.schedules.list()} if dash.schedules else {}
+    row = rows.get(schedule_id)
+    if row is None:
+        raise HTTPException(404)
+    return render(
+        request,
+        session,
+        "pages/confirm.html",
+        title=f"Run {row.id} now?",
+        explain=[
+            f"This queues a run of the bot {row.bot} at once, as if the schedule had fired "
+            f"({row.when}). It still waits for a licence seat if none is free.",
+            "The run is recorded with your name as the person who started it.",
+        ],
+        action=f"/schedules/{row.id}/run-now",
+        button="Run now",
+        back="/schedules",
+        warning=False,
+    )
+
+
 @router.post("/schedules/{schedule_id}/{action}")
 def schedule_action(
     request: Request,

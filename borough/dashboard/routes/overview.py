@@ -1,4 +1,5 @@
-"""The overnight summary: runs by outcome, items by state, missed fires, runs over time."""
+"""The first page: what failed or needs review since the last working day, newest first and
+by bot and reason; then runs by outcome, missed fires and runs over time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from borough.dashboard import triage
 from borough.dashboard.charts import LONDON, runs_per_day
 from borough.dashboard.security import ANYONE, dashboard
 from borough.dashboard.store import Role, Session
@@ -16,7 +18,13 @@ from borough.ledger import ItemState, RunStatus
 
 router = APIRouter()
 
-WINDOWS = {24: "Last 24 hours", 72: "Last 3 days", 168: "Last 7 days"}
+WINDOWS = {
+    0: "Since the last working day",
+    24: "Last 24 hours",
+    72: "Last 3 days",
+    168: "Last 7 days",
+}
+NEWEST = 5  #: failed or review items listed first, so the first is on screen at once
 PROBLEMS = (
     RunStatus.COMPLETED_WITH_FAILURES,
     RunStatus.FAILED,
@@ -27,15 +35,19 @@ PROBLEMS = (
 
 @router.get("/")
 def overview(
-    request: Request, session: Annotated[Session, Depends(ANYONE)], hours: int = 24
+    request: Request, session: Annotated[Session, Depends(ANYONE)], hours: int = 0
 ) -> Response:
     if not session.user.has(Role.OPERATOR, Role.AUDITOR):
         return redirect("/admin/users")
     dash = dashboard(request)
-    hours = hours if hours in WINDOWS else 24
+    hours = hours if hours in WINDOWS else 0
     now = dash.clock()
-    since = now - timedelta(hours=hours)
+    since = triage.last_working_day_start(now) if hours == 0 else now - timedelta(hours=hours)
     ledger = dash.runtime.ledger
+    engine = ledger.engine
+    wanted = triage.Filters(states=list(triage.ATTENTION), since=since.astimezone(LONDON).date())
+    newest = [ledger.items.get(i) for i in triage.find(engine, wanted, limit=NEWEST)]
+    groups = triage.groups(engine, since)
     recent = ledger.runs.list(since=since, limit=10_000)
     by_outcome = Counter(run.status for run in recent)
     items = ledger.items.count_by_state()
@@ -45,7 +57,13 @@ def overview(
         request,
         session,
         "pages/overview.html",
-        title="Overnight summary",
+        title="What needs attention",
+        newest=newest,
+        groups=groups,
+        attention_total=triage.count(engine, wanted),
+        attention_query=f"state=failed&state=needs_review&from={wanted.since}",
+        failed_count=sum(g.failed for g in groups),
+        review_count=sum(g.review for g in groups),
         hours=hours,
         windows=WINDOWS,
         since=since,

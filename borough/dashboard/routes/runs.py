@@ -129,24 +129,6 @@ def run_detail(
     )
 
 
-@router.get("/items")
-def items_list(
-    request: Request,
-    session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)],
-    bot: str | None = None,
-) -> Response:
-    items, context = _items(request, run_id=None, bot=bot or None)
-    return render(
-        request,
-        session,
-        "pages/items.html",
-        title="Work items",
-        items=items,
-        action="/items",
-        **context,
-    )
-
-
 @router.post("/runs/{run_id}/search")
 def search_run(
     request: Request,

@@ -25,7 +25,7 @@ from borough.errors import DashboardError, LedgerError
 from borough.ledger import migrate
 from borough.ledger.schema import UTCDateTime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_KEY = "dashboard_schema_version"
 
 metadata = MetaData()
@@ -64,8 +64,12 @@ login_failures = Table(
     Column("account", String(64), nullable=False),  # keyed fingerprint of the name typed
     Column("client", String(64), nullable=False),  # keyed fingerprint of the address
     Column("at", UTCDateTime, nullable=False),
+    # v2: holds are recorded too (see throttle.py), and the device token's fingerprint
+    Column("kind", String(10), nullable=False, server_default="failed"),
+    Column("device", String(64)),
     Index("ix_dash_failures_account", "account", "at"),
     Index("ix_dash_failures_client", "client", "at"),
+    Index("ix_dash_failures_device", "device", "at"),
 )
 
 approvals = Table(
@@ -84,7 +88,9 @@ approvals = Table(
     Column("decided_by", String(64)),
     Column("decided_at", UTCDateTime),
     Column("note", Text),
+    Column("batch_id", Integer),  # v2: requests made together (a bulk action) share one
     Index("ix_dash_approvals_status", "status", "item_id"),
+    Index("ix_dash_approvals_batch", "batch_id"),
 )
 
 

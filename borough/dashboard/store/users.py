@@ -15,12 +15,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
+from borough.dashboard import passwords
 from borough.dashboard.store.tables import users
 from borough.errors import DashboardError
 
 NAME_RULE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
-MIN_PASSWORD = 12
-MAX_PASSWORD = 1024
 
 
 class Role(enum.StrEnum):
@@ -65,12 +64,11 @@ class User:
         return sorted(r.value for r in self.roles)
 
 
-def check_password(password: str) -> None:
-    """NCSC guidance: length over complexity rules."""
-    if len(password) < MIN_PASSWORD:
-        raise DashboardError(f"a password needs at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise DashboardError(f"a password may have at most {MAX_PASSWORD} characters")
+def check_password(password: str, name: str | None = None) -> None:
+    """NCSC guidance: length and not a common password, over complexity rules."""
+    wrong = passwords.problem(password, name)
+    if wrong is not None:
+        raise DashboardError(wrong)
 
 
 class UserStore:
@@ -95,7 +93,7 @@ class UserStore:
                 "an account name is 2-64 characters: lower-case letters, digits, '.', '_', '-', "
                 "starting with a letter"
             )
-        check_password(password)
+        check_password(password, name)
         role_set = parse_roles(str(r) for r in roles)
         now = self._clock()
         try:
@@ -147,7 +145,7 @@ class UserStore:
         return self.require(name)
 
     def set_password(self, name: str, password: str) -> User:
-        check_password(password)
+        check_password(password, name)
         self._update(name, password_hash=self._hasher.hash(password))
         return self.require(name)
 
@@ -157,7 +155,7 @@ class UserStore:
             row = conn.execute(select(users).where(users.c.name == name)).first()
         stored = str(row.password_hash) if row is not None else self._dummy_hash
         try:
-            self._hasher.verify(stored, password[:MAX_PASSWORD])
+            self._hasher.verify(stored, password[: passwords.MAX_PASSWORD])
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         if row is None or row.disabled:

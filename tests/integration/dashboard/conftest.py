@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 
 from tests.conftest import ROOT, require
 from tests.support.dashboard import Clock, Site, seeded_site
@@ -37,3 +38,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def clock(site: Site) -> Iterator[Clock]:
     yield site.clock
     site.clock.offset = site.clock.offset * 0
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Browser contexts a test opens (``open_page``), closed after it."""
+    made: list[BrowserContext] = []
+    yield made
+    for context in made:
+        context.close()

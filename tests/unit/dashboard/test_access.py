@@ -30,6 +30,8 @@ PAGES: dict[str, set[str]] = {
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
     "/admin/users": {"adam"},
+    "/admin/users/{name}/disable": {"adam"},
+    "/schedules/{schedule_id}/run-now": {"olivia"},
     "/account/password": EVERYONE,
     "/sign-in": set(),  # public
 }
@@ -41,7 +43,9 @@ FORMS: dict[str, set[str]] = {
     "/items/search": OPS,
     "/items/{item_id}/retry": {"olivia"},
     "/items/{item_id}/resolve": {"olivia"},
-    "/approvals/{approval_id}/{decision}": {"olivia"},
+    "/items/bulk": {"olivia"},
+    "/items/bulk/confirm": {"olivia"},
+    "/approvals/{batch_id}/{decision}": {"olivia"},
     "/schedules/{schedule_id}/{action}": {"olivia"},
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
@@ -57,9 +61,11 @@ def concrete(site: Site, template: str) -> str:
         template.replace("{run_id}", s.run_id)
         .replace("{item_id}", str(s.review2_id))
         .replace("{relative:path}", s.evidence_png)
-        .replace("{approval_id}/{decision}", "999/approve")
+        .replace("{batch_id}/{decision}", "999/approve")
         .replace("{schedule_id}/{action}", "nightly/pause")
+        .replace("{schedule_id}/run-now", "nightly-counting/run-now")
         .replace("{name}/{change}", "oscar/roles")
+        .replace("{name}/disable", "oscar/disable")
     )
 
 
@@ -189,7 +195,7 @@ def test_sessions_expire_when_idle(site: Site, clock):
     assert (response.status_code, response.headers["location"]) == (303, "/sign-in?next=/runs")
 
 
-def test_sign_in_is_throttled_and_audited(site: Site, clock):
+def test_sign_in_is_slowed_after_failures_and_audited(site: Site, clock):
     client = site.client()
     for _ in range(5):
         response = post_form(client, "/sign-in", "/sign-in", name="oscar", password="wrong " * 3)
@@ -199,11 +205,11 @@ def test_sign_in_is_throttled_and_audited(site: Site, clock):
         client, "/sign-in", "/sign-in", name="oscar", password="correct horse battery"
     )
     assert right.status_code == 429
-    assert "Too many failed sign-in attempts. Try again in 15 minutes." in right.text
+    assert "too many failed sign-ins to this account. Wait 1 second, then sign in" in right.text
     records = [r for r in site.audit() if r["action"] == "dashboard.sign_in"]
-    assert [r["outcome"] for r in records[-6:]] == ["failed"] * 5 + ["locked"]
+    assert [r["outcome"] for r in records[-6:]] == ["failed"] * 5 + ["throttled"]
     assert {r["actor"] for r in records[-6:]} == {"user:oscar"}
-    clock.advance(minutes=16)
+    clock.advance(seconds=1)
     again = post_form(
         client, "/sign-in", "/sign-in", name="oscar", password="correct horse battery"
     )

@@ -14,16 +14,23 @@ from borough.config.models import DashboardSettings
 from borough.dashboard.app import create_app
 from borough.dashboard.state import Dashboard
 from borough.ledger import ItemState
-from tests.support.dashboard import FAST_HASHER, PASSWORD, Site, post_form, serving
+from tests.support.dashboard import FAST_HASHER, PASSWORD, Site, csrf_of, post_form, serving
 
 
 def test_resolving_needs_a_reason_and_moves_the_item(site: Site):
     client = site.sign_in("olivia")
     item = site.seeded.review_id
     page = f"/items/{item}"
-    empty = post_form(client, page, f"{page}/resolve", to="done", reason="  ")
-    assert empty.status_code == 303
-    assert "say why" in client.get(page).text
+    empty = post_form(client, page, f"{page}/resolve", to="done", reason="  ", reference="REF-77")
+    assert empty.status_code == 400
+    assert f"<title>Error: Item {item}" in empty.text
+    summary = empty.text.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    assert '<a href="#reason">Enter what you checked' in summary
+    assert 'id="reason-error"' in empty.text and 'value="REF-77"' in empty.text  # kept
+    no_reference = post_form(client, page, f"{page}/resolve", to="done", reason="found it")
+    assert no_reference.status_code == 400
+    assert '<a href="#reference">Enter the target system' in no_reference.text
+    assert ">found it</textarea>" in no_reference.text
     assert site.dash.runtime.ledger.items.get(item).state is ItemState.NEEDS_REVIEW
     post_form(client, page, f"{page}/resolve", to="done", reason="found it", reference="REF-77")
     moved = site.dash.runtime.ledger.items.get(item)
@@ -265,3 +272,51 @@ def test_verification_names_the_first_bad_record(site: Site, tamper: str, tmp_pa
         log.write_bytes(original)
     assert "The trail has been altered or damaged" in page
     assert expected in page
+
+
+def test_csv_exports_make_formula_cells_inert(site: Site):
+    site.dash.runtime.trail.bind(actor="bot:counting-bot").emit(
+        "item.failed", outcome="failed", error='=HYPERLINK("http://evil.example","open")'
+    )
+    client = site.sign_in("audrey")
+    today = datetime.now().astimezone()
+    day = {"from-day": today.day, "from-month": today.month, "from-year": today.year}
+    exported = post_form(client, "/audit/export", "/audit/export", format="csv", **day)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    errors = [r["error"] for r in rows if "HYPERLINK" in (r["error"] or "")]
+    assert errors == ['\'=HYPERLINK("http://evil.example","open")']
+    assert not any(v.startswith(("=", "+", "@")) for r in rows for v in r.values() if v)
+    jsonl = post_form(client, "/audit/export", "/audit/export", format="jsonl", **day)
+    assert '"error":"=HYPERLINK' in jsonl.text  # JSON Lines stay exactly as stored
+
+
+def test_bulk_retry_without_four_eyes_moves_what_fits_and_says_what_it_left(site: Site):
+    ledger = site.dash.runtime.ledger
+    failed = [i.id for i in ledger.items.list(states=[ItemState.FAILED], limit=2)]
+    review = ledger.items.list(states=[ItemState.DONE], limit=1)[0].id
+    chosen = [*map(str, failed), str(review)]
+    client = site.sign_in("olivia")
+    token = csrf_of(client.get("/items").text)
+    form = {"csrf_token": token, "action": "retry", "item": chosen}
+    check = client.post("/items/bulk", data=form)
+    assert check.status_code == 200 and f"Retry {len(failed)} item" in check.text
+    assert f"item {review} (it is DONE, not FAILED)" in check.text
+    done = client.post("/items/bulk/confirm", data={**form, "reason": "limit raised"})
+    assert done.status_code == 200 and "will be tried again" in done.text
+    assert {ledger.items.get(i).state for i in failed} == {ItemState.PENDING}
+    assert ledger.items.get(review).state is ItemState.DONE
+    assert "retry by user:olivia: limit raised" in (ledger.items.get(failed[0]).resolution or "")
+    listing = client.get("/items?state=pending").text
+    assert '<td class="govuk-table__cell" data-label="Decided by">olivia</td>' in listing
+
+
+def test_runs_show_who_pressed_run_now(site: Site):
+    client = site.sign_in("olivia")
+    confirm = client.get("/schedules/nightly-counting/run-now")
+    assert confirm.status_code == 200 and "Run nightly-counting now?" in confirm.text
+    done = post_form(
+        client, "/schedules/nightly-counting/run-now", "/schedules/nightly-counting/run-now"
+    )
+    assert done.status_code == 303
+    runs = client.get("/runs").text
+    assert "olivia (Run now of nightly-counting)" in runs
