@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.desktop.ocr import KINDS
+from connectors.desktop.ocr_kinds import KINDS
 
 
 class _Strict(BaseModel):
@@ -101,6 +101,11 @@ class PixelSettings(_Strict):
     )
     key_pause_seconds: float = Field(
         default=0.03, ge=0, le=1, description="pause after each character the keymap lacks"
+    )
+    click_timeout_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="how long to wait for a click to show (a caret) before typing on",
     )
     read_timeout_seconds: float = Field(
         default=3.0, gt=0, description="how long a read-back waits for the screen to show"

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from borough.errors import ConnectorError, NeedsReviewError
 from connectors.desktop.ocr import Ocr, Reading, Word
+from connectors.desktop.ocr_image import around_field, field_crop
 from connectors.desktop.pixel_settings import PixelSettings, Region, Table
 from connectors.desktop.screen import Anchor, Screen
 from connectors.desktop.screentext import (
@@ -33,6 +34,8 @@ from connectors.desktop.typing import KeyTyper
 from connectors.desktop.xwindows import Window, XWindows
 
 POLL = 0.05
+#: width, height of the screen around a click watched for its effect
+CLICK_AREA = (120, 24)
 
 
 class PixelScreens:
@@ -176,7 +179,6 @@ class PixelSession(Session):
     pixels: PixelSettings | None = None
     screens: PixelScreens | None = None
     typer: KeyTyper | None = None
-    readings: list[tuple[str, Reading]] = field(default_factory=list)
 
     def _parts(self) -> tuple[PixelSettings, PixelScreens, KeyTyper]:
         assert self.pixels and self.screens and self.typer
@@ -218,6 +220,22 @@ class PixelSession(Session):
         if label is None:
             return value
         return self.read_field(None, value, label)
+
+    def focus(self, target: Focus | None) -> None:
+        """As Session.focus; a click is then waited for until the screen shows it (the
+        caret appears where it landed). A viewer sends key presses at once but a click can
+        reach the app later, so keys typed straight after it would go to the old field."""
+        if not isinstance(target, Anchor):
+            super().focus(target)
+            return
+        settings = self._parts()[0]
+        x, y = self.anchor_point(target)
+        area = (max(x - CLICK_AREA[0] // 2, 0), max(y - CLICK_AREA[1] // 2, 0), *CLICK_AREA)
+        before = self.screen.grab(area).tobytes()
+        self.click_at(x, y)
+        deadline = time.monotonic() + settings.click_timeout_seconds
+        while time.monotonic() < deadline and self.screen.grab(area).tobytes() == before:
+            time.sleep(POLL / 2)
 
     def anchor_point(self, anchor: Anchor) -> tuple[int, int]:
         """Searched every time: the viewer is one window whatever screen shows in it, so a
@@ -275,10 +293,8 @@ class PixelSession(Session):
     def _verify(
         self, box: tuple[int, int, int, int], kind: str, expected: str, settings: PixelSettings
     ) -> Reading:
-        image = self.screen.grab(box)
-        reading = self._parts()[1].ocr.verify(image, kind, expected, settings.min_confidence)
-        self.readings.append((kind, reading))
-        return reading
+        image = field_crop(self.screen.grab(around_field(box)))
+        return self._parts()[1].ocr.verify(image, kind, expected, settings.min_confidence)
 
     def ocr_box(self, box: tuple[int, int, int, int], kind: str) -> Reading:
         return self._parts()[1].ocr.read_line(self.screen.grab(box), kind)

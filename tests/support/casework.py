@@ -143,26 +143,27 @@ def desktop_home(
     password: str = SANDBOX_PASSWORD,
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
+    app_name: str = APP,
 ) -> Path:
-    """An installation with the shipped revenues-desktop app (``command=None``: attach only),
+    """An installation with the shipped app ``app_name`` (``command=None``: attach only),
     the desktop bot reading ``input/casework.csv``, and the app's password in its secrets."""
     shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))
-    entry = {**shipped["apps"][APP], **(app or {})}
+    entry = {**shipped["apps"][app_name], **(app or {})}
     entry.pop("command", None)
     if command is not None:
         entry["command"] = command
     bot_config = {
         "bot": BOT,
         "inputs": {"csv": "input/casework.csv"},
-        "apps": [APP],
+        "apps": [app_name],
         "retry": retry or {"attempts": 6, "backoff_seconds": 0.05, "max_backoff_seconds": 0.2},
-        "settings": {"target_app": APP},
+        "settings": {"target_app": app_name},
     }
     home = make_home(
         root,
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 500}}),
-            "config/apps.yaml": yaml.safe_dump({"apps": {APP: entry}}, allow_unicode=True),
+            "config/apps.yaml": yaml.safe_dump({"apps": {app_name: entry}}, allow_unicode=True),
             f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
             "input/casework.csv": report_csv(rows),
         },

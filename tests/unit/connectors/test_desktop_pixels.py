@@ -1,0 +1,151 @@
+"""Image mode's parts that need no display: field boxes, models per language, keysyms,
+the pixels: config block, and Tesseract's read-back on real crops of the published client.
+
+The PNGs under data/published/ are fields of the published revenues client as the robot's
+viewer showed them (10 pt DejaVu Sans at 100 dpi), cut out by the connector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from borough.config.models import AppConfig
+from borough.connect import app_settings
+from borough.errors import ConfigError
+from connectors.desktop.ocr_image import field_crop, field_inside
+from connectors.desktop.ocr_kinds import languages_for, models_for
+from connectors.desktop.typing import keysym_of
+from tests.conftest import require
+
+CROPS = Path(__file__).parent / "data" / "published"
+
+
+def field_picture(*, caret: int | None = None, border: bool = True) -> Image.Image:
+    """A grey dialog with a white field (1 px border) at (10, 6)-(190, 26), some 'text'."""
+    image = Image.new("RGB", (200, 32), (217, 217, 217))
+    draw = ImageDraw.Draw(image)
+    if border:
+        draw.rectangle((10, 6, 190, 26), outline=(153, 153, 153), fill=(255, 255, 255))
+    else:
+        draw.rectangle((10, 6, 190, 26), fill=(255, 255, 255))
+    for x in range(14, 80, 7):  # letters: a stem and a bowl each
+        draw.line((x, 10, x, 21), fill=(30, 30, 30))
+        draw.line((x + 1, 17, x + 4, 17), fill=(30, 30, 30))
+    if caret is not None:
+        draw.line((caret, 8, caret, 24), fill=(0, 0, 0))
+    return image
+
+
+def test_a_field_is_read_inside_its_border_and_a_caret_does_not_split_it():
+    assert field_inside(field_picture()) == (11, 7, 179, 19)
+    assert field_inside(field_picture(caret=90)) == (11, 7, 179, 19)
+
+
+def test_a_field_without_a_border_line_is_read_inside_its_own_background():
+    around = field_picture(border=False).crop((6, 2, 194, 30))  # declared box + 4 px
+    assert field_inside(around) == (4, 4, 181, 21)
+
+
+def test_text_on_a_plain_background_is_read_in_the_box_as_declared():
+    plain = Image.new("RGB", (188, 28), (217, 217, 217))
+    ImageDraw.Draw(plain).line((20, 8, 20, 19), fill=(30, 30, 30))
+    assert field_inside(plain) is None
+    assert field_crop(plain).size == (180, 20)
+
+
+@pytest.mark.parametrize(
+    ("text", "models"),
+    [
+        ("Smith", []),
+        ("Łukasiewicz", ["pol"]),
+        ("Ó Súilleabháin", ["gle", "spa", "ces"]),
+        ("Þóra", ["isl"]),
+        ("Llŷr", ["cym"]),
+        ("Łucja Ferreira-Gonçalves", ["pol+fra"]),
+    ],
+)
+def test_a_names_letters_choose_the_language_models(text: str, models: list[str]):
+    assert languages_for(text) == models
+
+
+def test_codes_and_amounts_keep_their_own_models_whatever_they_hold():
+    assert models_for("HB123456", "code") == ("eng", "Latin")
+    assert models_for("£12.50", "amount") == ("Latin", "eng")
+    assert models_for("Zoë", "name") == ("cym", "fra", "Latin")
+
+
+@pytest.mark.parametrize(
+    ("char", "keysym"),
+    [("a", 0x61), ("£", 0xA3), ("Ó", 0xD3), ("Ł", 0x1000141), ("ŷ", 0x1000177), ("\n", 0xFF0D)],
+)
+def test_each_character_is_typed_as_its_keysym(char: str, keysym: int):
+    assert keysym_of(char) == keysym
+
+
+def pixels_app(**pixels: object) -> AppConfig:
+    block = {"viewer_window": "Viewer", "screens": {"Main": {"text": ["Find"]}}, **pixels}
+    return AppConfig(kind="desktop", main_window="Main", mode="pixels", pixels=block)
+
+
+def test_the_pixels_block_is_checked_when_config_loads():
+    with pytest.raises(ConfigError, match="mode: pixels needs a pixels: block"):
+        app_settings("r", AppConfig(kind="desktop", main_window="Main", mode="pixels"))
+    with pytest.raises(ConfigError, match="give either anchor"):
+        app_settings("r", pixels_app(fields={"Surname": {"height": 17, "width": 300}}))
+    with pytest.raises(ConfigError, match="kind must be one of"):
+        app_settings(
+            "r", pixels_app(fields={"S": {"anchor": "S", "height": 9, "width": 9, "kind": "x"}})
+        )
+    with pytest.raises(ConfigError, match="at least one text or image anchor"):
+        app_settings("r", pixels_app(screens={"Main": {}}))
+
+
+def crops() -> list[tuple[str, str, str]]:
+    rows = (CROPS / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    return [tuple(row.split("\t")) for row in rows]  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    try:
+        from connectors.desktop.ocr import Ocr
+    except ImportError:
+        require(False, "tesserocr", "pip install 'borough[pixels]'")
+    from tests.support.published import MODELS
+
+    engine = Ocr()
+    missing = engine.missing(set(MODELS))
+    require(not missing, f"Tesseract models {missing}", "see scripts/bootstrap (apt list)")
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize(("name", "kind", "shown"), crops())
+def test_the_value_a_field_shows_is_read_back(ocr, name: str, kind: str, shown: str):
+    reading = ocr.verify(Image.open(CROPS / name), kind, shown, 75)
+    assert (reading.text, reading.confidence >= 75) == (shown, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("name-08.png", "Dvořák"),  # the app kept ASCII only
+        ("name-09.png", "Dąbrowski"),
+        ("name-10.png", "Ní Dhomhnaill"),
+        ("name-00.png", "Ólafsdótir"),  # a key press lost on the way
+        ("name-01.png", "ÓSúilleabháin"),  # a space lost: one word where two were typed
+        ("name-04.png", "Kałuża?"),
+        ("amount-16.png", "£592.9"),
+        ("amount-16.png", "£592.34"),
+        ("code-17.png", "SW1A ?AA"),  # a character the app could not store
+        ("reference-14.png", "CW-2018-842958"),
+        ("date-15.png", "20/10/2026"),
+    ],
+)
+def test_a_value_the_field_does_not_show_is_never_confirmed(ocr, name: str, expected: str):
+    kind = name.split("-", maxsplit=1)[0]
+    reading = ocr.verify(Image.open(CROPS / name), kind, expected, 75)
+    assert reading.text != expected or reading.confidence < 75
