@@ -138,12 +138,13 @@ def field_crop(around: Any) -> Any:
 
 def field_inside(image: Any) -> tuple[int, int, int, int] | None:
     """(left, top, width, height) of the inside of the field in ``image`` (a crop a little
-    larger than the field), or None if it has no border to find.
+    larger than the field), or None if it has no edge to find.
 
-    The inside is the plain area around the crop's centre: rows mostly of its background
-    colour (text covers less than half of a row), between columns that are not background
-    at all (borders; a text cursor's column, at most 2 px, is bridged).
+    The inside is the largest area of one plain colour around the crop's centre (the text
+    in it makes holes, which do not change its bounds); a border, or a background of
+    another colour, ends it. If it fills the whole crop there is no edge: None.
     """
+    import cv2
     import numpy as np
 
     rgb = np.asarray(image.convert("RGB")).astype(int)
@@ -152,40 +153,14 @@ def field_inside(image: Any) -> tuple[int, int, int, int] | None:
         return None
     middle = rgb[height // 4 : height - height // 4, width // 4 : width - width // 4]
     colours, counts = np.unique(middle.reshape(-1, 3), axis=0, return_counts=True)
-    background = colours[counts.argmax()]
-    plain = np.abs(rgb - background).max(axis=2) <= 8
-    rows = _run_around(plain.mean(axis=1) >= 0.5, height // 2, bridge=0)
-    if rows is None:
+    plain = (np.abs(rgb - colours[counts.argmax()]).max(axis=2) <= 8).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(plain, connectivity=4)
+    central = labels[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    sizes = np.bincount(central.ravel(), minlength=count)
+    sizes[0] = 0  # not plain
+    if count < 2 or not sizes.any():
         return None
-    top, bottom = rows
-    columns = _run_around(plain[top:bottom].mean(axis=0) >= 0.2, width // 2, bridge=2)
-    if columns is None:
+    left, top, w, h, _ = (int(v) for v in stats[int(sizes.argmax())])
+    if h < 6 or (w, h) == (width, height):
         return None
-    left, right = columns
-    if bottom - top < 6 or (top == 0 and bottom == height and left == 0 and right == width):
-        return None
-    return left, top, right - left, bottom - top
-
-
-def _run_around(flags: Any, centre: int, bridge: int) -> tuple[int, int] | None:
-    """[start, end) of the run of True around ``centre``, gaps up to ``bridge`` long joined."""
-    if not flags[centre]:
-        return None
-    start = centre
-    while start > 0 and (flags[start - 1] or _gap_closes(flags, start - 1, -1, bridge)):
-        start -= 1
-    end = centre + 1
-    while end < len(flags) and (flags[end] or _gap_closes(flags, end, 1, bridge)):
-        end += 1
-    return start, end
-
-
-def _gap_closes(flags: Any, index: int, step: int, bridge: int) -> bool:
-    """Whether a False run starting at ``index`` ends (in True) within ``bridge`` steps."""
-    for offset in range(1, bridge + 1):
-        at = index + step * offset
-        if not 0 <= at < len(flags):
-            return False
-        if flags[at]:
-            return True
-    return False
+    return left, top, w, h

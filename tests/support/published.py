@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -80,21 +81,28 @@ def published_client(home: Path, display: str, *client_args: str) -> Iterator[Pu
         assert line.startswith("READY "), f"the published client did not start: {line!r}"
         inner = line.split()[1]
         wait_for_window(display, VIEWER_TITLE)
-        wait_for_window(inner, SIGN_IN)
+        wait_for_window(inner, SIGN_IN)  # the client is up inside the session
         yield Published(process, inner)
     finally:
         process.terminate()
         process.wait(15)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def wait_for_window(display: str, title: str, timeout: float = 30) -> None:
-    from connectors.desktop.xwindows import XWindows
-
-    windows = XWindows(display)
-    try:
-        deadline = time.monotonic() + timeout
-        while not windows.find(title):
-            assert time.monotonic() < deadline, f"no window {title!r} on {display}"
-            time.sleep(0.05)
-    finally:
-        windows.close()
+    """Until a window titled ``title`` shows on ``display`` (asked with xdotool: one
+    process cannot hold python-xlib connections to both Xvfb and Xvnc, whose extension
+    events differ)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = subprocess.run(
+            ["xdotool", "search", "--name", f"^{re.escape(title)}$"],
+            env={**os.environ, "DISPLAY": display},
+            capture_output=True,
+            check=False,
+        )
+        if found.stdout.strip():
+            return
+        assert time.monotonic() < deadline, f"no window {title!r} on {display}"
+        time.sleep(0.1)
