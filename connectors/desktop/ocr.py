@@ -210,8 +210,11 @@ class Ocr:
         level = self._tess.RIL.WORD
         found = []
         iterator = api.GetIterator()
-        while True:
-            text = iterator.GetUTF8Text(level)
+        while iterator is not None:
+            try:
+                text = iterator.GetUTF8Text(level)
+            except RuntimeError:  # tesserocr's "No text returned": an empty field
+                break
             if text and text.strip():
                 found.append(
                     (text.strip(), float(iterator.Confidence(level)), iterator.BoundingBox(level))

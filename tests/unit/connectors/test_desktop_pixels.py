@@ -149,3 +149,8 @@ def test_a_value_the_field_does_not_show_is_never_confirmed(ocr, name: str, expe
     kind = name.split("-", maxsplit=1)[0]
     reading = ocr.verify(Image.open(CROPS / name), kind, expected, 75)
     assert reading.text != expected or reading.confidence < 75
+
+
+def test_an_empty_field_reads_as_nothing(ocr):
+    reading = ocr.verify(Image.new("RGB", (326, 19), "white"), "reference", "CW-2026-000003", 75)
+    assert (reading.text, reading.confidence) == ("", 0.0)
