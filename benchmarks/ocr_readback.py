@@ -1,24 +1,27 @@
-"""OCR read-back on the published revenues client: accuracy and time per read.
+"""OCR read-back on the published revenues client: accuracy, false accepts, time per read.
 
     .venv/bin/python benchmarks/ocr_readback.py [--values 1000] [--seed 1] [--dump DIR]
 
 Starts a virtual display and the pixels-only sandbox (the Tk client inside Xvnc, seen
 through TigerVNC's viewer), signs in, and types generated values into the New CTR change
-form, ten fields (every kind the client has: references, codes, NI numbers, names with
-accents, dates, £ amounts) per form. Once the viewer shows them, each field is read back
-three ways from the same screen grab:
+form, ten per form: every kind of field the client has (case and claim references, account
+numbers, NI numbers, change types, postcodes, dates, £ amounts, surnames and forenames with
+the accents of the names a UK council holds, some kept without them). Once the viewer
+shows a form, each field is cut out as the connector cuts it and read three ways:
 
-* **read-back**: what the connector does (``Ocr.verify``): cleaned image, the field kind's
-  whitelist and models; a value counts as read back when a reading equals it with at least
-  the app's ``min_confidence``. Target: >= 99.5 %.
-* **false accepts**: the same check against a wrong value (one character changed, as a
-  dropped or garbled key press would leave it). Must be 0: a misread is never taken for
-  the value entered.
-* **raw Tesseract** (the baseline, same run): ``tesserocr.image_to_text`` of the
-  unprocessed crop with Tesseract's defaults (English, automatic page layout).
+* **read back**: what the connector does (``Ocr.verify``); a value counts as read back
+  when a reading equals it with at least the app's ``min_confidence``. Target >= 99.5 %.
+* **false accepts**: the same check against a value the field does not show, one fault
+  away (a key press lost, a ``?`` for a character the app could not store, an accent the
+  app dropped, an OCR look-alike). Must be 0: a wrong value is never confirmed. Names are
+  also checked against one accent swapped for another on the same letter (á for â),
+  reported apart.
+* **raw Tesseract**, the baseline in the same run: ``tesserocr.image_to_text`` of the same
+  crop with Tesseract's defaults (English, automatic page layout), exact match.
 
-Prints the accuracy per field kind and the median / 95th percentile time per read (the
-OCR only: grabbing the screen is the same for both).
+A field whose reading disagrees is checked inside the session (its own clipboard): if the
+typing lost a character, the field is read as it is and the typing error is counted apart.
+Prints accuracy per kind and the median / 95th percentile time per read (OCR only).
 """
 
 from __future__ import annotations

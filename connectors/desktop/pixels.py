@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from borough.errors import ConnectorError, NeedsReviewError
+from connectors.desktop.grid import read_grid
 from connectors.desktop.ocr import Ocr, Reading, Word
 from connectors.desktop.ocr_image import around_field, field_crop
 from connectors.desktop.pixel_settings import PixelSettings, Region, Table
@@ -307,38 +308,7 @@ class PixelSession(Session):
             return None
         left, top = anchor[0] + table.dx, anchor[1] + table.dy
         image = self.screen.grab((left, top, table.width, table.height))
-        words: list[Word] = []
-        for band in range(0, table.height, table.row_height):
-            strip = image.crop((0, band, table.width, min(band + table.row_height, table.height)))
-            words += [w.moved(0, band) for w in screens.ocr.words(strip, model="Latin")]
-        rows = lines(words)
-        if not rows:
-            return None
-        starts = _column_starts(rows[0], table.columns, settings.similarity)
-        if starts is None:
-            return None
-        out = ["\t".join(table.columns)]
-        for row in rows[1:]:
-            if min(w.confidence for w in row) < settings.min_confidence:
-                return None
-            cells = [""] * len(table.columns)
-            for word in row:
-                index = max(i for i, start in enumerate(starts) if start <= word.left + 4)
-                cells[index] = f"{cells[index]} {word.text}".strip()
-            out.append("\t".join(cells))
-        return "\n".join(out)
-
-
-def _column_starts(header: list[Word], columns: list[str], threshold: float) -> list[int] | None:
-    """Left edge of each column, from where its header text shows (None if one is missing)."""
-    starts: list[int] = []
-    for name in columns:
-        found = find_phrase(header, name, threshold)
-        if found is None:
-            return None
-        starts.append(found.left)
-    starts[0] = min(starts[0], 0)
-    return starts
+        return read_grid(screens.ocr, image, table, settings.min_confidence, settings.similarity)
 
 
 def nearest_text(words: Sequence[Word], text: str, limit: int = 3) -> list[tuple[float, Word]]:

@@ -63,6 +63,7 @@ def wait_for_done(home: Path, count: int, timeout: float = 180) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.timeout(900)  # about 3.5 minutes on a quiet 2-core machine
 def test_twenty_five_records_read_back_by_ocr_survive_sigkill_and_rerun(
     tmp_path: Path, desktop_display: str
 ):

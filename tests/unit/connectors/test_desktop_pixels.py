@@ -20,6 +20,7 @@ from connectors.desktop.ocr_kinds import languages_for, models_for
 from connectors.desktop.typing import keysym_of
 from tests.conftest import require
 
+ROOT = Path(__file__).resolve().parents[3]
 CROPS = Path(__file__).parent / "data" / "published"
 
 
@@ -154,3 +155,24 @@ def test_a_value_the_field_does_not_show_is_never_confirmed(ocr, name: str, expe
 def test_an_empty_field_reads_as_nothing(ocr):
     reading = ocr.verify(Image.new("RGB", (326, 19), "white"), "reference", "CW-2026-000003", 75)
     assert (reading.text, reading.confidence) == ("", 0.0)
+
+
+def test_a_grid_with_its_row_selected_reads_as_the_app_would_copy_it(ocr):
+    """The main window after a search: one row, selected (white on dark blue)."""
+    import yaml
+
+    from connectors.desktop.grid import read_grid
+    from connectors.desktop.pixel_settings import Table
+    from connectors.desktop.screentext import ScreenText, find_phrase
+
+    apps = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))["apps"]
+    table = Table(**apps["revenues-published"]["pixels"]["screens"]["Revenues Client"]["table"])
+    viewer = Image.open(CROPS / "main-selected-row.png").convert("RGB")
+    anchor = find_phrase(ScreenText(ocr).update(viewer, (0, 0)), table.anchor, 0.85)
+    assert anchor is not None
+    left, top = anchor.left + table.dx, anchor.top + table.dy
+    grid = viewer.crop((left, top, left + table.width, top + table.height))
+    assert read_grid(ocr, grid, table, 75, 0.85) == (
+        "Reference\tCase reference\tAccount\tChange\tEffective\tWeekly\tEntered by\n"
+        "REV-000013\tCW-2026-000013\tCT4400169\tCHANGE\t10/05/2026\t£141.50\trobot"
+    )
