@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from borough.testing import make_home, runtime_in
+from borough.testing import home_env, make_home, runtime_in
 from sandbox.web.reports import COLUMNS  # the casework report format both apps share
 
 SURNAMES = [
@@ -196,3 +199,34 @@ def app_events(home: Path) -> Counter[str]:
 def expected_record(row: dict[str, str]) -> dict[str, str]:
     """A report row as the client must hold it, field for field."""
     return {column: row[report] for report, column in FIELDS.items()}
+
+
+def start_bot_run(home: Path, display: str) -> subprocess.Popen[bytes]:
+    """``borough run`` of the desktop bot in its own process (to be killed at will)."""
+    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
+    return subprocess.Popen(
+        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def assert_held_once_each(home: Path, rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The client holds every row exactly once, field for field, and the ledger has each
+    item DONE with the client's own reference. Returns what the client holds."""
+    from borough.ledger import ItemState
+
+    held = app_records(home)
+    assert set(held) == {row["Case Reference"] for row in rows}, "no record lost"
+    assert app_events(home)["saved"] == len(rows), "no record saved twice"
+    for row in rows:
+        record = held[row["Case Reference"]]
+        assert {k: record[k] for k in expected_record(row)} == expected_record(row)
+    with runtime_in(home) as runtime:
+        items = runtime.ledger.items.list(bot=BOT, limit=len(rows) + 10, unseal=True)
+    assert {item.state for item in items} == {ItemState.DONE}
+    assert {item.key: item.reference for item in items} == {
+        case: record["reference"] for case, record in held.items()
+    }
+    return held

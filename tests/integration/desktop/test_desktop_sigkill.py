@@ -17,32 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from borough.ledger import ItemState
-from borough.testing import home_env, runtime_in
 from connectors.desktop.xwindows import XWindows
 from tests.support.casework import (
-    BOT,
     ROOT,
     app_db,
-    app_events,
-    app_records,
+    assert_held_once_each,
     casework_rows,
     desktop_home,
-    expected_record,
+    start_bot_run,
 )
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 ROWS = 10
-
-
-def start_run(home: Path, display: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
-    return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def start_client(home: Path, display: str, seed: int) -> subprocess.Popen[bytes]:
@@ -92,14 +78,14 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
     try:
         kills = 0
         for started in range(1, 5):
-            run = start_run(home, desktop_display)
+            run = start_bot_run(home, desktop_display)
             wait_for_runs(home, started)  # start-up takes seconds; kill while it works
             time.sleep(rng.uniform(1.0, 4.5))
             if run.poll() is None:
                 run.send_signal(signal.SIGKILL)
                 kills += 1
             run.communicate(timeout=60)
-        final = start_run(home, desktop_display)
+        final = start_bot_run(home, desktop_display)
         _, err = final.communicate(timeout=240)
         assert final.returncode == 0, err.decode()
         assert client.poll() is None, "the client survived every kill"
@@ -108,15 +94,4 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         client.wait(10)
     assert kills >= 1
 
-    held = app_records(home)
-    assert set(held) == {row["Case Reference"] for row in rows}, "no record lost"
-    assert app_events(home)["saved"] == ROWS, "no record saved twice"
-    for row in rows:
-        record = held[row["Case Reference"]]
-        assert {k: record[k] for k in expected_record(row)} == expected_record(row)
-    with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=100, unseal=True)
-    assert {item.state for item in items} == {ItemState.DONE}
-    assert {item.key: item.reference for item in items} == {
-        case: record["reference"] for case, record in held.items()
-    }
+    assert_held_once_each(home, rows)

@@ -7,11 +7,8 @@ robot's remote session would); each run attaches to whatever the last one left o
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,15 +16,16 @@ import pytest
 
 from borough.ledger import ItemState, RunStatus
 from borough.runner import RunRequest, run_bot
-from borough.testing import home_env, runtime_in
+from borough.testing import runtime_in
 from connectors.desktop.ocr import Ocr, Reading
 from tests.support.casework import (
     BOT,
-    ROOT,
     app_events,
     app_records,
+    assert_held_once_each,
     casework_rows,
     expected_record,
+    start_bot_run,
 )
 from tests.support.published import published_client, published_home, require_published
 
@@ -38,16 +36,6 @@ ROWS = 25
 @pytest.fixture(autouse=True)
 def _published_tools() -> None:
     require_published()
-
-
-def start_run(home: Path, display: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
-    return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def trail(home: Path) -> str:
@@ -78,32 +66,21 @@ def test_twenty_five_records_read_back_by_ocr_survive_sigkill_and_rerun(
     with published_client(home, desktop_display, "--lock-rate", "0.05", "--seed", "4"):
         kills = 0
         for done in (2, 7, 12):  # kill mid-item, a few items into each run
-            run = start_run(home, desktop_display)
+            run = start_bot_run(home, desktop_display)
             wait_for_done(home, done)
             time.sleep(rng.uniform(0.5, 4.0))
             if run.poll() is None:
                 run.send_signal(signal.SIGKILL)
                 kills += 1
             run.communicate(timeout=60)
-        final = start_run(home, desktop_display)
+        final = start_bot_run(home, desktop_display)
         _, err = final.communicate(timeout=600)
         assert final.returncode == 0, err.decode()
     assert kills == 3
 
-    held = app_records(home)
-    assert set(held) == {row["Case Reference"] for row in rows}, "no record lost"
-    assert app_events(home)["saved"] == ROWS, "no record saved twice"
-    for row in rows:
-        record = held[row["Case Reference"]]
-        assert {k: record[k] for k in expected_record(row)} == expected_record(row)
+    held = assert_held_once_each(home, rows)
     assert {"Ó Súilleabháin", "Dvořák", "Łukasiewicz", "Øvergård"} <= {
         r["surname"] for r in held.values()
-    }
-    with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=100, unseal=True)
-    assert {item.state for item in items} == {ItemState.DONE}
-    assert {item.key: item.reference for item in items} == {
-        case: record["reference"] for case, record in held.items()
     }
     # every record saved was first read back whole, field by field, off the screen
     assert trail(home).count('"step":"form.verified"') >= ROWS
