@@ -6,11 +6,18 @@ Tree::
     ├── ConfigError              a config file is malformed or invalid (names file:line, field)
     ├── InputError               an input file (CSV/Excel) cannot be read at all
     ├── SecretsError             the secret store is locked, missing or lacks a value
+    │   ├── StoreMissingError    the store file is gone, but this installation has keys
+    │   ├── StoreDamagedError    the store file is empty, truncated, unreadable or altered
+    │   ├── WrongPassphraseError the store is whole, but the passphrase does not open it
+    │   └── KeysMismatchError    the store's keys are not the ones ledger and trail were made with
     ├── LedgerError              the run/work-item ledger cannot be used
     │   └── LeaseLostError       another run took over an item this run was working
     ├── AuditError               the audit trail cannot be written or read
+    ├── EvidenceError            an evidence file is missing, altered or cannot be decrypted
+    ├── OperationError           an operator action (retry, resolve, approval) is refused
     ├── BotNotFoundError         no bot is registered under that name
     ├── ConnectorError           a connector cannot reach or drive its application
+    ├── AppDriftError            an app's screens no longer match what its bots declare
     ├── DashboardError           the dashboard cannot start, or an account action is refused
     └── ItemError                raised by a bot while working one item
         ├── BusinessRuleError    the data is wrong for the target: never retried -> FAILED
@@ -69,6 +76,22 @@ class SecretsError(BoroughError):
     """The secret store cannot be used."""
 
 
+class StoreMissingError(SecretsError):
+    """The secret store is missing; restore it from its backup (`borough keys restore`)."""
+
+
+class StoreDamagedError(SecretsError):
+    """The secret store is damaged; restore it from its backup (`borough keys restore`)."""
+
+
+class WrongPassphraseError(SecretsError):
+    """The passphrase does not open the secret store; check the passphrase."""
+
+
+class KeysMismatchError(SecretsError):
+    """The secret store holds other keys than this installation's ledger and audit trail."""
+
+
 class LedgerError(BoroughError):
     """The ledger cannot be used."""
 
@@ -81,12 +104,29 @@ class AuditError(BoroughError):
     """The audit trail cannot be written or read."""
 
 
+class EvidenceError(BoroughError):
+    """The evidence file cannot be shown: it is missing, was altered, or was sealed with
+    other keys."""
+
+
+class OperationError(BoroughError):
+    """The operator action was refused; nothing was changed."""
+
+
 class BotNotFoundError(BoroughError):
     """No bot is registered under that name."""
 
 
 class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
+
+
+class AppDriftError(BoroughError):
+    """An app's screens no longer match what its bots declare (`borough check app NAME`)."""
+
+    def __init__(self, message: str | None = None, *, apps: tuple[str, ...] = ()) -> None:
+        self.apps = apps
+        super().__init__(message)
 
 
 class DashboardError(BoroughError):

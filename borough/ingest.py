@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
@@ -47,8 +46,7 @@ def ingest_items(
     observer: RunObserver,
 ) -> None:
     """Record items in batches; rows read before an input error stay recorded."""
-    iterator: Iterator[Item[Any]] = iter(items)
-    while batch := list(islice(iterator, BATCH)):
+    for batch in _batches(items):
         described = [describe(runtime, bot, item) for item in batch]
         recorded = runtime.ledger.items.ingest(bot.name, run_id, described)
         for new, (record, outcome) in zip(described, recorded, strict=True):
@@ -70,3 +68,20 @@ def ingest_items(
                 detail={"source": record.source, "ledger_id": record.id},
             )
             observer.on_ingested(record)
+
+
+def _batches(items: Iterable[Item[Any]]) -> Iterator[list[Item[Any]]]:
+    """Items in lists of ``BATCH``; when reading fails, the items read so far come first."""
+    batch: list[Item[Any]] = []
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch

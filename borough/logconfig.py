@@ -14,12 +14,14 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from borough import filemodes
 from borough.audit.chain import is_audit_record
 from borough.audit.redact import Redactor
 from borough.runtime import Runtime
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z | {level: <7} | {extra[action]: <18} | {message}"
 CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"
+GENERAL_LOG = "borough.log"
 
 
 class RedactingStream:
@@ -39,18 +41,25 @@ class RunLogSink:
 
     def __init__(self, logs: Path, redactor: Redactor) -> None:
         self._folder = logs / "runs"
-        self._general = logs / "borough.log"
+        self._general = logs / GENERAL_LOG
         self._redactor = redactor
         self._lock = threading.Lock()
-        self._folder.mkdir(parents=True, exist_ok=True)
+        self.failed = False
+        filemodes.make_folder(self._folder)
 
     def write(self, message: Any) -> None:
         extra = message.record["extra"]
         run_id = extra.get("run_id") or (extra.get("audit") or {}).get("run_id")
         target = self._folder / f"{run_id}.log" if run_id else self._general
         text = self._redactor.redact(str(message))
-        with self._lock, open(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        with self._lock:
+            try:
+                with filemodes.open_private(target, "a", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:  # a full disk: say so once, never a traceback per line
+                if not self.failed:
+                    self.failed = True
+                    sys.stderr.write(f"warning: cannot write the log {target}: {exc.strerror}\n")
 
 
 def configure(
@@ -82,7 +91,19 @@ def configure(
             colorize=(stream or sys.stderr).isatty(),
             backtrace=False,
             diagnose=diagnose,
+            filter=_not_file_only,
         )
+
+
+def _not_file_only(record: Any) -> bool:
+    return not record["extra"].get("file_only")
+
+
+def log_traceback(exc: BaseException, action: str) -> None:
+    """Keep an unexpected error's traceback in the log file (redacted), not on the console."""
+    logger.opt(exception=exc).bind(action=action, file_only=True).error(
+        "unexpected {}: the command stopped", type(exc).__name__
+    )
 
 
 def reset() -> None:

@@ -19,12 +19,14 @@ from typing import Any
 from loguru import logger
 from pydantic import ValidationError
 
+from borough import inputs
 from borough.bot import Bot
 from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig, RetryPolicy
 from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
-from borough.errors import BoroughError, InputError, LeaseLostError
+from borough.drift.preflight import preflight
+from borough.errors import AuditError, BoroughError, LeaseLostError
 from borough.ingest import describe, ingest_items
 from borough.ledger import ItemState, NewItem, RunCounts, RunRecord, RunStatus
 from borough.ledger.runs import utcnow
@@ -75,18 +77,10 @@ class Heartbeat(threading.Thread):
 def resolve_inputs(
     runtime: Runtime, bot_config: BotConfig | None, overrides: Mapping[str, str]
 ) -> dict[str, Path]:
+    """Each input as an :class:`~borough.inputs.InputFile` (path + encoding, sheet, limits)."""
     declared = dict(bot_config.inputs) if bot_config else {}
-    unknown = set(overrides) - set(declared)
-    if declared and unknown:
-        raise InputError(
-            f"unknown input {sorted(unknown)[0]!r}; this bot reads: {', '.join(sorted(declared))}"
-        )
-    merged = {**declared, **overrides}
-    resolved: dict[str, Path] = {}
-    for name, raw in merged.items():
-        path = Path(raw).expanduser()
-        resolved[name] = path if path.is_absolute() else (runtime.paths.home / path)
-    return resolved
+    file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
+    return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
 
 
 def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
@@ -146,6 +140,7 @@ class _Run:
     ) -> None:
         self.runtime = runtime
         self.bot_cls = bot_cls
+        self.bot_config = bot_config
         self.policy = policy
         self.request = request
         self.observer = observer
@@ -181,10 +176,13 @@ class _Run:
     def execute(self) -> RunRecord:
         runtime, run_id = self.runtime, self.run.id
         self.observer.on_run_started(run_id, self.bot_cls.name)
-        self.trail.emit(
-            "run.start",
-            detail={"trigger": self.request.trigger, "inputs": _fingerprints(self.ctx.inputs)},
-        )
+        try:
+            self.trail.emit(
+                "run.start",
+                detail={"trigger": self.request.trigger, "inputs": _fingerprints(self.ctx.inputs)},
+            )
+        except AuditError as exc:  # nothing may happen unrecorded: stop before any work
+            return self._unaudited_end(str(exc))
         heartbeat = Heartbeat(runtime, run_id, runtime.config.settings.ledger.heartbeat_seconds)
         heartbeat.start()
         status, error = RunStatus.FAILED, None
@@ -195,6 +193,8 @@ class _Run:
             )
             for dead in reaped:
                 self.trail.emit("run.reaped", outcome="crashed", detail={"dead_run": dead})
+            # a drifted app stops the run here, before any item is recorded or claimed
+            preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
                 runtime,
                 self.bot_cls,
@@ -225,14 +225,28 @@ class _Run:
             self._close(bot)
             heartbeat.stop()
         error = runtime.redactor.redact(error) if error else None
-        self.trail.emit(
-            "run.end", outcome=status.value, error=error, detail={"counts": self.counts.__dict__}
-        )
-        seq = self.trail.checkpoint("run end")
+        try:
+            self.trail.emit(
+                "run.end",
+                outcome=status.value,
+                error=error,
+                detail={"counts": self.counts.__dict__},
+            )
+            seq = self.trail.checkpoint("run end")
+        except AuditError as exc:
+            return self._unaudited_end(str(exc))
         runtime.ledger.runs.finish(
             run_id, status, counts=self.counts, error=error, audit_seq_end=seq
         )
         return runtime.ledger.runs.get(run_id)
+
+    def _unaudited_end(self, audit_error: str) -> RunRecord:
+        """The trail cannot be written: the run is FAILED in the ledger, with the reason."""
+        error = self.runtime.redactor.redact(audit_error)
+        self.runtime.ledger.runs.finish(
+            self.run.id, RunStatus.FAILED, counts=self.counts, error=error
+        )
+        return self.runtime.ledger.runs.get(self.run.id)
 
     def _work(self, worker: ItemWorker) -> None:
         items = self.runtime.ledger.items

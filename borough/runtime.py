@@ -12,9 +12,11 @@ from borough.audit.tokens import Tokenizer
 from borough.audit.trail import AuditTrail
 from borough.config.loader import Config, load_config
 from borough.config.paths import Paths
-from borough.evidence import EvidenceStore
-from borough.ledger import Ledger, Sealer, open_ledger
-from borough.secrets import KeyMaterial, SecretStore, load_key_material, open_store
+from borough.evidence import EvidenceStore, FileCipher
+from borough.ledger import Ledger
+from borough.secrets import KeyMaterial, SecretStore
+from borough.secrets.binding import unlock_installation
+from borough.secrets.passphrase import Handover, require_passphrase
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Runtime:
     config: Config
     secrets: SecretStore
     keys: KeyMaterial
+    ledger: Ledger
     redactor: Redactor
     tokenizer: Tokenizer
     actor: str | None = None
@@ -32,9 +35,11 @@ class Runtime:
     def paths(self) -> Paths:
         return self.config.paths
 
-    @cached_property
-    def ledger(self) -> Ledger:
-        return open_ledger(self.config.ledger_url, Sealer(self.keys.ledger_key))
+    @property
+    def handover(self) -> Handover:
+        """How this process gives a run's process the passphrase (a pipe, not the env)."""
+        name = self.config.settings.secrets.passphrase_env
+        return Handover(name, self.secrets.reveal_passphrase())
 
     @cached_property
     def sink(self) -> ChainSink:
@@ -43,20 +48,30 @@ class Runtime:
             self.keys.signing_key,
             checkpoint_every=self.config.settings.audit.checkpoint_every,
             redact=self.redactor.redact,
+            anchors=lambda: self.ledger.anchors,
         )
 
     @cached_property
     def trail(self) -> AuditTrail:
         return AuditTrail.open(self.sink, actor=self.actor)
 
+    @cached_property
+    def evidence_cipher(self) -> FileCipher:
+        """Seals evidence files under a key derived from the ledger key (no new key)."""
+        return FileCipher(self.keys.ledger_key)
+
     def evidence(self, run_id: str) -> EvidenceStore:
-        return EvidenceStore(self.paths.logs, run_id, self.redactor)
+        return EvidenceStore(self.paths.logs, run_id, self.redactor, self.evidence_cipher)
 
     def close(self) -> None:
-        if "ledger" in self.__dict__:
-            self.ledger.close()
+        self.ledger.close()
         if "sink" in self.__dict__:
             self.sink.close()
+
+
+def app_identifiers(config: Config) -> list[tuple[str, str]]:
+    """Every identifier format the apps declare (``identifiers:`` in apps.yaml), once each."""
+    return sorted({pair for app in config.apps.values() for pair in app.identifiers.items()})
 
 
 def open_runtime(
@@ -65,17 +80,22 @@ def open_runtime(
     actor: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Runtime:
-    """Unlock the secret store (passphrase from the environment) and wire the runtime."""
+    """Unlock the secret store, check its keys against the ledger and trail, wire it all.
+
+    The passphrase comes from the environment variable the settings name (or from the pipe
+    a scheduler hands a run); it is removed from this process's environment first, so
+    nothing this process starts inherits it (:mod:`borough.secrets.passphrase`).
+    """
     config = config or load_config()
+    passphrase = require_passphrase(config.settings.secrets.passphrase_env, env)
     config.paths.ensure()
     redactor = Redactor(config.settings.audit.redact_patterns)
-    store = open_store(
-        config.secrets_file,
-        passphrase_env=config.settings.secrets.passphrase_env,
-        env=env,
-        on_value=redactor.add_secret,
-    )
-    keys = load_key_material(store)
-    tokenizer = Tokenizer(keys.token_key)
+    for label, pattern in app_identifiers(config):
+        redactor.add_identifier(label, pattern)
+    redactor.add_secret(passphrase)
+    unlocked = unlock_installation(config, passphrase, on_value=redactor.add_secret)
+    tokenizer = Tokenizer(unlocked.keys.token_key)
     redactor.set_tokenizer(tokenizer)
-    return Runtime(config, store, keys, redactor, tokenizer, actor)
+    return Runtime(
+        config, unlocked.store, unlocked.keys, unlocked.ledger, redactor, tokenizer, actor
+    )

@@ -1,4 +1,5 @@
-"""Test helpers shipped for bot authors: a throw-away installation and a write-counting target.
+"""Test helpers shipped for bot authors: a throw-away installation, a write-counting target
+and an in-memory store of audit anchors.
 
 ``CountingTarget`` (connector kind ``counting``) is a fake legacy system in a SQLite file:
 it counts every write, so a test can prove a bot never created anything twice, even
@@ -15,14 +16,18 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from borough import logconfig
+from borough.audit.anchors import Anchor
 from borough.config.loader import load_config
 from borough.config.paths import resolve_paths
 from borough.connect import AppServices, Connector
+from borough.drift.report import Candidate, Finding, element_path
+from borough.drift.screens import ScreenDecl
+from borough.drift.similar import similarity
 from borough.errors import BoroughError, TransientError
 from borough.runtime import Runtime, open_runtime
 from borough.secrets.store import TEST_ONLY_KDF, SecretStore
@@ -69,7 +74,7 @@ def prepare_test_secrets(home: Path, passphrase: str = TEST_PASSPHRASE) -> Path:
     except BoroughError:
         file = paths.data / "secrets.cfg"
     if not file.exists():
-        SecretStore(file, passphrase, new_store_kdf=TEST_ONLY_KDF)
+        SecretStore.create(file, passphrase, kdf=TEST_ONLY_KDF)
     return file
 
 
@@ -107,6 +112,8 @@ class CountingSettings(BaseModel):
     fail_after_rate: float = 0.0  # TransientError raised after the write committed
     unreachable: bool = False  # every call raises TransientError (app down)
     seed: int | None = None
+    screens: dict[str, ScreenDecl] = Field(default_factory=dict)  # for the drift check
+    shows: list[str] = Field(default_factory=list)  # the locators the fake app shows today
 
 
 class CountingTarget(Connector):
@@ -155,6 +162,40 @@ class CountingTarget(Connector):
     def close(self) -> None:
         self._db.close()
 
+    def check_screens(self, baseline: Mapping[tuple[str, str], dict[str, Any]]) -> list[Finding]:
+        """The drift check of a fake app: a locator matches if ``shows`` lists it; the
+        others' candidates are the shown locators nobody matched, by similarity."""
+        self._maybe_fail(0.0, "drift check")
+        shown = set(self.settings.shows)
+        declared = {
+            loc for screen in self.settings.screens.values() for loc in screen.elements.values()
+        }
+        spare = sorted(shown - declared)
+        findings = []
+        for name, screen in self.settings.screens.items():
+            for element, locator in screen.elements.items():
+                path = element_path(name, element)
+                if not screen.visited:
+                    findings.append(
+                        Finding(name, element, locator, "unchecked", screen.reach, path=path)
+                    )
+                elif locator in shown:
+                    seen = {"locator": locator}
+                    findings.append(
+                        Finding(name, element, locator, "ok", path=path, fingerprint=seen)
+                    )
+                else:
+                    ranked = sorted(spare, key=lambda s: -similarity(locator, s))
+                    candidates = tuple(
+                        Candidate(s, similarity(locator, s), f"shown {s!r}") for s in ranked[:3]
+                    )
+                    findings.append(
+                        Finding(
+                            name, element, locator, "missing", "matches nothing", candidates, path
+                        )
+                    )
+        return findings
+
     def failure_evidence(self) -> list[tuple[str, bytes | str, str]]:
         (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
         return [("state.txt", f"records held: {count}\n", "app-state")]
@@ -164,3 +205,22 @@ def counted_writes(path: Path) -> dict[str, int]:
     """``{key: number of writes}`` in a CountingTarget database."""
     with sqlite3.connect(path) as db:
         return dict(db.execute("SELECT key, COUNT(*) FROM records GROUP BY key").fetchall())
+
+
+class MemoryAnchors:
+    """An in-memory :class:`~borough.audit.anchors.AnchorStore` (the ledger's, for unit tests)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Anchor] = []
+
+    def record(self, anchor: Anchor) -> None:
+        self.rows.append(anchor)
+
+    def latest(self, trail: str) -> Anchor | None:
+        mine = [a for a in self.rows if a.trail == trail]
+        return mine[-1] if mine else None
+
+    def since_restart(self, trail: str) -> list[Anchor]:
+        mine = [a for a in self.rows if a.trail == trail]
+        starts = [i for i, a in enumerate(mine) if a.kind == "restart"]
+        return mine[starts[-1] :] if starts else mine

@@ -18,6 +18,7 @@ from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
 from borough.context import ItemScope, RunContext
 from borough.errors import (
+    AuditError,
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
@@ -90,8 +91,8 @@ class ItemWorker:
             reference = self.bot.process(self.ctx, item)
         except SkipItem as exc:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
-        except LeaseLostError:
-            raise
+        except (LeaseLostError, AuditError):
+            raise  # an unwritable trail stops the run: no further intent, no unrecorded change
         except (RunCancelled, KeyboardInterrupt):
             self._abandon(state_holder["claim"])
             raise
@@ -232,14 +233,15 @@ class ItemWorker:
         recovered: bool = False,
     ) -> ItemState:
         error = self.runtime.redactor.redact(error) if error else None
-        self._items.finish(claim, state, reference=reference, error=error)
-        self.counts.add(state)
         detail: dict[str, Any] = {"reference": reference} if reference else {}
         if recovered:
             detail["recovered"] = True
+        # the record first: an item is never DONE in the ledger without its audit record
         self._emit(
             f"item.{state.value}", claim, outcome=state.value, error=error, detail=detail or None
         )
+        self._items.finish(claim, state, reference=reference, error=error)
+        self.counts.add(state)
         self.observer.on_item(claim.item_id, state, reference or error)
         return state
 

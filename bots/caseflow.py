@@ -1,14 +1,16 @@
 """Screens of Caseflow, the council's casework web app, for the bots that drive it.
 
-One place knows its selectors: the change-of-circumstances bot creates and completes cases
-here, the casework-to-revenues bots download its case report.
+The change-of-circumstances bot creates and completes cases here, the casework-to-revenues
+bots download its case report. The selectors themselves are declared once, in the app's
+``screens:`` in config/apps.yaml (what the drift check visits and an accepted fix changes);
+this module names the screens and elements it uses and knows what to do with them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from borough.errors import TransientError
@@ -18,10 +20,12 @@ from connectors.web import WebSession, as_records
 if TYPE_CHECKING:
     from playwright.sync_api import Frame
 
+    from borough.evidence import DownloadFolder, SealedFile
+
 CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
-#: the saved-case page: its confirmation and the reference Caseflow gave the case
-_SAVED = """() => [document.querySelector("#saveMsg") !== null,
-  ((document.querySelector("#lblCaseRef") || {}).innerText || "").trim()]"""
+#: the saved-case page: its confirmation and the reference Caseflow gave the case (CSS)
+_SAVED = """() => [document.querySelector(%s) !== null,
+  ((document.querySelector(%s) || {}).innerText || "").trim()]"""
 REFERENCE = r"CW-\d{6}"
 
 
@@ -36,11 +40,17 @@ class CaseworkScreens:
         web = self.web
 
         def look() -> list[dict[str, str]]:
-            link = web.frame("nav").locator("#lnkSearch")
+            link = web.locator(web.frame("nav"), "menu", "case search")
             window = web.window("search", link.click, step="search")
-            window.locator("#txtSearchClaim").fill(claim_ref)
-            web.navigate(window, window.locator("#btnSearch").click, step="search")
-            frame = web.table(window, "#gvResults", next_page="#lnkNext", step="search")
+            web.locator(window, "search window", "claim reference").fill(claim_ref)
+            search = web.locator(window, "search window", "search")
+            web.navigate(window, search.click, step="search")
+            frame = web.table(
+                window,
+                web.selector("search results", "results"),
+                next_page=web.selector("search results", "next page"),
+                step="search",
+            )
             return as_records(frame)
 
         return web.run("search", look)
@@ -52,7 +62,7 @@ class CaseworkScreens:
         def open_it() -> Frame:
             content = web.frame("content")
             if draft is None:
-                link = web.frame("nav").locator("#lnkNewCase")
+                link = web.locator(web.frame("nav"), "menu", "new case")
                 web.navigate(content, link.click, step="open form")
             else:
                 web.goto(f"/case/{draft}/edit", content, step="open draft")
@@ -61,39 +71,49 @@ class CaseworkScreens:
         return web.run("open form", open_it)
 
     def fill(self, content: Frame, change: CtrChange, key: str) -> None:
-        web, field = self.web, content.locator
-        web.fill(field("#txtClaimRef"), change.claim_ref, sensitive=False)
-        web.fill(field("#txtCtAcc"), change.account)
-        web.fill(field("#txtSurname"), change.surname)
-        web.fill(field("#txtForenames"), change.forenames)
-        web.fill(field("#txtNino"), change.nino)
-        field("#ddlChangeType").select_option(CODES[change.change])
-        web.fill(field("#txtEffDate"), change.effective_from.strftime("%d/%m/%Y"), sensitive=False)
-        web.fill(field("#txtWeekly"), f"{change.weekly_amount:.2f}", sensitive=False)
-        web.fill(field("#txtPostcode"), change.postcode)
-        web.fill(field("#txtNotes"), f"Notification {key} (borough)", sensitive=False)
+        """Type every field; the personal ones are kept out of evidence."""
+        web = self.web
+        typed = {  # element -> (value, personal)
+            "claim reference": (change.claim_ref, False),
+            "council tax account": (change.account, True),
+            "surname": (change.surname, True),
+            "forenames": (change.forenames, True),
+            "ni number": (change.nino, True),
+            "effective date": (change.effective_from.strftime("%d/%m/%Y"), False),
+            "weekly amount": (f"{change.weekly_amount:.2f}", False),
+            "postcode": (change.postcode, True),
+            "notes": (f"Notification {key} (borough)", False),
+        }
+        for element, (value, personal) in typed.items():
+            web.fill(web.locator(content, "case form", element), value, sensitive=personal)
+        web.locator(content, "case form", "change type").select_option(CODES[change.change])
 
     def save(self, content: Frame) -> str:
         """Click Save; the app's reference from the saved page (validation -> business rule)."""
-        save = content.locator("#btnSave").click
-        confirmed, reference = self.web.navigate(
-            content, save, step="save", validation=True, read=_SAVED
+        web = self.web
+        save = web.locator(content, "case form", "save").click
+        read = _SAVED % (
+            json.dumps(web.selector("saved case", "confirmation")),
+            json.dumps(web.selector("saved case", "case reference")),
         )
+        confirmed, reference = web.navigate(content, save, step="save", validation=True, read=read)
         if not confirmed:
             raise TransientError("the app did not confirm the save", app=self.web.name, step="save")
         if not is_reference(reference):
             raise TransientError("no case reference on the saved page", app=self.web.name)
         return str(reference)
 
-    def download_report(self, folder: Path, *, excel: bool = False) -> Path:
-        """Save the case report (every case, the shared report format) in ``folder``."""
+    def download_report(self, folder: DownloadFolder, *, excel: bool = False) -> SealedFile:
+        """The case report (every case, the shared report format), sealed into ``folder``."""
         web = self.web
-        link = "#lnkReportXlsx" if excel else "#lnkReportCsv"
+        link = "case report excel" if excel else "case report csv"
 
-        def fetch() -> Path:
+        def fetch() -> SealedFile:
             content = web.frame("content")
-            web.navigate(content, web.frame("nav").locator("#lnkReports").click, step="reports")
-            return web.download(content, content.locator(link).click, folder, step="report")
+            reports = web.locator(web.frame("nav"), "menu", "reports")
+            web.navigate(content, reports.click, step="reports")
+            report = web.locator(content, "reports", link)
+            return web.download(content, report.click, folder, step="report")
 
         return web.run("report", fetch)
 

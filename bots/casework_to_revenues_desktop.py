@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, Item, RetryPolicy, RunContext
 from borough.errors import ConfigError
+from borough.evidence import SealedFile
 from bots import revenues_client
 from bots.benefits_to_revenues import PERSONAL
 from bots.caseflow import CaseworkScreens
@@ -98,11 +99,13 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
         if later:
             ctx.step("report.rows-left", rows=later, statuses=", ".join(allowed or ()))
 
-    def _report(self, ctx: RunContext) -> Path:
+    def _report(self, ctx: RunContext) -> Path | SealedFile:
         """The ``csv`` input if the run has one, else today's report from the casework app.
 
-        The download is kept with the run's data (``data/downloads/<run id>/``), so row
-        numbers in item errors point at a file the operator can open.
+        The download is sealed in the run's evidence (``logs/evidence/<run id>/downloads/``,
+        purged with the rest) and read decrypted in memory; row numbers in item errors point
+        at a file an operator can open with ``borough evidence export``, and its hash in the
+        trail proves which report was read.
         """
         if "csv" in ctx.inputs:
             return ctx.inputs["csv"]
@@ -113,12 +116,11 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
                 "settings.report_app to the casework app in its config"
             )
         web = ctx.app(app, WebSession)
-        folder = ctx.runtime.paths.data / "downloads" / ctx.run_id
         try:
-            report = CaseworkScreens(web).download_report(folder)  # type: ignore[arg-type]
+            report = CaseworkScreens(web).download_report(ctx.downloads)  # type: ignore[arg-type]
         finally:
             ctx.close_app(app)  # the browser is not needed while the client is keyed
-        ctx.step("report.downloaded", target=app, file=report.name)
+        ctx.step("report.downloaded", target=app, file=report.relative, sha256=report.sha256)
         return report
 
     def _client(self, ctx: RunContext) -> DesktopConnector:
@@ -127,7 +129,8 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     def setup(self, ctx: RunContext) -> None:
         """Start (or attach to) the client and sign in now, so a missing display or app
         fails the run once with a clear message instead of failing every item."""
-        self._client(ctx).declare_sensitive(*revenues_client.MASKS)
+        client = self._client(ctx)
+        client.declare_sensitive(*revenues_client.masks(client.title_of(revenues_client.FORM)))
 
     def process(self, ctx: RunContext, item: Item[CaseworkChange]) -> str:
         change = item.data

@@ -3,7 +3,9 @@ screen, how each form field is reached, what its pop-ups say, and where personal
 
 Kept apart from the bot so that another bot driving the same client reuses it. Everything
 is keyboard first; only "Weekly amount", which has no tab stop or accelerator in the
-client, is reached by clicking beside its label (a reference image).
+client, is reached by clicking beside its label (a reference image). The form's window
+title is declared with the app's screens in config/apps.yaml (``change form``), where the
+drift check looks for it and an accepted fix changes it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from borough.errors import NeedsReviewError, TransientError
 from connectors.desktop import Anchor, DesktopConnector, Field, Mask
 
 IMAGES = Path(__file__).resolve().parent / "images" / "revenues_client"
-FORM = "New CTR change"
+FORM = "change form"  #: the screen's name in apps.yaml (its title is declared there)
 NEW_CHANGE, FIND, SAVE = "ctrl+n", "ctrl+f", "alt+s"
 COPY_ROWS = "ctrl+c"
 _REFERENCE = re.compile(r"\bREV-\d{6}\b")
@@ -30,10 +32,12 @@ def image(name: str) -> str:
 WEEKLY_AMOUNT = Anchor(image("weekly_amount_label.png"), dx=212, dy=9)
 #: each label crop's top-left -> its entry box: 171 px right, 1 px up, 329 x 21 (+2 px margin)
 _ENTRY_BOX = (169, -3, 333, 25)
-MASKS = tuple(
-    Mask(image(name), FORM, _ENTRY_BOX)
-    for name in ("surname_label.png", "forenames_label.png", "nino_label.png", "postcode_label.png")
-)
+_PERSONAL = ("surname_label.png", "forenames_label.png", "nino_label.png", "postcode_label.png")
+
+
+def masks(form_title: str) -> tuple[Mask, ...]:
+    """The form's personal fields, blacked out in failure screenshots."""
+    return tuple(Mask(image(name), form_title, _ENTRY_BOX) for name in _PERSONAL)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class ChangeValues:
 def open_form(app: DesktopConnector) -> None:
     app.home()
     app.press(NEW_CHANGE)
-    app.wait_window(FORM)
+    app.wait_window(app.title_of(FORM))
 
 
 def save(app: DesktopConnector) -> str:

@@ -31,8 +31,16 @@ from scheduler.triggers import (
 FILE_NAME = "schedules.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 WHEN_KEYS = ("cron", "interval", "daily", "monthly", "after_bank_holiday")
-Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review"]
-NOTIFY_EVENTS: tuple[Event, ...] = ("failed", "crashed", "timed_out", "missed", "needs_review")
+Event = Literal["failed", "crashed", "timed_out", "missed", "needs_review", "anchor", "drift"]
+NOTIFY_EVENTS: tuple[Event, ...] = (
+    "failed",
+    "crashed",
+    "timed_out",
+    "missed",
+    "needs_review",
+    "anchor",
+    "drift",
+)
 Region = Literal["england-and-wales", "england", "wales", "scotland", "northern-ireland"]
 
 
@@ -214,6 +222,9 @@ class NotifySettings(Strict):
     events: list[Event] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
     repeat_after_minutes: float = Field(
         default=60, ge=0, description="the same event of a schedule is not re-sent sooner"
+    )
+    anchor_every_hours: float = Field(
+        default=24, ge=0, description="send a signed audit anchor this often (0: never)"
     )
     email: EmailChannel | None = None
     webhook: WebhookChannel | None = None

@@ -29,6 +29,7 @@ from scheduler.dispatch.base import Dispatcher
 from scheduler.firing import FireBook
 from scheduler.jobs import catch_up, fire_job
 from scheduler.lock import lock_for
+from scheduler.notify.anchors import AnchorNotices
 from scheduler.notify.hub import Notifications, notifier_for
 from scheduler.requests import Request, RequestBox
 from scheduler.seats import SeatBook
@@ -56,8 +57,9 @@ class StartupReport:
 
 
 def child_environment(runtime: Runtime, env: Mapping[str, str] | None) -> dict[str, str]:
-    """What a run's process inherits: our environment (the passphrase too), pointed at
-    the same installation folders."""
+    """What a run's process inherits: our environment, pointed at the same installation
+    folders. The secrets passphrase is not in it: :class:`~borough.secrets.passphrase.Handover`
+    removes it and hands it over through a pipe."""
     paths = runtime.paths
     return {
         **os.environ,
@@ -92,6 +94,12 @@ class SchedulerService:
             [notifier_for(channel, runtime.secrets) for channel in self.schedules.notify.channels],
             self.trail,
             redact=runtime.redactor.redact,
+            council=config.settings.council,
+        )
+        self.anchors = AnchorNotices(
+            self.schedules.notify,
+            self.trail,
+            self.notifications.publish,
             council=config.settings.council,
         )
         self.book = FireBook(
@@ -134,6 +142,7 @@ class SchedulerService:
             kill_grace=settings.kill_grace_seconds,
             redact=self.runtime.redactor.redact,
             on_finished=self._run_ended,
+            handover=self.runtime.handover,
             cwd=self.runtime.paths.home,
         )
 
@@ -338,6 +347,7 @@ class SchedulerService:
                     self._handle_requests()
                     last_requests, look = now, True
                 self._retry_unrecorded()
+                self.anchors.tick()
                 self.dispatcher.tick(look_for_work=look or woke)
                 look = False
                 if now - last_reap >= REAP_SECONDS:

@@ -67,8 +67,8 @@ def run_for(
 ) -> SessionSummary:
     """Run a scheduler in-process on ``runtime``'s installation; see the module docstring.
 
-    ``env`` is added to what run processes inherit (e.g. the secrets passphrase when it is
-    not in this process's environment). ``run_now`` names schedules to run once at the
+    ``env`` is added to what run processes inherit (a secrets passphrase in it is dropped:
+    runs get ``runtime``'s through a pipe). ``run_now`` names schedules to run once at the
     start (so a demo need not wait for the first fire), queued as ``actor``. ``until`` ends
     the session early when it returns true (checked a few times a second). Logging must
     already be configured (``borough.logconfig.configure``), as for any entry point.

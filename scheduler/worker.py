@@ -45,7 +45,11 @@ class RunExecutor:
             return f"not run: the run is {record.status.value}"
         run = QueuedRun.from_record(record)
         child = Child.spawn(
-            run, self.env, self.runtime.paths.data / "worker", cwd=self.runtime.paths.home
+            run,
+            self.env,
+            self.runtime.paths.data / "worker",
+            handover=self.runtime.handover,
+            cwd=self.runtime.paths.home,
         )
         runs.update_detail(
             run_id,

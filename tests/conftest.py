@@ -26,6 +26,17 @@ def require(ok: bool, what: str, hint: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _forget_passphrases() -> Iterator[None]:
+    """A process keeps the passphrase it took from its environment; tests change that
+    environment between CLI calls, so each test starts with none kept."""
+    from borough.secrets.passphrase import forget_passphrases
+
+    forget_passphrases()
+    yield
+    forget_passphrases()
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An installation with the shipped config and sample data."""

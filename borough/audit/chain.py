@@ -1,75 +1,59 @@
 """The hash-chain writer: a loguru sink appending audit records to ``audit.jsonl``.
 
 Several processes (a scheduler's runs, an operator's CLI) append to one chain: each append
-takes an exclusive ``flock``, reads the chain head if another process moved it, writes the
-record, ``fsync``s it and then replaces the signed head file. A record is durable before
-the logging call returns, so the audit of an intended change precedes the change.
+takes an exclusive ``flock``, proves the file's end is what the signed head (and the
+ledger's anchors) vouch for (:mod:`borough.audit.guard`), writes the record with its MAC,
+``fsync``s it and then replaces the signed head file. A record is durable before the
+logging call returns, so the audit of an intended change precedes the change.
+
+The file is opened on the first append only, so read-only commands work on a read-only
+trail. A write that fails (disk full, quota, read-only, I/O error) is undone back to the
+last complete record and raised as an :class:`~borough.errors.AuditError`.
 """
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import json
+import math
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from loguru import logger
 
 from borough.audit import records
+from borough.audit.anchors import Anchor, AnchorKind, AnchorStore
+from borough.audit.files import (
+    HEAD_NAME,
+    LOG_NAME,
+    PUBLIC_KEY_NAME,
+    private_dir,
+    private_fd,
+    write_all,
+    write_failure,
+    write_private,
+)
+from borough.audit.guard import Seen, prove_tail
+from borough.audit.head import GENESIS, HeadUnreadable, Point, read_head, write_head
+from borough.audit.keys import AuditKeys
 from borough.errors import AuditError
+from borough.host import host_name
 
-LOG_NAME = "audit.jsonl"
-HEAD_NAME = "audit.head"
-PUBLIC_KEY_NAME = "audit.pub"
+__all__ = ["HEAD_NAME", "LOG_NAME", "PUBLIC_KEY_NAME", "ChainSink", "checkpoint_fields"]
 
-
-@dataclass(frozen=True)
-class Head:
-    seq: int
-    hash: str
-
-
-def sign(key: Ed25519PrivateKey, payload: bytes) -> str:
-    return base64.b64encode(key.sign(payload)).decode("ascii")
-
-
-def read_last_record(handle: Any) -> dict[str, Any] | None:
-    """The last complete JSON line of an open binary file, read from the end."""
-    handle.seek(0, os.SEEK_END)
-    end = handle.tell()
-    if end == 0:
-        return None
-    block = 4096
-    data = b""
-    pos = end
-    while pos > 0:
-        step = min(block, pos)
-        pos -= step
-        handle.seek(pos)
-        data = handle.read(step) + data
-        lines = data.rstrip(b"\n").split(b"\n")
-        if len(lines) > 1 or pos == 0:
-            last = lines[-1]
-            try:
-                parsed: dict[str, Any] = json.loads(last)
-            except json.JSONDecodeError as exc:
-                raise AuditError(
-                    f"the last line of the audit trail is damaged ({exc.msg}); run "
-                    "`borough audit verify` before writing more"
-                ) from None
-            return parsed
-    return None
+AnchorSource = AnchorStore | Callable[[], AnchorStore | None] | None
 
 
 class ChainSink:
-    """Duck-typed loguru sink: ``logger.add(sink, filter=is_audit, catch=False)``.
+    """Duck-typed loguru sink: ``logger.add(sink, filter=is_audit_record, catch=False)``.
 
     Only messages bound with ``audit={...}`` belong here; the fields become the record.
+    ``anchors`` (a store, or a callable giving one when first needed) receives a signed
+    anchor at every signed record and is checked before the first append.
     """
 
     def __init__(
@@ -79,21 +63,27 @@ class ChainSink:
         *,
         checkpoint_every: int = 200,
         redact: Callable[[str], str] = lambda text: text,
+        anchors: AnchorSource = None,
+        trail_id: str | None = None,
     ) -> None:
         self.folder = folder
         self.path = folder / LOG_NAME
         self.head_path = folder / HEAD_NAME
-        self._key = signing_key
+        self.keys = AuditKeys.from_signing_key(signing_key)
+        self.trail_id = trail_id or host_name()
         self._checkpoint_every = checkpoint_every
         self._redact = redact
-        self._lock = threading.Lock()
-        self._known_size = -1
-        self._head = Head(0, records.GENESIS_HASH)
+        self._anchor_source = anchors
+        self._lock = threading.RLock()
+        self._fd: int | None = None
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._end = GENESIS
+        self._size = 0
+        self._seen: Seen | None = None
+        self._anchor_checked = False
+        self.last_anchor: Anchor | None = None  #: the last anchor this sink signed
         self.written = 0
         self.last_seq = 0
-        folder.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a+b")  # noqa: SIM115 - held for the sink's life
-        self._write_public_key()
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
     def write(self, message: Any) -> None:
@@ -104,98 +94,285 @@ class ChainSink:
 
     def append(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Write one record (and a checkpoint when one is due); returns the record."""
-        with self._lock:
-            self._lock_current_file()
-            try:
-                self._refresh_head()
-                record = self._write(fields)
-                self.last_seq = record["seq"]
-                due = (self._head.seq + 1) % self._checkpoint_every == 0
-                if due and record.get("action") not in records.SIGNED_ACTIONS:
-                    self._write(checkpoint_fields(fields, reason="every-n"))
-                self._write_head()
-                return record
-            finally:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        with self.exclusive():
+            return self.append_locked([fields])[0]
 
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
-    def _lock_current_file(self) -> None:
-        """Lock the live log file, reopening it if a retention purge replaced it."""
-        while True:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+    @property
+    def end(self) -> Point:
+        """The last record written or proven (under :meth:`exclusive`)."""
+        return self._end
+
+    @property
+    def fd(self) -> int:
+        assert self._fd is not None, "only under exclusive()"
+        return self._fd
+
+    # -- locking and the proven end ----------------------------------------------------------
+    @contextmanager
+    def exclusive(self) -> Iterator[ChainSink]:
+        """Hold the trail's exclusive lock (threads and processes) and open it if needed."""
+        with self._lock:
+            self._open()
+            while True:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(self.path).st_ino
+                except FileNotFoundError:
+                    current = -1
+                if current == os.fstat(self.fd).st_ino:
+                    break
+                fcntl.flock(self.fd, fcntl.LOCK_UN)  # replaced (a purge elsewhere): reopen
+                self.close()
+                self._open()
             try:
-                current = os.stat(self.path).st_ino
-            except FileNotFoundError:
-                current = -1
-            if current == os.fstat(self._file.fileno()).st_ino:
-                return
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = open(self.path, "a+b")  # noqa: SIM115
-            self._known_size = -1
+                yield self
+            finally:
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _refresh_head(self) -> None:
-        size = os.fstat(self._file.fileno()).st_size
-        if size == self._known_size:
+    def _open(self) -> None:
+        if self._fd is not None:
             return
-        last = read_last_record(self._file)
-        if last is None:
-            self._head = Head(0, records.GENESIS_HASH)
-        else:
-            self._head = Head(int(last["seq"]), str(last["hash"]))
-        self._known_size = size
+        try:
+            private_dir(self.folder)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            private_fd(self._fd)
+            self._write_public_key()
+        except OSError as exc:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            raise AuditError(write_failure(exc, self.path)) from None
 
-    def _write(self, fields: dict[str, Any]) -> dict[str, Any]:
+    def prove_end(self, *, force: bool = False) -> Point:
+        """Check the file's end (cheap when nothing changed since this sink last looked)."""
+        fingerprint = self._stat()
+        if fingerprint == self._fingerprint and not force:
+            return self._end
+        inode_changed = self._seen is not None and fingerprint[0] != self._seen.inode
+        if inode_changed and self._starts_with_restart():
+            self._seen = None  # `audit restart` elsewhere: a new chain (the ledger's anchors hold)
+        anchor = None
+        if not self._anchor_checked or inode_changed or force:
+            anchor = self.latest_anchor()
+        try:
+            head = read_head(self.head_path)
+        except HeadUnreadable as why:
+            raise AuditError(
+                f"{self.head_path} is damaged ({why}), so the end of the audit trail cannot be "
+                "proven; nothing more is written. Run `borough audit verify`, then "
+                "`borough audit repair`"
+            ) from None
+        except OSError as exc:
+            raise AuditError(f"cannot read {self.head_path}: {exc.strerror}") from None
+        if head is not None and not head.signature_ok(self.keys):
+            raise AuditError(
+                f"{self.head_path} is not signed by this installation's key (it was replaced, or "
+                "copied from another installation); nothing more is written. Run "
+                "`borough audit verify`"
+            )
+        self._end = prove_tail(
+            self.fd,
+            fingerprint[1],
+            head,
+            self.keys,
+            path=self.path,
+            anchor=anchor,
+            seen=None if inode_changed else self._seen,
+            seen_seq=self._seen.seq if self._seen else 0,
+        )
+        self._size = fingerprint[1]
+        self._anchor_checked = True
+        self._fingerprint = fingerprint
+        return self._end
+
+    def _starts_with_restart(self) -> bool:
+        first = os.pread(self.fd, 65536, 0).split(b"\n", 1)
+        if len(first) < 2:
+            return False
+        try:
+            record = records.parse_line(first[0])
+        except records.MalformedRecord:
+            return False
+        return (
+            record["seq"] == 1
+            and record.get("action") == records.RESTARTED
+            and self.keys.signature_ok(record.get("signature"), records.signed_payload(record))
+        )
+
+    def _stat(self) -> tuple[Any, ...]:
+        st = os.fstat(self.fd)
+        try:
+            hs = os.stat(self.head_path)
+            head: tuple[int, int, int] | None = (hs.st_ino, hs.st_size, hs.st_ctime_ns)
+        except FileNotFoundError:
+            head = None
+        return (st.st_ino, st.st_size, st.st_ctime_ns, head)
+
+    def latest_anchor(self) -> Anchor | None:
+        store = self.anchor_store()
+        if store is None:
+            return None
+        try:
+            return store.latest(self.trail_id)
+        except Exception as exc:  # the ledger may be busy or down: do not stop auditing
+            logger.bind(action="audit.anchor_unreadable").warning(
+                "cannot read the audit anchors from the ledger ({}); the trail's end is "
+                "checked against its signed head only",
+                exc,
+            )
+            return None
+
+    def anchor_store(self) -> AnchorStore | None:
+        source = self._anchor_source
+        if source is None:
+            return None
+        if not isinstance(source, AnchorStore):
+            source = source()
+            self._anchor_source = source
+        return source
+
+    # -- writing -----------------------------------------------------------------------------
+    def append_locked(
+        self,
+        batch: list[dict[str, Any]],
+        *,
+        allow_checkpoint: bool = True,
+        proven: tuple[Point, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Append ``batch`` after proving the end; all or nothing (undone on a write error).
+
+        ``proven`` (end, file size) is for repair and restart, which prove the end themselves.
+        """
+        if proven is None:
+            self.prove_end()
+        else:
+            self._end, self._size = proven
+            self._seen = None
+        start_size, start_end = self._size, self._end
+        written: list[tuple[dict[str, Any], bytes]] = []
+        try:
+            for fields in batch:
+                written.append(self._write(fields))
+            last = written[-1][0]
+            due = (last["seq"] + 1) % self._checkpoint_every == 0
+            if allow_checkpoint and due and last.get("action") not in records.SIGNED_ACTIONS:
+                written.append(self._write(checkpoint_fields(batch[-1], reason="every-n")))
+            os.fsync(self.fd)
+            write_head(self.head_path, self._end, self.keys)
+        except OSError as exc:
+            self._undo(start_size, start_end)
+            raise AuditError(write_failure(exc, self.path)) from None
+        self._after_write(written)
+        return [record for record, _ in written]
+
+    def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         record: dict[str, Any] = {k: fields.get(k) for k in records.FIELDS if k != "hash"}
         for key, value in record.items():
             if key not in records.UNREDACTED:
                 record[key] = self._redact_value(value)
         record["schema"] = records.SCHEMA
-        record["seq"] = self._head.seq + 1
+        record["seq"] = self._end.seq + 1
         record["ts"] = fields.get("ts") or records.utc_now()
-        record["prev_hash"] = self._head.hash
+        record["prev_hash"] = self._end.hash
         if record.get("action") in records.SIGNED_ACTIONS:
-            record["signature"] = sign(self._key, records.signed_payload(record))
+            record["signature"] = self.keys.sign(records.signed_payload(record))
         else:
             record.pop("signature", None)
         record["hash"] = records.record_hash(record)
+        record["mac"] = self.keys.mac(record["hash"])
         line = (records.canonical_json(record) + "\n").encode("utf-8")
-        self._file.seek(0, os.SEEK_END)
-        self._file.write(line)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._known_size = os.fstat(self._file.fileno()).st_size
-        self._head = Head(record["seq"], record["hash"])
-        self.written += 1
-        return record
+        write_all(self.fd, line)
+        self._size += len(line)
+        self._end = Point(record["seq"], record["hash"])
+        return record, line
+
+    def _undo(self, size: int, end: Point) -> None:
+        """Cut the file back to ``size`` (its last complete record before this append)."""
+        try:
+            os.ftruncate(self.fd, size)
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise AuditError(
+                f"{write_failure(exc, self.path)}; the partial record could not be removed "
+                "either: run `borough audit repair` once the disk is usable"
+            ) from None
+        self._size, self._end = size, end
+        self._fingerprint = None
+
+    def _after_write(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
+        record, line = written[-1]
+        self._fingerprint = self._stat()
+        self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
+        self.written += len(written)
+        self.last_seq = written[0][0]["seq"]
+        for signed, _ in written:
+            action = signed.get("action")
+            if action in records.SIGNED_ACTIONS:
+                kind: AnchorKind = "restart" if action == records.RESTARTED else "checkpoint"
+                self.anchor(Point(signed["seq"], signed["hash"]), signed["ts"], kind)
+
+    def anchor(self, point: Point, ts: str, kind: AnchorKind = "checkpoint") -> Anchor:
+        """Sign ``point`` and record it in the anchor store (a warning if it cannot)."""
+        anchor = Anchor(self.trail_id, point.seq, point.hash, ts, kind).signed(self.keys)
+        self.last_anchor = anchor
+        store = self.anchor_store()
+        if store is not None:
+            try:
+                store.record(anchor)
+            except Exception as exc:
+                logger.bind(action="audit.anchor_failed").warning(
+                    "could not record the audit anchor for record {} in the ledger: {}",
+                    point.seq,
+                    exc,
+                )
+        return anchor
+
+    def resign_head(self) -> None:
+        """Sign the current end (after a purge or repair rewrote the file)."""
+        write_head(self.head_path, self._end, self.keys)
+        self._fingerprint = self._stat()
+
+    def reset_after_rewrite(self, size: int, end: Point) -> None:
+        self._size, self._end = size, end
+        self._seen = None
+        self._fingerprint = None
+
+    def reopen(self) -> None:
+        """The file was replaced under the lock (purge, repair): hold the new one instead."""
+        old = self._fd
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if old is not None:
+            fcntl.flock(old, fcntl.LOCK_UN)
+            os.close(old)
 
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self._redact(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)  # JSON has no NaN/Infinity; canonical records refuse them
         if isinstance(value, dict):
             return {key: self._redact_value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self._redact_value(item) for item in value]
         return value
 
-    def _write_head(self) -> None:
-        head = {"seq": self._head.seq, "hash": self._head.hash, "ts": records.utc_now()}
-        head["signature"] = sign(self._key, records.canonical_json(head).encode("utf-8"))
-        tmp = self.head_path.with_suffix(".head.tmp")
-        tmp.write_text(json.dumps(head) + "\n", encoding="utf-8")
-        os.replace(tmp, self.head_path)
-
     def _write_public_key(self) -> None:
-        from cryptography.hazmat.primitives import serialization
-
-        pem = self._key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        pem = self.keys.public_pem()
         target = self.folder / PUBLIC_KEY_NAME
-        if not target.exists() or target.read_bytes() != pem:
-            target.write_bytes(pem)
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != pem:
+            write_private(target, pem)
 
 
 def checkpoint_fields(context: dict[str, Any], *, reason: str) -> dict[str, Any]:
@@ -215,76 +392,3 @@ def checkpoint_fields(context: dict[str, Any], *, reason: str) -> dict[str, Any]
 def is_audit_record(record: Any) -> bool:
     """loguru filter for :class:`ChainSink`."""
     return "audit" in record["extra"]
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    purged_records: int
-    purged_through_seq: int | None
-    kept_records: int
-
-
-def purge_before(sink: ChainSink, cutoff_ts: str, context: dict[str, Any]) -> PurgeResult:
-    """Retention: sign the head, record a signed purge, then drop records older than cutoff.
-
-    The remaining chain starts at the first kept record; the purge record names the last
-    purged record's seq and hash, so ``audit verify`` can still prove nothing else changed.
-    """
-    with sink._lock:
-        sink._lock_current_file()
-        try:
-            sink._refresh_head()
-            sink._file.seek(0)
-            last_old: dict[str, Any] | None = None
-            purged = 0
-            for raw in sink._file:
-                if not raw.strip():
-                    continue
-                record = json.loads(raw)
-                if record["ts"] >= cutoff_ts:
-                    break
-                last_old = record
-                purged += 1
-            if last_old is None:
-                return PurgeResult(0, None, sink._head.seq)
-            sink._write(checkpoint_fields(context, reason="before retention purge"))
-            sink._write(
-                {
-                    **checkpoint_fields(context, reason="retention purge"),
-                    "action": records.PURGE,
-                    "detail": {
-                        "cutoff": cutoff_ts,
-                        "purged_records": purged,
-                        "purged_through_seq": last_old["seq"],
-                        "purged_through_hash": last_old["hash"],
-                    },
-                }
-            )
-            kept = _rewrite_from(sink, last_old["seq"] + 1)
-            sink._write_head()
-            return PurgeResult(purged, int(last_old["seq"]), kept)
-        finally:
-            fcntl.flock(sink._file.fileno(), fcntl.LOCK_UN)
-
-
-def _rewrite_from(sink: ChainSink, first_seq: int) -> int:
-    """Replace the log by its records from ``first_seq`` on (atomic rename), reopen it."""
-    tmp = sink.path.with_suffix(".jsonl.tmp")
-    kept = 0
-    sink._file.seek(0)
-    with open(tmp, "wb") as out:
-        for raw in sink._file:
-            if raw.strip() and json.loads(raw)["seq"] >= first_seq:
-                out.write(raw)
-                kept += 1
-        out.flush()
-        os.fsync(out.fileno())
-    old = sink._file
-    os.replace(tmp, sink.path)
-    sink._file = open(sink.path, "a+b")  # noqa: SIM115
-    fcntl.flock(sink._file.fileno(), fcntl.LOCK_EX)
-    fcntl.flock(old.fileno(), fcntl.LOCK_UN)
-    old.close()
-    sink._known_size = -1
-    sink._refresh_head()
-    return kept

@@ -1,4 +1,10 @@
-"""The audit record format (versioned) and its hash chain rule."""
+"""The audit record format (versioned), its hash chain rule and its strict line parser.
+
+``borough.audit/2`` adds ``mac``: an HMAC of the record's hash under a key derived from
+the signing key, kept outside the hash, so that records written after the last signed
+head can be proven to be the installation's own (a writer that stopped before re-signing)
+rather than forged. ``borough.audit/1`` records are still read and verified.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA = "borough.audit/1"
+SCHEMA_V1 = "borough.audit/1"
+SCHEMA = "borough.audit/2"
+SCHEMAS = (SCHEMA_V1, SCHEMA)
 GENESIS_HASH = "0" * 64
 
-#: Fields every record has, in the order they are written.
+#: Fields every record has, in the order they are documented.
 FIELDS = (
     "schema",
     "seq",
@@ -36,6 +44,16 @@ FIELDS = (
     "hash",
 )
 
+#: Fields outside the hash: the hash itself and the MAC over it.
+UNHASHED = frozenset({"hash", "mac"})
+
+_REQUIRED_V1 = frozenset(FIELDS) - {"signature"}
+#: Keys each schema's records carry: ``required`` always, ``signature`` on signed actions.
+KEYS = {
+    SCHEMA_V1: _REQUIRED_V1,
+    SCHEMA: _REQUIRED_V1 | {"mac"},
+}
+
 #: Fields whose values are ours (hashes, tokens, times, run ids) and are never redacted.
 #: A run id's random suffix can look like a postcode ("…-b863ed" reads as B86 3ED).
 UNREDACTED = frozenset(
@@ -48,6 +66,7 @@ UNREDACTED = frozenset(
         "subjects",
         "prev_hash",
         "hash",
+        "mac",
         "signature",
         "evidence",
     }
@@ -55,23 +74,35 @@ UNREDACTED = frozenset(
 
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"
-SIGNED_ACTIONS = frozenset({CHECKPOINT, PURGE})
+REPAIRED = "audit.repaired"
+RESTARTED = "audit.restarted"
+SIGNED_ACTIONS = frozenset({CHECKPOINT, PURGE, REPAIRED, RESTARTED})
+
+
+class MalformedRecord(ValueError):
+    """A line that is not exactly one audit record in canonical form."""
+
+
+class UnknownSchema(MalformedRecord):
+    """A record claims a format this borough does not read."""
 
 
 def canonical_json(data: Any) -> str:
-    """One byte-exact serialisation per value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """One byte-exact serialisation per value: sorted keys, no spaces, UTF-8 kept, no NaN."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def record_hash(record: dict[str, Any]) -> str:
-    """``sha256(prev_hash + canonical_json(record without hash))``."""
-    body = {key: value for key, value in record.items() if key != "hash"}
+    """``sha256(prev_hash + canonical_json(record without hash and mac))``."""
+    body = {key: value for key, value in record.items() if key not in UNHASHED}
     text = str(record.get("prev_hash", "")) + canonical_json(body)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def signed_payload(record: dict[str, Any]) -> bytes:
-    """What a checkpoint or purge record's signature covers: its place in the chain."""
+    """What a signed record's signature covers: its place in the chain and its detail."""
     payload = {
         "schema": record.get("schema"),
         "seq": record.get("seq"),
@@ -81,6 +112,57 @@ def signed_payload(record: dict[str, Any]) -> bytes:
         "detail": record.get("detail"),
     }
     return canonical_json(payload).encode("utf-8")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedRecord(f"the key {key!r} appears twice")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedRecord(f"{name} is not a JSON number")
+
+
+def strict_loads(text: str) -> Any:
+    """``json.loads`` refusing duplicate keys and NaN/Infinity (first-wins readers differ)."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise MalformedRecord(exc.msg + f" at column {exc.colno}") from None
+
+
+def parse_line(raw: bytes) -> dict[str, Any]:
+    """One trail line (with or without its newline) → the record, or :class:`MalformedRecord`.
+
+    The line must be exactly the canonical JSON of a record of a known schema, with the
+    schema's keys and an integer ``seq``; a record re-serialised or edited by hand is not.
+    """
+    try:
+        text = raw.decode("utf-8").removesuffix("\n")
+    except UnicodeDecodeError as exc:
+        raise MalformedRecord(f"not UTF-8 at byte {exc.start}") from None
+    record = strict_loads(text)
+    if not isinstance(record, dict) or type(record.get("seq")) is not int:
+        raise MalformedRecord("not an audit record (no integer seq)")
+    schema = record.get("schema")
+    if schema not in KEYS:
+        raise UnknownSchema(str(schema))
+    keys = set(record)
+    missing = KEYS[schema] - keys
+    extra = keys - KEYS[schema] - {"signature"}
+    if missing or extra:
+        which = f"lacks {sorted(missing)}" if missing else f"has unknown keys {sorted(extra)}"
+        raise MalformedRecord(f"the record {which}")
+    if canonical_json(record) != text:
+        raise MalformedRecord(
+            "not in canonical form (key order, spacing or escapes differ from how borough "
+            "writes records): it was re-serialised or edited"
+        )
+    return record
 
 
 def utc_now() -> str:

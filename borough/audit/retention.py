@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from borough.audit.chain import PurgeResult, purge_before
+from borough.audit.purge import PurgeResult, purge_before
 
 if TYPE_CHECKING:
     from borough.runtime import Runtime
@@ -27,15 +28,15 @@ def purge_older_than(runtime: Runtime, cutoff: datetime) -> RetentionReport:
     cutoff_ts = cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     audit = purge_before(runtime.sink, cutoff_ts, dict(runtime.trail.context))
     stamp = cutoff.timestamp()
-    evidence = 0
-    if runtime.paths.evidence.exists():
-        for folder in runtime.paths.evidence.iterdir():
-            if folder.is_dir() and folder.stat().st_mtime < stamp:
-                shutil.rmtree(folder)
-                evidence += 1
+    # evidence/<run>/ holds screenshots, traces, pages and downloads; downloads/<run>/ is
+    # where older versions kept downloaded reports; runs/<run>/ holds desktop app logs
+    paths = runtime.paths
+    evidence = _remove_folders_older(paths.evidence, stamp)
+    _remove_folders_older(paths.data / "downloads", stamp)
+    _remove_folders_older(paths.runs, stamp)
     logs = 0
-    if runtime.paths.runs.exists():
-        for log in runtime.paths.runs.glob("*.log"):
+    if paths.runs.exists():
+        for log in paths.runs.glob("*.log"):
             if log.stat().st_mtime < stamp:
                 log.unlink()
                 logs += 1
@@ -51,3 +52,13 @@ def purge_older_than(runtime: Runtime, cutoff: datetime) -> RetentionReport:
         },
     )
     return RetentionReport(audit, evidence, logs, payloads)
+
+
+def _remove_folders_older(parent: Path, stamp: float) -> int:
+    removed = 0
+    if parent.is_dir():
+        for folder in parent.iterdir():
+            if folder.is_dir() and folder.stat().st_mtime < stamp:
+                shutil.rmtree(folder)
+                removed += 1
+    return removed

@@ -1,43 +1,29 @@
-"""``borough audit verify``: walk the chain and name the first record that is not as written."""
+"""``borough audit verify``: walk the chain and name the first record that is not as written.
+
+With the installation's key (the default) every record's MAC is checked, so a forged
+record is named wherever it is; with the public key alone, records after the last signed
+point cannot be proven and are reported as such. Beyond the walk, the end of the trail is
+held against its signed head, the ledger's signed anchors, anchors kept elsewhere
+(``--anchor``/``--anchors``) and the ledger's record of where each run ended.
+"""
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import json
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from borough.audit import records
-from borough.audit.chain import HEAD_NAME, LOG_NAME
+from borough.audit.anchors import Anchor
+from borough.audit.files import HEAD_NAME, LOG_NAME, PUBLIC_KEY_NAME
+from borough.audit.head import HeadUnreadable, SignedHead, read_head
+from borough.audit.keys import AuditKeys
+from borough.audit.walk import Problem, ProblemKind, Row, Stop, parse_trail, walk
 
-ProblemKind = Literal[
-    "malformed",
-    "unknown-schema",
-    "modified",
-    "missing",
-    "inserted",
-    "reordered",
-    "truncated",
-    "bad-signature",
-]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The first thing wrong with the trail: what, at which record (seq) and file line."""
-
-    kind: ProblemKind
-    seq: int | None
-    line: int | None
-    message: str
+__all__ = ["Problem", "ProblemKind", "Verdict", "check_run_ends", "verify_file"]
 
 
 @dataclass
@@ -48,44 +34,67 @@ class Verdict:
     last_seq: int | None = None
     signed_through: int | None = None
     checkpoints: int = 0
+    anchors: int = 0  #: anchors (ledger and external) the trail was held against
+    macs_checked: bool = False
     problem: Problem | None = None
     warnings: list[str] = field(default_factory=list)
 
 
-class _Stop(Exception):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
+def verify_file(
+    folder: Path,
+    keys: AuditKeys | Ed25519PublicKey,
+    *,
+    anchors: Sequence[Anchor] = (),
+    external: Sequence[Anchor] = (),
+    require_head: bool = True,
+    allow_torn: bool = False,
+    take_lock: bool = True,
+) -> Verdict:
+    """Verify ``folder/audit.jsonl`` with ``keys``, its signed head and the given anchors.
 
-
-def verify_file(folder: Path, public_key: Ed25519PublicKey) -> Verdict:
-    """Verify ``folder/audit.jsonl`` against ``public_key`` and the signed head file."""
-    log = folder / LOG_NAME
-    verdict = Verdict(ok=False)
+    ``anchors`` come from the ledger (signed; a bad signature is a problem), ``external``
+    from an auditor (``SEQ:HASH`` or signed lines); both must agree with the trail.
+    ``require_head=False`` and ``allow_torn=True`` serve ``audit repair``, which mends those
+    (holding the writer's lock already: ``take_lock=False``).
+    """
+    if not isinstance(keys, AuditKeys):
+        keys = AuditKeys.public_only(keys)
+    verdict = Verdict(ok=False, macs_checked=keys.mac_key is not None)
     try:
-        with _shared_lock(log):  # writers append whole records under an exclusive lock
-            rows = _parse(log)
-            head_text = _read(folder / HEAD_NAME)
-        _walk(rows, public_key, verdict)
-        _check_head(folder / HEAD_NAME, head_text, rows, public_key, verdict)
-    except _Stop as stop:
+        with _shared_lock(folder / LOG_NAME, take_lock):  # writers append under a lock
+            parsed = parse_trail(folder / LOG_NAME, keys)
+            head = _read_head(folder / HEAD_NAME)
+        rows = parsed.rows
+        outcome = walk(rows)
+        if parsed.problem is not None and not (allow_torn and parsed.problem.kind == "torn"):
+            raise Stop(parsed.problem)
+        verdict.records = len(rows)
+        verdict.first_seq = rows[0].seq if rows else None
+        verdict.last_seq = rows[-1].seq if rows else None
+        verdict.signed_through = outcome.signed_through
+        verdict.checkpoints = outcome.checkpoints
+        _check_head(head if require_head else _NO_HEAD, rows, keys, verdict)
+        _check_public_key(folder / PUBLIC_KEY_NAME, keys)
+        verdict.anchors = _check_anchors(rows, anchors, keys, source="ledger")
+        verdict.anchors += _check_anchors(rows, external, keys, source="external")
+    except Stop as stop:
         verdict.problem = stop.problem
         return verdict
-    unsigned = (verdict.last_seq or 0) - (verdict.signed_through or 0)
-    if verdict.records and unsigned > 0:
-        verdict.warnings.append(
-            f"{unsigned} record(s) after the last signed checkpoint (seq "
-            f"{verdict.signed_through or 'none'}) are covered by the signed head only"
-        )
     verdict.ok = True
     return verdict
 
 
 @contextmanager
-def _shared_lock(log: Path) -> Iterator[None]:
-    if not log.exists():
+def _shared_lock(log: Path, take: bool) -> Iterator[None]:
+    if not take:
         yield
         return
-    with log.open("rb") as handle:
+    try:
+        handle = log.open("rb")
+    except FileNotFoundError:
+        yield
+        return
+    with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
         try:
             yield
@@ -93,232 +102,163 @@ def _shared_lock(log: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _read(path: Path) -> str | None:
+_NO_HEAD = SignedHead(0, "", "", "")  # stands for "ignore the head file"
+
+
+def _read_head(path: Path) -> SignedHead | HeadUnreadable | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
-def _parse(log: Path) -> list[tuple[int, dict[str, Any]]]:
-    rows: list[tuple[int, dict[str, Any]]] = []
-    if not log.exists():
-        return rows
-    with log.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-                if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
-                    raise ValueError("not an audit record")
-            except ValueError as exc:
-                guess = rows[-1][1]["seq"] + 1 if rows else None
-                raise _Stop(
-                    Problem("malformed", guess, number, f"line {number} is not a record ({exc})")
-                ) from None
-            if record.get("schema") != records.SCHEMA:
-                raise _Stop(
-                    Problem(
-                        "unknown-schema",
-                        record["seq"],
-                        number,
-                        f"record has schema {record.get('schema')!r}; this borough reads "
-                        f"{records.SCHEMA!r} only",
-                    )
-                )
-            rows.append((number, record))
-    return rows
-
-
-def _walk(rows: list[tuple[int, dict[str, Any]]], key: Ed25519PublicKey, verdict: Verdict) -> None:
-    if not rows:
-        return
-    counts = Counter(record["seq"] for _, record in rows)
-    first_line, first = rows[0]
-    _check_start(rows, key)
-    expected = first["seq"]
-    prev_hash = first["prev_hash"]
-    prev_line = first_line
-    for line, record in rows:
-        seq = record["seq"]
-        if seq != expected:
-            raise _Stop(_out_of_sequence(seq, expected, line, counts, rows))
-        if records.record_hash(record) != record.get("hash"):
-            raise _Stop(
-                Problem(
-                    "modified",
-                    seq,
-                    line,
-                    f"record {seq} (line {line}) was changed after it was written: its content "
-                    "no longer matches its hash",
-                )
-            )
-        if record.get("prev_hash") != prev_hash:
-            raise _Stop(
-                Problem(
-                    "modified",
-                    seq - 1,
-                    prev_line,
-                    f"record {seq - 1} (line {prev_line}) was rewritten: record {seq} still "
-                    "links to its original hash",
-                )
-            )
-        if record.get("action") in records.SIGNED_ACTIONS:
-            if not _signature_ok(record, key):
-                since = verdict.signed_through or 0
-                raise _Stop(
-                    Problem(
-                        "bad-signature",
-                        seq,
-                        line,
-                        f"{record.get('action')} record {seq} (line {line}) does not carry a "
-                        "valid signature: it was forged, or records "
-                        f"{since + 1}-{seq - 1} were rewritten and re-hashed",
-                    )
-                )
-            verdict.checkpoints += 1
-            verdict.signed_through = seq
-        prev_hash = record["hash"]
-        prev_line = line
-        expected += 1
-    verdict.records = len(rows)
-    verdict.first_seq = first["seq"]
-    verdict.last_seq = rows[-1][1]["seq"]
-
-
-def _check_start(rows: list[tuple[int, dict[str, Any]]], key: Ed25519PublicKey) -> None:
-    line, first = rows[0]
-    if first["seq"] == 1:
-        if first.get("prev_hash") != records.GENESIS_HASH:
-            raise _Stop(
-                Problem(
-                    "modified",
-                    1,
-                    line,
-                    "record 1 does not start the chain (its previous hash is not the genesis hash)",
-                )
-            )
-        return
-    for _, record in rows:
-        detail = record.get("detail") or {}
-        if (
-            record.get("action") == records.PURGE
-            and detail.get("purged_through_seq") == first["seq"] - 1
-            and detail.get("purged_through_hash") == first.get("prev_hash")
-            and _signature_ok(record, key)
-        ):
-            return
-    raise _Stop(
-        Problem(
-            "missing",
-            1,
-            line,
-            f"records 1-{first['seq'] - 1} are missing from the start of the trail and no signed "
-            "purge record accounts for them",
-        )
-    )
-
-
-def _out_of_sequence(
-    seq: int,
-    expected: int,
-    line: int,
-    counts: Counter[int],
-    rows: list[tuple[int, dict[str, Any]]],
-) -> Problem:
-    if seq > expected:
-        later = next((ln for ln, r in rows if r["seq"] == expected and ln > line), None)
-        if later is not None:
-            return Problem(
-                "reordered",
-                expected,
-                later,
-                f"record {expected} was moved: it is at line {later}, after record {seq} "
-                f"(line {line})",
-            )
-        missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
-        return Problem(
-            "missing",
-            expected,
-            line,
-            f"record(s) {missing} were deleted: line {line} holds record {seq}",
-        )
-    if counts[seq] > 1:
-        return Problem(
-            "inserted",
-            expected,
-            line,
-            f"an extra record was inserted at line {line}: it repeats sequence number {seq} "
-            f"where record {expected} belongs",
-        )
-    return Problem(
-        "reordered",
-        seq,
-        line,
-        f"record {seq} was moved: it is at line {line}, after record {expected - 1}",
-    )
+        return read_head(path)
+    except HeadUnreadable as exc:
+        return exc
 
 
 def _check_head(
-    path: Path,
-    text: str | None,
-    rows: list[tuple[int, dict[str, Any]]],
-    key: Ed25519PublicKey,
+    head: SignedHead | HeadUnreadable | None,
+    rows: list[Row],
+    keys: AuditKeys,
     verdict: Verdict,
 ) -> None:
-    if text is None:
+    if head is None:
         if rows:
-            raise _Stop(
+            raise Stop(
                 Problem(
                     "truncated",
                     None,
                     None,
-                    f"{path.name} (the signed record of the last write) is missing, so the end "
+                    f"{HEAD_NAME} (the signed record of the last write) is missing, so the end "
                     "of the trail cannot be proven: records may have been cut off",
                 )
             )
         return
-    try:
-        head = json.loads(text)
-        body = {k: head[k] for k in ("seq", "hash", "ts")}
-        signature = base64.b64decode(head["signature"])
-        key.verify(signature, records.canonical_json(body).encode("utf-8"))
-    except (ValueError, KeyError, TypeError, InvalidSignature):
-        raise _Stop(
-            Problem("bad-signature", None, None, f"{path.name} does not carry a valid signature")
-        ) from None
-    last = verdict.last_seq or 0
-    if head["seq"] > last:
-        line = (rows[-1][0] + 1) if rows else 1
-        raise _Stop(
-            Problem(
-                "truncated",
-                last + 1,
-                line,
-                f"the trail ends at record {last} but its signed head says record "
-                f"{head['seq']} was written: records {last + 1}-{head['seq']} were cut off",
-            )
+    last = rows[-1].seq if rows else 0
+    if head is _NO_HEAD:
+        _check_unsigned(max(0, verdict.signed_through or 0), last, rows, keys, verdict)
+        return
+    if isinstance(head, HeadUnreadable) or not head.signature_ok(keys):
+        raise Stop(
+            Problem("bad-signature", None, None, f"{HEAD_NAME} does not carry a valid signature")
         )
-    match = next((r for _, r in rows if r["seq"] == head["seq"]), None)
-    if match is not None and match.get("hash") != head["hash"]:
-        raise _Stop(
+    if head.seq > last:
+        raise Stop(_cut_off(rows, head.seq, "its signed head", ""))
+    match = next((row for row in reversed(rows) if row.seq == head.seq), None)
+    if match is not None and match.hash != head.hash:
+        raise Stop(
             Problem(
                 "modified",
-                head["seq"],
-                None,
-                f"record {head['seq']} differs from the one the signed head recorded: the "
+                head.seq,
+                match.line,
+                f"record {head.seq} differs from the one the signed head recorded: the "
                 "chain was rewritten",
             )
         )
+    _check_unsigned(max(head.seq, verdict.signed_through or 0), last, rows, keys, verdict)
 
 
-def _signature_ok(record: dict[str, Any], key: Ed25519PublicKey) -> bool:
+def _check_unsigned(
+    signed: int, last: int, rows: list[Row], keys: AuditKeys, verdict: Verdict
+) -> None:
+    """Records after the last signed point: proven by MACs with the key, unproven without."""
+    if signed >= last:
+        return
+    after = next((row for row in rows if row.seq > signed), rows[-1])
+    span = f"record {last}" if after.seq == last else f"records {after.seq}-{last}"
+    if keys.mac_key is not None and after.mac_ok is not None:
+        verdict.warnings.append(
+            f"{span} came after the last signed point (record {signed}): a writer stopped "
+            "before re-signing the head. Their MACs prove them; the next write signs them"
+        )
+        return
+    why = (
+        "cannot be proven with the public key alone and may have been forged; verify with "
+        "the installation's key (`borough audit verify` without --public-key), which checks "
+        "each record's MAC"
+        if keys.mac_key is None
+        else f"are in the old format {after.schema}, which carries no MAC: they cannot be "
+        "proven and may have been forged"
+    )
+    raise Stop(
+        Problem(
+            "unproven",
+            after.seq,
+            after.line,
+            f"{span} after the last signed point (record {signed}) {why}",
+        )
+    )
+
+
+def _check_public_key(path: Path, keys: AuditKeys) -> None:
     try:
-        key.verify(base64.b64decode(record.get("signature") or ""), records.signed_payload(record))
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+        kept = path.read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError:
+        return
+    if kept.strip() != keys.public_pem().strip():
+        raise Stop(
+            Problem(
+                "bad-signature",
+                None,
+                None,
+                f"{PUBLIC_KEY_NAME} beside the trail is not the public key this verification "
+                "used: it was replaced (never verify with the copy kept beside the trail; use "
+                "the one you exported)",
+            )
+        )
+
+
+def _check_anchors(
+    rows: list[Row], anchors: Iterable[Anchor], keys: AuditKeys, *, source: str
+) -> int:
+    """Hold the trail against each anchor; returns how many were checked."""
+    anchors = sorted(anchors, key=lambda a: a.seq)
+    if not anchors:
+        return 0
+    first = rows[0].seq if rows else 1
+    last = rows[-1].seq if rows else 0
+    by_seq = {row.seq: row for row in rows if row.seq in {a.seq for a in anchors}}
+    label = "the ledger's signed anchor" if source == "ledger" else "an anchor kept elsewhere"
+    for anchor in anchors:
+        if (source == "ledger" or anchor.signature) and not anchor.signature_ok(keys):
+            raise Stop(
+                Problem(
+                    "bad-signature",
+                    anchor.seq,
+                    None,
+                    f"{label} for record {anchor.seq} does not carry a valid signature: "
+                    + (
+                        "the ledger's anchors were altered"
+                        if source == "ledger"
+                        else "it was not signed by this installation's key"
+                    ),
+                )
+            )
+        if anchor.seq < first:
+            continue  # purged by retention; the signed purge record accounts for it
+        if anchor.seq > last:
+            raise Stop(_cut_off(rows, anchor.seq, label, " or the trail was rolled back"))
+        row = by_seq.get(anchor.seq)
+        if row is None or row.hash != anchor.hash:
+            raise Stop(
+                Problem(
+                    "modified",
+                    anchor.seq,
+                    row.line if row else None,
+                    f"record {anchor.seq} is not the one {label} recorded: the trail was "
+                    "replaced or rewritten",
+                )
+            )
+    return len(anchors)
+
+
+def _cut_off(rows: list[Row], written: int, source: str, more: str) -> Problem:
+    last = rows[-1].seq if rows else 0
+    return Problem(
+        "truncated",
+        last + 1,
+        (rows[-1].line + 1) if rows else 1,
+        f"the trail ends at record {last} but {source} says record {written} was written: "
+        f"records {last + 1}-{written} were cut off{more}",
+    )
 
 
 def check_run_ends(verdict: Verdict, run_ends: Iterable[tuple[str, int]]) -> Verdict:

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import typer
 
+from borough import filemodes
 from borough.cli import (
+    _common,
     audit_cmd,
+    check_cmd,
     config_cmd,
     dashboard_cmd,
     demo_cmd,
+    evidence_cmd,
     items_cmd,
+    keys_cmd,
     new_cmd,
     run_cmd,
     runs_cmd,
@@ -22,10 +27,13 @@ from borough.cli import (
     secrets_cmd,
     worker_cmd,
 )
+from borough.cli.exitcodes import help_text
 
 app = typer.Typer(
     name="borough",
+    cls=_common.BoroughGroup,
     help="Scheduled, exactly-once, audited bots for council legacy systems.",
+    epilog=help_text(),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
@@ -36,8 +44,11 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(check_cmd.app, name="check")
 app.add_typer(new_cmd.app, name="new")
 app.add_typer(scheduler_cmd.app, name="scheduler")
 app.add_typer(schedules_cmd.app, name="schedules")
@@ -46,4 +57,6 @@ app.add_typer(dashboard_cmd.app, name="dashboard")
 
 
 def main() -> None:
+    """The ``borough`` command (and ``python -m borough``, which the scheduler runs)."""
+    filemodes.private_umask()  # before anything is written; children inherit it
     app()

@@ -1,20 +1,32 @@
-"""Shared by the CLI commands: console, runtime opening, error reporting, time display."""
+"""Shared by the CLI commands: console, runtime opening, error reporting, time display.
+
+Every failure leaves by one of the exit codes of :class:`borough.cli.exitcodes.ExitCode`:
+``fail()`` for a clear refusal (3, or 2 for a wrong command line), ``errors_reported()``
+for borough's own errors, and :class:`BoroughGroup` for anything unexpected, so a script
+or a scheduler never reads a traceback's 1 as "a run finished with failed items".
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+
+from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from borough.audit.redact import Redactor
     from borough.runtime import Runtime
 
 LONDON = ZoneInfo("Europe/London")
@@ -24,14 +36,24 @@ console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
+#: What the CLI lets through untouched: exits, usage errors, aborted prompts (Typer's own).
+_CLICK_OUTCOMES = (typer.Exit, typer.TyperException, typer.Abort)
+
+
+def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+    """One red line on stderr, then exit ``code`` (default 3: borough could not do it)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))
+
+
+def usage(message: str) -> NoReturn:
+    """The command line itself is wrong: exit 2, like click's own usage errors."""
+    fail(message, ExitCode.USAGE)
 
 
 @contextmanager
 def errors_reported() -> Iterator[None]:
-    """borough errors become one clear line and exit code 2, never a traceback."""
+    """borough errors become one clear line and exit code 3, never a traceback."""
     from borough.errors import BoroughError, ConfigError
 
     try:
@@ -43,12 +65,45 @@ def errors_reported() -> Iterator[None]:
         fail(str(exc))
 
 
+def unexpected(
+    exc: BaseException, *, log: Path | None = None, redactor: Redactor | None = None
+) -> NoReturn:
+    """An error borough has no words for (a full disk, a bug): one redacted line, exit 3."""
+    from borough.audit.redact import Redactor
+
+    if isinstance(exc, KeyboardInterrupt):
+        fail("interrupted (Ctrl+C) before the command finished")
+    text = (redactor or Redactor()).redact(str(exc)) or "no message"
+    where = f"; the traceback is in {log}" if log is not None else ""
+    fail(f"unexpected {type(exc).__name__}: {text}{where}")
+
+
+class BoroughGroup(TyperGroup):
+    """The top-level command: whatever escapes a command exits 3, never a traceback's 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            with errors_reported():
+                return super().invoke(ctx)
+        except typer.Abort:
+            fail("aborted before the command finished")
+        except _CLICK_OUTCOMES:
+            raise
+        except BrokenPipeError:
+            # the reader went away (`borough audit export | head`): say nothing more on it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(ExitCode.ERROR) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            unexpected(exc)
+
+
 @contextmanager
 def opened_runtime(
     *, actor: str | None = None, console_level: str | None = "WARNING"
 ) -> Iterator[Runtime]:
     """Load config, unlock secrets, configure logging; close everything afterwards."""
     from borough import logconfig
+    from borough.errors import BoroughError
     from borough.runtime import open_runtime
 
     with errors_reported():
@@ -56,6 +111,14 @@ def opened_runtime(
         try:
             logconfig.configure(runtime, console_level=console_level)
             yield runtime
+        except _CLICK_OUTCOMES:
+            raise
+        except Exception as exc:
+            if isinstance(exc, BoroughError):
+                raise
+            logconfig.log_traceback(exc, "cli.error")
+            log = runtime.paths.logs / logconfig.GENERAL_LOG
+            unexpected(exc, log=log, redactor=runtime.redactor)
         finally:
             logconfig.reset()
             runtime.close()
@@ -90,7 +153,7 @@ def parse_when(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"cannot read the time {text!r}: use 2026-11-23, 2026-11-23T09:00, 24h or 7d")
+        usage(f"cannot read the time {text!r}: use 2026-11-23, 2026-11-23T09:00, 24h or 7d")
     return value if value.tzinfo else value.replace(tzinfo=LONDON)
 
 

@@ -6,13 +6,17 @@ import typer
 from rich.markup import escape
 
 from borough.cli._common import console, err_console
+from borough.cli.exitcodes import ExitCode
 
 app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 
 
 @app.command("check")
 def check() -> None:
-    """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present)."""
+    """Validate borough.yaml, apps.yaml, bots/*.yaml (and schedules.yaml when present).
+
+    Exit code 0: valid; 3: problems found (each named by file:line).
+    """
     from borough.config.check import check_all
     from scheduler.check import check_schedules
 
@@ -23,5 +27,5 @@ def check() -> None:
         for problem in problems:
             err_console.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
         err_console.print(f"[red]{len(problems)} problem(s)[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.ERROR)
     console.print("[green]configuration OK[/]")

@@ -11,7 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from borough.cli._common import console, err_console, fail, is_interactive, local, opened_runtime
+from borough.cli._common import (
+    console,
+    err_console,
+    fail,
+    is_interactive,
+    local,
+    opened_runtime,
+    usage,
+)
 
 if TYPE_CHECKING:
     from borough.dashboard.schedules import ScheduleControl
@@ -99,10 +107,10 @@ def _password(stdin: bool) -> str:
     if stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            fail("no password on stdin")
+            usage("no password on stdin")
         return line
     if not is_interactive():
-        fail("give the password with --password-stdin (never on the command line)")
+        usage("give the password with --password-stdin (never on the command line)")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
@@ -114,7 +122,7 @@ def add(
 ) -> None:
     """Create an account (the first one should have --role admin)."""
     if not role:
-        fail("give at least one --role (operator, auditor, admin)")
+        usage("give at least one --role (operator, auditor, admin)")
     password = _password(password_stdin)
     with _dashboard() as dash:
         user = dash.users.add(name.strip().lower(), password, role)
@@ -195,7 +203,7 @@ def roles(
     from borough.dashboard.store import Role
 
     if not role:
-        fail("give at least one --role (operator, auditor, admin)")
+        usage("give at least one --role (operator, auditor, admin)")
     with _dashboard() as dash:
         current = dash.users.require(name)
         losing_admin = current.has(Role.ADMIN) and Role.ADMIN.value not in role

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borough.cli._common import LONDON, console, errors_reported, local
+from borough.cli._common import LONDON, console, errors_reported, fail, local
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
@@ -71,20 +71,18 @@ def demo(
     from borough import logconfig
     from borough.config import load_config, resolve_paths
     from borough.runtime import open_runtime
+    from borough.secrets.passphrase import take_passphrase
     from bots.demo_systems import legacy_systems, use_published_client
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
-        raise typer.BadParameter(
-            f"run the demo from the borough folder ({source_home} has no config/)"
-        )
+        fail(f"run the demo from the borough folder ({source_home} has no config/)")
     demo_home = prepare_home(source_home, keep=keep)
     if published:
         use_published_client(demo_home)
-    env = {
-        "BOROUGH_HOME": str(demo_home),
-        "BOROUGH_SECRETS_PASSPHRASE": os.environ.get("BOROUGH_SECRETS_PASSPHRASE", DEMO_PASSPHRASE),
-    }
+    # Taken out of this process's environment before the legacy apps and X server start.
+    passphrase = take_passphrase("BOROUGH_SECRETS_PASSPHRASE") or DEMO_PASSPHRASE
+    env = {"BOROUGH_HOME": str(demo_home), "BOROUGH_SECRETS_PASSPHRASE": passphrase}
     console.rule("[bold]borough demo")
     console.print(STORY)
     if published:
@@ -217,13 +215,13 @@ def run_line(run: RunRecord) -> str:
     )
 
 
-def passphrase_hint() -> str:
+def passphrase_hint(passphrase: str) -> str:
     """The demo's own passphrase, or a placeholder: an operator's is never printed."""
-    return "..." if os.environ.get("BOROUGH_SECRETS_PASSPHRASE") else DEMO_PASSPHRASE
+    return DEMO_PASSPHRASE if passphrase == DEMO_PASSPHRASE else "..."
 
 
 def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> None:
-    from borough.audit.verify import verify_file
+    from borough.audit.check import verify_installation
     from borough.cli._render import runs_table
 
     console.rule("Runs (from the run ledger)")
@@ -236,7 +234,7 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         table.add_row(holding.system, str(holding.records), holding.detail)
     console.print(table)
     console.rule("Audit trail")
-    verdict = verify_file(runtime.paths.audit, runtime.keys.public_key)
+    verdict = verify_installation(runtime)
     state = "[green]intact[/]" if verdict.ok else f"[red]{verdict.problem}[/]"
     console.print(f"{verdict.records} records, {verdict.checkpoints} signed checkpoints: {state}")
     console.rule("Where to look")
@@ -249,7 +247,8 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         console.print(f"{holding.system}: {holding.location}")
     console.print(
         "\nTry, with the demo's installation:\n"
-        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE={passphrase_hint()}\n"
+        f"  export BOROUGH_HOME={home} BOROUGH_SECRETS_PASSPHRASE="
+        f"{passphrase_hint(runtime.secrets.reveal_passphrase())}\n"
         "  borough runs list\n"
         "  borough items list --state failed\n"
         "  borough audit verify\n"

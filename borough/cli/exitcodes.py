@@ -11,3 +11,15 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  #: the command line was wrong (unknown option, missing argument)
     ERROR = 3  #: borough could not do what was asked (config, secrets, ledger, disk, run)
     TAMPERED = 4  #: the audit trail failed verification (altered, cut or damaged)
+
+
+def help_text() -> str:
+    """The table for ``borough --help``, one line per code (docs/operations.md has it too)."""
+    meaning = {
+        ExitCode.OK: "done (a run: every item done, skipped or already done)",
+        ExitCode.ITEMS_FAILED: "a run finished, but some items FAILED or NEED REVIEW",
+        ExitCode.USAGE: "the command line was wrong (unknown option, missing argument)",
+        ExitCode.ERROR: "error: config, secrets, ledger, disk, or a run that could not complete",
+        ExitCode.TAMPERED: "the audit trail failed verification (altered, cut or damaged)",
+    }
+    return "Exit codes:\n" + "\n".join(f"{int(c)}  {meaning[c]}" for c in ExitCode)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from borough.cli._common import console, fail
+from borough.cli._common import console, fail, usage
 
 app = typer.Typer(help="Create new things from templates.", no_args_is_help=True)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "newbot"
@@ -28,7 +28,7 @@ def new_bot(
 ) -> None:
     """Create bots/<name>.py, config/bots/<name>.yaml, sample data, a test, and a target app."""
     if not NAME.match(name):
-        fail(f"bot name {name!r}: use lower-case words joined by '-' (e.g. blue-badge-renewals)")
+        usage(f"bot name {name!r}: use lower-case words joined by '-' (e.g. blue-badge-renewals)")
     home = home.resolve()
     module = name.replace("-", "_")
     values = {

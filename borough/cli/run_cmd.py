@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, errors_reported, fail, opened_runtime, stop_on_sigterm
+from borough.cli._common import console, errors_reported, opened_runtime, stop_on_sigterm, usage
+from borough.cli.exitcodes import ExitCode
 
-EXIT_CODES = {"succeeded": 0, "dry_run": 0, "completed_with_failures": 1}
+if TYPE_CHECKING:
+    from borough.ledger import RunRecord
 
 
 def parse_inputs(values: list[str]) -> dict[str, str]:
@@ -20,7 +22,7 @@ def parse_inputs(values: list[str]) -> dict[str, str]:
         if not sep:
             name, path = "csv" if value.lower().endswith(".csv") else "file", value
         if not name or not path:
-            fail(f"--input {value!r}: write NAME=PATH, e.g. --input csv=exports/today.csv")
+            usage(f"--input {value!r}: write NAME=PATH, e.g. --input csv=exports/today.csv")
         inputs[name.strip()] = path.strip()
     return inputs
 
@@ -45,7 +47,8 @@ def run(
 ) -> None:
     """Run a bot now: record its input rows, work each one exactly once, print a summary.
 
-    Exit code 0: all done; 1: finished with failed or needs-review items; 3: the run failed.
+    Exit code 0: all done; 1: finished with failed or needs-review items (a dry run: rows
+    that would fail); 3: the run could not complete (stopped, cancelled, config, input).
     """
     from borough.cli._render import ProgressObserver, items_table, summary_table, where_to_look
     from borough.ledger import ItemState
@@ -84,7 +87,7 @@ def run(
             )
         if not dry_run:
             console.print("\n".join(where_to_look(runtime, record)), style="dim")
-    raise typer.Exit(EXIT_CODES.get(record.status.value, 3))
+    raise typer.Exit(int(exit_code(record)))
 
 
 def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
@@ -100,3 +103,16 @@ def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
         label = f"already in ledger ({note})" if kind == "known" else (note or "")
         table.add_row(escape(getattr(new, "source", "") or ""), would, escape(label))
     console.print(table)
+
+
+def exit_code(record: RunRecord) -> ExitCode:
+    """0 all done; 1 finished with items to look at (or, dry, rows that would fail); else 3."""
+    from borough.ledger import RunStatus
+
+    counts = record.counts
+    problems = counts.failed + counts.needs_review
+    if record.status is RunStatus.COMPLETED_WITH_FAILURES:
+        return ExitCode.ITEMS_FAILED
+    if record.status in (RunStatus.SUCCEEDED, RunStatus.DRY_RUN):
+        return ExitCode.ITEMS_FAILED if problems else ExitCode.OK
+    return ExitCode.ERROR

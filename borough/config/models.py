@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: When runs check an app's declared screens before their first item (the drift preflight).
+Preflight = Literal["scheduled", "always", "never"]
 #: Keys that would put a credential in clear into a config file.
 _CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
+_LABEL = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+EvidenceRole = Literal["operator", "auditor", "admin"]
 
 
 class Strict(BaseModel):
@@ -51,7 +59,13 @@ class DashboardSettings(Strict):
     idle_minutes: int = Field(default=30, ge=1, description="sign out after this long idle")
     max_session_hours: int = Field(default=12, ge=1, description="sign out after this long")
     four_eyes: bool = Field(
-        default=False, description="manual overrides need a second operator's approval"
+        default=False,
+        description="manual overrides need a second operator's approval (dashboard and CLI)",
+    )
+    evidence_roles: list[EvidenceRole] = Field(
+        default_factory=lambda: list[EvidenceRole](["operator"]),
+        min_length=1,
+        description="roles that may decrypt and view evidence (always with a purpose, audited)",
     )
     login_max_failures: int = Field(
         default=5, ge=1, description="failed sign-ins to an account before they are slowed"
@@ -110,6 +124,37 @@ class AppConfig(BaseModel):
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
+    preflight: Preflight = Field(
+        default="scheduled",
+        description="when runs check the app's declared screens before their first item",
+    )
+    identifiers: dict[str, str] = Field(
+        default_factory=dict,
+        description="the app's own identifier formats (label: regular expression), e.g. "
+        "council_tax_account: 'CT\\d{7}'; shown as tokens in every log, reason and evidence",
+    )
+
+    @field_validator("identifiers")
+    @classmethod
+    def _identifier_patterns(cls, values: dict[str, str]) -> dict[str, str]:
+        for label, pattern in values.items():
+            if not _LABEL.match(label):
+                raise ValueError(
+                    f"identifier label {label!r} must be lower case letters, digits and _ "
+                    "(e.g. council_tax_account)"
+                )
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"identifier {label!r}: not a regular expression ({exc})"
+                ) from None
+            if compiled.search("") is not None or compiled.search(" ") is not None:
+                raise ValueError(
+                    f"identifier {label!r}: the pattern matches empty text; make it match "
+                    "only the identifier (e.g. 'CT\\d{7}')"
+                )
+        return values
 
     @model_validator(mode="after")
     def _no_credentials_in_clear(self) -> AppConfig:
@@ -146,6 +191,48 @@ class RetryPolicy(Strict):
         return float(min(raw, self.max_backoff_seconds))
 
 
+class InputLimits(Strict):
+    """How large an input file may be before it is refused unread (``limits:`` of an input).
+
+    The defaults take any real council export; a bigger one is allowed by raising a limit
+    for that input only. A spreadsheet is a zip: its size unpacked and its compression
+    ratio are checked before a byte of it is parsed (a 1 MB file can unpack to 1 GB).
+    """
+
+    file_mb: float = Field(default=50, gt=0, description="size of the file on disk")
+    unpacked_mb: float = Field(default=200, gt=0, description="xlsx: all members unpacked")
+    compression_ratio: float = Field(
+        default=100, ge=1, description="xlsx: unpacked/packed size of any member over 1 MB"
+    )
+    members: int = Field(default=1000, ge=1, description="xlsx: files inside the zip")
+    cells: int = Field(default=10_000_000, ge=1, description="rows x columns read")
+
+
+class InputSpec(Strict):
+    """An input in its long form: ``csv: {path: exports/ctr.csv, encoding: cp1252}``."""
+
+    path: str = Field(description="the file, relative to BOROUGH_HOME")
+    encoding: str | None = Field(
+        default=None, description="CSV text encoding, e.g. cp1252 (default: UTF-8)"
+    )
+    sheet: str | int | None = Field(
+        default=None, description="Excel sheet by name or 0-based position (default: first)"
+    )
+    limits: InputLimits = InputLimits()
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {value!r}; e.g. utf-8, cp1252 (Windows), latin-1"
+                ) from None
+        return value
+
+
 class BotConfig(Strict):
     """``config/bots/<name>.yaml``."""
 
@@ -154,11 +241,25 @@ class BotConfig(Strict):
         default=None, description="module:Class, when the bot is not installed as an entry point"
     )
     description: str = ""
-    inputs: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = Field(
+        default_factory=dict, description="name: path, or name: {path, encoding, sheet, limits}"
+    )
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
+    preflight: Preflight | None = Field(
+        default=None,
+        description="when this bot's runs check their apps' screens first (default: each app's)",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``csv: exports/x.csv`` is ``csv: {path: exports/x.csv}``."""
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("entry")
     @classmethod

@@ -34,8 +34,10 @@ class Paths:
         return self.logs / "evidence"
 
     def ensure(self) -> None:
-        for folder in (self.logs, self.data, self.audit, self.runs, self.evidence):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create the folders, private (0700); an older installation's are tightened."""
+        from borough.filemodes import tighten_folders
+
+        tighten_folders((self.logs, self.data, self.audit, self.runs, self.evidence))
 
 
 def resolve_paths(

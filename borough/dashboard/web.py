@@ -60,6 +60,7 @@ NAV = (
     NavItem("Schedules", "/schedules", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Seat queue", "/queue", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Approvals", "/approvals", (Role.OPERATOR, Role.AUDITOR)),
+    NavItem("Apps", "/drift", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Audit trail", "/audit", (Role.AUDITOR,)),
     NavItem("Users", "/admin/users", (Role.ADMIN,)),
 )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -106,4 +107,20 @@ items = Table(
     UniqueConstraint("bot", "key_token", name="uq_items_bot_key"),
     Index("ix_items_claim", "bot", "state", "id"),
     Index("ix_items_owner", "owner_run"),
+)
+
+#: Signed points of each writer's audit trail (version 2): appended at every signed
+#: checkpoint, never rewritten by the trail's writer; ``kind`` "restart" starts a new chain.
+audit_anchors = Table(
+    "borough_audit_anchors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trail", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("ts", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_audit_anchors_trail", "trail", "id"),
 )

@@ -10,8 +10,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from borough import filemodes
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
+from borough.ledger.anchors import AnchorBook
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -27,6 +29,7 @@ class Ledger:
         self._migrate()
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
+        self.anchors = AnchorBook(engine)
 
     @property
     def url(self) -> str:
@@ -60,7 +63,7 @@ class SqliteLedger(Ledger):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         if not in_memory:
             database = url.removeprefix("sqlite:///")
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
         engine = create_engine(
             url,
             connect_args={"timeout": 60, "check_same_thread": False},

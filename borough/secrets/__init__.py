@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from borough.secrets.keys import KeyMaterial, load_key_material
-from borough.secrets.store import SecretStore, open_store
+from borough.secrets.keys import KeyMaterial, stored_keys
+from borough.secrets.store import SecretStore
 
-__all__ = ["KeyMaterial", "SecretStore", "load_key_material", "open_store"]
+__all__ = ["KeyMaterial", "SecretStore", "stored_keys"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -10,11 +12,12 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from borough.errors import SecretsError
+from borough.errors import SecretsError, StoreDamagedError
 from borough.secrets.store import SecretStore
 
 KEYS_SECRET = "borough.keys"
 KEYS_VERSION = 1
+_FINGERPRINT_LABEL = b"borough keys fingerprint v1\0"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,20 @@ class KeyMaterial:
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self.signing_key.public_key()
+
+    def fingerprint(self) -> str:
+        """``sha256:<hex>`` naming this key set: recorded in the ledger, shown to operators.
+
+        It covers the signing public key and a keyed check value of each secret key, so two
+        key sets never share it, and it reveals nothing that helps to find a key.
+        """
+        public = self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        digest = hashlib.sha256(_FINGERPRINT_LABEL + public)
+        for key, label in ((self.token_key, b"token"), (self.ledger_key, b"ledger")):
+            digest.update(hmac.new(key, b"borough key check: " + label, hashlib.sha256).digest())
+        return "sha256:" + digest.hexdigest()
 
     def public_key_pem(self) -> str:
         return self.public_key.public_bytes(
@@ -73,19 +90,22 @@ class KeyMaterial:
                 ledger_key=_unb64(data["ledger_key"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise SecretsError(f"the stored borough keys are damaged ({exc})") from None
+            raise StoreDamagedError(
+                f"the borough keys in the secret store are damaged ({exc}); restore the store "
+                "from its backup with `borough keys restore BACKUP_FILE`"
+            ) from None
 
 
-def load_key_material(store: SecretStore, *, create: bool = True) -> KeyMaterial:
-    """The installation's keys, generated and stored on first use when ``create``."""
+def short_fingerprint(fingerprint: str) -> str:
+    """The first 64 bits, grouped for reading aloud: ``3f9a-21c4-d0e1-b2a7``."""
+    hexits = fingerprint.removeprefix("sha256:")[:16]
+    return "-".join(hexits[n : n + 4] for n in range(0, 16, 4))
+
+
+def stored_keys(store: SecretStore) -> KeyMaterial | None:
+    """The installation's keys as stored, or ``None`` when the store holds none."""
     text = store.find(KEYS_SECRET)
-    if text is not None:
-        return KeyMaterial.loads(text)
-    if not create:
-        raise SecretsError(f"no borough keys in {store.file}; run any bot once to create them")
-    keys = KeyMaterial.generate()
-    store.set(KEYS_SECRET, keys.dumps())
-    return keys
+    return None if text is None else KeyMaterial.loads(text)
 
 
 def _b64(data: bytes) -> str:

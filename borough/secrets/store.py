@@ -1,29 +1,30 @@
-"""The secret store: keyring's encrypted-file backend, headless, passphrase from the environment.
+"""The secret store: keyring's encrypted-file backend, headless, never prompting.
 
 Values are AES-GCM encrypted at rest under an Argon2 key derived from the operator's
 passphrase (``keyrings.cryptfile``). Every value read or written is registered with the
-redactor so that it can never reach a log in clear.
+redactor so that it can never reach a log in clear. Writes are locked and atomic, and a
+store is created only when asked (:mod:`.storefile`); opening one never makes one.
 """
 
 from __future__ import annotations
 
 import configparser
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from borough.errors import SecretsError
+from borough.errors import SecretsError, StoreDamagedError
+from borough.secrets import storefile
 
 if TYPE_CHECKING:
-    from keyrings.cryptfile.cryptfile import CryptFileKeyring
+    from borough.secrets.cryptfile import LockedCryptFileKeyring
 
 SERVICE = "borough"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_KDF_SECTION = "keyring-setting"
-_KDF_OPTION = "borough-kdf"
+_KDF_OPTION = "borough_2dkdf"  # "borough-kdf", escaped as cryptfile escapes names
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,13 @@ TEST_ONLY_KDF = KdfParams(time_cost=1, memory_cost=8, parallelism=1)
 
 def recorded_kdf(file: Path) -> KdfParams | None:
     """The cost recorded in an existing store (``None``: a store of cryptfile's defaults)."""
-    from keyrings.cryptfile.escape import escape
+    return _kdf_in(storefile.read_store(file), file) if file.exists() else None
 
-    if not file.exists():
+
+def _kdf_in(parser: configparser.RawConfigParser, file: Path) -> KdfParams | None:
+    if not parser.has_option(storefile.SETTINGS, _KDF_OPTION):
         return None
-    parser = configparser.RawConfigParser()
-    parser.read(file, encoding="utf-8")
-    section, option = escape(_KDF_SECTION), escape(_KDF_OPTION)
-    if not parser.has_option(section, option):
-        return None
-    return KdfParams.loads(parser.get(section, option), file)
+    return KdfParams.loads(parser.get(storefile.SETTINGS, _KDF_OPTION), file)
 
 
 def check_name(name: str) -> str:
@@ -90,47 +88,97 @@ def check_name(name: str) -> str:
     return name
 
 
+def _keyring(file: Path, passphrase: str, kdf: KdfParams) -> LockedCryptFileKeyring:
+    from borough.secrets.cryptfile import LockedCryptFileKeyring
+
+    _check_passphrase(passphrase)
+    return LockedCryptFileKeyring(
+        file,
+        passphrase,
+        time_cost=kdf.time_cost,
+        memory_cost=kdf.memory_cost,
+        parallelism=kdf.parallelism,
+    )
+
+
 class SecretStore:
-    """Named secrets in one encrypted file; values are cached for the life of the process."""
+    """Named secrets in one encrypted file; values are cached for the life of the process.
+
+    Open an existing store with :meth:`open`, make a new one with :meth:`create`. The
+    passphrase is checked before the first write, and by the first value read (each check
+    costs a deliberately slow key derivation, so a runtime pays for one, not two).
+    """
 
     def __init__(
         self,
         file: Path,
+        keyring: LockedCryptFileKeyring,
         passphrase: str,
         *,
         on_value: Callable[[str], None] | None = None,
-        new_store_kdf: KdfParams = STRONG_KDF,
+        verified: bool = False,
     ) -> None:
-        if not passphrase:
-            raise SecretsError("the secrets passphrase is empty")
         self.file = file
+        self._keyring = keyring
+        self._passphrase = passphrase
         self._on_value = on_value or (lambda value: None)
         self._cache: dict[str, str] = {}
-        self._keyring = self._unlock(file, passphrase, new_store_kdf)
+        self._verified = verified
 
-    @staticmethod
-    def _unlock(file: Path, passphrase: str, new_store_kdf: KdfParams) -> CryptFileKeyring:
-        from keyrings.cryptfile.cryptfile import CryptFileKeyring
+    @classmethod
+    def open(
+        cls,
+        file: Path,
+        passphrase: str,
+        *,
+        on_value: Callable[[str], None] | None = None,
+        verify: bool = True,
+    ) -> SecretStore:
+        """Open the store at ``file``: missing, damaged and wrong passphrase each say so.
 
-        file.parent.mkdir(parents=True, exist_ok=True)
-        creating = not file.exists()
-        kdf = new_store_kdf if creating else (recorded_kdf(file) or STRONG_KDF)
-        keyring = CryptFileKeyring()
-        keyring.file_path = str(file)
-        keyring.time_cost = kdf.time_cost
-        keyring.memory_cost = kdf.memory_cost
-        keyring.parallelism = kdf.parallelism
+        With ``verify=False`` the passphrase is checked by the first read or write instead.
+        """
+        kdf = _kdf_in(storefile.read_store(file), file) or STRONG_KDF  # missing, damaged
+        keyring = _keyring(file, passphrase, kdf)
+        store = cls(file, keyring, passphrase, on_value=on_value)
+        if verify:
+            store.verify()
+        keyring.upgrade()
+        return store
+
+    def verify(self) -> None:
+        """Check the passphrase (:class:`~borough.errors.WrongPassphraseError` if wrong)."""
+        if not self._verified:
+            self._keyring.check_passphrase()
+            self._verified = True
+
+    @classmethod
+    def create(
+        cls,
+        file: Path,
+        passphrase: str,
+        *,
+        kdf: KdfParams = STRONG_KDF,
+        on_value: Callable[[str], None] | None = None,
+    ) -> SecretStore:
+        """Make a new, empty store at ``file``; an existing file is never replaced."""
+        keyring = _keyring(file, passphrase, kdf)
+        extra = {} if kdf == STRONG_KDF else {"borough-kdf": kdf.dumps()}
         try:
-            keyring.keyring_key = passphrase
-        except ValueError as exc:  # "MAC check failed" on a wrong passphrase
-            raise SecretsError(
-                f"cannot unlock the secret store {file}: wrong passphrase ({exc})"
-            ) from None
-        if creating and kdf != STRONG_KDF:
-            keyring._write_config_value(_KDF_SECTION, _KDF_OPTION, kdf.dumps())
-        if file.exists():
-            file.chmod(0o600)
-        return keyring
+            keyring.new_store(extra)
+        except FileExistsError:
+            raise SecretsError(f"a secret store exists at {file}; not replacing it") from None
+        return cls(file, keyring, passphrase, on_value=on_value, verified=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's exclusive lock (other processes' writes wait)."""
+        with storefile.store_lock(self.file):
+            yield
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is stored, read from the file now (no key derivation)."""
+        return holds(self.file, name)
 
     def get(self, name: str) -> str:
         """The value of secret ``name``; a clear error says how to set it when absent."""
@@ -144,9 +192,18 @@ class SecretStore:
     def find(self, name: str) -> str | None:
         check_name(name)
         if name not in self._cache:
-            value = self._keyring.get_password(SERVICE, name)
+            try:
+                value = self._keyring.get_password(SERVICE, name)
+            except ValueError:
+                self.verify()  # a wrong passphrase says so; else the value itself is damaged
+                raise StoreDamagedError(
+                    f"the secret {name!r} in the store {self.file} cannot be decrypted although "
+                    f"the passphrase opens the store: the value is damaged; "
+                    f"{storefile.RESTORE_HINT}"
+                ) from None
             if value is None:
                 return None
+            self._verified = True  # AES-GCM opened it: the passphrase is right
             self._cache[name] = value
             self._on_value(value)
         return self._cache[name]
@@ -155,46 +212,45 @@ class SecretStore:
         check_name(name)
         if not value:
             raise SecretsError(f"refusing to store an empty value for secret {name!r}")
+        self.verify()
         self._on_value(value)
         self._keyring.set_password(SERVICE, name, value)
-        self.file.chmod(0o600)
         self._cache[name] = value
 
     def delete(self, name: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
         check_name(name)
-        if self._keyring.get_password(SERVICE, name) is None:
-            raise SecretsError(f"no secret named {name!r} to delete")
-        self._keyring.delete_password(SERVICE, name)
+        self.verify()
+        try:
+            self._keyring.delete_password(SERVICE, name)
+        except PasswordDeleteError:
+            raise SecretsError(f"no secret named {name!r} to delete") from None
         self._cache.pop(name, None)
 
     def names(self) -> list[str]:
         """Names of stored secrets (never their values)."""
         from keyrings.cryptfile.escape import unescape
 
-        if not self.file.exists():
+        parser = self._keyring.read()
+        if not parser.has_section(SERVICE):
             return []
-        parser = configparser.RawConfigParser()
-        parser.read(self.file, encoding="utf-8")
-        section = SERVICE
-        if not parser.has_section(section):
-            return []
-        return sorted(unescape(option) for option in parser.options(section))
+        return sorted(unescape(option) for option in parser.options(SERVICE))
+
+    def reveal_passphrase(self) -> str:
+        """The passphrase, only to hand it to a child borough process through a pipe
+        (:class:`borough.secrets.passphrase.Handover`); never log or store it."""
+        return self._passphrase
 
 
-def open_store(
-    file: Path,
-    *,
-    passphrase_env: str = "BOROUGH_SECRETS_PASSPHRASE",
-    env: Mapping[str, str] | None = None,
-    on_value: Callable[[str], None] | None = None,
-) -> SecretStore:
-    """Open the store with the passphrase from ``passphrase_env``; never prompts."""
-    env = os.environ if env is None else env
-    passphrase = env.get(passphrase_env, "")
+def holds(file: Path, name: str) -> bool:
+    """Whether the store at ``file`` holds secret ``name`` (read now, nothing decrypted)."""
+    from keyrings.cryptfile.escape import escape
+
+    option = str(escape(check_name(name))).lower()  # configparser folds names to lower case
+    return storefile.read_store(file).has_option(SERVICE, option)
+
+
+def _check_passphrase(passphrase: str) -> None:
     if not passphrase:
-        raise SecretsError(
-            f"the secret store is locked: set the environment variable {passphrase_env} to its "
-            "passphrase (the operator chooses it on first use; keep it out of shell history "
-            "and config files)"
-        )
-    return SecretStore(file, passphrase, on_value=on_value)
+        raise SecretsError("the secrets passphrase is empty")

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from subprocess import Popen
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from loguru import logger
 from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
 from borough.errors import ConnectorError, TransientError
-from connectors.desktop import display, forms
+from connectors.desktop import display, drift, forms
 from connectors.desktop.app import AppProcess, expand_command
 from connectors.desktop.clipboard import Clipboard
 from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
@@ -32,6 +32,9 @@ from connectors.desktop.session import Focus, Session
 from connectors.desktop.settings import DesktopSettings
 from connectors.desktop.typing import KeyTyper
 from connectors.desktop.xwindows import XWindows
+
+if TYPE_CHECKING:
+    from borough.drift.report import Finding
 
 SETTLE_SECONDS = 0.05
 SETTLE_TIMEOUT = 2.0
@@ -362,6 +365,14 @@ class DesktopConnector(Connector):
     def await_dialog(self, timeout: float | None = None) -> forms.Dialog:
         """The next configured pop-up: returned if ``ok``, else raised as its error kind."""
         return forms.await_dialog(self.session, timeout)
+
+    def title_of(self, screen: str, element: str = "window") -> str:
+        """The window title declared for ``screen`` in apps.yaml (``title:`` locator)."""
+        return drift.title_of(self, screen, element)
+
+    def check_screens(self, baseline: Mapping[tuple[str, str], dict[str, Any]]) -> list[Finding]:
+        """The drift check: open each declared screen from the main window, look, close."""
+        return drift.check(self, baseline)
 
     def declare_sensitive(self, *masks: Mask) -> None:
         """Areas to black out in failure screenshots (fields holding personal data)."""

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from borough.drift.screens import ScreenDecl
 from connectors.desktop.pixel_settings import PixelSettings
 
 #: What a pop-up window, recognised by its title, means for the item being worked.
@@ -79,6 +80,11 @@ class DesktopSettings(BaseModel):
     window_timeout_seconds: float = Field(default=10.0, gt=0)
     clipboard_timeout_seconds: float = Field(default=2.0, gt=0)
     display_lock_timeout_seconds: float = Field(default=60.0, ge=0)
+    screens: dict[str, ScreenDecl] = Field(
+        default_factory=dict,
+        description="the screens bots use: keys that open them from the main window + "
+        "element -> locator (title:, image:, text:)",
+    )
 
     @field_validator("screen_size")
     @classmethod

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from borough.drift.screens import ScreenDecl
 
 
 class _Strict(BaseModel):
@@ -62,6 +64,10 @@ class WebSettings(_Strict):
     executable: str | None = Field(default=None, description="browser binary; default: chromium")
     viewport_width: int = Field(default=1280, ge=320)
     viewport_height: int = Field(default=900, ge=240)
+    screens: dict[str, ScreenDecl] = Field(
+        default_factory=dict,
+        description="the screens bots use: reach + element -> locator (CSS, role=, label=)",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -69,6 +75,18 @@ class WebSettings(_Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _reaches(self) -> WebSettings:
+        from connectors.web.screens import parse_reach
+
+        for name, screen in self.screens.items():
+            if screen.visited:
+                try:
+                    parse_reach(screen.reach)
+                except ValueError as exc:
+                    raise ValueError(f"screen {name!r}: {exc}") from None
+        return self
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path

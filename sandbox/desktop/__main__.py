@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
+from sandbox.desktop.forms import NEXT_TITLE
 from sandbox.desktop.main_window import Options, RevenuesClient
 from sandbox.desktop.store import Store
 
@@ -28,7 +31,31 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the lock faults")
     parser.add_argument("--save-delay-ms", type=int, default=0, help="server time per save")
+    parser.add_argument(
+        "--next-version",
+        action="store_true",
+        help=f"the client's next release: the change form is titled {NEXT_TITLE!r} (UI drift)",
+    )
+    parser.add_argument(
+        "--callers",
+        type=Path,
+        default=None,
+        help="JSON list of other residents (name, address, nino, email, phone, bank) to list "
+        "under the grid, upper-cased and wrapped at --wrap columns",
+    )
+    parser.add_argument("--wrap", type=int, default=40, help="width of the callers' lines")
     return parser.parse_args(argv)
+
+
+def _callers(path: Path | None, wrap: int) -> tuple[str, ...]:
+    if path is None:
+        return ()
+    shown = []
+    for caller in json.loads(path.read_text(encoding="utf-8")):
+        text = " ".join(str(caller.get(k, "")) for k in ("name", "address", "nino", "email"))
+        text += f" tel {caller.get('phone', '')} bank {caller.get('bank', '')}"
+        shown.append("\n".join(textwrap.wrap(text.upper(), max(wrap, 10))))
+    return tuple(shown)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         lock_rate=args.lock_rate,
         seed=args.seed,
         save_delay_ms=args.save_delay_ms,
+        next_version=args.next_version,
+        callers=_callers(args.callers, args.wrap),
     )
     client = RevenuesClient(store, options)
     try:

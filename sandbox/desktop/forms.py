@@ -12,6 +12,7 @@ from sandbox.desktop.dialogs import MessageBox, Question
 from sandbox.desktop.store import Duplicate, Store
 
 TITLE = "New CTR change"
+NEXT_TITLE = "New Council Tax Reduction change"  #: the client's next version calls it this
 #: field -> index of the underlined letter in its label (Alt+letter focuses the field).
 ACCELERATORS = {
     "case_ref": 0,
@@ -37,9 +38,10 @@ class ChangeForm(tk.Toplevel):
         rng: random.Random,
         save_delay_ms: int,
         on_saved: Callable[[str], None],
+        title: str = TITLE,
     ) -> None:
         super().__init__(root)
-        self.title(TITLE)
+        self.title(title)
         self.resizable(False, False)
         self.transient(root)
         self._store, self._user, self._rng = store, user, rng

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from tkinter import ttk
 
 from sandbox.desktop.dialogs import MessageBox
-from sandbox.desktop.forms import ChangeForm
+from sandbox.desktop.forms import NEXT_TITLE, ChangeForm
+from sandbox.desktop.forms import TITLE as FORM_TITLE
 from sandbox.desktop.store import Store
 
 TITLE = "Revenues Client"
@@ -24,6 +25,8 @@ class Options:
     lock_rate: float = 0.0
     seed: int | None = None
     save_delay_ms: int = 0
+    next_version: bool = False  #: the supplier's next release: the change form is renamed
+    callers: tuple[str, ...] = ()  #: other residents shown under the grid, as written
 
 
 class SignIn(tk.Toplevel):
@@ -117,6 +120,10 @@ class RevenuesClient:
         self.grid.pack(fill="both", expand=True, padx=8)
         self.grid.bind("<Control-c>", self.copy_rows)
         self.grid.bind("<Control-C>", self.copy_rows)
+        if self.options.callers:
+            panel = ttk.LabelFrame(root, text="Recent callers", padding=(8, 2))
+            panel.pack(fill="x", padx=8)
+            ttk.Label(panel, text="\n".join(self.options.callers), justify="left").pack(anchor="w")
         ttk.Label(root, textvariable=self.status, anchor="w", padding=(8, 2)).pack(fill="x")
         for sequence, action in (
             ("<Control-n>", self.new_change),
@@ -176,6 +183,7 @@ class RevenuesClient:
             rng=self.rng,
             save_delay_ms=self.options.save_delay_ms,
             on_saved=self._saved,
+            title=NEXT_TITLE if self.options.next_version else FORM_TITLE,
         )
 
     def _saved(self, reference: str) -> None:

@@ -32,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit-delay", type=float, default=0.0)
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--next-version",
+        action="store_true",
+        help="serve Caseflow 5.0: new ids and labels, a new case form layout (UI drift)",
+    )
+    parser.add_argument(
+        "--callers", type=Path, default=None, help="JSON list of other residents to show"
+    )
+    parser.add_argument("--wrap", type=int, default=0, help="re-wrap shown text at N columns")
     args = parser.parse_args(argv)
     users = json.loads(os.environ.get(USERS_ENV) or "{}") or None
     config = SandboxConfig(
@@ -46,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         commit_delay=args.commit_delay,
         page_size=args.page_size,
         seed=args.seed,
+        next_version=args.next_version,
+        callers=tuple(json.loads(args.callers.read_text("utf-8"))) if args.callers else (),
+        wrap=args.wrap,
         **({"users": users} if users else {}),
     )
     stopped = threading.Event()

@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sandbox.web import pages, reports
+from sandbox.web import nextver, pages, reports
 from sandbox.web.faults import Fault, FaultPlan
 from sandbox.web.store import Case, CaseStore, DuplicateCase
 from sandbox.web.validation import validate_case
@@ -41,6 +42,11 @@ class SandboxConfig:
     seed: int | None = None
     page_size: int = 10
     today: date | None = None
+    next_version: bool = False  #: serve Caseflow 5.0's screens (new ids, labels, form layout)
+    #: other residents the app shows on its working pages ("recent callers"), as the real
+    #: one does; each a dict of name, address, nino, email, phone, bank
+    callers: tuple[Mapping[str, str], ...] = ()
+    wrap: int = 0  #: re-wrap shown text (callers, a saved case's addressee) at this width
 
 
 @dataclass
@@ -91,12 +97,18 @@ class CaseworkApp:
             jitter=config.jitter,
             seed=config.seed,
         )
+        self.next_version = config.next_version  #: switchable while serving (an upgrade)
         self._sessions: dict[str, Session] = {}
         self._prelogin: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
+
+    @property
+    def screens(self) -> Any:
+        """The renderers of the screens that differ between versions (nav, search, form...)."""
+        return nextver if self.next_version else pages
 
     # -- entry point --------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
@@ -119,16 +131,36 @@ class CaseworkApp:
         session = self._session(req)
         if session is None:
             return self._login_required(req)
-        return self._route(req, session)
+        if self.next_version and req.method == "POST":
+            req.form = nextver.form_fields(req.form)  # 5.0 names -> the server's own
+        return self._shown_with_callers(req, self._route(req, session))
+
+    def _shown_with_callers(self, req: Request, response: Response) -> Response:
+        """Working pages also list recent callers (other residents), re-wrapped and
+        re-cased; a saved case's page shows its addressee the same way."""
+        if not self.config.callers or response.status != 200 or req.method != "GET":
+            return response
+        if not (req.path in ("/home", "/search", "/reports", "/case/new") or
+                _CASE_PATH.match(req.path)):  # fmt: skip
+            return response
+        extra = pages.callers_panel(self.config.callers, self.config.wrap)
+        match = _CASE_PATH.match(req.path)
+        if match and not match.group(2):
+            case = self.store.get(match.group(1))
+            if case is not None:
+                extra = pages.addressee(case, self.config.wrap) + extra
+        footer = b'<div id="cw-footer">'
+        response.body = response.body.replace(footer, extra.encode("utf-8") + footer, 1)
+        return response
 
     def _route(self, req: Request, session: Session) -> Response:
         simple: dict[str, Callable[[], str]] = {
             "/main": pages.frameset,
             "/banner": lambda: pages.banner(session.user, self.config.council),
-            "/nav": pages.nav,
+            "/nav": self.screens.nav,
             "/status": lambda: pages.status_bar(self.config.idle_timeout),
             "/home": lambda: pages.home(session.user, self._counts()),
-            "/reports": pages.reports,
+            "/reports": self.screens.reports,
         }
         if req.method == "GET" and req.path in simple:
             return html(simple[req.path]())
@@ -167,7 +199,9 @@ class CaseworkApp:
             )
         if req.path == "/case/new":
             if req.method == "GET":
-                return html(pages.case_form(action="/case/new", values={}, token=session.token))
+                return html(
+                    self.screens.case_form(action="/case/new", values={}, token=session.token)
+                )
             return self.save(req, session, None)
         if match is not None:
             ref, edit = match.group(1), bool(match.group(2))
@@ -194,7 +228,7 @@ class CaseworkApp:
                 if case is not None:
                     return html(pages.case_view(case, alert=message))
             return html(
-                pages.case_form(
+                self.screens.case_form(
                     action=req.path, values=req.form, token=session.token, alert=message
                 )
             )
@@ -299,12 +333,12 @@ class CaseworkApp:
     def search(self, req: Request) -> Response:
         query = {k: req.query.get(k, "") for k in ("claim", "surname", "status")}
         if not req.query.get("go") or not (query["claim"] or query["surname"]):
-            return html(pages.search(query, None, 1, 1))
+            return html(self.screens.search(query, None, 1, 1))
         found = self.store.search(
             claim_ref=query["claim"], surname=query["surname"], status=query["status"]
         )
         chunk, page, total = self._page_of(list(found), req)
-        return html(pages.search(query, chunk, page, total))
+        return html(self.screens.search(query, chunk, page, total))
 
     def case_list(self, req: Request) -> Response:
         chunk, page, total = self._page_of(list(self.store.all_cases()), req)
@@ -321,7 +355,7 @@ class CaseworkApp:
         if case is None:
             return html(pages.forbidden(f"Case {ref} does not exist."), status=404)
         return html(
-            pages.case_form(
+            self.screens.case_form(
                 action=f"/case/{ref}/edit",
                 values=pages.form_values(case),
                 token=session.token,
@@ -349,10 +383,10 @@ class CaseworkApp:
                     f"Duplicate case: {dup.case_ref} already records this {fields['change_type']} "
                     f"for claim {fields['claim_ref']} from {req.form.get('txtEffDate', '')}."
                 ]
-        title = f"Edit case {ref}" if ref else "New change of circumstances"
+        title = {"title": f"Edit case {ref}"} if ref else {}
         return html(
-            pages.case_form(
-                action=action, values=req.form, token=session.token, errors=errors, title=title
+            self.screens.case_form(
+                action=action, values=req.form, token=session.token, errors=errors, **title
             )
         )
 

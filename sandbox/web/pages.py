@@ -5,7 +5,8 @@ Every complete page ends with ``<div id="cw-footer">``; a half-rendered page lac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -131,13 +132,13 @@ def _pager(base: str, page: int, pages: int) -> str:
     return f'<div class="pager">{" ".join(parts)}</div>'
 
 
-def search(query: dict[str, str], cases: Sequence[Case] | None, page: int, pages: int) -> str:
+def search_form(query: dict[str, str]) -> str:
     statuses = "".join(
         f'<option value="{s}"{" selected" if query.get("status") == s else ""}>{s or "(any)"}'
         "</option>"
         for s in ("", "Draft", "Open", "Closed")
     )
-    form = f"""<h1>Case search</h1>
+    return f"""<h1>Case search</h1>
 <form method="get" action="/search" id="searchForm"><table class="form">
 <tr><td class="lbl"><label for="txtSearchClaim">Claim ref</label></td>
 <td><input id="txtSearchClaim" name="claim" value="{e(query.get("claim"))}"></td></tr>
@@ -148,6 +149,18 @@ def search(query: dict[str, str], cases: Sequence[Case] | None, page: int, pages
 <tr><td></td><td><input type="submit" id="btnSearch" value="Search">
 <input type="button" value="Close" onclick="window.close()"></td></tr></table>
 <input type="hidden" name="go" value="1"></form>"""
+
+
+def search(
+    query: dict[str, str],
+    cases: Sequence[Case] | None,
+    page: int,
+    pages: int,
+    *,
+    form: str | None = None,
+) -> str:
+    """The search window: ``form`` (default: this version's search form), then results."""
+    form = search_form(query) if form is None else form
     if cases is None:
         results = '<p id="searchHint">Enter a claim reference or surname.</p>'
     elif not cases:
@@ -171,15 +184,7 @@ def case_form(
     alert: str = "",
     title: str = "New change of circumstances",
 ) -> str:
-    notes = ""
-    if alert:
-        notes += f'<div class="cw-alert" id="lockMsg">{e(alert)}</div>'
-    if errors:
-        items = "".join(f"<li>{e(m)}</li>" for m in errors)
-        notes += (
-            '<div class="validation-summary" id="valSummary"><p>Please correct the following:</p>'
-            f"<ul>{items}</ul></div>"
-        )
+    notes = form_notes(errors, alert)
     options = "".join(
         f'<option value="{code}"{" selected" if values.get("ddlChangeType") == code else ""}>'
         f"{label}</option>"
@@ -215,6 +220,20 @@ def case_form(
 <a href="/home" id="lnkCancel">Cancel</a></td></tr>
 </table></form>"""
     return layout(title, body, page_id="page-case-form")
+
+
+def form_notes(errors: Sequence[str], alert: str) -> str:
+    """The lock alert and validation summary shown above a case form."""
+    notes = ""
+    if alert:
+        notes += f'<div class="cw-alert" id="lockMsg">{e(alert)}</div>'
+    if errors:
+        items = "".join(f"<li>{e(m)}</li>" for m in errors)
+        notes += (
+            '<div class="validation-summary" id="valSummary"><p>Please correct the following:</p>'
+            f"<ul>{items}</ul></div>"
+        )
+    return notes
 
 
 def form_values(case: Case) -> dict[str, str]:
@@ -291,3 +310,26 @@ def forbidden(message: str) -> str:
         f'<h1>Request refused</h1><p id="refused">{e(message)}</p>',
         page_id="page-refused",
     )
+
+
+def _wrapped(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) if width > 0 else text
+
+
+def callers_panel(callers: Sequence[Mapping[str, str]], wrap: int) -> str:
+    """Other residents who rang recently, as the real app lists them beside every form."""
+    entries = []
+    for caller in callers:
+        text = (
+            f"{caller.get('name', '').upper()} {caller.get('address', '')} "
+            f"NI {caller.get('nino', '')} {caller.get('email', '')} "
+            f"tel {caller.get('phone', '')} bank {caller.get('bank', '')}"
+        )
+        entries.append(f"<li><pre>{e(_wrapped(text, wrap))}</pre></li>")
+    return f'<div id="recentCallers"><h2>Recent callers</h2><ul>{"".join(entries)}</ul></div>'
+
+
+def addressee(case: Case, wrap: int) -> str:
+    """The case's correspondence label, upper case, wrapped as the app prints it."""
+    text = f"{case.forenames} {case.surname}, NI {case.nino}, {case.postcode}".upper()
+    return f'<pre id="lblAddressee">{e(_wrapped(text, wrap))}</pre>'

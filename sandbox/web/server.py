@@ -98,6 +98,7 @@ class RunningSandbox:
     url: str
     store: Path
     _stop: Any = field(repr=False)
+    app: CaseworkApp | None = field(default=None, repr=False)  #: served in this process
 
     def stop(self) -> None:
         self._stop()
@@ -123,7 +124,7 @@ def serve_in_thread(config: SandboxConfig, port: int = 0) -> RunningSandbox:
         app.close()
 
     host, bound = server.server_address[:2]
-    return RunningSandbox(url=f"http://{host!s}:{bound}", store=config.store, _stop=stop)
+    return RunningSandbox(url=f"http://{host!s}:{bound}", store=config.store, _stop=stop, app=app)
 
 
 def serve_in_subprocess(config: SandboxConfig, port: int = 0) -> RunningSandbox:
@@ -175,6 +176,8 @@ def _flags(config: SandboxConfig) -> list[str]:
         flags += ["--max-session-age", str(config.max_session_age)]
     if config.seed is not None:
         flags += ["--seed", str(config.seed)]
+    if config.next_version:
+        flags.append("--next-version")
     return flags
 
 

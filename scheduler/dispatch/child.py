@@ -1,8 +1,9 @@
 """One run in its own process: ``python -m borough run BOT --run-id ...``.
 
-Nothing secret goes into argv (anyone can read it with ``ps``): the child unlocks the
-secret store itself with the passphrase it inherits in its environment. The child gets
-its own session, so a timeout kills the bot's whole process group (browsers included).
+Nothing secret goes into argv or the environment (any local user can read both in
+``/proc``): the child reads the secret-store passphrase from an inherited pipe named by
+``BOROUGH_SECRETS_FD`` (:class:`borough.secrets.passphrase.Handover`). The child gets its
+own session, so a timeout kills the bot's whole process group (browsers included).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from loguru import logger
 
+from borough import filemodes
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive, process_start_marker
+from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import QueuedRun
 
 STDERR_TAIL = 600
@@ -57,19 +60,27 @@ class Child:
 
     @classmethod
     def spawn(
-        cls, run: QueuedRun, env: Mapping[str, str], stderr_dir: Path, *, cwd: Path | None = None
+        cls,
+        run: QueuedRun,
+        env: Mapping[str, str],
+        stderr_dir: Path,
+        *,
+        handover: Handover,
+        cwd: Path | None = None,
     ) -> Child:
-        stderr_dir.mkdir(parents=True, exist_ok=True)
+        """Start the run's process; ``handover`` gives it the passphrase through a pipe."""
+        filemodes.make_folder(stderr_dir)
         stderr_file = stderr_dir / f"{run.run_id}.stderr"
-        with open(stderr_file, "wb") as err:
+        with filemodes.open_private(stderr_file, "wb") as err, handover.pipe() as secrets_fd:
             proc = subprocess.Popen(
                 child_argv(run),
-                env=dict(env),
+                env=handover.child_env(env, secrets_fd),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 start_new_session=True,
+                pass_fds=(secrets_fd,),
             )
         return cls(
             run=run,

@@ -16,6 +16,7 @@ from loguru import logger
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive
+from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import Dispatcher, QueuedRun
 from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
 from scheduler.seats import Holder, SeatBook
@@ -37,6 +38,7 @@ class LocalDispatcher(Dispatcher):
         kill_grace: float,
         redact: Redact,
         on_finished: Callable[[RunRecord], None],
+        handover: Handover,
         cwd: Path | None = None,
     ) -> None:
         self.runs = runs
@@ -49,6 +51,7 @@ class LocalDispatcher(Dispatcher):
         self.kill_grace = kill_grace
         self.redact = redact
         self.on_finished = on_finished
+        self.handover = handover
         self.children: dict[str, Child] = {}
         self._waiting: dict[str, str] = {}  # run id -> reason already recorded
 
@@ -156,7 +159,7 @@ class LocalDispatcher(Dispatcher):
 
     def _start(self, run: QueuedRun) -> None:
         try:
-            child = Child.spawn(run, self.env, self.work_dir, cwd=self.cwd)
+            child = Child.spawn(run, self.env, self.work_dir, handover=self.handover, cwd=self.cwd)
         except OSError as exc:
             error = f"cannot start the run's process: {exc}"
             self.runs.finish(run.run_id, RunStatus.FAILED, error=error)

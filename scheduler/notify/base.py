@@ -17,7 +17,7 @@ LONDON = ZoneInfo("Europe/London")
 
 @dataclass(frozen=True)
 class Notice:
-    event: str  #: failed | crashed | timed_out | missed | needs_review
+    event: str  #: failed | crashed | timed_out | missed | needs_review | anchor
     bot: str
     schedule: str | None
     run_id: str | None

@@ -31,8 +31,15 @@ def notifier_for(channel: EmailChannel | WebhookChannel, secrets: SecretStore) -
     return WebhookNotifier(channel, secrets)
 
 
+#: an event also sent to whoever asked for its broader one: a run stopped by UI drift
+#: failed, so `events: [failed]` written before drift notices existed still gets them
+BROADER = {"drift": "failed"}
+
+
 def event_of(run: RunRecord) -> str | None:
     """The notice a finished run deserves, if any."""
+    if run.status is RunStatus.FAILED and run.detail.get("drift"):
+        return "drift"
     if run.status is RunStatus.COMPLETED_WITH_FAILURES:
         return "needs_review" if run.counts.needs_review else "failed"
     return {
@@ -52,6 +59,16 @@ def summary_of(run: RunRecord) -> str:
         )
     text = f"Run of {run.bot} ended {run.status.value.upper().replace('_', ' ')}."
     return f"{text} {run.error}" if run.error else text
+
+
+def _detail(run: RunRecord) -> dict[str, str]:
+    detail = {"status": run.status.value, "trigger": run.trigger}
+    drifted = run.detail.get("drift")
+    if drifted:
+        apps = ", ".join(drifted)
+        detail["drifted apps"] = apps
+        detail["next step"] = f"borough check app {drifted[0]} (then --accept a fix)"
+    return detail
 
 
 class Notifications:
@@ -106,13 +123,13 @@ class Notifications:
                 when=run.ended_at or datetime.now(UTC),
                 summary=self.redact(summary_of(run)),
                 council=self.council,
-                detail={"status": run.status.value, "trigger": run.trigger},
+                detail=_detail(run),
             )
         )
 
     def publish(self, notice: Notice) -> bool:
         """Queue ``notice`` if its event is wanted and was not just sent; True if queued."""
-        if not self.notifiers or notice.event not in self.settings.events:
+        if not self.notifiers or not self.wanted(notice.event):
             return False
         key = (notice.event, notice.schedule or notice.bot)
         now = time.monotonic()
@@ -125,6 +142,10 @@ class Notifications:
         self._last[key] = now
         self._queue.put(notice)
         return True
+
+    def wanted(self, event: str) -> bool:
+        events = self.settings.events
+        return event in events or BROADER.get(event) in events
 
     def _loop(self) -> None:
         while True:

@@ -85,7 +85,7 @@ def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: 
             timeout=60,
             check=False,
         )
-        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.returncode == 3, second.stdout + second.stderr
         assert f"the scheduler with pid {first.pid}" in second.stderr
         assert "is using this schedule store" in second.stderr
     finally:

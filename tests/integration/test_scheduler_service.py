@@ -6,7 +6,6 @@ import itertools
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,17 +23,7 @@ from scheduler.service import SchedulerService
 from scheduler.session import run_for
 from scheduler.triggers import LONDON
 from tests.support.receivers import webhook_server
-from tests.support.scheduling import child_env, one_seat_home, scheduler_home
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from tests.support.scheduling import child_env, one_seat_home, scheduler_home, wait_for
 
 
 def audit_actions(home: Path, action: str) -> list[dict]:

@@ -118,10 +118,29 @@ def seed(tmp_path: Path) -> Seeded:
             schedule="nightly-counting",
             detail={"waiting_for": "counting (1 seat)"},
         )
+        _drifted(runtime)
         dash = Dashboard.open(runtime, hasher=FAST_HASHER)
         for name, roles in ACCOUNTS.items():
             dash.users.add(name, PASSWORD, roles)
     return Seeded(home, run.id, failed.id, review, review2, png, zipped, missed.id, queued.id)
+
+
+def _drifted(runtime: Runtime) -> None:
+    """A preflight that found one of Caseflow's selectors gone (the drift panel's table)."""
+    from borough.drift.report import Candidate, DriftReport, Finding
+    from borough.drift.store import DriftBook
+
+    broken = Finding(
+        "case form",
+        "save",
+        "#btnSave",
+        "missing",
+        "matches nothing",
+        (Candidate("#saveCase", 0.74, 'button "Save case"'),),
+        ("screens", "case form", "elements", "save"),
+    )
+    report = DriftReport("casework", "web", [broken])
+    DriftBook(runtime.ledger.engine).record(report, trigger="preflight", actor="bot:coc")
 
 
 def _needs_review(runtime: Runtime, run_id: str) -> tuple[int, int, str, str]:

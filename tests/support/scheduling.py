@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -114,6 +114,17 @@ def one_seat_home(root: Path, **options: Any) -> Path:
         apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
         **options,
     )
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    """``check()``'s first true value, polled; AssertionError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def child_env(home: Path) -> dict[str, str]:

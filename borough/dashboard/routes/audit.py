@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from borough.audit.check import verify_installation
 from borough.audit.reading import about_subject, export_text, in_range, iter_records
-from borough.audit.tokens import is_token
-from borough.audit.verify import check_run_ends, verify_file
+from borough.audit.tokens import Tokenizer, is_token
 from borough.dashboard.charts import LONDON
 from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
 from borough.dashboard.store import Session
-from borough.dashboard.web import render
+from borough.dashboard.web import redirect, render
 from borough.formulas import csv_safe
 
 router = APIRouter()
@@ -55,13 +56,45 @@ def _matches(record: dict[str, Any], wanted: dict[str, str]) -> bool:
     return not (wanted.get("actor") and record.get("actor") != wanted["actor"])
 
 
+@router.post("/audit")
+def filter_records(
+    request: Request,
+    session: Annotated[Session, Depends(AUDITOR)],
+    run: Annotated[str, Form()] = "",
+    item: Annotated[str, Form()] = "",
+    person: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+) -> Response:
+    """Filters are posted: an item key or a person's identifier (an NI number) typed into
+    the form becomes its token here, and only tokens and redacted text reach the URL."""
+    dash = dashboard(request)
+    tokens = dash.runtime.tokenizer
+    redact = dash.runtime.redactor.redact
+    values = {
+        "run": redact(run.strip())[:60],
+        "item": token_for(tokens, item),
+        "person": token_for(tokens, person),
+        "action": redact(action.strip())[:60],
+        "actor": redact(actor.strip())[:120],
+    }
+    kept = {key: value for key, value in values.items() if value}
+    return redirect("/audit" + (f"?{urlencode(kept)}" if kept else ""))
+
+
+def token_for(tokens: Tokenizer, typed: str) -> str:
+    """A token as typed, or the token of an identifier typed in its place ('' for none)."""
+    text = typed.strip()
+    return text if not text or is_token(text) else tokens.token(text)
+
+
 @router.get("/audit")
 def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> Response:
     dash = dashboard(request)
     wanted = {f: (request.query_params.get(f) or "").strip() for f in FILTERS}
     errors = {
-        f"filter-{f}": f"Enter a token starting p_ for the {f}; to search by an identifier use "
-        f"the subject access request page"
+        f"filter-{f}": f"Enter a token starting p_ for the {f}, or type the key or identifier "
+        f"in the form: it is turned into its token before it reaches the address bar"
         for f in ("item", "person")
         if wanted[f] and not is_token(wanted[f])
     }
@@ -89,15 +122,7 @@ def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> R
 
 @router.get("/audit/verify")
 def verify(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> Response:
-    dash = dashboard(request)
-    ends = [
-        (r.id, r.audit_seq_end)
-        for r in dash.runtime.ledger.runs.list(limit=100_000)
-        if r.audit_seq_end
-    ]
-    verdict = check_run_ends(
-        verify_file(dash.runtime.paths.audit, dash.runtime.keys.public_key), ends
-    )
+    verdict = verify_installation(dashboard(request).runtime)
     return render(
         request, session, "pages/audit_verify.html", title="Chain verification", verdict=verdict
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from borough.dashboard import triage
 from borough.dashboard.charts import LONDON, runs_per_day
+from borough.dashboard.routes.drift import latest_checks
 from borough.dashboard.security import ANYONE, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import redirect, render
@@ -75,5 +76,6 @@ def overview(
         problems=[r for r in recent if r.status in PROBLEMS],
         queued=len(ledger.runs.list(statuses=[RunStatus.QUEUED], limit=1000)),
         approvals=len(dash.approvals.pending()),
+        drifted=sum(check.status == "drift" for check in latest_checks(request)),
         chart=chart,
     )

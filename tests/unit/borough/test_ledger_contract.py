@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from borough.errors import LeaseLostError, LedgerError
-from borough.ledger import ItemState, Ledger, NewItem, RunStatus, Sealer, open_ledger
+from borough.ledger import ItemState, Ledger, NewItem, RunStatus, Sealer, open_ledger, schema
 from borough.ledger.runs import utcnow
 
 
@@ -152,7 +152,8 @@ def test_run_ids_resolve_by_unique_prefix(ledger: Ledger):
 def test_a_newer_schema_version_is_refused(ledger: Ledger):
     with ledger.engine.begin() as conn:
         conn.execute(text("UPDATE borough_meta SET value = '99' WHERE key = 'schema_version'"))
-    with pytest.raises(LedgerError, match="has schema version 99; this borough reads version 1"):
+    expected = f"has schema version 99; this borough reads version {schema.SCHEMA_VERSION}"
+    with pytest.raises(LedgerError, match=expected):
         type(ledger)(ledger.engine, Sealer(secrets.token_bytes(32)))
 
 

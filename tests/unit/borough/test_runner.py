@@ -164,7 +164,7 @@ def test_rows_read_before_an_input_error_stay_recorded(tmp_path: Path, monkeypat
         run = run_bot(runtime, RunRequest("counting-bot"))
         recorded = sum(states(runtime).values())
     assert run.status is RunStatus.FAILED and "half-way" in run.error
-    assert recorded == 100  # the first full batch was committed before the error
+    assert recorded == 120  # every row read before the error, the part batch included
 
 
 def test_limit_stops_after_n_items_and_the_next_run_continues(tmp_path: Path):

@@ -47,14 +47,14 @@ def test_run_prints_summary_and_exit_code_says_failures(counting: Path):
 
 def test_unknown_bot_is_a_clear_error(counting: Path):
     result = invoke("run", "no-such-bot")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "no bot named 'no-such-bot'; known bots:" in result.output
     assert "counting-bot" in result.output
 
 
 def test_dry_run_previews_and_changes_nothing(counting: Path):
     result = invoke("run", "counting-bot", "--dry-run")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a row that would fail is reported as one
     assert "Dry run: what a real run would do" in result.output
     assert "record as FAILED" in result.output
     with runtime_in(counting) as runtime:
@@ -124,7 +124,7 @@ def test_audit_verify_export_and_sar(counting: Path):
     del lines[3]
     log.write_text("".join(lines), "utf-8")
     bad = invoke("audit", "verify")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 4
     assert "TAMPERED missing at record 4" in bad.output
 
 
@@ -156,7 +156,7 @@ def test_secrets_set_list_delete_never_show_values(counting: Path):
 def test_locked_store_says_which_variable_to_set(counting: Path, monkeypatch):
     monkeypatch.delenv("BOROUGH_SECRETS_PASSPHRASE")
     result = invoke("runs", "list")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "set the environment variable BOROUGH_SECRETS_PASSPHRASE" in result.output
 
 
@@ -164,7 +164,7 @@ def test_wrong_passphrase_is_reported(counting: Path, monkeypatch):
     invoke("runs", "list")
     monkeypatch.setenv("BOROUGH_SECRETS_PASSPHRASE", "not the passphrase")
     result = invoke("runs", "list")
-    assert result.exit_code == 2 and "wrong passphrase" in result.output
+    assert result.exit_code == 3 and "wrong passphrase" in result.output
 
 
 def test_config_check_reports_every_problem(counting: Path):
@@ -173,7 +173,7 @@ def test_config_check_reports_every_problem(counting: Path):
         "apps:\n  counting:\n    kind: counting\n    delay_seconds: soon\n    colour: red\n"
     )
     result = invoke("config", "check")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "apps.yaml:4 [apps.counting.delay_seconds]" in result.output
     assert "apps.yaml:5 [apps.counting.colour]" in result.output
     assert "2 problem(s)" in result.output

@@ -50,7 +50,7 @@ def test_users_add_list_disable_passwd(home: Path, cli_env):
     assert "chief" in listing.output and "admin, auditor" in listing.output
     assert "deputy" in listing.output and "operator" in listing.output
     refused = invoke("dashboard", "users", "disable", "chief")
-    assert refused.exit_code == 2 and "leave no administrator" in refused.output
+    assert refused.exit_code == 3 and "leave no administrator" in refused.output
     assert invoke("dashboard", "users", "disable", "deputy").exit_code == 0
     changed = invoke(
         "dashboard", "users", "passwd", "chief", "--password-stdin", input="a changed password\n"
@@ -79,7 +79,7 @@ def test_users_add_refuses_bad_input_clearly(home: Path, cli_env):
     short = invoke(
         "dashboard", "users", "add", "x1", "-r", "operator", "--password-stdin", input="short\n"
     )
-    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    assert short.exit_code == 3 and "at least 12 characters" in short.output
     piped = invoke("dashboard", "users", "add", "x1", "-r", "operator")
     assert piped.exit_code == 2 and "--password-stdin" in piped.output
 

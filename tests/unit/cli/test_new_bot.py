@@ -85,4 +85,4 @@ def test_refuses_bad_names_and_existing_files(tmp_path: Path):
     assert bad.exit_code == 2 and "lower-case words joined by '-'" in bad.output
     assert runner.invoke(app, ["new", "bot", "x-y", "--home", str(home)]).exit_code == 0
     again = runner.invoke(app, ["new", "bot", "x-y", "--home", str(home)])
-    assert again.exit_code == 2 and "not overwriting existing file" in again.output
+    assert again.exit_code == 3 and "not overwriting existing file" in again.output

@@ -91,7 +91,7 @@ def test_list_pause_resume_and_run_now_without_a_running_scheduler(home: Path):
 def test_unknown_schedule_is_a_clear_error(home: Path):
     invoke("scheduler", "sync")
     result = invoke("schedules", "pause", "evening")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "no schedule named 'evening' in the store; see `borough schedules list`" in (
         result.output
     )
@@ -110,7 +110,7 @@ def test_config_check_reports_schedules_yaml_by_line(home: Path):
     schedules = home / "config/schedules.yaml"
     schedules.write_text(schedules.read_text().replace("bot: sleepy-b", "bot: sleepy-c"))
     result = invoke("config", "check")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert f"{schedules}:" in result.output and "no bot named 'sleepy-c'" in result.output
 
 

@@ -23,7 +23,7 @@ from borough.dashboard.store import (
 from borough.dashboard.store.tables import sessions as sessions_table
 from borough.dashboard.store.tables import users as users_table
 from borough.errors import DashboardError
-from borough.ledger import ItemState, Ledger, NewItem, Sealer, open_ledger
+from borough.ledger import ItemState, Ledger, NewItem, Sealer, open_ledger, schema
 from tests.support.dashboard import FAST_HASHER, Clock
 
 PASSWORD = "a long enough password"
@@ -57,7 +57,8 @@ def test_tables_live_in_the_ledger_with_their_own_version(ledger: Ledger):
     assert {"borough_dash_users", "borough_dash_sessions", "borough_dash_approvals"} <= names
     with ledger.engine.connect() as conn:
         meta = dict(conn.execute(text("SELECT key, value FROM borough_meta")).all())
-    assert meta == {"schema_version": "1", "dashboard_schema_version": "2"}
+    ledger_version = str(schema.SCHEMA_VERSION)
+    assert meta == {"schema_version": ledger_version, "dashboard_schema_version": "2"}
     ensure_schema(ledger.engine)  # a second start changes nothing
 
 

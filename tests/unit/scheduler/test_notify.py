@@ -135,3 +135,31 @@ def test_only_wanted_events_and_no_repeat_within_the_window(runtime: Runtime):
         notifications.close()
         time.sleep(0.1)
     assert [p["event"] for p in hook.posts] == ["failed", "timed_out"]
+
+
+@pytest.mark.parametrize(
+    ("events", "sent"),
+    [
+        (["drift"], True),
+        (["failed"], True),  # configs written before drift notices existed still hear of it
+        (["needs_review", "missed"], False),
+    ],
+)
+def test_a_run_stopped_by_drift_is_a_drift_notice_for_drift_or_failed(
+    runtime: Runtime, events: list[str], sent: bool
+):
+    with webhook_server() as hook:
+        settings = NotifySettings(events=events, webhook=WebhookChannel(url=hook.url))
+        notifications = hub(runtime, settings)
+        run = finished_run(runtime, RunStatus.FAILED, "stopped before any item: app 'casework'")
+        runtime.ledger.runs.update_detail(run.id, drift=["casework"])
+        assert notifications.run_ended(runtime.ledger.runs.get(run.id)) is sent
+        assert notifications.drain(20)
+        notifications.close()
+    if not sent:
+        assert hook.posts == []
+        return
+    [post] = hook.posts
+    assert post["event"] == "drift" and post["text"].startswith("[borough] drift: nightly")
+    assert post["detail"]["drifted apps"] == "casework"
+    assert post["detail"]["next step"].startswith("borough check app casework")
