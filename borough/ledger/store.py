@@ -12,7 +12,7 @@ from sqlalchemy.pool import StaticPool
 
 from borough import filemodes
 from borough.errors import LedgerError
-from borough.ledger import migrate, schema
+from borough.ledger import migrate, schema, txn
 from borough.ledger.anchors import AnchorBook
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
@@ -83,6 +83,11 @@ class SqliteLedger(Ledger):
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
+            options = conn.get_execution_options()
+            if options.get(txn.READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
+                return
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         try:

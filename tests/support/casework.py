@@ -254,3 +254,21 @@ def assert_held_once_each(home: Path, rows: list[dict[str, str]]) -> dict[str, d
         case: record["reference"] for case, record in held.items()
     }
     return held
+
+
+def audit_count(home: Path, action: str) -> int:
+    """How many ``action`` records the installation's audit trail holds so far."""
+    trail = home / "logs/audit/audit.jsonl"
+    text = trail.read_text(encoding="utf-8") if trail.exists() else ""
+    return text.count(f'"action":"{action}"')
+
+
+def wait_for(
+    home: Path, action: str, count: int, run: subprocess.Popen[bytes], timeout: float = 120
+) -> None:
+    """Until the trail holds ``count`` ``action`` records, or the run has ended."""
+    deadline = time.monotonic() + timeout
+    while audit_count(home, action) < count and run.poll() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} {action} records within {timeout:g} s")
+        time.sleep(0.02)

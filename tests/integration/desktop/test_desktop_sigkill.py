@@ -19,9 +19,11 @@ from tests.support import casework
 from tests.support.casework import (
     app_db,
     assert_held_once_each,
+    audit_count,
     casework_rows,
     desktop_home,
     start_bot_run,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
@@ -31,18 +33,6 @@ ROWS = 10
 def start_client(home: Path, display: str, seed: int) -> subprocess.Popen[bytes]:
     options = ("--lock-rate", "0.1", "--seed", str(seed), "--save-delay-ms", "40")
     return casework.start_client(app_db(home), display, *options)
-
-
-def wait_for_runs(home: Path, count: int, timeout: float = 60) -> None:
-    """Until ``count`` runs have started (their run.start is in the audit trail)."""
-    trail = home / "logs/audit/audit.jsonl"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = trail.read_text(encoding="utf-8") if trail.exists() else ""
-        if text.count('"action":"run.start"') >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"run {count} did not start within {timeout:g}s")
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -61,8 +51,11 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         kills = 0
         for started in range(1, 5):
             run = start_bot_run(home, desktop_display)
-            wait_for_runs(home, started)  # start-up takes seconds; kill while it works
-            time.sleep(rng.uniform(1.0, 4.5))
+            # kill while it works, whatever the machine's speed: after a random number (0-2)
+            # of this run's records are saved, at a random moment within the next item
+            wait_for(home, "run.start", started, run)
+            wait_for(home, "item.done", audit_count(home, "item.done") + rng.randint(0, 2), run)
+            time.sleep(rng.uniform(0.0, 0.5))
             if run.poll() is None:
                 run.send_signal(signal.SIGKILL)
                 kills += 1

@@ -26,6 +26,7 @@ from tests.support.casework import (
     casework_rows,
     expected_record,
     start_bot_run,
+    wait_for,
 )
 from tests.support.published import published_client, published_home, require_published
 
@@ -36,19 +37,6 @@ ROWS = 25
 @pytest.fixture(autouse=True)
 def _published_tools() -> None:
     require_published()
-
-
-def trail(home: Path) -> str:
-    path = home / "logs/audit/audit.jsonl"
-    return path.read_text(encoding="utf-8") if path.exists() else ""
-
-
-def wait_for_done(home: Path, count: int, timeout: float = 180) -> None:
-    """Until ``count`` items are done, across all runs so far."""
-    deadline = time.monotonic() + timeout
-    while trail(home).count('"action":"item.done"') < count:
-        assert time.monotonic() < deadline, f"{count} items were not done in {timeout:g}s"
-        time.sleep(0.1)
 
 
 @pytest.mark.timeout(420)  # about 2 minutes on the shared 2-core machine
@@ -67,7 +55,7 @@ def test_twenty_five_records_read_back_by_ocr_survive_sigkill_and_rerun(
         kills = 0
         for done in (2, 7, 12):  # kill mid-item, a few items into each run
             run = start_bot_run(home, desktop_display)
-            wait_for_done(home, done)
+            wait_for(home, "item.done", done, run, timeout=180)
             time.sleep(rng.uniform(0.5, 4.0))
             if run.poll() is None:
                 run.send_signal(signal.SIGKILL)
@@ -83,7 +71,8 @@ def test_twenty_five_records_read_back_by_ocr_survive_sigkill_and_rerun(
         r["surname"] for r in held.values()
     }
     # every record saved was first read back whole, field by field, off the screen
-    assert trail(home).count('"step":"form.verified"') >= ROWS
+    trail = (home / "logs/audit/audit.jsonl").read_text(encoding="utf-8")
+    assert trail.count('"step":"form.verified"') >= ROWS
 
 
 def test_an_ocr_misread_is_caught_and_nothing_is_saved_wrong(
