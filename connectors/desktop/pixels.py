@@ -301,14 +301,28 @@ class PixelSession(Session):
         return self._parts()[1].ocr.read_line(self.screen.grab(box), kind)
 
     def _read_table(self, table: Table) -> str | None:
-        """The grid as the app would copy it: a header line, then tab-separated rows."""
+        """The grid as the app would copy it: a header line, then tab-separated rows.
+
+        A key cell that stays unsure (the grid repaints, so it is read again until
+        read_timeout_seconds) raises NeedsReviewError: a lookup cannot tell, rather than
+        answering "not there" (see connectors.desktop.grid)."""
         settings, screens, _ = self._parts()
-        anchor = screens.locate(table)
-        if anchor is None:
-            return None
-        left, top = anchor[0] + table.dx, anchor[1] + table.dy
-        image = self.screen.grab((left, top, table.width, table.height))
-        return read_grid(screens.ocr, image, table, settings.min_confidence, settings.similarity)
+        deadline = time.monotonic() + settings.read_timeout_seconds
+        while True:
+            anchor = screens.locate(table)
+            if anchor is None:
+                return None
+            left, top = anchor[0] + table.dx, anchor[1] + table.dy
+            image = self.screen.grab((left, top, table.width, table.height))
+            try:
+                return read_grid(
+                    screens.ocr, image, table, settings.min_confidence, settings.similarity
+                )
+            except NeedsReviewError as exc:
+                if time.monotonic() >= deadline:
+                    raise NeedsReviewError(exc.message, app=self.app, step=exc.step) from None
+            time.sleep(POLL)
+            screens.look()
 
 
 def nearest_text(words: Sequence[Word], text: str, limit: int = 3) -> list[tuple[float, Word]]:

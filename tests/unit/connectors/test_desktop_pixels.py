@@ -7,6 +7,7 @@ viewer showed them (10 pt DejaVu Sans at 100 dpi), cut out by the connector.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from borough.connect import app_settings
 from borough.errors import ConfigError
 from connectors.desktop.ocr_image import field_crop, field_inside
 from connectors.desktop.ocr_kinds import languages_for, models_for
+from connectors.desktop.pixel_settings import Table
 from connectors.desktop.typing import keysym_of
 from tests.conftest import require
 
@@ -162,7 +164,6 @@ def test_a_grid_with_its_row_selected_reads_as_the_app_would_copy_it(ocr):
     import yaml
 
     from connectors.desktop.grid import read_grid
-    from connectors.desktop.pixel_settings import Table
     from connectors.desktop.screentext import ScreenText, find_phrase
 
     apps = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))["apps"]
@@ -176,3 +177,91 @@ def test_a_grid_with_its_row_selected_reads_as_the_app_would_copy_it(ocr):
         "Reference\tCase reference\tAccount\tChange\tEffective\tWeekly\tEntered by\n"
         "REV-000013\tCW-2026-000013\tCT4400169\tCHANGE\t10/05/2026\t£141.50\trobot"
     )
+
+
+def published_grid(ocr) -> tuple[object, dict]:
+    """The published main window's grid after a search (one selected row), and its table."""
+    import yaml
+
+    from connectors.desktop.screentext import ScreenText, find_phrase
+
+    apps = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))["apps"]
+    table = apps["revenues-published"]["pixels"]["screens"]["Revenues Client"]["table"]
+    viewer = Image.open(CROPS / "main-selected-row.png").convert("RGB")
+    anchor = find_phrase(ScreenText(ocr).update(viewer, (0, 0)), table["anchor"], 0.85)
+    assert anchor is not None
+    left, top = anchor.left + table["dx"], anchor.top + table["dy"]
+    return viewer.crop((left, top, left + table["width"], top + table["height"])), table
+
+
+class GridClient:
+    """find_case's view of the client, its grid copied by reading the picture with OCR."""
+
+    name = "revenues-published"
+
+    def __init__(self, ocr, image, table) -> None:
+        self.ocr, self.image, self.table = ocr, image, table
+
+    def home(self) -> None: ...
+
+    def press(self, *chords: str) -> None: ...
+
+    def enter(self, fields) -> None: ...
+
+    def copy(self, *chords: str) -> str | None:
+        from connectors.desktop.grid import read_grid
+
+        return read_grid(self.ocr, self.image, self.table, 75, 0.85)
+
+
+@pytest.mark.parametrize(
+    ("misread", "confidence", "why"),
+    [
+        ("CW-2026-0000l3", 93.0, "matching none of its patterns"),  # sure, and wrong
+        ("CW-2026-000013", 52.0, "read with confidence 52 < 75"),  # right, but unsure
+        ("", 0.0, "read with confidence 0 < 75"),  # the key read as nothing
+    ],
+)
+def test_a_misread_key_cell_makes_the_lookup_unsure_never_absent(
+    ocr, monkeypatch: pytest.MonkeyPatch, misread: str, confidence: float, why: str
+):
+    """OCR misreads the case reference in the grid: without the key declared find_case
+    would find no row for the case and the bot would enter the record a second time."""
+    from borough.errors import NeedsReviewError
+    from bots import revenues_client
+    from connectors.desktop.ocr import Ocr, Reading
+
+    image, shipped = published_grid(ocr)
+    declared, undeclared = Table(**shipped), Table(**{**shipped, "key": None})
+    assert declared.key is not None and declared.key.column == "Case reference"
+    case = "CW-2026-000013"
+    client = GridClient(ocr, image, declared)
+    assert revenues_client.find_case(client, case) == "REV-000013"  # type: ignore[arg-type]
+
+    true_read = Ocr.read_line
+
+    def read_line(self: Ocr, picture: object, kind: str) -> Reading:
+        reading = true_read(self, picture, kind)
+        return Reading(misread, confidence, "injected") if reading.text == case else reading
+
+    monkeypatch.setattr(Ocr, "read_line", read_line)
+    if confidence >= 75:  # the hazard: a confident misread, and the record looks absent
+        blind = GridClient(ocr, image, undeclared)
+        assert revenues_client.find_case(blind, case) is None  # type: ignore[arg-type]
+    with pytest.raises(NeedsReviewError) as unsure:
+        revenues_client.find_case(client, case)  # type: ignore[arg-type]
+    assert str(unsure.value) == (
+        f"the grid's 'Case reference' cell in row 1 could not be read for sure ({why}): "
+        "cannot tell whether the record is there (find)"
+    )
+    assert case not in str(unsure.value) and (not misread or misread not in str(unsure.value))
+
+
+def test_a_key_column_is_one_of_the_grids_columns_with_patterns_that_compile():
+    table = {"anchor": "Ref", "width": 9, "height": 9, "columns": ["Ref", "Name"]}
+    with pytest.raises(ValueError, match="key column 'Case' is not one of the columns"):
+        Table(**table, key={"column": "Case", "patterns": ["C\\d+"]})
+    with pytest.raises(ValueError, match=re.escape("pattern 'C(' is not a regular expression")):
+        Table(**table, key={"column": "Ref", "patterns": ["C("]})
+    with pytest.raises(ValueError, match="patterns"):
+        Table(**table, key={"column": "Ref", "patterns": []})
