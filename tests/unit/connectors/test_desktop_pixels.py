@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from borough.config.models import AppConfig
 from borough.connect import app_settings
-from borough.errors import ConfigError
+from borough.errors import ConfigError, SignInError
 from connectors.desktop.ocr_image import field_crop, field_inside
 from connectors.desktop.ocr_kinds import languages_for, models_for
 from connectors.desktop.pixel_settings import Table
@@ -265,3 +265,93 @@ def test_a_key_column_is_one_of_the_grids_columns_with_patterns_that_compile():
         Table(**table, key={"column": "Ref", "patterns": ["C("]})
     with pytest.raises(ValueError, match="patterns"):
         Table(**table, key={"column": "Ref", "patterns": []})
+
+
+class SignInDialog:
+    """A pixels session on a sign-in dialog that loses the first ``lost`` user names'
+    first keys and refuses the password ``refusals`` times (the user name stays shown)."""
+
+    def __init__(self, *, lost: int = 0, refusals: int = 0, declared: bool = True) -> None:
+        from types import SimpleNamespace
+
+        from connectors.desktop.settings import DesktopSettings
+
+        self.settings = DesktopSettings(
+            main_window="Main", login_window="Sign in", username="robot", credential="c"
+        )
+        self.pixels = SimpleNamespace(fields={"User name": object()} if declared else {})
+        self.lost, self.refusals = lost, refusals
+        self.shown, self.title, self.submitted = "", "Sign in", 0
+
+    def wait_window(self, title: str, timeout: float | None = None) -> None:
+        assert self.title == title
+
+    def fill_field(self, target: object, value: str, label: str | None = None) -> str:
+        self.shown = value[2:] if self.lost else value
+        self.lost = max(self.lost - 1, 0)
+        return self.shown if label else value
+
+    def read_field(self, target: object, expected: str | None = None, label: str | None = None):
+        return self.shown
+
+    def fill_secret(self, value: str) -> None: ...
+
+    def press(self, *chords: str) -> None:
+        if self.title == "Sign-in failed":
+            self.title = "Sign in"  # the pop-up dismissed
+        elif chords == (self.settings.login_submit,):
+            self.submitted += 1
+            refused = self.refusals > 0 or self.shown != "robot"
+            self.refusals -= 1
+            self.title = "Sign-in failed" if refused else "Main"
+
+    def wait_for(self, condition, what: str, timeout: float | None = None) -> str:
+        assert condition(self.title)
+        return self.title
+
+    def copy(self, *chords: str) -> str:
+        return "Unknown user name or wrong password."
+
+    def active_title(self) -> str:
+        return self.title
+
+
+def sign_in_to(dialog: SignInDialog) -> None:
+    from types import SimpleNamespace
+
+    from connectors.desktop.signin import sign_in
+
+    services = SimpleNamespace(secret=lambda name: "Sandbox-£2026!")
+    app = SimpleNamespace(name="r", settings=dialog.settings, session=dialog, services=services)
+    sign_in(app)  # type: ignore[arg-type]
+
+
+def test_a_user_name_whose_first_keys_were_lost_is_typed_once_more_before_submitting():
+    dialog = SignInDialog(lost=1)
+    sign_in_to(dialog)
+    assert (dialog.title, dialog.submitted) == ("Main", 1)
+    with pytest.raises(SignInError, match="did not read back as typed \\(twice\\); nothing was"):
+        sign_in_to(SignInDialog(lost=2))
+
+
+def test_a_refused_sign_in_is_retried_once_only_when_the_user_name_reads_back_wrong():
+    from connectors.desktop import signin
+
+    # the password refused, the user name read back right: no retry (accounts lock)
+    dialog = SignInDialog(refusals=5)
+    with pytest.raises(SignInError, match=r"^sign-in to app 'r' failed: Unknown user name"):
+        sign_in_to(dialog)
+    assert dialog.submitted == 1
+    # no user name field declared: nothing can show the typing was wrong, no retry
+    dialog = SignInDialog(refusals=5, declared=False)
+    with pytest.raises(SignInError):
+        sign_in_to(dialog)
+    assert dialog.submitted == 1
+    # the user name shows wrong after a refusal: typed again, once
+    dialog = SignInDialog()
+    wrong = iter(["rbot", "robot", "robot"])
+    dialog.read_field = lambda *a, **k: next(wrong)  # type: ignore[method-assign]
+    dialog.refusals = 1
+    sign_in_to(dialog)
+    assert (dialog.title, dialog.submitted) == ("Main", 2)
+    assert signin.USER_FIELD == "User name"
