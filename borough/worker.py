@@ -26,6 +26,7 @@ from borough.errors import (
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
+    SignInError,
     SkipItem,
     TransientError,
 )
@@ -107,8 +108,8 @@ class ItemWorker:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
             raise  # a lost lease or an unwritable trail stops the run: no further intent
-        except (RunCancelled, KeyboardInterrupt):
-            self._abandon(state_holder["claim"])
+        except (RunCancelled, KeyboardInterrupt, SignInError):
+            self._abandon(state_holder["claim"])  # a refused sign-in stops the run, once
             raise
         except DBAPIError as exc:
             if not self.runtime.ledger.reachable():
