@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from borough.connect import AppServices  # noqa: E402
-from bots import revenues_client  # noqa: E402
+from borough_examples.screens import revenues_client  # noqa: E402
 from connectors.desktop import DesktopConnector, DesktopSettings, virtual_display  # noqa: E402
 from connectors.desktop.ocr import tessdata_dir  # noqa: E402
 from connectors.desktop.ocr_image import around_field, field_crop  # noqa: E402

@@ -78,14 +78,25 @@ C = TypeVar("C", bound=Connector)
 
 
 def connector_class(kind: str) -> type[Connector]:
-    """The connector class registered for ``kind``; a clear error names the known kinds."""
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
-    if kind not in found:
-        known = ", ".join(sorted(found)) or "(none installed)"
-        raise ConfigError(f"unknown connector kind {kind!r}; installed kinds: {known}")
-    cls = found[kind].load()
+    """The connector class for ``kind``: a name installed under the ``borough.connectors``
+    entry points, or ``module:Class`` (a council's unpackaged connector, a test double);
+    a clear error names the installed kinds."""
+    cls: object
+    if ":" in kind:
+        from borough.registry import import_target
+
+        cls = import_target(kind, where="apps.yaml")
+    else:
+        found = {ep.name: ep for ep in entry_points(group=GROUP)}
+        if kind not in found:
+            known = ", ".join(sorted(found)) or "(none installed)"
+            raise ConfigError(
+                f"unknown connector kind {kind!r}; installed kinds: {known} "
+                "(or name a class as module:Class)"
+            )
+        cls = found[kind].load()
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
-        raise ConfigError(f"entry point {kind!r} in {GROUP} is not a borough Connector")
+        raise ConfigError(f"connector kind {kind!r} is not a borough Connector")
     return cls
 
 

@@ -1,20 +1,27 @@
 """Find bots by name: ``entry:`` in ``config/bots/<name>.yaml``, else the ``borough.bots``
-entry points."""
+entry points; validate a bot's ``settings:`` against its model."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
 
 from borough.bot import Bot
-from borough.config.loader import Config
+from borough.config.loader import Config, config_error_from
+from borough.config.models import BotConfig
+from borough.config.yaml_lines import load_yaml
 from borough.errors import BotNotFoundError, ConfigError
 
 GROUP = "borough.bots"
 
 
+@functools.cache
 def installed_bots() -> dict[str, str]:
-    """``{name: "module:Class"}`` of bots installed as entry points."""
+    """``{name: "module:Class"}`` of bots installed as entry points (read once a process)."""
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
@@ -54,3 +61,19 @@ def import_target(target: str, *, where: str) -> object:
         raise ConfigError(
             f"module {module_name!r} has no {attr!r}", file=where, field="entry"
         ) from None
+
+
+def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
+    """The bot's ``settings:`` block validated by its ``settings_model`` (errors name the line)."""
+    raw = bot_config.settings if bot_config else {}
+    model = bot_cls.settings_model
+    if model is None:
+        return dict(raw)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        file = config.bot_config_file(bot_cls.name)
+        doc = load_yaml(file) if file.exists() else None
+        if doc is None:
+            raise
+        raise config_error_from(exc, model, doc, ("settings",)) from None

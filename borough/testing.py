@@ -1,9 +1,11 @@
 """Test helpers shipped for bot authors: a throw-away installation, a write-counting target
 and an in-memory store of audit anchors.
 
-``CountingTarget`` (connector kind ``counting``) is a fake legacy system in a SQLite file:
-it counts every write, so a test can prove a bot never created anything twice, even
-across killed processes. Fault injection makes it fail before or after the write.
+``CountingTarget`` is a fake legacy system in a SQLite file: it counts every write, so a
+test can prove a bot never created anything twice, even across killed processes. Fault
+injection makes it fail before or after the write. It is no installed connector kind: a
+test's ``apps.yaml`` names it by class, ``kind: borough.testing:CountingTarget``
+(:data:`COUNTING_KIND`), so production installations never offer it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from borough.runtime import Runtime, open_runtime
 from borough.secrets.store import TEST_ONLY_KDF, SecretStore
 
 TEST_PASSPHRASE = "borough-test-passphrase"
+#: the ``kind:`` of an ``apps.yaml`` entry that is a :class:`CountingTarget`
+COUNTING_KIND = "borough.testing:CountingTarget"
 
 
 def make_home(

@@ -244,6 +244,11 @@ class SchedulerSettings(Strict):
     default_max_run_minutes: float = Field(default=120, gt=0)
     kill_grace_seconds: float = Field(default=30, ge=0)
     tick_seconds: float = Field(default=0.2, gt=0, le=5)
+    fork_server: bool = Field(
+        default=True,
+        description="start runs as forks of a warm interpreter (borough.forkserver): "
+        "no Python start-up per run; false: a fresh `python -m borough run` each time",
+    )
 
 
 class SchedulesFile(Strict):

@@ -77,8 +77,6 @@ class FireBook:
         self.wake = wake
         self.council = council
         self._last_fire: dict[str, datetime | None] = {}
-        self._versions: dict[str, str] = {}
-        self._max_run: dict[tuple[str, str, float | None], float] = {}
         self._lock = threading.RLock()  # APScheduler's thread and operator requests both fire
 
     # -- fires ----------------------------------------------------------------------------
@@ -167,11 +165,6 @@ class FireBook:
         self.wake()
         return record
 
-    def forget_bot_settings(self) -> None:
-        """Read bot configs afresh at the next fire (``sync`` after an edit)."""
-        with self._lock:
-            self._max_run.clear()
-
     def last_fire(self, name: str) -> datetime | None:
         """The latest fire time of ``name`` the ledger has (any outcome), cached."""
         if name not in self._last_fire:
@@ -187,13 +180,11 @@ class FireBook:
 
     def bot_version(self, bot: str) -> str:
         """The bot's declared version, for the run book ("?" if it cannot be loaded)."""
-        if bot not in self._versions:
-            try:
-                self._versions[bot] = str(load_bot(bot, self.config).version)
-            except BoroughError as exc:
-                logger.bind(action="schedule.bot").warning("cannot load bot {}: {}", bot, exc)
-                return "?"
-        return self._versions[bot]
+        try:
+            return str(load_bot(bot, self.config).version)
+        except BoroughError as exc:
+            logger.bind(action="schedule.bot").warning("cannot load bot {}: {}", bot, exc)
+            return "?"
 
     # -- internals ------------------------------------------------------------------------
     def _busy_run(self, name: str) -> RunRecord | None:
@@ -203,13 +194,10 @@ class FireBook:
         return found[0] if found else None
 
     def _detail(self, name: str, schedule: ScheduleConfig) -> dict[str, Any]:
-        key = (name, schedule.bot, schedule.max_run_minutes)
-        if key not in self._max_run:  # reading the bot's config file costs more than the fire
-            self._max_run[key] = self.schedules.max_run_seconds(name, self.config)
         return {
             "priority": schedule.priority,
             "inputs": dict(schedule.inputs),
-            "max_run_seconds": self._max_run[key],
+            "max_run_seconds": self.schedules.max_run_seconds(name, self.config),
             "apps": list(self.seats.apps_of(schedule.bot)),
             "queue": schedule.queue,
         }

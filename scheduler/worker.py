@@ -1,4 +1,4 @@
-"""`borough worker`: take runs from procrastinate queues and run each in its own process.
+"""`borough serve worker`: take runs from procrastinate queues and run each in its own process.
 
 The job holds its seat lock for as long as the task function runs, which is as long as
 the run's process lives (or, for a run whose first worker died, until the ledger shows

@@ -23,6 +23,7 @@ from borough.observe import RunObserver
 
 if TYPE_CHECKING:
     from borough.runtime import Runtime
+    from borough.view import LedgerView
 
 STATE_STYLE = {
     ItemState.DONE: "green",
@@ -218,7 +219,7 @@ def runs_table(runs: list[RunRecord]) -> Table:
     return table
 
 
-def where_to_look(runtime: Runtime, run: RunRecord) -> list[str]:
+def where_to_look(runtime: Runtime | LedgerView, run: RunRecord) -> list[str]:
     paths = runtime.paths
     return [
         f"ledger:    {runtime.ledger.url}  (`borough items list --run {run.id}`)",

@@ -14,10 +14,15 @@ import typer
 from rich.markup import escape
 
 from borough.cli._common import (
+    Since,
+    Until,
     console,
+    deprecated,
     err_console,
     errors_reported,
     fail,
+    flag,
+    noun_app,
     opened_runtime,
     parse_when,
 )
@@ -27,9 +32,7 @@ if TYPE_CHECKING:
     from borough.audit.anchors import Anchor
     from borough.audit.verify import Verdict
 
-app = typer.Typer(
-    help="Verify, export and search the tamper-evident audit trail.", no_args_is_help=True
-)
+app = noun_app("audit")
 
 
 class Format(enum.StrEnum):
@@ -49,17 +52,21 @@ def verify(
     public_key: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="PEM public key you kept (default: the installation's key from the secret "
-            "store, which also checks every record's MAC)"
+            "store, which also checks every record's MAC)",
         ),
     ] = None,
     anchor: Annotated[
         list[str] | None,
-        typer.Option(help="SEQ:HASH of an anchor kept elsewhere (repeatable)"),
+        typer.Option(metavar="SEQ:HASH", help="an anchor kept elsewhere (repeatable)"),
     ] = None,
     anchors: Annotated[
         Path | None,
-        typer.Option(help="file of kept anchors: lines from `borough audit anchor` or SEQ:HASH"),
+        typer.Option(
+            metavar="FILE",
+            help="file of kept anchors: lines from `borough audit anchor`, or SEQ:HASH",
+        ),
     ] = None,
 ) -> None:
     """Check every record, link, MAC, signature and anchor; name the first record that is not
@@ -167,7 +174,7 @@ def anchor() -> None:
 def repair(
     quarantine_unproven: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--quarantine-unproven",
             help="also move aside records after the signed head that fail their MAC check",
         ),
@@ -202,7 +209,7 @@ def repair(
 @app.command("restart")
 def restart(
     reason: Annotated[str, typer.Option(help="why: it is written into the new chain")],
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[bool, flag("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Break-glass: start a new chain when the trail is lost or cannot be repaired.
 
@@ -228,20 +235,23 @@ def restart(
 
 @app.command("export")
 def export(
-    from_: Annotated[
-        str | None, typer.Option("--from", help="start, e.g. 2026-11-01 or 7d")
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="end (exclusive)")] = None,
+    since: Since = None,
+    until: Until = None,
     fmt: Annotated[Format, typer.Option("--format", help="csv or jsonl")] = Format.csv,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="file (default stdout)")
     ] = None,
+    from_: Annotated[str | None, typer.Option("--from", hidden=True)] = None,
+    to: Annotated[str | None, typer.Option("--to", hidden=True)] = None,
 ) -> None:
     """Records in a time range for an auditor (tokens only: no personal data in clear)."""
     from borough.audit.reading import TrailReader, in_range, write_export
 
+    if from_ is not None or to is not None:  # the old names, for one release
+        deprecated("audit export --from/--to", "audit export --since/--until")
+        since, until = since or from_, until or to
     reader = TrailReader(_audit_folder())
-    rows = in_range(reader, parse_when(from_), parse_when(to))
+    rows = in_range(reader, parse_when(since), parse_when(until))
     with _reading_errors():
         if output is None:
             count = write_export(rows, sys.stdout, fmt.value)
@@ -323,7 +333,7 @@ def purge(
     older_than_days: Annotated[
         int | None, typer.Option(help="default: audit.retention_days in borough.yaml", min=1)
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[bool, flag("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Retention: sign the chain, then remove records, evidence and item data older than N days."""
     from borough.audit.retention import purge_older_than

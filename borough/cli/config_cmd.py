@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, err_console
+from borough.cli._common import console, err_console, noun_app
 from borough.cli.exitcodes import ExitCode
 
-app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+app = noun_app("config")
 
 
 @app.command("check")

@@ -10,12 +10,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, fail, opened_runtime
+from borough.cli._common import console, fail, noun_app, opened_runtime
 
-app = typer.Typer(
-    help="Evidence of failed items and downloaded reports: list, show or export (audited).",
-    no_args_is_help=True,
-)
+app = noun_app("evidence")
 
 PurposeOption = Annotated[
     str,

@@ -8,13 +8,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, errors_reported, opened_runtime
+from borough.cli._common import console, errors_reported, noun_app, opened_runtime
 from borough.cli.exitcodes import ExitCode
 
-app = typer.Typer(
-    help="Show, back up and restore borough's keys (kept in the secret store).",
-    no_args_is_help=True,
-)
+app = noun_app("keys")
 
 PASSPHRASE_WARNING = (
     "The backup opens only with the store's passphrase. Keep the passphrase somewhere "

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from borough.cli._common import console, fail, usage
+from borough.cli._common import console, fail, noun_app, usage
 
-app = typer.Typer(help="Create new things from templates.", no_args_is_help=True)
+app = noun_app("new")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "newbot"
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 

@@ -7,18 +7,16 @@ from typing import Annotated
 
 import typer
 
-from borough.cli._common import console, fail, opened_runtime, usage
+from borough.cli._common import console, fail, flag, noun_app, opened_runtime, usage
 
-app = typer.Typer(
-    help="Manage the encrypted secret store (credentials for legacy apps).", no_args_is_help=True
-)
+app = noun_app("secrets")
 
 
 @app.command("set")
 def set_secret(
     name: Annotated[str, typer.Argument(help="e.g. casework-login")],
     stdin: Annotated[
-        bool, typer.Option("--stdin", help="read the value from standard input (scripts)")
+        bool, flag("--stdin", help="read the value from standard input (scripts)")
     ] = False,
 ) -> None:
     """Store a secret; you are asked for the value (hidden), or it is read with --stdin."""

@@ -15,8 +15,7 @@ ExtraCheck = Callable[[Config], list[Path]]
 def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[Path]]:
     """(problems as text, files checked); ``extra_checks`` validate more files (schedules)."""
     from borough.connect import app_settings
-    from borough.registry import load_bot
-    from borough.run_setup import bot_settings
+    from borough.registry import bot_settings, load_bot
 
     problems: list[str] = []
     checked: list[Path] = []

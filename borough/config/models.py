@@ -173,7 +173,9 @@ class AppConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", hide_input_in_errors=True, frozen=True)
 
-    kind: str = Field(description="connector kind: web, desktop, files, database")
+    kind: str = Field(
+        description="connector kind: web, desktop, files (installed), or module:Class"
+    )
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
@@ -298,6 +300,11 @@ class BotConfig(Strict):
         default_factory=dict, description="name: path, or name: {path, encoding, sheet, limits}"
     )
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="secrets it reads with ctx.secret() besides its apps' credentials "
+        "(a scheduled run is handed these and no others)",
+    )
     retry: RetryPolicy | None = None
     max_run_minutes: float | None = Field(default=None, gt=0)
     preflight: Preflight | None = Field(

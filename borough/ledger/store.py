@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
-from borough import filemodes
 from borough.errors import LedgerError
-from borough.ledger import migrate, schema, txn
+from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
+from borough.ledger.engine import READ_ONLY, is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -59,37 +57,10 @@ class SqliteLedger(Ledger):
     dialect = "sqlite"
 
     @classmethod
-    def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        if not in_memory:
-            database = url.removeprefix("sqlite:///")
-            filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 60, "check_same_thread": False},
-            poolclass=StaticPool if in_memory else None,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_conn.cursor()
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            options = conn.get_execution_options()
-            if options.get(txn.READ_ONLY):
-                conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
-                return
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+    def connect(cls, url: str, sealer: Sealer, *, read_only: bool = False) -> SqliteLedger:
+        engine = open_engine(url)
+        if read_only:  # plain BEGIN: reads a snapshot, never waits for a writer
+            engine = engine.execution_options(**{READ_ONLY: True})
         try:
             return cls(engine, sealer)
         except OperationalError as exc:
@@ -103,22 +74,15 @@ class PostgresLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> PostgresLedger:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        try:
-            engine = create_engine(url, pool_pre_ping=True)
-            return cls(engine, sealer)
-        except ModuleNotFoundError:
-            raise LedgerError(
-                "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
-            ) from None
+        return cls(open_engine(url), sealer)
 
 
-def open_ledger(url: str, sealer: Sealer) -> Ledger:
-    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``)."""
-    if url.startswith("sqlite"):
-        return SqliteLedger.connect(url, sealer)
-    if url.startswith(("postgresql", "postgres")):
+def open_ledger(url: str, sealer: Sealer, *, read_only: bool = False) -> Ledger:
+    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``);
+    ``read_only``: for a process that only reads it (operator views)."""
+    if is_sqlite(url):
+        return SqliteLedger.connect(url, sealer, read_only=read_only)
+    if is_postgres(url):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
 

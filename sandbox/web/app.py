@@ -42,6 +42,8 @@ class SandboxConfig:
     seed: int | None = None
     page_size: int = 10
     today: date | None = None
+    #: seconds for session idle and age limits; tests pass a clock they move by hand
+    clock: Callable[[], float] = time.monotonic
     next_version: bool = False  #: serve Caseflow 5.0's screens (new ids, labels, form layout)
     #: other residents the app shows on its working pages ("recent callers"), as the real
     #: one does; each a dict of name, address, nino, email, phone, bank
@@ -247,7 +249,7 @@ class CaseworkApp:
         sid = req.cookies.get(SESSION_COOKIE)
         if not sid:
             return None
-        now = time.monotonic()
+        now = self.config.clock()
         with self._lock:
             session = self._sessions.get(sid)
             if session is None:
@@ -300,7 +302,7 @@ class CaseworkApp:
         self.store.record_login(user, ok)
         if not ok:
             return self._login_page(req, error="Invalid user ID or password.")
-        sid, now = secrets.token_urlsafe(24), time.monotonic()
+        sid, now = secrets.token_urlsafe(24), self.config.clock()
         with self._lock:
             self._prelogin.pop(req.cookies.get(PRELOGIN_COOKIE, ""), None)
             self._sessions[sid] = Session(user, secrets.token_urlsafe(24), now, now)

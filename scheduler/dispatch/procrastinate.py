@@ -1,4 +1,4 @@
-"""Scale-out dispatch: runs deferred as procrastinate jobs, run by `borough worker`.
+"""Scale-out dispatch: runs deferred as procrastinate jobs, run by `borough serve worker`.
 
 The active scheduler defers each QUEUED run as a ``borough.run`` job (DESIGN invariant 7):
 
@@ -29,8 +29,6 @@ from scheduler.seats import SeatBook
 
 if TYPE_CHECKING:
     from procrastinate import App
-
-    from scheduler.service import SchedulerService
 
 TASK = "borough.run"
 LIVE_TRIGGERS = ("schedule:", "run-now:")
@@ -100,18 +98,6 @@ class ProcrastinateDispatcher(Dispatcher):
         self._watching: set[str] = set()
         self._opened = False
         self._last_stalled_check = 0.0
-
-    @classmethod
-    def for_service(cls, service: SchedulerService) -> ProcrastinateDispatcher:
-        config = service.runtime.config
-        url = service.schedules.settings.procrastinate_url or config.ledger_url
-        return cls(
-            make_app(url),
-            service.runtime.ledger.runs,
-            service.trail,
-            service.seats,
-            on_finished=service._run_ended,
-        )
 
     # -- the Dispatcher interface -------------------------------------------------------
     def tick(self, *, look_for_work: bool) -> None:

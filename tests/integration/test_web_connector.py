@@ -24,7 +24,7 @@ from connectors.web import WebSession, WebSettings
 from sandbox.web import CaseStore, SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications, seed_case
 from sandbox.web.reports import COLUMNS
-from tests.support.web import FAST_APP, PASSWORD, ROOT, USER, require_chromium
+from tests.support.web import FAST_APP, PASSWORD, ROOT, USER, HandClock, require_chromium
 
 pytestmark = [pytest.mark.browser]
 
@@ -41,7 +41,10 @@ class Session:
     """A WebSession on a fresh Caseflow, with a recorder for audit steps."""
 
     def __init__(self, tmp: Path, app: dict[str, Any] | None = None, **knobs: Any) -> None:
-        self.config = SandboxConfig(store=tmp / "cf.sqlite", users={USER: PASSWORD}, **knobs)
+        self.clock = HandClock()
+        self.config = SandboxConfig(
+            store=tmp / "cf.sqlite", users={USER: PASSWORD}, clock=self.clock, **knobs
+        )
         self.app = serve_in_thread(self.config)
         self.steps: list[str] = []
         self.secret = f"{USER}:{PASSWORD}"
@@ -110,7 +113,7 @@ def save_case(web: WebSession, content: Any, account: str) -> str:
 def test_signs_in_again_when_the_session_ended(session: Session):
     web = session.web
     web.run("open form", open_new_form(web))
-    time.sleep(1.5)
+    session.clock.advance(1.5)
     content = web.run("open form", open_new_form(web))
     assert content.locator("#caseForm").count() == 1
     assert web.sign_ins == 2 and session.steps == ["web.sign-in", "web.sign-in"]
@@ -120,7 +123,7 @@ def test_signs_in_again_when_the_session_ended(session: Session):
 def test_a_save_after_the_session_ended_is_reported_not_repeated(session: Session):
     web = session.web
     content = web.run("open form", open_new_form(web))
-    time.sleep(1.5)
+    session.clock.advance(1.5)
     account = notifications(1, seed=8)[0].row["Council Tax Account"]
     with pytest.raises(TransientError, match="session ended"):
         web.run("save", lambda: save_case(web, content, account), repeatable=False)

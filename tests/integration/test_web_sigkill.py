@@ -26,7 +26,7 @@ from tests.support.web import BOT, PASSWORD, USER, require_chromium, web_home
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 14
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]  # 64 s loaded
 
 
 def start_run(home: Path) -> subprocess.Popen[bytes]:

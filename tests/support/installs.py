@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from borough.testing import make_home
+from borough.testing import COUNTING_KIND, make_home
 
 
 def people_csv(rows: list[dict[str, Any]]) -> str:
@@ -57,7 +57,7 @@ def counting_home(
     if retry:
         bot_config["retry"] = retry
     apps = {
-        "apps": {"counting": {"kind": "counting", "path": "var/target.sqlite", **(target or {})}}
+        "apps": {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite", **(target or {})}}
     }
     settings_file = borough or {"audit": {"checkpoint_every": 50}}
     return make_home(

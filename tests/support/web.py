@@ -26,6 +26,20 @@ FAST_APP = {
 FAST_RETRY = {"attempts": 8, "backoff_seconds": 0.05, "max_backoff_seconds": 0.4}
 
 
+class HandClock:
+    """Seconds that pass only when a test says so (Caseflow's ``SandboxConfig.clock``): a
+    session ends because the test moved the clock, never because the machine was slow."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def require_chromium() -> None:
     require(shutil.which("chromium") is not None, "Debian chromium", "apt-get install chromium")
 

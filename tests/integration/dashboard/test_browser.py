@@ -11,7 +11,7 @@ from borough.ledger import ItemState
 from tests.support.browser import axe_violations, open_page, sign_in
 from tests.support.dashboard import PASSWORD, Site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]  # up to 23 s loaded
 
 
 def serious_violations(page: Page, axe: str) -> list[str]:

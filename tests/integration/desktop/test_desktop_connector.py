@@ -15,7 +15,7 @@ import yaml
 
 from borough.connect import AppServices
 from borough.errors import ConnectorError
-from bots import revenues_client
+from borough_examples.screens import revenues_client
 from connectors.desktop import DesktopConnector, DesktopSettings, Field
 from connectors.desktop.display import DisplayLock
 from connectors.desktop.xwindows import XWindows

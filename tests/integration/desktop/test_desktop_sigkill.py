@@ -26,7 +26,7 @@ from tests.support.casework import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(300)]  # 48 s loaded
 ROWS = 10
 
 

@@ -11,13 +11,13 @@ import pytest
 from borough.audit.redact import Redactor
 from borough.errors import ConfigError, NeedsReviewError, TransientError
 from borough.evidence import DownloadFolder, EvidenceStore, FileCipher, SealedFile
-from bots import revenues_client
-from bots.caseflow import CaseworkScreens
-from bots.casework_to_revenues_desktop import (
+from borough_examples.bots.casework_to_revenues_desktop import (
     CaseworkChange,
     CaseworkToRevenuesDesktop,
     Settings,
 )
+from borough_examples.screens import revenues_client
+from borough_examples.screens.caseflow import CaseworkScreens
 from connectors.desktop import Anchor
 from tests.support.casework import casework_rows, report_csv
 

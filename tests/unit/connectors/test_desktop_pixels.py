@@ -228,7 +228,7 @@ def test_a_misread_key_cell_makes_the_lookup_unsure_never_absent(
     """OCR misreads the case reference in the grid: without the key declared find_case
     would find no row for the case and the bot would enter the record a second time."""
     from borough.errors import NeedsReviewError
-    from bots import revenues_client
+    from borough_examples.screens import revenues_client
     from connectors.desktop.ocr import Ocr, Reading
 
     image, shipped = published_grid(ocr)

@@ -16,8 +16,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from borough import Bot, BusinessRuleError, Item, NeedsReviewError, RetryPolicy, RunContext
-from bots.benefits_to_revenues import PERSONAL, CtrChange
-from bots.caseflow import CaseworkScreens, weekly_text
+from borough_examples.records import PERSONAL, CtrChange
+from borough_examples.screens.caseflow import CaseworkScreens, weekly_text
 from connectors.files import read_table
 from connectors.web import WebSession
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bots.desktop_demo import store_sandbox_password
 from connectors.desktop import virtual_display
 from sandbox.web.demo import DemoApp, start_demo_app
 from sandbox.web.store import CaseStore
@@ -28,8 +27,12 @@ if TYPE_CHECKING:
 #: where config/apps.yaml keeps the sandbox stores (relative to the installation)
 REVENUES_CLIENT_STORE = Path("var/targets/revenues-desktop.sqlite")
 IMPORT_WORKBOOK = Path("var/targets/revenues/ctr_import.xlsx")
+#: the demo's desktop bot and the sandbox revenues client's app in config/apps.yaml
 DESKTOP_BOT, DESKTOP_APP = "casework-to-revenues-desktop", "revenues-desktop"
 PUBLISHED = "revenues-published"  #: the same client, seen only as pixels (config/apps.yaml)
+#: the sandbox client's built-in password (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py,
+#: which imports Tk), demo only
+SANDBOX_PASSWORD = "Sandbox-£2026!"
 
 
 @dataclass(frozen=True)
@@ -123,3 +126,11 @@ def _breakdown(noun: str, counts: Counter[str]) -> str:
     if not counts:
         return f"no {noun}"
     return f"{noun}: " + ", ".join(f"{key} {n}" for key, n in sorted(counts.items()))
+
+
+def store_sandbox_password(runtime: Runtime) -> None:
+    """Put the sandbox client's built-in password in the store, unless the app's secret is
+    already set (demo only: a real app's password is an operator's ``borough secrets set``)."""
+    credential = runtime.config.app(DESKTOP_APP).credential or DESKTOP_APP
+    if runtime.secrets.find(credential) is None:
+        runtime.secrets.set(credential, SANDBOX_PASSWORD)

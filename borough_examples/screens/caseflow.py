@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from borough.errors import TransientError
-from bots.benefits_to_revenues import CtrChange
+from borough_examples.records import CtrChange
 from connectors.web import WebSession, as_records
 
 if TYPE_CHECKING:

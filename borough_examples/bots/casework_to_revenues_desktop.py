@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from borough import Bot, Item, RetryPolicy, RunContext
 from borough.errors import ConfigError
 from borough.evidence import SealedFile
-from bots import revenues_client
-from bots.benefits_to_revenues import PERSONAL
-from bots.caseflow import CaseworkScreens
-from bots.uk_fields import NiNumber, Postcode, Pounds, UkDate
+from borough.uk_fields import NiNumber, Postcode, Pounds, UkDate
+from borough_examples.records import PERSONAL
+from borough_examples.screens import revenues_client
+from borough_examples.screens.caseflow import CaseworkScreens
 from connectors.desktop import DesktopConnector
 from connectors.files import read_table
 from connectors.web import WebSession
