@@ -122,12 +122,12 @@ class ForkServer:
             raise ForkServerError(str(answer["error"]))
         return int(answer["pid"])
 
-    def exited(self, pid: int, *, wait: float = 0.0) -> int | None:
+    def exited(self, pid: int, wait: float = 0.0) -> int | None:
         """The exit code of a child that ended (``None``: still running, or not known);
-        ``wait`` up to that many seconds for the server's report (a child already gone)."""
+        ``wait``: for a child known to be gone, how long to wait for the server's report."""
         deadline = time.monotonic() + wait
         while pid not in self.exit_codes and self._sock is not None:
-            self._drain(timeout=max(deadline - time.monotonic(), 0))
+            self._drain(timeout=min(max(deadline - time.monotonic(), 0), POLL_SECONDS))
             if time.monotonic() >= deadline:
                 break
         return self.exit_codes.get(pid)

@@ -1,4 +1,5 @@
-"""What a run is given: its input files and their fingerprints."""
+"""What a run is given: its input files and their fingerprints (its settings block:
+:func:`borough.registry.bot_settings`)."""
 
 from __future__ import annotations
 

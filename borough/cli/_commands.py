@@ -42,6 +42,11 @@ ENTRIES = (
     ),
     Entry("ledger", "borough.cli.ledger_cmd", "Repair the ledger's account in the audit trail."),
     Entry(
+        "ledger",
+        "borough.cli.ledger_cmd",
+        "Repair the ledger's account in the audit trail.",
+    ),
+    Entry(
         "audit",
         "borough.cli.audit_cmd",
         "Verify, export and search the tamper-evident audit trail.",

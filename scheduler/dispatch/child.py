@@ -32,7 +32,7 @@ from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import QueuedRun
 
 STDERR_TAIL = 600
-FORK_REPORT_WAIT = 2.0  #: seconds to wait for the fork server to report a gone run
+FORK_REPORT_WAIT = 2.0  #: seconds a forked run's exit code may take to arrive once it is gone
 Redact = Callable[[str], str]
 
 
@@ -148,7 +148,7 @@ class Child:
                 return True
             if process_alive(self.pid, self.marker):
                 return False
-            # gone (a zombie counts as gone): the server's report follows its reaping
+            # gone, or a zombie until its server reaps it: the server reports its exit code
             self.exit_code = self.forked.exited(self.pid, wait=FORK_REPORT_WAIT)
             return True
         return not process_alive(self.pid, self.marker)

@@ -67,7 +67,7 @@ class ItemWorker:
 
     def work(self, claim: Claim) -> ItemState:
         record = self._items.get(claim.item_id, unseal=True)
-        self.ctx.item = ItemScope(
+        self.ctx.item = scope = ItemScope(
             token=record.key_token,
             attempt=claim.attempt,
             data_categories=tuple(record.data_categories),
@@ -99,7 +99,7 @@ class ItemWorker:
             else:
                 state_holder["claim"] = self.runtime.ledger.runs.under_lease(self.lease, mark)
 
-        self.ctx._intent = intent
+        scope.on_intent = intent
         try:
             if not type(self.bot).declares_intent:
                 intent("process", None)
@@ -118,7 +118,7 @@ class ItemWorker:
         except Exception as exc:
             return self._after_failure(state_holder["claim"], item, exc)
         finally:
-            self.ctx._intent = None
+            scope.on_intent = None
         return self._finish(state_holder["claim"], ItemState.DONE, reference=reference)
 
     # -- failure handling ------------------------------------------------------------------
