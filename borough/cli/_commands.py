@@ -23,6 +23,11 @@ ENTRIES = (
     Entry("run", "borough.cli.run_cmd", "Run a bot now: work each input row exactly once."),
     Entry("demo", "borough.cli.demo_cmd", "Run the demo: sample council data, three legacy apps."),
     Entry("serve", "borough.cli.serve_cmd", "Run a service: the scheduler, dashboard or worker."),
+    Entry(
+        "status",
+        "borough.cli.status_cmd",
+        "Every machine: runners, queues, heartbeats, runs now and seats held.",
+    ),
     Entry("runs", "borough.cli.runs_cmd", "Look at runs: when, why, and how they ended."),
     Entry(
         "items",
@@ -35,6 +40,7 @@ ENTRIES = (
         "borough.cli.schedules_cmd",
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",
     ),
+    Entry("ledger", "borough.cli.ledger_cmd", "Repair the ledger's account in the audit trail."),
     Entry(
         "ledger",
         "borough.cli.ledger_cmd",

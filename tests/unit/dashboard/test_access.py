@@ -22,6 +22,7 @@ PAGES: dict[str, set[str]] = {
     "/items/{item_id}": OPS,
     "/approvals": OPS,
     "/queue": OPS,
+    "/runners": OPS,
     "/schedules": OPS,
     "/drift": OPS,
     "/evidence/view/{relative:path}": OPS,  # what it is and its hash check: not its content
