@@ -22,7 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: borough_seats (licence seats), borough_audit_anchors, borough_runners
+#: 2: borough_seats (licence seats), borough_audit_anchors, borough_runners;
+#: 3: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler)
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -76,8 +78,12 @@ runs = Table(
     Column("error", Text),
     Column("audit_seq_end", Integer),
     Column("detail", Text, nullable=False, default="{}"),
+    #: ``SCHEDULE@FIRE_TIME`` on the row that records a fire (trigger ``schedule:``), else
+    #: NULL: two schedulers that both think they are active cannot record one fire twice
+    Column("fire_key", String(255)),
     Index("ix_runs_bot_created", "bot", "created_at"),
     Index("ix_runs_status", "status"),
+    Index("uq_runs_fire_key", "fire_key", unique=True),
 )
 
 items = Table(
