@@ -64,9 +64,9 @@ def schedule_warnings(config: Config) -> list[str]:
         except BoroughError:
             continue  # check_schedules reports it
         limits = [
-            (config.apps[app].max_sessions, app)
+            (seats, app)
             for app in (bot_config.apps if bot_config else [])
-            if app in config.apps and config.apps[app].max_sessions
+            if app in config.apps and (seats := config.apps[app].max_sessions)
         ]
         if not limits:
             continue
