@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -23,7 +24,8 @@ from sqlalchemy import (
 )
 
 #: 2: borough_seats (licence seats), borough_audit_anchors, borough_runners;
-#: 3: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler)
+#: 3: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler),
+#: borough_runners.beat_seconds (each runner's heartbeat interval)
 SCHEMA_VERSION = 3
 
 
@@ -141,6 +143,8 @@ runners = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
+    #: how often this runner renews ``heartbeat_at`` (its scheduler.worker_heartbeat_seconds)
+    Column("beat_seconds", Float),
 )
 
 #: Signed points of each writer's audit trail (version 2): appended at every signed
