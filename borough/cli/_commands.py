@@ -31,6 +31,11 @@ ENTRIES = (
         "four-eyes requests.",
     ),
     Entry(
+        "ledger",
+        "borough.cli.ledger_cmd",
+        "Repair the ledger's account in the audit trail.",
+    ),
+    Entry(
         "schedules",
         "borough.cli.schedules_cmd",
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",

@@ -19,10 +19,11 @@ from sqlalchemy.pool import StaticPool
 
 from borough import filemodes
 from borough.errors import LedgerError
+from borough.ledger import txn
 
 IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
 #: ``connection.execution_options(**READ_ONLY)`` for a connection that only reads
-READ_ONLY = {"borough_read_only": True}
+READ_ONLY = {txn.READ_ONLY: True}
 
 
 def is_sqlite(url: str) -> bool:
@@ -65,8 +66,13 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        reads_only = conn.get_execution_options().get("borough_read_only", False)
-        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(txn.READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
+            return
+        # a writer waits for the lock as long as it was told (txn.BUSY_MS), else 60 s
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from borough.ledger import txn
 from borough.ledger.engine import READ_ONLY, open_engine
 
-
-def short_wait(conn) -> None:
-    conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=200")
+SHORT_WAIT = {txn.BUSY_MS: 200}  # a writer waits this long for the lock, not 60 s
 
 
 def test_a_read_only_connection_reads_while_this_process_holds_the_write_lock(tmp_path: Path):
@@ -20,13 +19,12 @@ def test_a_read_only_connection_reads_while_this_process_holds_the_write_lock(tm
         conn.exec_driver_sql("CREATE TABLE t (v INT)")
     with engine.begin() as writer:
         writer.exec_driver_sql("INSERT INTO t VALUES (1)")
-        with engine.connect().execution_options(**READ_ONLY) as reader:
-            short_wait(reader)
+        with engine.connect().execution_options(**READ_ONLY, **SHORT_WAIT) as reader:
             assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0, "a snapshot"
-        with engine.connect() as other:  # any other transaction queues for the write lock
-            short_wait(other)
-            with pytest.raises(OperationalError, match="database is locked"):
-                other.exec_driver_sql("SELECT 1")
+        # any other transaction queues for the write lock
+        other = engine.connect().execution_options(**SHORT_WAIT)
+        with other, pytest.raises(OperationalError, match="database is locked"):
+            other.exec_driver_sql("SELECT 1")
     with engine.connect().execution_options(**READ_ONLY) as reader:
         assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
     engine.dispose()
