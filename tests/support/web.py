@@ -14,6 +14,7 @@ from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = "change-of-circumstances"
+RECIPE = "change-of-circumstances-recipe"  #: the same bot as a recipe (config only)
 SECRET = "casework-login"
 USER = "bot.casework"
 PASSWORD = "Canary-Pw-7f3e1d"  # a canary: it must never appear in any artifact
@@ -53,12 +54,13 @@ def web_home(
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
     secret: str | None = f"{USER}:{PASSWORD}",
+    bot: str = BOT,
 ) -> Path:
     """An installation whose ``casework`` app points at ``url``, with rows to work."""
     apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
     casework = {**apps["apps"]["casework"], "base_url": url, **FAST_APP, **(app or {})}
     bot_config = yaml.safe_load(
-        (ROOT / "config" / "bots" / f"{BOT}.yaml").read_text(encoding="utf-8")
+        (ROOT / "config" / "bots" / f"{bot}.yaml").read_text(encoding="utf-8")
     )
     bot_config["inputs"] = {"notifications": "input/notifications.csv"}
     bot_config["retry"] = retry or FAST_RETRY
@@ -67,7 +69,7 @@ def web_home(
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 100}}),
             "config/apps.yaml": yaml.safe_dump({"apps": {"casework": casework}}),
-            f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
+            f"config/bots/{bot}.yaml": yaml.safe_dump(bot_config),
         },
     )
     write_csv(home / "input" / "notifications.csv", rows)
