@@ -60,6 +60,11 @@ ENTRIES = (
         "borough.cli.evidence_cmd",
         "Evidence of failed items and downloaded reports: list, show or export (audited).",
     ),
+    Entry(
+        "report",
+        "borough.cli.report_cmd",
+        "Reports from the ledger: the benefits of the bots (hours saved, exception rate).",
+    ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(
         "check",

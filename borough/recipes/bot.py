@@ -9,6 +9,7 @@ recipe's. The recipe gives ``items()`` (its input read against its columns),
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,6 +103,24 @@ class RecipeBot(Bot[BaseModel]):
             raise TransientError("the save gave no reference (result: is empty)")
         return reference
 
+    def plan(self, item: Item[BaseModel]) -> list[str]:
+        """The steps this item would take (``run --dry-run``); personal values are shown as
+        their data category, never in clear."""
+        values = self._values(item)
+        for name, category in self.recipe.personal.items():
+            values[name] = f"<{category}>"
+        lines = []
+        if self.recipe.spec.look_first:
+            lines += [f"(look first) {s.describe(values)}" for s in self.recipe.find_steps]
+            lines.append("(if found: DONE with that reference; otherwise)")
+        for step in self.recipe.steps:
+            if step.name == "save":
+                lines.append(
+                    "(record the intent to save: from here on, a doubt is settled by find_existing)"
+                )
+            lines.append(step.describe(values))
+        return lines
+
     def find_existing(self, ctx: RunContext, item: Item[BaseModel]) -> str | None:
         return self._look(ctx, self._values(item))
 
@@ -152,8 +171,10 @@ class RecipeBot(Bot[BaseModel]):
 
 
 def _images(ctx: RunContext) -> list[Path]:
+    """Where relative image paths are looked for: the config folder, the home, the working
+    folder, then the Python path (the images of an installed package, e.g. the examples')."""
     paths = ctx.runtime.paths
-    return [paths.config, paths.home, Path.cwd()]
+    return [paths.config, paths.home, Path.cwd(), *(Path(p) for p in sys.path if p)]
 
 
 def _fields(value: BaseModel) -> dict[str, Any]:

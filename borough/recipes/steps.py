@@ -91,13 +91,24 @@ class Step:
                 parts.append(f"secret={value} (by reference)")
                 continue
             shown = value
-            if values is not None and isinstance(value, str) and key in SPECS[self.name].templated:
+            if values is not None and isinstance(value, dict):
+                shown = {k: _shown(str(v), values) for k, v in value.items()}
+            elif (
+                values is not None and isinstance(value, str) and key in SPECS[self.name].templated
+            ):
                 try:
                     shown = templates.render(value, values)
                 except templates.TemplateProblem as exc:
                     shown = f"<{exc}>"
             parts.append(f"{key}={shown!r}" if isinstance(shown, str) else f"{key}={shown}")
         return f"{self.name} [{self.app}] " + " ".join(parts)
+
+
+def _shown(text: str, values: Mapping[str, Any]) -> str:
+    try:
+        return templates.render(text, values)
+    except templates.TemplateProblem as exc:
+        return f"<{exc}>"
 
 
 def parse_step(
@@ -151,9 +162,7 @@ def parse_step(
     app = str(options.pop("app", default_app) or "")
     step_loc = (*loc, name)
     kind = app_kinds.get(app, "?")
-    step = Step(
-        name, options, app, kind, step_loc, sets=options.get(spec.sets) if spec.sets else None
-    )
+    step = Step(name, options, app, kind, step_loc, sets=_sets(name, spec, options))
     if not app:
         return _with(step, "no app for this step: set recipe app: or the step's app:")
     if app not in app_kinds:
@@ -171,6 +180,14 @@ def parse_step(
                 (f"unknown key {key!r} for step {name!r}; allowed: {allowed}", (*step_loc, key))
             )
     return step
+
+
+def _sets(name: str, spec: Spec, options: dict[str, Any]) -> str | None:
+    """The variable a step sets (``into:``; a save sets ``reference`` unless told)."""
+    if spec.sets is None:
+        return None
+    value = options.get(spec.sets)
+    return str(value) if value is not None else ("reference" if name == "save" else None)
 
 
 def _with(step: Step, message: str) -> Step:

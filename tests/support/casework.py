@@ -105,6 +105,7 @@ def report_csv(rows: list[dict[str, Any]], *, bom: bool = True) -> str:
 
 
 BOT = "casework-to-revenues-desktop"
+RECIPE = "casework-to-revenues-desktop-recipe"  #: the same bot as a recipe (config only)
 APP = "revenues-desktop"
 SANDBOX_PASSWORD = "Sandbox-£2026!"
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,9 +148,12 @@ def desktop_home(
     password: str = SANDBOX_PASSWORD,
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
+    bot: str = BOT,
 ) -> Path:
     """An installation with the shipped revenues-desktop app (``command=None``: attach only),
-    the desktop bot reading ``input/casework.csv``, and the app's password in its secrets."""
+    the desktop bot reading ``input/casework.csv``, and the app's password in its secrets.
+
+    ``bot=RECIPE``: the recipe version of the bot (its shipped config, keying the same csv)."""
     shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))
     entry = {**shipped["apps"][APP], **(app or {})}
     entry.pop("command", None)
@@ -162,12 +166,16 @@ def desktop_home(
         "retry": retry or {"attempts": 6, "backoff_seconds": 0.05, "max_backoff_seconds": 0.2},
         "settings": {"target_app": APP},
     }
+    if bot == RECIPE:
+        shipped_bot = yaml.safe_load((ROOT / f"config/bots/{RECIPE}.yaml").read_text("utf-8"))
+        shipped_bot["recipe"].pop("download")  # the report is given: no casework app
+        bot_config = {**shipped_bot, **{k: bot_config[k] for k in ("inputs", "apps", "retry")}}
     home = make_home(
         root,
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 500}}),
             "config/apps.yaml": yaml.safe_dump({"apps": {APP: entry}}, allow_unicode=True),
-            f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
+            f"config/bots/{bot}.yaml": yaml.safe_dump(bot_config, allow_unicode=True),
             "input/casework.csv": report_csv(rows),
         },
     )

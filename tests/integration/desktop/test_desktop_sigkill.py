@@ -22,6 +22,7 @@ from borough.testing import home_env, runtime_in
 from tests.support import casework
 from tests.support.casework import (
     BOT,
+    RECIPE,
     ROOT,
     app_db,
     app_events,
@@ -35,10 +36,10 @@ pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(300)]  # 4
 ROWS = 10
 
 
-def start_run(home: Path, display: str) -> subprocess.Popen[bytes]:
+def start_run(home: Path, display: str, bot: str = BOT) -> subprocess.Popen[bytes]:
     env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
     return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
+        [sys.executable, "-m", "borough", "run", bot, "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -65,9 +66,9 @@ def wait_for(home: Path, action: str, count: int, run: subprocess.Popen[bytes]) 
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("bot", "seed"), [(BOT, 1), (BOT, 2), (RECIPE, 1)])
 def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
-    tmp_path: Path, desktop_display: str, seed: int
+    tmp_path: Path, desktop_display: str, bot: str, seed: int
 ):
     rng = random.Random(seed)
     rows = casework_rows(ROWS, seed=seed)
@@ -75,12 +76,13 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         tmp_path,
         rows,
         borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 500}},
+        bot=bot,
     )
     client = start_client(home, desktop_display, seed)
     try:
         kills = 0
         for started in range(1, 5):
-            run = start_run(home, desktop_display)
+            run = start_run(home, desktop_display, bot)
             # kill while it works, whatever the machine's speed: after a random number (0-2)
             # of this run's records are saved, at a random moment within the next item
             wait_for(home, "run.start", started, run)
@@ -90,7 +92,7 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
                 run.send_signal(signal.SIGKILL)
                 kills += 1
             run.communicate(timeout=60)
-        final = start_run(home, desktop_display)
+        final = start_run(home, desktop_display, bot)
         _, err = final.communicate(timeout=240)
         assert final.returncode == 0, err.decode()
         assert client.poll() is None, "the client survived every kill"
@@ -106,7 +108,7 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         record = held[row["Case Reference"]]
         assert {k: record[k] for k in expected_record(row)} == expected_record(row)
     with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=100, unseal=True)
+        items = runtime.ledger.items.list(bot=bot, limit=100, unseal=True)
     assert {item.state for item in items} == {ItemState.DONE}
     assert {item.key: item.reference for item in items} == {
         case: record["reference"] for case, record in held.items()
