@@ -65,6 +65,11 @@ ENTRIES = (
         "borough.cli.report_cmd",
         "Reports from the ledger: the benefits of the bots (hours saved, exception rate).",
     ),
+    Entry(
+        "record",
+        "borough.cli.record_cmd",
+        "Record a person using a web app and write a draft recipe bot.",
+    ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(
         "check",

@@ -207,6 +207,19 @@ class _Checker:
             self.problems.append(
                 ("one save step per recipe (the moment the target changes)", extra.loc)
             )
+        for save in saves[:1]:
+            if (
+                save.kind == "web"
+                and save.get("reference") is None
+                and save.sets in _names(self.spec.result)
+            ):
+                self.problems.append(
+                    (
+                        f"result {self.spec.result!r} needs the save's reference: say where the "
+                        "app shows it, reference: SCREEN/ELEMENT or a selector",
+                        save.loc,
+                    )
+                )
         if saves and self.spec.find_existing is None:
             self.problems.append(
                 (
@@ -215,6 +228,13 @@ class _Checker:
                     saves[0].loc,
                 )
             )
+
+
+def _names(text: str) -> set[str]:
+    try:
+        return templates.names_in(text) if templates.is_template(text) else set()
+    except templates.TemplateProblem:
+        return set()
 
 
 def _check_templates(step: Step, names: set[str]) -> None:
