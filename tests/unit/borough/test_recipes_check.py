@@ -52,13 +52,13 @@ recipe:
     - fill: {element: case form/surname, frame: content, value: "{{ surname }}"}
     - fill: {element: case form/weekly amount, frame: content, value: "{{ weekly | amount }}"}
     - keys: {app: revenues-desktop, keys: ctrl+n}
-    - save: {element: case form/save, frame: content, confirm: saved case/confirmation}
+    - save: {element: case form/save, frame: content, confirm: saved case/confirmation, reference: "#lblCaseRef"}
 """
 
 FIND_BLOCK = VALID[
     VALID.index("  find_existing:") : VALID.index("  steps:\n    - click: {element: menu/new")
 ]
-SAVE = "    - save: {element: case form/save, frame: content, confirm: saved case/confirmation}"
+SAVE = '    - save: {element: case form/save, frame: content, confirm: saved case/confirmation, reference: "#lblCaseRef"}'
 
 #: (what is wrong, the change, words the message must hold); the error's line is marked
 CASES: list[tuple[str, tuple[str, str], str]] = [
@@ -74,7 +74,7 @@ CASES: list[tuple[str, tuple[str, str], str]] = [
     ("undeclared element", ("{element: case form/surname,", "{element: case form/surnam,  # <-\n"), "declares no element 'surnam'"),
     ("element without a screen", ("{element: case form/weekly amount,", "{element: weekly amount,  # <-\n"), "SCREEN/ELEMENT"),
     ("save without find_existing", ("  find_existing:\n", "  find_existing_off:\n"), "unknown key 'find_existing_off'"),
-    ("no save step", ("    - save: {element: case form/save, frame: content, confirm: saved case/confirmation}\n", ""), "no save step"),
+    ("no save step", (SAVE + "\n", ""), "no save step"),
     ("two save steps", (SAVE, SAVE + "\n    - save: {element: case form/save, frame: content}  # <-"), "one save step"),
     ("save inside find_existing", ("    found:", "      - save: {element: case form/save, frame: content}  # <-\n    found:"), "cannot save"),
     ("desktop step on a web app", ("    - keys: {app: revenues-desktop, keys: ctrl+n}", "    - keys: ctrl+n  # <-"), "is for desktop apps"),
@@ -93,6 +93,7 @@ CASES: list[tuple[str, tuple[str, str], str]] = [
     ("step that is not a mapping", ("    - keys: {app", "    - just text  # <-\n    - keys: {app"), "a step is a mapping"),
     ("two steps in one entry", ("    - keys: {app: revenues-desktop, keys: ctrl+n}", "    - {keys: ctrl+n, home: true, app: revenues-desktop}  # <-"), "one step per list entry"),
     ("look_first without find_existing", (FIND_BLOCK, "  look_first: true  # <-\n"), "look_first needs find_existing"),
+    ("save that gives no reference", (", reference: \"#lblCaseRef\"}", "}  # <-"), "needs the save's reference"),
     ("a recipe with an entry", ("kind: recipe\n", "kind: recipe\nentry: bots.x:Y  # <-\n"), "has no entry"),
 ]  # fmt: skip
 
