@@ -20,7 +20,7 @@ from borough.bot import Bot, Item
 from borough.config.loader import Config
 from borough.config.models import BotConfig
 from borough.errors import ConfigError, TransientError
-from borough.recipes import templates
+from borough.recipes import conditions, templates
 from borough.recipes.parse import Recipe, load_recipe
 from borough.recipes.steps import Step
 
@@ -111,14 +111,15 @@ class RecipeBot(Bot[BaseModel]):
             values[name] = f"<{category}>"
         lines = []
         if self.recipe.spec.look_first:
-            lines += [f"(look first) {s.describe(values)}" for s in self.recipe.find_steps]
+            for step in self.recipe.find_steps:
+                lines += [f"(look first) {line}" for line in _described(step, values)]
             lines.append("(if found: DONE with that reference; otherwise)")
         for step in self.recipe.steps:
             if step.name == "save":
                 lines.append(
                     "(record the intent to save: from here on, a doubt is settled by find_existing)"
                 )
-            lines.append(step.describe(values))
+            lines += _described(step, values)
         return lines
 
     def find_existing(self, ctx: RunContext, item: Item[BaseModel]) -> str | None:
@@ -168,6 +169,19 @@ class RecipeBot(Bot[BaseModel]):
                 runner = desktops[step.app] = DesktopSteps(connector, ctx, values, _images(ctx))
             runner.do(step)
             index += 1
+
+
+def _described(step: Step, values: dict[str, Any], indent: str = "") -> list[str]:
+    """A step for ``run --dry-run``; an ``if`` with both its branches, indented."""
+    if step.name != "if":
+        return [indent + step.describe(values)]
+    lines = [f"{indent}{conditions.summary(step, values)} [{step.app}]"]
+    for branch in conditions.BRANCHES:
+        if step.branches.get(branch):
+            lines.append(f"{indent}  {branch}:")
+            for child in step.branches[branch]:
+                lines += _described(child, values, indent + "    ")
+    return lines
 
 
 def _images(ctx: RunContext) -> list[Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from borough.errors import NeedsReviewError, TransientError
-from borough.recipes import rows, templates
+from borough.recipes import conditions, rows, templates
 from borough.recipes.steps import Step
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class DesktopSteps:
         from connectors.desktop import Field
 
         return Field(str(step.get("field")), value, self.focus(step))
+
+    def _if(self, step: Step) -> None:
+        conditions.take(step, self.values, self.ctx, self.do)
 
     def _keys(self, step: Step) -> None:
         chords = step.get("keys")

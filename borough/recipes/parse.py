@@ -18,9 +18,9 @@ from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig
 from borough.config.yaml_lines import LocatedYaml, load_yaml
 from borough.errors import ConfigError
-from borough.recipes import templates
+from borough.recipes import conditions, templates
 from borough.recipes.columns import Column, row_model
-from borough.recipes.steps import Step, check_target, parse_step
+from borough.recipes.steps import Step, check_selector_or_element, check_target, parse_step
 
 Loc = tuple[str | int, ...]
 ROOT: Loc = ("recipe",)
@@ -136,6 +136,9 @@ class _Checker:
     def steps(self, raw: list[Any], loc: Loc, names: set[str]) -> list[Step]:
         parsed = []
         for index, item in enumerate(raw):
+            if conditions.is_if(item):
+                parsed.append(self.if_block(item, (*loc, index), names))
+                continue
             step = parse_step(item, (*loc, index), self.spec.app, self.app_kinds)
             if not step.problems:
                 check_target(step, self.screens.get(step.app, {}))
@@ -146,6 +149,77 @@ class _Checker:
                 names.add(str(step.sets))
             parsed.append(step)
         return parsed
+
+    def if_block(self, raw: dict[str, Any], loc: Loc, names: set[str]) -> Step:
+        """An ``if:`` and both its branches; what both branches set is known after it."""
+        step = conditions.parse_if(raw, loc, self.spec.app, self.app_kinds)
+        if not step.problems:
+            self.check_test(step, names)
+        self.problems.extend(step.problems)
+        known = []
+        for branch in conditions.BRANCHES:
+            inner = set(names)
+            where = (*loc, branch)
+            step.branches[branch] = self.steps(step.raw_branches.get(branch, []), where, inner)
+            known.append(inner)
+            for child in step.branches[branch]:
+                if child.name == "save":
+                    self.problems.append(
+                        (
+                            "a save is never inside if: (a recipe saves once, whichever way "
+                            "it goes): put the save after the block",
+                            child.loc,
+                        )
+                    )
+                elif child.app != step.app and {child.app, step.app} <= set(self.app_kinds):
+                    self.problems.append(
+                        (
+                            f"the steps of an if: block drive the app of its if ({step.app}): "
+                            f"give the if app: {child.app}, or split the block",
+                            child.loc,
+                        )
+                    )
+        names |= known[0] & known[1]
+        return step
+
+    def check_test(self, step: Step, names: set[str]) -> None:
+        test = conditions.test_of(step)
+        argument = step.options[test]
+        where = (*step.loc, test)
+        if test in ("found", "missing"):
+            if not isinstance(argument, str) or not argument.isidentifier():
+                step.problems.append(
+                    (f"{test}: names a column or a variable set earlier, e.g. {test}: draft", where)
+                )
+            elif argument not in names:
+                known = ", ".join(sorted(names))
+                step.problems.append(
+                    (f"unknown column {argument!r} in if: {test}; known here: {known}", where)
+                )
+        elif test == "equals":
+            if (
+                not isinstance(argument, list)
+                or len(argument) != 2
+                or not all(isinstance(v, str | int | float) for v in argument)
+            ):
+                step.problems.append(
+                    ('equals: takes two values, e.g. equals: ["{{ change }}", END]', where)
+                )
+                return
+            for index, text in enumerate(argument):
+                _check_template(str(text), names, (*where, index), step.problems)
+        elif step.kind != "web":
+            step.problems.append(
+                (
+                    f"shows: is for web apps; app {step.app!r} is {step.kind} (test found:, "
+                    "missing: or equals:, or wait_for a window)",
+                    where,
+                )
+            )
+        elif not isinstance(argument, str):
+            step.problems.append(("shows: names an element (SCREEN/ELEMENT) or a selector", where))
+        else:
+            check_selector_or_element(step, "shows", argument, self.screens.get(step.app, {}))
 
     def check(self, row: type[BaseModel]) -> Recipe:
         spec, problems = self.spec, self.problems

@@ -77,6 +77,9 @@ class Step:
     line: int | None = None
     sets: str | None = None
     problems: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
+    #: an ``if`` step's branches (``then``, ``else``), parsed; see borough.recipes.conditions
+    branches: dict[str, list[Step]] = field(default_factory=dict)
+    raw_branches: dict[str, list[Any]] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
@@ -231,7 +234,7 @@ def check_target(step: Step, screens: Mapping[str, Any]) -> None:
             step.problems.append((f"{step.name} needs selector: or element:", step.loc))
         for key in ("confirm", "reference", "next_page"):
             if opts.get(key) is not None:
-                _check_selector_or_element(step, key, str(opts[key]), screens)
+                check_selector_or_element(step, key, str(opts[key]), screens)
         return
     for key in ("keys", "key"):
         chords = opts.get(key)
@@ -285,8 +288,9 @@ def _declared(text: str, screens: Mapping[str, Any]) -> bool:
     return bool(sep) and screen.strip() in screens
 
 
-def _check_selector_or_element(step: Step, key: str, text: str, screens: Mapping[str, Any]) -> None:
-    """``confirm:``, ``reference:``, ``next_page:``: a declared SCREEN/ELEMENT or a selector."""
+def check_selector_or_element(step: Step, key: str, text: str, screens: Mapping[str, Any]) -> None:
+    """``confirm:``, ``reference:``, ``next_page:``, ``shows:``: a declared SCREEN/ELEMENT or
+    a selector."""
     if _declared(text, screens):
         _check_element(step, text, screens)
         return

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from borough.errors import TransientError
-from borough.recipes import rows, templates
+from borough.recipes import conditions, rows, templates
 from borough.recipes.steps import Step
 
 if TYPE_CHECKING:
@@ -70,6 +70,14 @@ class WebSteps:
     # -- the steps -------------------------------------------------------------------------
     def do(self, step: Step) -> None:
         getattr(self, f"_{step.name}")(step)
+
+    def _if(self, step: Step) -> None:
+        conditions.take(step, self.values, self.ctx, self.do, self._shows)
+
+    def _shows(self, step: Step) -> bool:
+        """``if: {shows: ...}``: visible now (no waiting: the page has loaded)."""
+        target = self.selector(str(step.get("shows")))
+        return bool(self.where(step).locator(target).first.is_visible())
 
     def _goto(self, step: Step) -> None:
         frame = step.get("frame")

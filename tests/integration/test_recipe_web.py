@@ -1,5 +1,6 @@
 """The web demo bot as a recipe makes the same cases in Caseflow as the Python bot, from the
-same notifications, with the app failing now and then (errors, truncated pages, locks)."""
+same notifications and the same cases staff keyed before (drafts to complete, a finished
+case to leave alone), with the app failing now and then (errors, truncated pages, locks)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ import pytest
 from borough.ledger import ItemState
 from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
-from sandbox.web import SandboxConfig, serve_in_thread
+from sandbox.web import SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import Notification, notifications
 from tests.integration.test_web_bot import assert_exactly_once, outcome
-from tests.support.web import BOT, PASSWORD, RECIPE, USER, require_chromium, web_home
+from tests.support.web import (
+    BOT,
+    PASSWORD,
+    RECIPE,
+    SEEDED,
+    USER,
+    require_chromium,
+    seed_staff_cases,
+    web_home,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -35,6 +45,7 @@ def work(
     config = SandboxConfig(
         store=root / "caseflow.sqlite", users={USER: PASSWORD}, fault_rate=0.08, seed=6
     )
+    seeded = seed_staff_cases(config.store, rows)
     with serve_in_thread(config) as app:
         home = web_home(root / "home", app.url, rows, bot=bot)
         with runtime_in(home) as runtime:
@@ -42,7 +53,10 @@ def work(
             again = run_bot(runtime, RunRequest(bot))
     assert again.counts.ingested == 0 and again.counts.done == 0, "nothing worked twice"
     assert_exactly_once(home, config.store, rows, bot)
-    states = {str(index): item.state.value for index, item in outcome(home, bot).items()}
+    items = outcome(home, bot)
+    states = {str(index): item.state.value for index, item in items.items()}
+    assert {items[index].reference for index in SEEDED} == seeded, "staff's cases completed"
+    assert "Draft" not in read_counts(config.store)["statuses"].values()
     return cases(config.store), states
 
 

@@ -1,5 +1,6 @@
 """Kill -9 the web bot's run at random moments (and once right after a save committed),
-re-run, and prove Caseflow holds exactly one case per valid row and no row is lost."""
+re-run, and prove Caseflow holds exactly one case per valid row and no row is lost; the
+drafts staff started are completed (never doubled), the finished case left alone."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ from borough.ledger import ItemState
 from borough.testing import home_env
 from sandbox.web import SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications
-from tests.integration.test_web_bot import assert_exactly_once
-from tests.support.web import BOT, PASSWORD, RECIPE, USER, require_chromium, web_home
+from tests.integration.test_web_bot import assert_exactly_once, outcome
+from tests.support.web import (
+    BOT,
+    PASSWORD,
+    RECIPE,
+    SEEDED,
+    USER,
+    require_chromium,
+    seed_staff_cases,
+    web_home,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 14
@@ -87,6 +97,7 @@ def test_sigkill_never_loses_a_row_or_duplicates_a_case(tmp_path: Path, bot: str
         commit_delay=0.3,  # the dangerous moment: saved in the app, not yet DONE in the ledger
         seed=seed,
     )
+    seeded = seed_staff_cases(config.store, rows)
     with serve_in_thread(config) as app:
         home = web_home(
             tmp_path / "home",
@@ -107,5 +118,8 @@ def test_sigkill_never_loses_a_row_or_duplicates_a_case(tmp_path: Path, bot: str
     assert caught, "a kill landed between a committed save and DONE"
     assert random_kills >= 1
     assert_exactly_once(home, config.store, rows, bot)
+    items = outcome(home, bot)
+    assert {items[index].reference for index in SEEDED} == seeded, "staff's cases completed"
+    assert "Draft" not in read_counts(config.store)["statuses"].values()
     checks = [r for r in audit_records(home) if r["action"] == "item.checked"]
     assert any(r["outcome"] == "found" for r in checks), "a saved case was found, not redone"

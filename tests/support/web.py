@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 from borough.testing import make_home, runtime_in
-from sandbox.web.data import Notification, write_csv
+from sandbox.web.data import Notification, seed_case, write_csv
+from sandbox.web.store import CaseStore
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,24 @@ class HandClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+#: valid rows of ``notifications(n, bad_every=5)`` staff keyed before the robot ran (row
+#: index -> status): two drafts the bot completes, one finished case it leaves alone
+SEEDED = {1: "Draft", 6: "Draft", 7: "Open"}
+
+
+def seed_staff_cases(
+    store: Path, rows: list[Notification], seeded: dict[int, str] | None = None
+) -> set[str]:
+    """Put the cases staff keyed by hand in Caseflow's store; their references."""
+    cases = CaseStore(store)
+    try:
+        chosen = SEEDED if seeded is None else seeded
+        assert all(rows[index].expect == "valid" for index in chosen)
+        return {seed_case(cases, rows[index], status=s) for index, s in chosen.items()}
+    finally:
+        cases.close()
 
 
 def require_chromium() -> None:

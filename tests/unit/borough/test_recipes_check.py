@@ -48,16 +48,27 @@ recipe:
       - find_row: {element: search results/results, window: search, where: {Ref: "{{ claim_ref }}"}, into: case}
     found: "{{ case.Ref }}"
   steps:
-    - click: {element: menu/new case, frame: nav, loads: content}
+    - find_row: {element: search results/results, window: search, where: {Ref: "{{ claim_ref }}", Status: Draft}, into: draft}
+    - if: {found: draft}
+      then:
+        - goto: {path: "/case/{{ draft.Ref }}/edit", frame: content}
+        - read: {element: case form/notes, frame: content, into: notes}
+      else:
+        - click: {element: menu/new case, frame: nav, loads: content}
+        - read: {element: case form/notes, frame: content, into: notes}
+    - if: {equals: ["{{ notes }}", ""]}
+      then:
+        - fill: {element: case form/notes, frame: content, value: "{{ claim_ref }}"}
+    - if: {shows: case form/surname, frame: content}
+      then:
+        - fill: {element: case form/surname, frame: content, value: "{{ surname }}"}
     - fill: {element: case form/surname, frame: content, value: "{{ surname }}"}
     - fill: {element: case form/weekly amount, frame: content, value: "{{ weekly | amount }}"}
     - keys: {app: revenues-desktop, keys: ctrl+n}
     - save: {element: case form/save, frame: content, confirm: saved case/confirmation, reference: "#lblCaseRef"}
 """
 
-FIND_BLOCK = VALID[
-    VALID.index("  find_existing:") : VALID.index("  steps:\n    - click: {element: menu/new")
-]
+FIND_BLOCK = VALID[VALID.index("  find_existing:") : VALID.index("\n  steps:\n") + 1]
 SAVE = '    - save: {element: case form/save, frame: content, confirm: saved case/confirmation, reference: "#lblCaseRef"}'
 
 #: (what is wrong, the change, words the message must hold); the error's line is marked
@@ -95,6 +106,18 @@ CASES: list[tuple[str, tuple[str, str], str]] = [
     ("look_first without find_existing", (FIND_BLOCK, "  look_first: true  # <-\n"), "look_first needs find_existing"),
     ("save that gives no reference", (", reference: \"#lblCaseRef\"}", "}  # <-"), "needs the save's reference"),
     ("a recipe with an entry", ("kind: recipe\n", "kind: recipe\nentry: bots.x:Y  # <-\n"), "has no entry"),
+    ("unknown test in an if", ("    - if: {found: draft}", "    - if: {exists: draft}  # <-"), "unknown test 'exists'"),
+    ("two tests in one if", ("    - if: {found: draft}", "    - if: {found: draft, missing: draft}  # <-"), "one test per if"),
+    ("if on an unknown variable", ("    - if: {found: draft}", "    - if: {found: draftt}  # <-"), "unknown column 'draftt'"),
+    ("if without then", ("      then:\n        - goto", "      than:  # <-\n        - goto"), "unknown key 'than'"),
+    ("if with only an else", ("    - if: {found: draft}\n      then:\n        - goto: {path: \"/case/{{ draft.Ref }}/edit\", frame: content}\n        - read: {element: case form/notes, frame: content, into: notes}\n", "    - if: {found: draft}  # <-\n"), "needs then:"),
+    ("save inside an if", ("        - click: {element: menu/new case, frame: nav, loads: content}\n", "        - save: {element: case form/save, frame: content}  # <-\n"), "never inside if:"),
+    ("variable set in one branch only", ("        - read: {element: case form/notes, frame: content, into: notes}\n    - if: {equals: [\"{{ notes }}\", \"\"]}", "    - if: {equals: [\"{{ notes }}\", \"\"]}  # <-"), "unknown column 'notes'"),
+    ("branch step of another app", ("        - click: {element: menu/new case, frame: nav, loads: content}\n", "        - keys: {app: revenues-desktop, keys: ctrl+n}  # <-\n"), "drive the app of its if"),
+    ("shows on a desktop app", ("    - if: {shows: case form/surname, frame: content}", "    - if: {shows: Change form, app: revenues-desktop}  # <-"), "shows: is for web apps"),
+    ("shows an undeclared element", ("    - if: {shows: case form/surname, frame: content}", "    - if: {shows: case form/surnme, frame: content}  # <-"), "declares no element 'surnme'"),
+    ("equals with one value", ("    - if: {equals: [\"{{ notes }}\", \"\"]}", "    - if: {equals: \"{{ notes }}\"}  # <-"), "two values"),
+    ("then that is not a list", ("      then:\n        - fill: {element: case form/notes, frame: content, value: \"{{ claim_ref }}\"}", "      then: nothing  # <-"), "a list of steps"),
 ]  # fmt: skip
 
 
@@ -147,7 +170,7 @@ def test_a_bad_recipe_names_its_line(home: Path, what: str, change: tuple[str, s
 
 def test_a_save_without_find_existing_is_refused_at_the_save(home: Path):
     start = VALID.index("  find_existing:")
-    end = VALID.index("  steps:\n    - click: {element: menu/new case")
+    end = VALID.index("\n  steps:\n") + 1
     text = VALID[:start] + VALID[end:]
     write(home, text)
     with pytest.raises(ConfigError) as raised:
