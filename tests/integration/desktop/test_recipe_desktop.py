@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from borough.ledger import RunStatus
 from borough.runner import RunRequest, run_bot
@@ -51,3 +52,32 @@ def test_the_recipe_keys_what_the_python_bot_keys(tmp_path: Path, desktop_displa
     assert set(recipe) == {row["Case Reference"] for row in rows}
     for row in rows:
         assert recipe[row["Case Reference"]] == expected_record(row)
+
+
+def test_a_recipe_reads_a_field_back_and_branches_on_it(tmp_path: Path, desktop_display):
+    """``read`` takes a field's text from the real client (accents and all, through the
+    clipboard), and an ``if`` on it picks the branch: here the forenames are typed from the
+    surname read back, so the client holds what was read, exactly."""
+    rows = casework_rows(3, seed=12)
+    home = desktop_home(tmp_path, rows, command=app_command(seed=5), bot=RECIPE)
+    file = home / "config" / "bots" / f"{RECIPE}.yaml"
+    config = yaml.safe_load(file.read_text(encoding="utf-8"))
+    steps = config["recipe"]["steps"]
+    at = next(i for i, s in enumerate(steps) if s.get("fill", {}).get("field") == "Forenames")
+    steps[at : at + 1] = [
+        {"read": {"field": "Surname", "key": "alt+u", "into": "shown"}},
+        {
+            "if": {"equals": ["{{ shown }}", "{{ surname }}"]},
+            "then": [{"fill": {"field": "Forenames", "key": "alt+f", "value": "{{ shown }}"}}],
+            "else": [{"keys": "escape"}],  # the form closes: the item fails, never saved
+        },
+    ]
+    file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    with runtime_in(home) as runtime:
+        run = run_bot(runtime, RunRequest(RECIPE))
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    held = app_records(home)
+    assert {case: record["forenames"] for case, record in held.items()} == {
+        row["Case Reference"]: row["Surname"] for row in rows
+    }
+    assert any(any(ord(c) > 127 for c in row["Surname"]) for row in rows), "accents read back"

@@ -157,3 +157,81 @@ def test_dry_run_shows_both_branches_and_no_personal_value(bot: Any):
         "    fill [revenues-desktop] field='Surname' key='alt+u' value='<name>'",
     ]
     assert "if missing shown [revenues-desktop]" in lines
+
+
+WEB = """\
+bot: if-web
+kind: recipe
+inputs: {csv: input/rows.csv}
+apps: [casework]
+recipe:
+  input: csv
+  columns: {claim_ref: {column: Claim Ref}}
+  key: claim_ref
+  app: casework
+  find_existing:
+    steps:
+      - find_row:
+          element: search results/results
+          window: search
+          where: {Ref: "{{ claim_ref }}"}
+          into: case
+    found: "{{ case.Ref }}"
+  steps:
+    - if: {shows: case form/surname, frame: content}
+      then:
+        - goto: {path: /then, frame: content}
+      else:
+        - goto: {path: /else, frame: content}
+    - save: {element: case form/save, frame: content, reference: saved case/case reference}
+"""
+
+
+class Page:
+    """A frame whose elements are visible or not, as a Playwright frame answers."""
+
+    def __init__(self, visible: set[str]) -> None:
+        self.visible = visible
+        self.asked: list[str] = []
+
+    def locator(self, selector: str) -> Any:
+        self.asked.append(selector)
+        shown = selector in self.visible
+        return SimpleNamespace(first=SimpleNamespace(is_visible=lambda: shown))
+
+
+class Web:
+    """The WebSession surface an ``if: {shows:}`` and a ``goto`` use."""
+
+    name = "casework"
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.went: list[str] = []
+        self.settings = SimpleNamespace(screens={"case form": {}})
+
+    def frame(self, name: str) -> Page:
+        assert name == "content"
+        return self.page
+
+    def selector(self, screen: str, element: str) -> str:
+        return {("case form", "surname"): "#txtSurname"}[(screen, element)]
+
+    def goto(self, path: str, where: object, *, step: str) -> None:
+        self.went.append(path)
+
+
+@pytest.mark.parametrize(("visible", "went"), [({"#txtSurname"}, "/then"), (set(), "/else")])
+def test_shows_tests_a_declared_element_on_the_page(tmp_path: Path, visible: set[str], went: str):
+    from borough.recipes.web_steps import WebSteps
+
+    apps = (ROOT / "config" / "apps.yaml").read_text(encoding="utf-8")
+    home = make_home(
+        tmp_path / "home", files={"config/apps.yaml": apps, "config/bots/if-web.yaml": WEB}
+    )
+    bot = load_bot("if-web", load_config(resolve_paths(home_env(home))))
+    web, ctx = Web(Page(visible)), Ctx(Client(""), tmp_path)
+    WebSteps(web, ctx, {"claim_ref": "HB300001"}).do(bot.recipe.steps[0])  # type: ignore[arg-type]
+    assert web.page.asked == ["#txtSurname"], "the declared element's selector, from apps.yaml"
+    assert web.went == [went]
+    assert [d["branch"] for s, d in ctx.steps if s == "recipe.if"] == [went.strip("/")]
