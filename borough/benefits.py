@@ -11,12 +11,13 @@ reached; a run counts in the month it started. Dry runs count for nothing.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, case, func, literal_column, select
 
 from borough.errors import BoroughError
 from borough.ledger import ItemState, RunStatus
@@ -131,15 +132,20 @@ class BenefitReport:
 
 
 def benefit_report(engine: Engine, config: Config, month: Month) -> BenefitReport:
-    """The report for ``month`` with its trend over the twelve months that end with it."""
-    figures = month_figures(engine, config, month)
+    """The report for ``month`` with its trend over the twelve months that end with it.
+
+    Two queries whatever the span (items grouped by month, bot and outcome; the runs of
+    the span), not two per month: a report over a large ledger reads it once.
+    """
+    months = [month.shift(-back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    by_month = figures_by_month(engine, config, months)
+    figures = by_month[month]
     total = BotFigures("total")
     for bot in figures:
         total.add(bot)
     trend = []
-    for back in range(TREND_MONTHS - 1, -1, -1):
-        when = month.shift(-back)
-        rows = figures if back == 0 else month_figures(engine, config, when)
+    for when in months:
+        rows = by_month[when]
         sums = BotFigures("total")
         for bot in rows:
             sums.add(bot)
@@ -164,39 +170,32 @@ def benefit_report(engine: Engine, config: Config, month: Month) -> BenefitRepor
 
 def month_figures(engine: Engine, config: Config, month: Month) -> list[BotFigures]:
     """Every bot with an item outcome or a run in ``month``, by name."""
-    start, end = month.bounds()
-    found: dict[str, BotFigures] = {}
+    return figures_by_month(engine, config, [month])[month]
 
-    def bot(name: str) -> BotFigures:
-        if name not in found:
-            found[name] = _declared(BotFigures(name), config)
-        return found[name]
 
-    outcome_states = [ItemState.DONE.value, ItemState.FAILED.value, ItemState.NEEDS_REVIEW.value]
-    # an operator who resolved it "as done" did the work, not the robot (a retried item the
-    # robot then did keeps its "retry by ..." resolution, and counts as the robot's)
-    by_person = func.coalesce(items.c.resolution, "").like(f"% as {ItemState.DONE.value} by %")
-    item_query = (
-        select(items.c.bot, items.c.state, by_person.label("by_person"), func.count())
-        .where(
-            and_(
-                items.c.updated_at >= start,
-                items.c.updated_at < end,
-                items.c.state.in_(outcome_states),
+def figures_by_month(
+    engine: Engine, config: Config, months: list[Month]
+) -> dict[Month, list[BotFigures]]:
+    """For consecutive ``months``: every bot with an item outcome or a run in each, by name."""
+    edges = [m.bounds()[0] for m in months] + [months[-1].bounds()[1]]
+    found: dict[tuple[Month, str], BotFigures] = {}
+    declared: dict[str, BotFigures] = {}
+
+    def bot(month: Month, name: str) -> BotFigures:
+        if (month, name) not in found:
+            if name not in declared:
+                declared[name] = _declared(BotFigures(name), config)
+            template = declared[name]
+            found[month, name] = BotFigures(
+                name,
+                manual_minutes=template.manual_minutes,
+                manual_error_rate=template.manual_error_rate,
             )
-        )
-        .group_by(items.c.bot, items.c.state, by_person)
-    )
-    run_query = select(runs.c.bot, runs.c.started_at, runs.c.ended_at).where(
-        and_(
-            runs.c.started_at >= start,
-            runs.c.started_at < end,
-            runs.c.status != RunStatus.DRY_RUN.value,
-        )
-    )
+        return found[month, name]
+
     with engine.connect() as conn:
-        for name, state, person, count in conn.execute(item_query):
-            figures = bot(name)
+        for index, name, state, person, count in conn.execute(_item_query(edges)):
+            figures = bot(months[index], name)
             if state == ItemState.DONE.value:
                 if person:
                     figures.done_by_person += count
@@ -206,12 +205,60 @@ def month_figures(engine: Engine, config: Config, month: Month) -> list[BotFigur
                 figures.failed += count
             else:
                 figures.needs_review += count
-        for name, started, ended in conn.execute(run_query):
-            figures = bot(name)
+        for name, started, ended in conn.execute(_run_query(edges[0], edges[-1])):
+            figures = bot(months[bisect_right(edges, _utc(started)) - 1], name)
             figures.runs += 1
             if started is not None and ended is not None:
                 figures.robot_seconds += max((ended - started).total_seconds(), 0.0)
-    return [found[name] for name in sorted(found)]
+    return {month: [found[key] for key in sorted(found) if key[0] == month] for month in months}
+
+
+def _item_query(edges: list[datetime]) -> Select[int, str, str, bool, int]:
+    """Item outcomes counted by month (its index in ``edges``), bot, state and who did it.
+
+    The month and "by a person" are worked out in a subquery and grouped by name outside:
+    PostgreSQL binds each use of a parameter separately, so grouping by the expression
+    itself would not match the one selected.
+    """
+    outcome_states = [ItemState.DONE.value, ItemState.FAILED.value, ItemState.NEEDS_REVIEW.value]
+    # an operator who resolved it "as done" did the work, not the robot (a retried item the
+    # robot then did keeps its "retry by ..." resolution, and counts as the robot's)
+    by_person = func.coalesce(items.c.resolution, "").like(f"% as {ItemState.DONE.value} by %")
+    whens = [(items.c.updated_at < edge, index) for index, edge in enumerate(edges[1:-1])]
+    last = len(edges) - 2
+    month = case(*whens, else_=last) if whens else literal_column(str(last))
+    outcomes = (
+        select(
+            month.label("month"),
+            items.c.bot,
+            items.c.state,
+            by_person.label("by_person"),
+        )
+        .where(
+            and_(
+                items.c.updated_at >= edges[0],
+                items.c.updated_at < edges[-1],
+                items.c.state.in_(outcome_states),
+            )
+        )
+        .subquery()
+    )
+    columns = (outcomes.c.month, outcomes.c.bot, outcomes.c.state, outcomes.c.by_person)
+    return select(*columns, func.count()).group_by(*columns)
+
+
+def _run_query(start: datetime, end: datetime) -> Select[str, datetime, datetime | None]:
+    return select(runs.c.bot, runs.c.started_at, runs.c.ended_at).where(
+        and_(
+            runs.c.started_at >= start,
+            runs.c.started_at < end,
+            runs.c.status != RunStatus.DRY_RUN.value,
+        )
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _declared(figures: BotFigures, config: Config) -> BotFigures:

@@ -6,6 +6,7 @@ resolved as done, 3 failed, 1 needing review, 2 pending and 1 skipped (neither c
 runs of 30 and 15 minutes, a 10-minute dry run (does not count), and an item and a run
 from 31 October; ``desk`` (4 min/item) has 6 done; ``legacy`` declares no minutes, 5 done.
 One ``coc`` item was done at 00:30 BST on 1 October: 30 September in UTC, October in UK time.
+Every test runs over both ledger stores (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from typer.testing import CliRunner
 
-from borough.benefits import Month, benefit_report
+from borough.benefits import Month, benefit_report, month_figures
 from borough.cli import app
 from borough.ledger.schema import items, runs
 from borough.testing import home_env, make_home, runtime_in
+from tests.support.postgres import LEDGER_STORES
 
 NOV = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -63,8 +65,8 @@ def run(bot: str, start: datetime, minutes: float, status: str = "succeeded") ->
     }
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
+@pytest.fixture(params=LEDGER_STORES)
+def home(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     bots = {
         "coc": {"manual_minutes_per_item": 6, "manual_error_rate": 0.03},
         "desk": {"manual_minutes_per_item": 4},
@@ -74,6 +76,9 @@ def home(tmp_path: Path) -> Path:
         f"config/bots/{name}.yaml": yaml.safe_dump({"bot": name, "entry": "x.y:Z", **extra})
         for name, extra in bots.items()
     }
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        files["config/borough.yaml"] = yaml.safe_dump({"ledger": {"url": url}})
     home = make_home(tmp_path / "home", files=files)
     rows = [
         *(item("coc", "done", NOV) for _ in range(10)),
@@ -138,3 +143,28 @@ def test_the_cli_prints_the_report_and_exports_csv(home: Path, monkeypatch: pyte
     assert total["officer_hours_saved"] == "1.50"
     bad = runner.invoke(app, ["report", "benefits", "--month", "November"])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_the_report_reads_the_ledger_once_whatever_the_months(home: Path):
+    """Items in one grouped query and runs in another for all twelve months (a report over a
+    large ledger is one pass: benchmarks/benefits_report.py), with the figures one month's
+    own query gives."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "borough_items" in statement or "borough_runs" in statement:
+            statements.append(statement)
+
+    with runtime_in(home) as runtime:
+        engine = runtime.ledger.engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            report = benefit_report(engine, runtime.config, Month.parse("2026-11"))
+            assert len(statements) == 2, statements
+            october = month_figures(engine, runtime.config, Month.parse("2026-10"))
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [(b.bot, b.done, b.runs) for b in october] == [("coc", 2, 1)]
+    assert october[0].robot_seconds == 120 * 60
+    trend = {str(p.month): p for p in report.trend}
+    assert trend["2026-10"].done == sum(b.done for b in october)
