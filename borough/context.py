@@ -31,6 +31,8 @@ class ItemScope:
     data_categories: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
     intent_recorded: bool = False
+    #: records the intent (item IN_FLIGHT) while ``process`` runs; None outside it
+    on_intent: Callable[[str, str | None], None] | None = None
 
 
 @dataclass
@@ -48,7 +50,6 @@ class RunContext:
     item: ItemScope | None = None
     lease_check: Callable[[], None] = no_lease
     _connectors: dict[str, Connector] = field(default_factory=dict)
-    _intent: Any = None
 
     @property
     def log(self) -> Logger:
@@ -105,11 +106,12 @@ class RunContext:
         Bots with ``declares_intent = True`` call this just before the click that saves;
         the item becomes IN_FLIGHT and any later failure is settled with ``find_existing``.
         """
-        if self._intent is None or self.item is None:
+        scope = self.item
+        if scope is None or scope.on_intent is None:
             raise RuntimeError("ctx.intent() is only valid inside process()")
-        if not self.item.intent_recorded:
-            self._intent(step, target)
-            self.item.intent_recorded = True
+        if not scope.intent_recorded:
+            scope.on_intent(step, target)
+            scope.intent_recorded = True
 
     def check_lease(self) -> None:
         """Re-check that this run still owns its items, right before a step that saves.

@@ -1,4 +1,5 @@
-"""What a run is given: its input files, its settings block, and their fingerprints."""
+"""What a run is given: its input files and their fingerprints (its settings block:
+:func:`borough.registry.bot_settings`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from typing import Any
 
 from borough import inputs
 from borough.config.models import BotConfig
-from borough.registry import bot_settings
 from borough.runtime import Runtime
-
-__all__ = ["bot_settings", "fingerprints", "resolve_inputs"]
 
 
 def resolve_inputs(

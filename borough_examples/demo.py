@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 #: where config/apps.yaml keeps the sandbox stores (relative to the installation)
 REVENUES_CLIENT_STORE = Path("var/targets/revenues-desktop.sqlite")
 IMPORT_WORKBOOK = Path("var/targets/revenues/ctr_import.xlsx")
-#: the sandbox revenues client's app in config/apps.yaml, and its built-in password
-#: (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py, which imports Tk), demo only
-REVENUES_CLIENT_APP = "revenues-desktop"
+#: the demo's desktop bot and the sandbox revenues client's app in config/apps.yaml
+DESKTOP_BOT, DESKTOP_APP = "casework-to-revenues-desktop", "revenues-desktop"
+PUBLISHED = "revenues-published"  #: the same client, seen only as pixels (config/apps.yaml)
+#: the sandbox client's built-in password (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py,
+#: which imports Tk), demo only
 SANDBOX_PASSWORD = "Sandbox-£2026!"
 
 
@@ -74,6 +76,19 @@ def legacy_systems(home: Path, *, fault_rate: float = 0.05) -> Iterator[LegacySy
         caseflow.stop()
 
 
+def use_published_client(home: Path) -> None:
+    """Point the desktop bot of ``home`` at the revenues client published as pixels only
+    (``revenues-published``: seen through a VNC viewer, read by OCR, started and stopped by
+    the connector for each run). The bot itself is unchanged; only its config says so."""
+    import yaml
+
+    path = home / "config" / "bots" / f"{DESKTOP_BOT}.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["apps"] = [PUBLISHED if app == DESKTOP_APP else app for app in config["apps"]]
+    config.setdefault("settings", {})["target_app"] = PUBLISHED
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 def caseflow_holding(store: Path) -> Holding:
     cases = CaseStore(store)
     try:
@@ -116,6 +131,6 @@ def _breakdown(noun: str, counts: Counter[str]) -> str:
 def store_sandbox_password(runtime: Runtime) -> None:
     """Put the sandbox client's built-in password in the store, unless the app's secret is
     already set (demo only: a real app's password is an operator's ``borough secrets set``)."""
-    credential = runtime.config.app(REVENUES_CLIENT_APP).credential or REVENUES_CLIENT_APP
+    credential = runtime.config.app(DESKTOP_APP).credential or DESKTOP_APP
     if runtime.secrets.find(credential) is None:
         runtime.secrets.set(credential, SANDBOX_PASSWORD)

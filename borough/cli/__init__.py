@@ -1,8 +1,8 @@
 """The ``borough`` command: one Typer sub-app per noun, each in its own module.
 
 The shape: a few verbs at the top (``run``, ``demo``, ``serve``), then one noun per
-concept (``runs``, ``items``, ``ledger``, ``schedules``, ``audit``, ``secrets``, ``keys``,
-``config``, ``dashboard users``, ``new``); the table is :mod:`borough.cli._commands`. A command's
+concept (``runs``, ``items``, ``schedules``, ``audit``, ``secrets``, ``keys``, ``config``,
+``dashboard users``, ``new``); the table is :mod:`borough.cli._commands`. A command's
 module is imported only when it runs, commands import the heavy parts of borough only
 inside their bodies, and ``import borough`` loads nothing heavy, so ``borough --help``
 stays fast.

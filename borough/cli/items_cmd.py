@@ -83,8 +83,8 @@ def show_item(
 
     with opened_runtime() if reveal else opened_view() as runtime:
         item = runtime.ledger.items.get(item_id, unseal=reveal)
-        # the record first: nothing personal is shown unless it was written
         if reveal and isinstance(runtime, Runtime):
+            # the record first: nothing personal is shown unless it was written
             runtime.trail.emit(
                 "item.revealed", item=item.key_token, data_categories=item.data_categories
             )

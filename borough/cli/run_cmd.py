@@ -67,8 +67,7 @@ def run(
     run_id: Annotated[str | None, typer.Option(hidden=True)] = None,
     quiet: Annotated[bool, flag("--quiet", "-q", help="no progress bar")] = False,
     no_wait: Annotated[
-        bool,
-        flag("--no-wait", help="fail at once if a licence seat the bot needs is taken"),
+        bool, flag("--no-wait", help="fail at once if a licence seat the bot needs is taken")
     ] = False,
 ) -> None:
     """Run a bot now: work each input row exactly once.
@@ -76,8 +75,8 @@ def run(
     Every input row is recorded before any is worked; each is worked once, and a summary
     says what happened. The run takes a licence seat on every app of the bot with
     `max_sessions`; if one is taken it waits (saying who holds it) unless `--no-wait` is
-    given. Exit code 0: all done; 1: finished with failed or needs-review items (a dry
-    run: rows that would fail); 3: the run could not complete (stopped, cancelled, stopped
+    given. Exit code 0: all done; 1: finished with failed or needs-review items (a dry run:
+    rows that would fail); 3: the run could not complete (stopped, cancelled, stopped
     itself after losing its lease, no free seat, config, input).
     """
     from borough.cli._render import (
@@ -88,9 +87,9 @@ def run(
         where_to_look,
     )
     from borough.errors import SeatUnavailableError
+    from borough.item_worker import RunCancelled
     from borough.ledger import ItemState
     from borough.runner import RunRequest, run_bot
-    from borough.worker import RunCancelled
 
     if limit is not None:  # the old name: `--limit` now means "show at most N rows" only
         deprecated("run --limit", "run --max-items")

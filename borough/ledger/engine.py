@@ -1,12 +1,14 @@
 """One way to open borough's databases (the ledger, the schedule store) from a URL.
 
 SQLite: a private file (its ``-wal`` and ``-shm`` files take its mode), WAL, full
-synchronous commits, a 60 s busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for every
-transaction so two writers queue instead of failing halfway — except on a connection
-marked :data:`READ_ONLY`, whose plain ``BEGIN`` reads a snapshot without waiting for a
-writer (a read made while this process holds the write lock, such as the audit writer
-looking up its anchor inside an operator's ledger transaction, would otherwise wait for
-itself). PostgreSQL: psycopg 3, with connections checked before use.
+synchronous commits, a 60 s busy timeout (:data:`BUSY_MS` sets another), foreign keys,
+and ``BEGIN IMMEDIATE`` for every transaction so two writers queue instead of failing
+halfway — except on a connection marked :data:`READ_ONLY`, whose plain ``BEGIN`` reads a
+snapshot without waiting for a writer (a read made while this process holds the write
+lock, such as the audit writer looking up its anchor inside an operator's ledger
+transaction, would otherwise wait for itself). PostgreSQL: psycopg 3, with connections
+checked before use. Both options are execution options:
+``engine.execution_options(**{READ_ONLY: True})``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from sqlalchemy.pool import StaticPool
 
 from borough import filemodes
 from borough.errors import LedgerError
-from borough.ledger import txn
 
 IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
-#: ``connection.execution_options(**READ_ONLY)`` for a connection that only reads
-READ_ONLY = {txn.READ_ONLY: True}
+READ_ONLY = "borough_read_only"  #: a deferred ``BEGIN``: a WAL snapshot, never waits
+BUSY_MS = "borough_busy_ms"  #: how long ``BEGIN IMMEDIATE`` waits for the write lock
+BUSY_MS_DEFAULT = 60_000
 
 
 def is_sqlite(url: str) -> bool:
@@ -32,6 +34,18 @@ def is_sqlite(url: str) -> bool:
 
 def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql", "postgres"))
+
+
+def dialect_insert(dialect: str) -> Any:
+    """``insert`` of ``dialect`` (with ``on_conflict_do_nothing``); imports only that dialect
+    (PostgreSQL's costs a read-only command on a SQLite ledger ~30 ms for nothing)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def open_engine(url: str) -> Engine:
@@ -60,18 +74,17 @@ def _sqlite_engine(url: str) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS_DEFAULT}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if options.get(txn.READ_ONLY):
+        if options.get(READ_ONLY):
             conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
             return
-        # a writer waits for the lock as long as it was told (txn.BUSY_MS), else 60 s
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(BUSY_MS, BUSY_MS_DEFAULT))}")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -32,6 +32,7 @@ from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import QueuedRun
 
 STDERR_TAIL = 600
+FORK_REPORT_WAIT = 2.0  #: seconds a forked run's exit code may take to arrive once it is gone
 Redact = Callable[[str], str]
 
 
@@ -145,8 +146,11 @@ class Child:
             self.exit_code = self.forked.exited(self.pid)
             if self.exit_code is not None:
                 return True
-            if self.forked.started:  # a zombie until the server reaps it and reports
+            if process_alive(self.pid, self.marker):
                 return False
+            # gone, or a zombie until its server reaps it: the server reports its exit code
+            self.exit_code = self.forked.exited(self.pid, wait=FORK_REPORT_WAIT)
+            return True
         return not process_alive(self.pid, self.marker)
 
     def signal_group(self, signum: int) -> None:

@@ -25,6 +25,7 @@ from borough.errors import (
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
+    SignInError,
     SkipItem,
     TransientError,
 )
@@ -65,7 +66,7 @@ class ItemWorker:
 
     def work(self, claim: Claim) -> ItemState:
         record = self._items.get(claim.item_id, unseal=True)
-        self.ctx.item = ItemScope(
+        self.ctx.item = scope = ItemScope(
             token=record.key_token,
             attempt=claim.attempt,
             data_categories=tuple(record.data_categories),
@@ -97,7 +98,7 @@ class ItemWorker:
             else:
                 state_holder["claim"] = self.runtime.ledger.runs.under_lease(self.lease, mark)
 
-        self.ctx._intent = intent
+        scope.on_intent = intent
         try:
             if not type(self.bot).declares_intent:
                 intent("process", None)
@@ -106,13 +107,13 @@ class ItemWorker:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
             raise  # a lost lease or an unwritable trail stops the run: no further intent
-        except (RunCancelled, KeyboardInterrupt):
-            self._abandon(state_holder["claim"])
+        except (RunCancelled, KeyboardInterrupt, SignInError):
+            self._abandon(state_holder["claim"])  # a refused sign-in stops the run, once
             raise
         except Exception as exc:
             return self._after_failure(state_holder["claim"], item, exc)
         finally:
-            self.ctx._intent = None
+            scope.on_intent = None
         return self._finish(state_holder["claim"], ItemState.DONE, reference=reference)
 
     # -- failure handling ------------------------------------------------------------------
