@@ -36,6 +36,11 @@ ENTRIES = (
         "four-eyes requests.",
     ),
     Entry(
+        "ledger",
+        "borough.cli.ledger_cmd",
+        "Repair the ledger's account in the audit trail.",
+    ),
+    Entry(
         "schedules",
         "borough.cli.schedules_cmd",
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",
@@ -65,6 +70,16 @@ ENTRIES = (
         "evidence",
         "borough.cli.evidence_cmd",
         "Evidence of failed items and downloaded reports: list, show or export (audited).",
+    ),
+    Entry(
+        "report",
+        "borough.cli.report_cmd",
+        "Reports from the ledger: the benefits of the bots (hours saved, exception rate).",
+    ),
+    Entry(
+        "record",
+        "borough.cli.record_cmd",
+        "Record a person using a web app and write a draft recipe bot.",
     ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(

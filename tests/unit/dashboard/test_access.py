@@ -25,6 +25,8 @@ PAGES: dict[str, set[str]] = {
     "/runners": OPS,
     "/schedules": OPS,
     "/drift": OPS,
+    "/benefits": OPS,
+    "/benefits.csv": OPS,
     "/evidence/view/{relative:path}": OPS,  # what it is and its hash check: not its content
     "/audit": {"audrey"},
     "/audit/verify": {"audrey"},
