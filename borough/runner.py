@@ -348,7 +348,7 @@ class _Run:
                 expect=(RunStatus.RUNNING,),
                 audit=lambda: self._record_end(status, error),
             )
-            if ended:
+            if ended or self._end_seq is not None:  # ended by a reaper as its run.end says
                 return runs.get(self.run_id)
             self.lease.fence(self.lease.taken_over(runs.get(self.run_id).status.value.upper()))
             error = self._fenced_error()

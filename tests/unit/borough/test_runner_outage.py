@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 
 from borough import run_outage
 from borough.errors import LedgerUnreachableError
@@ -142,3 +142,44 @@ def test_a_run_stopped_while_its_end_waits_for_the_ledger_says_so_in_one_line(tm
     message = str(raised.value)
     assert "\n" not in message and "unreachable" in message and "not recorded" in message
     assert run.status is RunStatus.RUNNING  # the truth: nothing recorded its end
+
+
+def test_a_run_taken_over_while_its_end_waited_stops_without_a_second_end(tmp_path: Path):
+    """Its ``run.end`` is in the trail; while the database was away another host's reaper
+    ended the run as that record says. Back, the run is fenced and writes nothing more."""
+    home = counting_home(tmp_path, people(4))
+    with runtime_in(home) as runtime:
+        outage = Outage(runtime.ledger)
+        original = txn.record_in
+        reaper = create_engine(str(runtime.ledger.engine.url))
+
+        def cut_and_reap_after_the_end_record(conn: Any, audit: Any, *rest: Any) -> Any:
+            seq = original(conn, audit, *rest)
+            if outage.cuts == 0 and any(r["action"] == "run.end" for r in audit_records(home)):
+                outage.cut()
+                conn.connection.dbapi_connection.rollback()  # dropped: nothing committed
+                with reaper.begin() as other:
+                    other.execute(
+                        text(
+                            "UPDATE borough_runs SET status = 'succeeded' WHERE status = 'running'"
+                        )
+                    )
+            return seq
+
+        txn.record_in = cut_and_reap_after_the_end_record  # type: ignore[assignment]
+        try:
+            run = run_bot(runtime, RunRequest("counting-bot"))
+        finally:
+            txn.record_in = original  # type: ignore[assignment]
+            reaper.dispose()
+    actions = [
+        r["action"]
+        for r in audit_records(home)
+        if r.get("run_id") == run.id and r["action"] != "audit.checkpoint"
+    ]
+    assert outage.cuts == 1
+    assert run.status is RunStatus.SUCCEEDED
+    assert ended_once(home, run.id) == "succeeded"
+    assert "run.fenced" not in actions
+    assert actions[-1] == "run.end"
+    assert counted_writes(home / "var/target.sqlite") == {f"R{i:04d}": 1 for i in range(1, 5)}
