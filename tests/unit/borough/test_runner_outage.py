@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,20 @@ def quick_looks(monkeypatch):
     monkeypatch.setattr(run_outage, "DB_RETRY_MAX", 0.02)
 
 
+def after_the_end_record(monkeypatch, home: Path, then: Callable[[Any], None]) -> None:
+    """Call ``then(conn)`` once ``run.end`` is in the trail, inside the end's transaction."""
+    original, done = txn.record_in, []
+
+    def patched(conn: Any, audit: Any, *rest: Any) -> Any:
+        seq = original(conn, audit, *rest)
+        if not done and any(r["action"] == "run.end" for r in audit_records(home)):
+            done.append(True)
+            then(conn)
+        return seq
+
+    monkeypatch.setattr(txn, "record_in", patched)
+
+
 def ended_once(home: Path, run_id: str) -> str:
     ends = [r for r in audit_records(home) if r["action"] == "run.end" and r["run_id"] == run_id]
     assert len(ends) == 1, ends
@@ -91,24 +106,15 @@ def test_a_run_that_loses_the_ledger_during_ingest_pauses_and_goes_on(tmp_path: 
     assert ended_once(home, run.id) == "succeeded"
 
 
-def test_a_run_that_loses_the_ledger_while_recording_its_end_records_it_once(tmp_path: Path):
+def test_a_run_that_loses_the_ledger_while_recording_its_end_records_it_once(
+    tmp_path: Path, monkeypatch
+):
     """Cut after ``run.end`` is in the trail but before the ledger committed it."""
     home = counting_home(tmp_path, people(5))
     with runtime_in(home) as runtime:
         outage = Outage(runtime.ledger)
-        original = txn.record_in
-
-        def cut_after_the_end_record(conn: Any, audit: Any, *rest: Any) -> Any:
-            seq = original(conn, audit, *rest)
-            if outage.cuts == 0 and any(r["action"] == "run.end" for r in audit_records(home)):
-                outage.cut()
-            return seq
-
-        txn.record_in = cut_after_the_end_record  # type: ignore[assignment]
-        try:
-            run = run_bot(runtime, RunRequest("counting-bot"))
-        finally:
-            txn.record_in = original  # type: ignore[assignment]
+        after_the_end_record(monkeypatch, home, lambda _: outage.cut())
+        run = run_bot(runtime, RunRequest("counting-bot"))
     assert outage.cuts == 1 and not outage.down
     assert run.status is RunStatus.SUCCEEDED, run.error
     assert run.counts.done == 5
@@ -144,33 +150,28 @@ def test_a_run_stopped_while_its_end_waits_for_the_ledger_says_so_in_one_line(tm
     assert run.status is RunStatus.RUNNING  # the truth: nothing recorded its end
 
 
-def test_a_run_taken_over_while_its_end_waited_stops_without_a_second_end(tmp_path: Path):
+def test_a_run_taken_over_while_its_end_waited_stops_without_a_second_end(
+    tmp_path: Path, monkeypatch
+):
     """Its ``run.end`` is in the trail; while the database was away another host's reaper
     ended the run as that record says. Back, the run is fenced and writes nothing more."""
     home = counting_home(tmp_path, people(4))
     with runtime_in(home) as runtime:
         outage = Outage(runtime.ledger)
-        original = txn.record_in
         reaper = create_engine(str(runtime.ledger.engine.url))
 
-        def cut_and_reap_after_the_end_record(conn: Any, audit: Any, *rest: Any) -> Any:
-            seq = original(conn, audit, *rest)
-            if outage.cuts == 0 and any(r["action"] == "run.end" for r in audit_records(home)):
-                outage.cut()
-                conn.connection.dbapi_connection.rollback()  # dropped: nothing committed
-                with reaper.begin() as other:
-                    other.execute(
-                        text(
-                            "UPDATE borough_runs SET status = 'succeeded' WHERE status = 'running'"
-                        )
-                    )
-            return seq
+        def cut_and_reap(conn: Any) -> None:
+            outage.cut()
+            conn.connection.dbapi_connection.rollback()  # dropped: nothing committed
+            with reaper.begin() as other:
+                other.execute(
+                    text("UPDATE borough_runs SET status = 'succeeded' WHERE status = 'running'")
+                )
 
-        txn.record_in = cut_and_reap_after_the_end_record  # type: ignore[assignment]
+        after_the_end_record(monkeypatch, home, cut_and_reap)
         try:
             run = run_bot(runtime, RunRequest("counting-bot"))
         finally:
-            txn.record_in = original  # type: ignore[assignment]
             reaper.dispose()
     actions = [
         r["action"]
