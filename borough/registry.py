@@ -29,7 +29,7 @@ def known_bots(config: Config) -> list[str]:
     return sorted({*installed_bots(), *config.bot_names()})
 
 
-def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
+def load_bot(name: str, config: Config) -> type[Bot[Any, Any]]:
     bot_config = config.bot_config(name)
     target = bot_config.entry if bot_config and bot_config.entry else installed_bots().get(name)
     if target is None:

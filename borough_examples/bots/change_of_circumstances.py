@@ -35,7 +35,7 @@ class ExistingCase:
     weekly: str
 
 
-class ChangeOfCircumstances(Bot[CtrChange]):
+class ChangeOfCircumstances(Bot[CtrChange, Settings]):
     name: ClassVar[str] = "change-of-circumstances"
     version: ClassVar[str] = "1.0.0"
     description: ClassVar[str] = "Change-of-circumstance notifications into Caseflow cases"
@@ -45,20 +45,19 @@ class ChangeOfCircumstances(Bot[CtrChange]):
     retry = RetryPolicy(attempts=6, backoff_seconds=1, max_backoff_seconds=20)
     personal: ClassVar[dict[str, str]] = PERSONAL
 
-    def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
+    def items(self, ctx: RunContext[Settings]) -> Iterator[Item[CtrChange]]:
         for row in read_table(ctx.inputs["notifications"], CtrChange):
             yield row.to_item(key=lambda change: change.key, key_column="Claim Ref")
 
-    def setup(self, ctx: RunContext) -> None:
+    def setup(self, ctx: RunContext[Settings]) -> None:
         """Sign in before the first item, so a refused credential stops the run at once."""
         self._web(ctx).run("sign-in", lambda: None)
 
-    def _web(self, ctx: RunContext) -> WebSession:
-        return ctx.app(ctx.settings.app, WebSession)  # type: ignore[return-value]
+    def _web(self, ctx: RunContext[Settings]) -> WebSession:
+        return ctx.app(ctx.settings.app, WebSession)
 
-    def process(self, ctx: RunContext, item: Item[CtrChange]) -> str:
+    def process(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str:
         change = item.data
-        assert change is not None
         web = self._web(ctx)
         screens = CaseworkScreens(web)
         existing = self._existing(screens, change)
@@ -85,9 +84,8 @@ class ChangeOfCircumstances(Bot[CtrChange]):
                 return again.reference
             raise
 
-    def find_existing(self, ctx: RunContext, item: Item[CtrChange]) -> str | None:
+    def find_existing(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         change = item.data
-        assert change is not None
         found = self._existing(CaseworkScreens(self._web(ctx)), change)
         if found is None or found.status == "Draft":
             return None
