@@ -121,6 +121,12 @@ class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
 
 
+class AppRefusedError(ConnectorError):
+    """The app refuses the robot itself (a wrong password, a locked account): no item can
+    be worked, and trying each one would only lock the account. The run stops once with
+    this message; its items wait, untouched or parked for a check, for the next run."""
+
+
 class AppDriftError(BoroughError):
     """An app's screens no longer match what its bots declare (`borough check app NAME`)."""
 

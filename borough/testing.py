@@ -1,5 +1,7 @@
 """Test helpers shipped for bot authors: a throw-away installation, a write-counting target
-and an in-memory store of audit anchors.
+and an in-memory store of audit anchors; for unit tests in milliseconds, a bot run in
+memory against fakes (:class:`OfflineRun`, :class:`MemoryTarget`, :class:`MemorySecrets`,
+:func:`memory_keys`, :class:`TestClock`; see :mod:`borough.offline`).
 
 ``CountingTarget`` is a fake legacy system in a SQLite file: it counts every write, so a
 test can prove a bot never created anything twice, even across killed processes. Fault
@@ -31,8 +33,38 @@ from borough.drift.report import Candidate, Finding, element_path
 from borough.drift.screens import ScreenDecl
 from borough.drift.similar import similarity
 from borough.errors import BoroughError, TransientError
+from borough.offline import (
+    MemorySecrets,
+    MemoryTarget,
+    OfflineContext,
+    OfflineRun,
+    Outcome,
+    RunResult,
+    TestClock,
+    memory_keys,
+)
 from borough.runtime import Runtime, open_runtime
 from borough.secrets.store import TEST_ONLY_KDF, SecretStore
+
+__all__ = [
+    "COUNTING_KIND",
+    "TEST_PASSPHRASE",
+    "CountingTarget",
+    "MemoryAnchors",
+    "MemorySecrets",
+    "MemoryTarget",
+    "OfflineContext",
+    "OfflineRun",
+    "Outcome",
+    "RunResult",
+    "TestClock",
+    "counted_writes",
+    "home_env",
+    "make_home",
+    "memory_keys",
+    "prepare_test_secrets",
+    "runtime_in",
+]
 
 TEST_PASSPHRASE = "borough-test-passphrase"
 #: the ``kind:`` of an ``apps.yaml`` entry that is a :class:`CountingTarget`

@@ -18,6 +18,7 @@ from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
 from borough.context import ItemScope, RunContext
 from borough.errors import (
+    AppRefusedError,
     AuditError,
     BusinessRuleError,
     LeaseLostError,
@@ -93,7 +94,8 @@ class ItemWorker:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
             raise  # an unwritable trail stops the run: no further intent, no unrecorded change
-        except (RunCancelled, KeyboardInterrupt):
+        except (RunCancelled, KeyboardInterrupt, AppRefusedError):
+            # a refused robot stops the run once (not every item); its item waits
             self._abandon(state_holder["claim"])
             raise
         except Exception as exc:
@@ -176,6 +178,9 @@ class ItemWorker:
                 error=f"{error}; the target could not be checked: {check}",
             )
             return _UNSETTLED
+        except AppRefusedError:
+            self._abandon(claim)  # parked: checked by the next run, once the robot may sign in
+            raise
         except Exception as check:
             self._finish(
                 claim,

@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, BusinessRuleError, Item, RetryPolicy, RunContext
+from borough.errors import AppRefusedError
 from borough.testing import CountingTarget
 from connectors.files import read_table
 
@@ -67,6 +68,15 @@ class NoLookupBot(CountingBot):
 
     def find_existing(self, ctx: RunContext, item: Item[Person]) -> str | None:
         return Bot.find_existing(self, ctx, item)
+
+
+class RefusedBot(CountingBot):
+    """Its app refuses the robot's credential at the first item (a wrong password)."""
+
+    name: ClassVar[str] = "refused-bot"
+
+    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+        raise AppRefusedError("app 'counting' refused to sign in with secret 'counting-login'")
 
 
 class IntentBot(CountingBot):

@@ -46,6 +46,7 @@ def counting_home(
         "counting-bot": "tests.support.bots:CountingBot",
         "no-lookup-bot": "tests.support.bots:NoLookupBot",
         "intent-bot": "tests.support.bots:IntentBot",
+        "refused-bot": "tests.support.bots:RefusedBot",
     }[bot]
     bot_config: dict[str, Any] = {
         "bot": bot,
