@@ -26,6 +26,7 @@ from borough.config.models import RetryPolicy
 from borough.connect import AppServices, Connector
 from borough.context import ItemScope, RunContext
 from borough.errors import (
+    AppRefusedError,
     BusinessRuleError,
     ConfigError,
     NeedsReviewError,
@@ -176,7 +177,7 @@ class MemoryTarget(Connector):
             raise fault
         return reference
 
-    def find(self, key: str) -> str | None:
+    def find(self, key: str, data: object = None) -> str | None:
         self._check_up("find")
         found = self.records.get(key)
         return None if found is None else found[0]
@@ -331,37 +332,64 @@ class OfflineRun(Generic[S]):
 
     def _work(self, item: Item[Any]) -> Outcome:
         bot, ctx = self.bot, self.ctx
+        in_flight: str | None = None  # why the target may hold the item already
         for attempt in range(1, self.policy.attempts + 1):
             ctx.item = ItemScope(token=f"item:{item.key}", attempt=attempt)
+            if in_flight is not None:  # as the runner settles a parked item: look first
+                settled = self._check(item, in_flight, attempt)
+                if settled is None:
+                    in_flight = None
+                elif isinstance(settled, Outcome):
+                    return settled
+                else:
+                    self.clock.sleep(self.policy.delay(attempt))
+                    continue
             ctx.item.intent_recorded = not type(bot).declares_intent
             ctx._intent = lambda step, target: None
             try:
                 reference = bot.process(ctx, item)
             except SkipItem as exc:
                 return Outcome(item.key, ItemState.SKIPPED, error=str(exc), attempts=attempt)
+            except AppRefusedError:
+                raise  # the runner stops the whole run here (a wrong password)
             except Exception as exc:
-                settled = self._after_failure(item, exc, attempt)
-                if settled is not None:
-                    return settled
+                error = describe_error(exc)
+                if ctx.item.intent_recorded:
+                    settled = self._check(item, error, attempt)
+                    if isinstance(settled, Outcome):
+                        return settled
+                    if settled is not None:  # cannot tell yet: look again before redoing
+                        in_flight = error
+                        self.clock.sleep(self.policy.delay(attempt))
+                        continue
+                decided = self._decide(item, exc, error, attempt)
+                if decided is not None:
+                    return decided
                 self.clock.sleep(self.policy.delay(attempt))
                 continue
             finally:
                 ctx._intent = None
             return Outcome(item.key, ItemState.DONE, reference, attempts=attempt)
-        raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
+        assert in_flight is not None  # only an unanswered check leaves the loop
+        why = f"{in_flight}; the target could not be checked"
+        return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
 
-    def _after_failure(self, item: Item[Any], exc: Exception, attempt: int) -> Outcome | None:
-        """Settle the item after ``exc``, or None to retry it."""
-        error = describe_error(exc)
-        assert self.ctx.item is not None
-        if self.ctx.item.intent_recorded:
-            try:
-                found = self.bot.find_existing(self.ctx, item)
-            except Exception as check:
-                why = f"{error}; cannot tell whether the target holds it: {describe_error(check)}"
-                return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
-            if found:
-                return Outcome(item.key, ItemState.DONE, found, attempts=attempt, recovered=True)
+    def _check(self, item: Item[Any], error: str, attempt: int) -> Outcome | bool | None:
+        """find_existing after a doubt: an Outcome if settled, None if certainly absent,
+        True if the target could not answer now (asked again on the next attempt)."""
+        try:
+            found = self.bot.find_existing(self.ctx, item)
+        except TransientError:
+            return True
+        except Exception as check:
+            why = f"{error}; cannot tell whether the target holds it: {describe_error(check)}"
+            return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
+        if found:
+            return Outcome(item.key, ItemState.DONE, found, attempts=attempt, recovered=True)
+        return None
+
+    def _decide(self, item: Item[Any], exc: Exception, error: str, attempt: int) -> Outcome | None:
+        """The target is known untouched: the error decides (None: try again)."""
         if isinstance(exc, BusinessRuleError):
             return Outcome(item.key, ItemState.FAILED, error=error, attempts=attempt)
         if isinstance(exc, NeedsReviewError):
