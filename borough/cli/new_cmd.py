@@ -51,15 +51,17 @@ def new_bot(
         fail(f"not overwriting existing file(s): {', '.join(existing)}")
     if re.search(rf"^\s+{re.escape(bot.app)}:", apps.read_text("utf-8"), re.MULTILINE):
         fail(f"{apps} already has an app named {bot.app}")
+    with errors_reported():  # every file rendered before any is written
+        contents = {target: render(template, values) for target, template in targets.items()}
+        apps_text = with_app(apps.read_text("utf-8"), bot.app_block())
+    for target, content in contents.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+        console.print(f"created {target.relative_to(home)}")
+    apps.write_text(apps_text, encoding="utf-8")
     package = home / bot.package / "__init__.py"
     if not package.exists():
-        package.parent.mkdir(parents=True, exist_ok=True)
         package.write_text(f'"""{bot.package}: the council\'s own bots."""\n', encoding="utf-8")
-    for target, template in targets.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(template, values), encoding="utf-8")
-        console.print(f"created {target.relative_to(home)}")
-    apps.write_text(with_app(apps.read_text("utf-8"), bot.app_block()), encoding="utf-8")
     console.print(f"added app {bot.app} to {apps.relative_to(home)}")
     console.print(
         f"\nNext: `pytest tests/unit/test_{bot.module}.py` (milliseconds), "
