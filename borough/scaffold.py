@@ -125,6 +125,15 @@ class NewBot:
             tests / "integration" / f"test_{self.module}_app.py": kind / "integration_test.py.tmpl",
         }
 
+    def copies(self) -> dict[Path, Path]:
+        """{file to write once, shared by the bots of the package: its source}."""
+        if self.kind != "desktop":
+            return {}
+        image = "weekly_amount_label.png"  # the reference image of the sandbox client
+        return {
+            self.home / self.package / "images" / image: TEMPLATES / "newbot" / "desktop" / image
+        }
+
     def app_block(self) -> str:
         return render(TEMPLATES / "newbot" / self.kind / "app.yaml.tmpl", self.values())
 

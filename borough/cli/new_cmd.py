@@ -59,6 +59,11 @@ def new_bot(
         target.write_text(content, encoding="utf-8")
         console.print(f"created {target.relative_to(home)}")
     apps.write_text(apps_text, encoding="utf-8")
+    for target, source in bot.copies().items():
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+            console.print(f"created {target.relative_to(home)}")
     package = home / bot.package / "__init__.py"
     if not package.exists():
         package.write_text(f'"""{bot.package}: the council\'s own bots."""\n', encoding="utf-8")
