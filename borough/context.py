@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
@@ -11,7 +11,7 @@ from loguru import logger
 from typing_extensions import TypeVar
 
 from borough.audit.trail import AuditTrail
-from borough.connect import AppServices, Connector, open_connector
+from borough.connect import AppServices, Connector, no_lease, open_connector
 from borough.errors import ConfigError, ConnectorError
 from borough.evidence import DownloadFolder
 
@@ -34,6 +34,8 @@ class ItemScope:
     data_categories: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
     intent_recorded: bool = False
+    #: records the intent (item IN_FLIGHT) while ``process`` runs; None outside it
+    on_intent: Callable[[str, str | None], None] | None = None
 
 
 @dataclass
@@ -53,8 +55,8 @@ class RunContext(Generic[S]):
     dry_run: bool = False
     apps_allowed: tuple[str, ...] = ()
     item: ItemScope | None = None
+    lease_check: Callable[[], None] = no_lease
     _connectors: dict[str, Connector] = field(default_factory=dict)
-    _intent: Any = None
 
     @property
     def log(self) -> Logger:
@@ -116,11 +118,20 @@ class RunContext(Generic[S]):
         Bots with ``declares_intent = True`` call this just before the click that saves;
         the item becomes IN_FLIGHT and any later failure is settled with ``find_existing``.
         """
-        if self._intent is None or self.item is None:
+        scope = self.item
+        if scope is None or scope.on_intent is None:
             raise RuntimeError("ctx.intent() is only valid inside process()")
-        if not self.item.intent_recorded:
-            self._intent(step, target)
-            self.item.intent_recorded = True
+        if not scope.intent_recorded:
+            scope.on_intent(step, target)
+            scope.intent_recorded = True
+
+    def check_lease(self) -> None:
+        """Re-check that this run still owns its items, right before a step that saves.
+
+        Raises :class:`~borough.errors.RunFencedError` if the run was silent so long that
+        another run may have taken over: save nothing, let it propagate.
+        """
+        self.lease_check()
 
     def capture(
         self, name: str, content: bytes | str, *, kind: str, step: str | None = None
@@ -161,5 +172,6 @@ class RunContext(Generic[S]):
             step=self.step,
             home=self.runtime.paths.home,
             run_folder=self.run_folder,
+            check_lease=self.lease_check,
             keep_out=self.runtime.redactor.keep_out,
         )

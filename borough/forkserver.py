@@ -122,10 +122,14 @@ class ForkServer:
             raise ForkServerError(str(answer["error"]))
         return int(answer["pid"])
 
-    def exited(self, pid: int) -> int | None:
-        """The exit code of a child that ended (``None``: still running, or not known)."""
-        if pid not in self.exit_codes and self._sock is not None:
-            self._drain(timeout=0)
+    def exited(self, pid: int, wait: float = 0.0) -> int | None:
+        """The exit code of a child that ended (``None``: still running, or not known);
+        ``wait``: for a child known to be gone, how long to wait for the server's report."""
+        deadline = time.monotonic() + wait
+        while pid not in self.exit_codes and self._sock is not None:
+            self._drain(timeout=min(max(deadline - time.monotonic(), 0), POLL_SECONDS))
+            if time.monotonic() >= deadline:
+                break
         return self.exit_codes.get(pid)
 
     def close(self) -> None:

@@ -345,7 +345,7 @@ class OfflineRun(Generic[S]):
                     self.clock.sleep(self.policy.delay(attempt))
                     continue
             ctx.item.intent_recorded = not type(bot).declares_intent
-            ctx._intent = lambda step, target: None
+            ctx.item.on_intent = self._intent
             try:
                 reference = bot.process(ctx, item)
             except SkipItem as exc:
@@ -368,11 +368,14 @@ class OfflineRun(Generic[S]):
                 self.clock.sleep(self.policy.delay(attempt))
                 continue
             finally:
-                ctx._intent = None
+                ctx.item.on_intent = None
             return Outcome(item.key, ItemState.DONE, reference, attempts=attempt)
         assert in_flight is not None  # only an unanswered check leaves the loop
         why = f"{in_flight}; the target could not be checked"
         return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
+
+    def _intent(self, step: str, target: str | None) -> None:
+        self.trail.emit("item.intent", step=step, target=target, outcome="pending")
 
     def _check(self, item: Item[Any], error: str, attempt: int) -> Outcome | bool | None:
         """find_existing after a doubt: an Outcome if settled, None if certainly absent,

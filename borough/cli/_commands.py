@@ -36,6 +36,11 @@ ENTRIES = (
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",
     ),
     Entry(
+        "ledger",
+        "borough.cli.ledger_cmd",
+        "Repair the ledger's account in the audit trail.",
+    ),
+    Entry(
         "audit",
         "borough.cli.audit_cmd",
         "Verify, export and search the tamper-evident audit trail.",

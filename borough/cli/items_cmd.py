@@ -89,7 +89,8 @@ def show_item(
 
     with opened_runtime() if reveal else opened_view() as runtime:
         item = runtime.ledger.items.get(item_id, unseal=reveal)
-        if reveal and isinstance(runtime, Runtime):  # recorded before anything is shown
+        if reveal and isinstance(runtime, Runtime):
+            # the record first: nothing personal is shown unless it was written
             runtime.trail.emit(
                 "item.revealed", item=item.key_token, data_categories=item.data_categories
             )

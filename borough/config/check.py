@@ -53,3 +53,12 @@ def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[
         except BoroughError as exc:
             note(exc)
     return problems, checked
+
+
+def check_warnings() -> list[str]:
+    """Settings that are valid but unsafe (e.g. a heartbeat close to the lease)."""
+    try:
+        config = load_config()
+    except BoroughError:
+        return []
+    return config.settings.ledger.warnings()

@@ -1,12 +1,14 @@
 """One way to open borough's databases (the ledger, the schedule store) from a URL.
 
 SQLite: a private file (its ``-wal`` and ``-shm`` files take its mode), WAL, full
-synchronous commits, a 60 s busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for every
-transaction so two writers queue instead of failing halfway — except on a connection
-marked :data:`READ_ONLY`, whose plain ``BEGIN`` reads a snapshot without waiting for a
-writer (a read made while this process holds the write lock, such as the audit writer
-looking up its anchor inside an operator's ledger transaction, would otherwise wait for
-itself). PostgreSQL: psycopg 3, with connections checked before use.
+synchronous commits, a 60 s busy timeout (:data:`BUSY_MS` sets another), foreign keys,
+and ``BEGIN IMMEDIATE`` for every transaction so two writers queue instead of failing
+halfway — except on a connection marked :data:`READ_ONLY`, whose plain ``BEGIN`` reads a
+snapshot without waiting for a writer (a read made while this process holds the write
+lock, such as the audit writer looking up its anchor inside an operator's ledger
+transaction, would otherwise wait for itself). PostgreSQL: psycopg 3, with connections
+checked before use. Both options are execution options:
+``engine.execution_options(**{READ_ONLY: True})``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from borough import filemodes
 from borough.errors import LedgerError
 
 IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
-#: ``connection.execution_options(**READ_ONLY)`` for a connection that only reads
-READ_ONLY = {"borough_read_only": True}
+READ_ONLY = "borough_read_only"  #: a deferred ``BEGIN``: a WAL snapshot, never waits
+BUSY_MS = "borough_busy_ms"  #: how long ``BEGIN IMMEDIATE`` waits for the write lock
+BUSY_MS_DEFAULT = 60_000
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,14 +62,18 @@ def _sqlite_engine(url: str) -> Engine:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS_DEFAULT}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        reads_only = conn.get_execution_options().get("borough_read_only", False)
-        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
+            return
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(BUSY_MS, BUSY_MS_DEFAULT))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

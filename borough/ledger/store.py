@@ -60,7 +60,7 @@ class SqliteLedger(Ledger):
     def connect(cls, url: str, sealer: Sealer, *, read_only: bool = False) -> SqliteLedger:
         engine = open_engine(url)
         if read_only:  # plain BEGIN: reads a snapshot, never waits for a writer
-            engine = engine.execution_options(**READ_ONLY)
+            engine = engine.execution_options(**{READ_ONLY: True})
         try:
             return cls(engine, sealer)
         except OperationalError as exc:
