@@ -37,11 +37,10 @@ class CountingBot(Bot[Person]):
             yield row.to_item(key="ref", key_column="Ref")
 
     def target(self, ctx: RunContext) -> CountingTarget:
-        return ctx.app("counting", CountingTarget)  # type: ignore[return-value]
+        return ctx.app("counting", CountingTarget)
 
     def process(self, ctx: RunContext, item: Item[Person]) -> str:
         person = item.data
-        assert person is not None
         if person.amount == 999:
             raise BusinessRuleError(f"amount for {person.name} is over the limit")
         ctx.step("create", target="counting")
@@ -89,5 +88,4 @@ class IntentBot(CountingBot):
         target = self.target(ctx)
         ctx.step("prepare")
         ctx.intent("create", target="counting")
-        assert item.data is not None
         return target.create(item.key, item.data.name)
