@@ -43,6 +43,22 @@ def clean_env(repo: Path) -> dict[str, str]:
     return {**env, **home_env(repo)}
 
 
+def python(
+    where: Path, *args: str, env: dict[str, str], expect: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` in ``where``; its exit code must be ``expect``."""
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == expect, done.stdout + done.stderr
+    return done
+
+
 def test_init_makes_a_repository_of_the_councils_own(tmp_path: Path):
     repo = init(tmp_path)
     project = tomllib.loads((repo / "pyproject.toml").read_text())
@@ -114,15 +130,9 @@ def test_the_councils_package_is_imported_before_an_installed_one(tmp_path: Path
 @pytest.mark.timeout(120)
 def test_every_kinds_unit_tests_pass_as_generated_in_memory(tmp_path: Path):
     repo = init(tmp_path, *KINDS)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"],
-        cwd=repo,
-        env=clean_env(repo),
-        capture_output=True,
-        text=True,
-        check=False,
+    result = python(
+        repo, "pytest", "-q", "-p", "no:cacheprovider", "tests/unit", env=clean_env(repo)
     )
-    assert result.returncode == 0, result.stdout + result.stderr
     assert "9 passed" in result.stdout
 
 
@@ -137,15 +147,7 @@ def test_the_scaffolds_and_a_bot_written_from_the_docs_pass_mypy_strict(tmp_path
         text = module.read_text()
         assert "type: ignore" not in text and "cast(" not in text and "assert " not in text
     env = {**clean_env(repo), "MYPYPATH": str(ROOT)}  # borough is installed editable here
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy-cache")],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = python(repo, "mypy", "--cache-dir", str(tmp_path / "mypy-cache"), env=env)
     assert "Success: no issues found" in result.stdout
 
 
@@ -154,34 +156,11 @@ def test_the_scaffolds_and_a_bot_written_from_the_docs_pass_mypy_strict(tmp_path
 def test_a_files_bot_runs_from_its_repository_without_pythonpath(tmp_path: Path):
     repo = init(tmp_path, "files")
     env = clean_env(repo)
-    check = subprocess.run(
-        [sys.executable, "-m", "borough", "config", "check"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,  # not the repository: BOROUGH_HOME says where it is
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "borough", "run", "files-bot", "-q"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 1, run.stdout + run.stderr  # one sample row is deliberately bad
-    assert "Amount: Input should be a valid decimal" in run.stdout
-    own_tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=repo,
-    )
-    assert own_tests.returncode == 0, own_tests.stdout + own_tests.stderr
+    # from another folder: BOROUGH_HOME says where the repository is
+    python(tmp_path, "borough", "config", "check", env=env)
+    run = python(tmp_path, "borough", "run", "files-bot", "-q", env=env, expect=1)
+    assert "Amount: Input should be a valid decimal" in run.stdout  # the bad sample row
+    python(repo, "pytest", "-q", "-p", "no:cacheprovider", env=env)
 
 
 @pytest.mark.slow
@@ -191,12 +170,5 @@ def test_a_desktop_bot_keys_the_sandbox_client_as_generated(tmp_path: Path):
     for tool, package in (("Xvfb", "xvfb"), ("xclip", "xclip"), ("openbox", "openbox")):
         require(shutil.which(tool) is not None, tool, f"apt-get install {package}")
     repo = init(tmp_path, "desktop")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/integration"],
-        cwd=repo,
-        env={k: v for k, v in clean_env(repo).items() if k != "DISPLAY"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    env = {k: v for k, v in clean_env(repo).items() if k != "DISPLAY"}
+    python(repo, "pytest", "-q", "-p", "no:cacheprovider", "tests/integration", env=env)
