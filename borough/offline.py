@@ -34,6 +34,7 @@ from borough.errors import (
     SkipItem,
     TransientError,
 )
+from borough.evidence import DownloadFolder
 from borough.ledger.models import ItemState
 from borough.secrets.keys import KeyMaterial
 from borough.worker import describe_error
@@ -205,6 +206,14 @@ class OfflineContext(RunContext[S]):
 
     def secret(self, name: str) -> str:
         return self.memory_secrets.get(name)
+
+    @property
+    def run_folder(self) -> Path:
+        raise ConfigError("an offline run has no run folder: test this in an integration test")
+
+    @property
+    def downloads(self) -> DownloadFolder:
+        raise ConfigError("an offline run keeps no downloads: test this in an integration test")
 
     @overload
     def app(self, name: str) -> Connector: ...
