@@ -106,6 +106,16 @@ class Bot(Generic[T, S]):
         False: the runtime records the intent to change the target before ``process``.
         True: ``process`` calls ``ctx.intent(...)`` itself just before the change, so
         failures before that point are retried without a ``find_existing`` check.
+    check_first
+        True: ``find_existing`` is asked before ``process`` for every item that starts
+        untouched (its first try, and a retry), so a ledger that is new to a target which
+        already holds the data duplicates nothing: found -> DONE with the found reference
+        (``detail.found_first``). ``check_first:`` in the bot's config overrides it.
+    save_every
+        For apps that keep changes until an explicit save: ``process`` puts one item into
+        the app's unsaved state, and the runtime calls ``save`` after every ``save_every``
+        items (and before waiting, stopping at ``--max-items`` or ending). 0: every
+        ``process`` is its own save. ``save_every:`` in the bot's config overrides it.
     """
 
     name: ClassVar[str]
@@ -116,6 +126,8 @@ class Bot(Generic[T, S]):
     retry: ClassVar[RetryPolicy] = RetryPolicy()
     retryable: ClassVar[tuple[type[BaseException], ...]] = (TransientError,)
     declares_intent: ClassVar[bool] = False
+    check_first: ClassVar[bool] = False
+    save_every: ClassVar[int] = 0
     settings_model: ClassVar[type[BaseModel] | None] = None
 
     def items(self, ctx: RunContext[S]) -> Iterable[Item[T]]:
@@ -136,6 +148,29 @@ class Bot(Generic[T, S]):
             f"bot {self.name!r} has no find_existing(), so borough cannot check whether the "
             "target already holds this item"
         )
+
+    def save(self, ctx: RunContext[S]) -> Mapping[str, str | None] | None:
+        """Save what the app holds unsaved (bots with ``save_every``): the batch's items are
+        DONE once this returns. Return ``{item key: reference}`` for references known only
+        now; an item missing there keeps the one its ``process`` returned.
+
+        Raise when the save failed or its fate is unknown: every item of the batch is then
+        looked up with ``find_existing``, as after any failure past the intent.
+        """
+        raise NotImplementedError(
+            f"bot {self.name!r} sets save_every but has no save(): define save(ctx) to press "
+            "the app's save"
+        )
+
+    def discard(self, ctx: RunContext[S]) -> None:
+        """Throw away what the app still holds unsaved after a failed ``save`` (bots with
+        ``save_every``), before the batch's items are looked up and perhaps done again.
+
+        The default closes every app of the run (a connector's ``close`` ends its session
+        or process, and the unsaved changes with it); the next use opens it afresh.
+        Override it when the app offers a cheaper way (a "Discard changes" button).
+        """
+        ctx.close()
 
     def setup(self, ctx: RunContext[S]) -> None:
         """Called once before items are processed (open sessions, log in)."""

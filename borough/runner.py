@@ -21,6 +21,7 @@ from typing import Any
 from loguru import logger
 
 from borough.audit.trail import operator_actor
+from borough.batches import ItemRules, SaveBatch, item_rules
 from borough.bot import Bot
 from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
@@ -71,6 +72,7 @@ def run_bot(
     policy = (bot_config.retry if bot_config and bot_config.retry else None) or bot_cls.retry
     inputs = resolve_inputs(runtime, bot_config, request.inputs)
     settings = bot_settings(runtime.config, bot_cls, bot_config)
+    rules = item_rules(bot_cls, bot_config)
     if request.dry_run:
         return dry_run(
             runtime,
@@ -89,6 +91,7 @@ def run_bot(
         inputs=inputs,
         settings=settings,
         observer=observer,
+        rules=rules,
     )
     try:
         run.begin()
@@ -109,8 +112,10 @@ class _Run:
         inputs: dict[str, Path],
         settings: Any,
         observer: RunObserver,
+        rules: ItemRules,
     ) -> None:
         self.runtime = runtime
+        self.rules = rules
         self.bot_cls = bot_cls
         self.bot_config = bot_config
         self.policy = policy
@@ -226,7 +231,18 @@ class _Run:
                 self.counts,
                 self.observer,
                 self.lease,
+                check_first=self.rules.check_first,
             )
+            if self.rules.save_every:
+                worker.batch = SaveBatch(
+                    self.rules.save_every,
+                    bot,
+                    self.ctx,
+                    self.trail,
+                    done=worker.batch_done,
+                    settle=worker.batch_failed,
+                    park=worker.batch_parked,
+                )
             self._work(worker)
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
@@ -335,6 +351,21 @@ class _Run:
         )
 
     def _work(self, worker: ItemWorker) -> None:
+        """Work every due item; a batch still held by the app is saved before the run
+        waits or ends, and parked for the next run's check if the run stops mid-way."""
+        batch = worker.batch
+        try:
+            self._work_items(worker)
+            if batch is not None:
+                batch.save()
+        except (LeaseLostError, AuditError):
+            raise  # nothing more may be written for this run's items
+        except BaseException:
+            if batch is not None:
+                batch.abandon()
+            raise
+
+    def _work_items(self, worker: ItemWorker) -> None:
         items = self.runtime.ledger.items
         runs = self.runtime.ledger.runs
         name, run_id = self.bot_cls.name, self.run_id
@@ -342,7 +373,7 @@ class _Run:
         while self.request.limit is None or worked < self.request.limit:
             runs.keep(self.lease)
             orphans = items.adopt_orphans(
-                name, run_id, runs.live_run_ids() - {run_id}, audit=self._record_adoption
+                name, run_id, runs.live_run_ids() | {run_id}, audit=self._record_adoption
             )
             for claim in orphans:
                 self._work_one(worker, claim)
@@ -352,9 +383,13 @@ class _Run:
             if next_claim is not None:
                 self._work_one(worker, next_claim)
                 worked += 1
+                if worker.batch is not None and worker.batch.full:
+                    worker.batch.save()
                 continue
             if orphans:
                 continue
+            if worker.batch is not None:
+                worker.batch.save()  # before waiting (or ending): nothing held unsaved
             due = items.next_due(name)
             if due is None:
                 return

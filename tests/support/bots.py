@@ -39,7 +39,7 @@ class CountingBot(Bot[Person]):
     def target(self, ctx: RunContext) -> CountingTarget:
         return ctx.app("counting", CountingTarget)
 
-    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+    def process(self, ctx: RunContext, item: Item[Person]) -> str | None:
         person = item.data
         if person.amount == 999:
             raise BusinessRuleError(f"amount for {person.name} is over the limit")
@@ -64,9 +64,7 @@ class NoLookupBot(CountingBot):
     """Like CountingBot but cannot check the target (no find_existing)."""
 
     name: ClassVar[str] = "no-lookup-bot"
-
-    def find_existing(self, ctx: RunContext, item: Item[Person]) -> str | None:
-        return Bot.find_existing(self, ctx, item)
+    find_existing = Bot.find_existing
 
 
 class RefusedBot(CountingBot):
@@ -84,8 +82,22 @@ class IntentBot(CountingBot):
     name: ClassVar[str] = "intent-bot"
     declares_intent = True
 
-    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+    def process(self, ctx: RunContext, item: Item[Person]) -> str | None:
         target = self.target(ctx)
         ctx.step("prepare")
         ctx.intent("create", target="counting")
         return target.create(item.key, item.data.name)
+
+
+class SavingBot(CountingBot):
+    """Its app keeps what it is given until "Save" (the counting target's ``save_later``):
+    the runtime saves every ``save_every`` items."""
+
+    name: ClassVar[str] = "saving-bot"
+    save_every: ClassVar[int] = 5
+
+    def save(self, ctx: RunContext) -> dict[str, str]:
+        pause = float((ctx.settings or {}).get("save_pause_seconds", 0))
+        if pause:
+            time.sleep(pause)
+        return self.target(ctx).save()
