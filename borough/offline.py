@@ -11,180 +11,33 @@ app (an integration test) proves the bot with the app.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Generic, cast, overload
+from typing import Any, Generic, cast, overload
 
-from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
+from borough.batches import item_rules
 from borough.bot import Bot, Item
-from borough.config.models import RetryPolicy
-from borough.connect import AppServices, Connector
+from borough.config.models import BotConfig, RetryPolicy
+from borough.connect import Connector
 from borough.context import ItemScope, RunContext
 from borough.errors import (
     AppRefusedError,
     BusinessRuleError,
     ConfigError,
     NeedsReviewError,
-    SecretsError,
     SkipItem,
     TransientError,
 )
 from borough.evidence import DownloadFolder
+from borough.fakes import MemorySecrets, TestClock
 from borough.ledger.models import ItemState
-from borough.secrets.keys import KeyMaterial
 from borough.worker import describe_error
 
 S = TypeVar("S", default=Any)
 C = TypeVar("C", bound=Connector)
-#: the moment a :class:`TestClock` starts at unless told otherwise (a Monday, 09:00 UTC)
-EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-class TestClock:
-    """Time that passes only when the test (or a wait) says so: ``sleep`` returns at once."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, start: datetime = EPOCH) -> None:
-        self._now = start
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return (self._now - EPOCH).total_seconds()
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-
-    def sleep(self, seconds: float) -> None:
-        """What a wait would have been: recorded in ``slept``, and the clock moves on."""
-        self.slept.append(seconds)
-        self.advance(seconds)
-
-
-class MemorySecrets:
-    """The secret store's interface (``get``/``find``/``set``/``delete``/``names``) in memory:
-    no file, no key derivation. ``on_value`` sees every value read (the runtime redacts them)."""
-
-    def __init__(
-        self,
-        values: Mapping[str, str] | None = None,
-        on_value: Callable[[str], None] | None = None,
-    ) -> None:
-        self._values = dict(values or {})
-        self._on_value = on_value or (lambda value: None)
-
-    def has(self, name: str) -> bool:
-        return name in self._values
-
-    def find(self, name: str) -> str | None:
-        value = self._values.get(name)
-        if value is not None:
-            self._on_value(value)
-        return value
-
-    def get(self, name: str) -> str:
-        value = self.find(name)
-        if value is None:
-            raise SecretsError(
-                f"no secret named {name!r} in the in-memory store; give it as secrets={{...}}"
-            )
-        return value
-
-    def set(self, name: str, value: str) -> None:
-        if not value:
-            raise SecretsError(f"refusing to store an empty value for secret {name!r}")
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        if self._values.pop(name, None) is None:
-            raise SecretsError(f"no secret named {name!r} to delete")
-
-    def names(self) -> list[str]:
-        return sorted(self._values)
-
-
-def memory_keys() -> KeyMaterial:
-    """A fresh set of installation keys (signing, token, ledger), made in memory."""
-    return KeyMaterial.generate()
-
-
-class MemorySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    reference_prefix: str = "REF-"
-
-
-def _no_services() -> AppServices:
-    def ignore(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    def no_secret(name: str) -> str:
-        raise SecretsError(f"a MemoryTarget has no secret {name!r}")
-
-    here = Path(".")
-    return AppServices(secret=no_secret, capture=ignore, step=ignore, home=here, run_folder=here)
-
-
-class MemoryTarget(Connector):
-    """A fake target app in memory: ``create(key, data)`` returns its reference,
-    ``find(key)`` finds it again. ``writes`` counts every create per key (exactly-once is
-    ``max(writes.values()) == 1``); ``fail_next`` injects a fault before or after the
-    write; ``down`` makes every call a :class:`TransientError`."""
-
-    kind: ClassVar[str] = "memory"
-    Settings: ClassVar[type[BaseModel]] = MemorySettings
-    settings: MemorySettings
-
-    def __init__(
-        self,
-        name: str = "target",
-        settings: MemorySettings | None = None,
-        services: AppServices | None = None,
-    ) -> None:
-        super().__init__(name, settings or MemorySettings(), services or _no_services())
-        self.records: dict[str, tuple[str, Any]] = {}
-        self.writes: Counter[str] = Counter()
-        self.down = False
-        self._faults: list[tuple[bool, BaseException]] = []
-
-    def fail_next(
-        self, times: int = 1, *, after_write: bool = False, error: BaseException | None = None
-    ) -> None:
-        """The next ``times`` creates fail (``after_write``: once the record is kept)."""
-        fault = error or TransientError(f"{self.name} fault injected", app=self.name)
-        self._faults.extend([(after_write, fault)] * times)
-
-    def _check_up(self, step: str) -> None:
-        if self.down:
-            raise TransientError(f"{self.name} is not answering", app=self.name, step=step)
-
-    def create(self, key: str, data: object = None) -> str:
-        self._check_up("create")
-        after, fault = self._faults.pop(0) if self._faults else (False, None)
-        if fault is not None and not after:
-            raise fault
-        reference = f"{self.settings.reference_prefix}{len(self.records) + 1:06d}"
-        self.records[key] = (reference, data)
-        self.writes[key] += 1
-        if fault is not None:
-            raise fault
-        return reference
-
-    def find(self, key: str, data: object = None) -> str | None:
-        self._check_up("find")
-        found = self.records.get(key)
-        return None if found is None else found[0]
-
-    def close(self) -> None:
-        """Nothing to release; the records stay for the test to read."""
 
 
 class MemoryTrail:
@@ -231,6 +84,13 @@ class OfflineContext(RunContext[S]):
             )
         return cast(Connector, self.fakes[name])
 
+    def close(self) -> None:
+        """Close the fakes too (a :class:`MemoryTarget` then drops what it held unsaved)."""
+        super().close()
+        for fake in self.fakes.values():
+            if isinstance(fake, Connector):
+                fake.close()
+
     def capture(
         self, name: str, content: bytes | str, *, kind: str, step: str | None = None
     ) -> Any:
@@ -248,6 +108,7 @@ class Outcome:
     error: str | None = None
     attempts: int = 0
     recovered: bool = False
+    found_first: bool = False
 
 
 @dataclass
@@ -288,8 +149,16 @@ class OfflineRun(Generic[S]):
         secrets: Mapping[str, str] | MemorySecrets | None = None,
         clock: TestClock | None = None,
         retry: RetryPolicy | None = None,
+        check_first: bool | None = None,
+        save_every: int | None = None,
     ) -> None:
         self.bot = bot
+        self.rules = item_rules(
+            type(bot),
+            BotConfig(bot=type(bot).name, check_first=check_first, save_every=save_every),
+        )
+        self._staged: list[tuple[Item[Any], str | None, int]] = []
+        self._result = RunResult({})
         self.clock = clock or TestClock()
         self.policy = retry or type(bot).retry
         self.secrets = secrets if isinstance(secrets, MemorySecrets) else MemorySecrets(secrets)
@@ -322,28 +191,42 @@ class OfflineRun(Generic[S]):
         bot, ctx = self.bot, self.ctx
         bot.setup(ctx)
         try:
-            result = RunResult({})
+            result = self._result = RunResult({})
             for item in list(items if items is not None else bot.items(ctx)):
                 known = self.ledger.get(item.key)
                 if known is not None and (known[0].state in _SETTLED or known[1] == item.payload()):
                     result.already_done += known[0].state is ItemState.DONE
                     continue
                 if not item.valid:
-                    outcome = Outcome(item.key, ItemState.FAILED, error=item.invalid)
+                    self._record(item, Outcome(item.key, ItemState.FAILED, error=item.invalid))
                 else:
-                    outcome = self._work(item)
-                self.ledger[item.key] = (outcome, item.payload())
-                result.outcomes[item.key] = outcome
+                    self._record(item, self._work(item))
+                if len(self._staged) >= max(self.rules.save_every, 1):
+                    self._save()
+            self._save()
             return result
         finally:
+            self._staged = []
             bot.teardown(ctx)
             ctx.close()
 
-    def _work(self, item: Item[Any]) -> Outcome:
+    def _record(self, item: Item[Any], outcome: Outcome | None) -> None:
+        if outcome is not None:  # None: held by the app until the next save
+            self.ledger[item.key] = (outcome, item.payload())
+            self._result.outcomes[item.key] = outcome
+
+    def _work(self, item: Item[Any], first: int = 1) -> Outcome | None:
         bot, ctx = self.bot, self.ctx
         in_flight: str | None = None  # why the target may hold the item already
-        for attempt in range(1, self.policy.attempts + 1):
+        for attempt in range(first, self.policy.attempts + 1):
             ctx.item = ItemScope(token=f"item:{item.key}", attempt=attempt)
+            if in_flight is None and self.rules.check_first:
+                settled = self._check(item, "checked before processing", attempt)
+                if isinstance(settled, Outcome):
+                    return replace(settled, recovered=False, found_first=True)
+                if settled is True:  # cannot ask now: wait, never process blind
+                    self.clock.sleep(self.policy.delay(attempt))
+                    continue
             if in_flight is not None:  # as the runner settles a parked item: look first
                 settled = self._check(item, in_flight, attempt)
                 if settled is None:
@@ -363,6 +246,9 @@ class OfflineRun(Generic[S]):
                 raise  # the runner stops the whole run here (a wrong password)
             except Exception as exc:
                 error = describe_error(exc)
+                if ctx.item.intent_recorded and self.rules.save_every:
+                    # the app may hold part of it: saved first, then looked up
+                    return self._save(failing=(item, exc, attempt))
                 if ctx.item.intent_recorded:
                     settled = self._check(item, error, attempt)
                     if isinstance(settled, Outcome):
@@ -378,10 +264,54 @@ class OfflineRun(Generic[S]):
                 continue
             finally:
                 ctx.item.on_intent = None
+            if self.rules.save_every and ctx.item.intent_recorded:
+                self._staged.append((item, reference, attempt))
+                return None
             return Outcome(item.key, ItemState.DONE, reference, attempts=attempt)
-        assert in_flight is not None  # only an unanswered check leaves the loop
+        if in_flight is None:  # check_first could not ask the target: never processed blind
+            why = f"gave up after {attempt} attempts: the target could not be checked first"
+            return Outcome(item.key, ItemState.FAILED, error=why, attempts=attempt)
         why = f"{in_flight}; the target could not be checked"
         return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
+
+    def _save(self, failing: tuple[Item[Any], Exception, int] | None = None) -> Outcome | None:
+        """Save what the app holds (the runner's ``SaveBatch`` rules); the failing item's
+        outcome once it is looked up."""
+        batch, self._staged = self._staged, []
+        covered = [(item, attempt) for item, _, attempt in batch]
+        covered += [(failing[0], failing[2])] if failing else []
+        if not covered:
+            return None
+        tokens = [f"item:{item.key}" for item, _ in covered]
+        self.trail.emit("batch.intent", outcome="pending", detail={"items": tokens})
+        try:
+            references = self.bot.save(self.ctx) or {}
+        except AppRefusedError:
+            raise
+        except Exception as exc:
+            self.bot.discard(self.ctx)
+            for item, attempt in covered:
+                self._record(item, self._after_failed_save(item, exc, attempt))
+            return None
+        for item, given, attempt in batch:
+            reference = references.get(item.key) or given
+            self._record(item, Outcome(item.key, ItemState.DONE, reference, attempts=attempt))
+        if failing is None:
+            return None
+        return self._after_failed_save(*failing)
+
+    def _after_failed_save(self, item: Item[Any], exc: Exception, attempt: int) -> Outcome | None:
+        settled = self._check(item, describe_error(exc), attempt)
+        if isinstance(settled, Outcome):
+            return settled
+        if settled is True:
+            why = f"{describe_error(exc)}; the target could not be checked"
+            return Outcome(item.key, ItemState.NEEDS_REVIEW, error=why, attempts=attempt)
+        decided = self._decide(item, exc, describe_error(exc), attempt)
+        if decided is not None:
+            return decided
+        self.clock.sleep(self.policy.delay(attempt))
+        return self._work(item, attempt + 1)
 
     def _intent(self, step: str, target: str | None) -> None:
         self.trail.emit("item.intent", step=step, target=target, outcome="pending")

@@ -1,7 +1,7 @@
 """Test helpers shipped for bot authors: a throw-away installation, a write-counting target
 and an in-memory store of audit anchors; for unit tests in milliseconds, a bot run in
 memory against fakes (:class:`OfflineRun`, :class:`MemoryTarget`, :class:`MemorySecrets`,
-:func:`memory_keys`, :class:`TestClock`; see :mod:`borough.offline`).
+:func:`memory_keys`, :class:`TestClock`; see :mod:`borough.offline` and :mod:`borough.fakes`).
 
 ``CountingTarget`` is a fake legacy system in a SQLite file: it counts every write, so a
 test can prove a bot never created anything twice, even across killed processes. Fault
@@ -33,16 +33,8 @@ from borough.drift.report import Candidate, Finding, element_path
 from borough.drift.screens import ScreenDecl
 from borough.drift.similar import similarity
 from borough.errors import BoroughError, TransientError
-from borough.offline import (
-    MemorySecrets,
-    MemoryTarget,
-    OfflineContext,
-    OfflineRun,
-    Outcome,
-    RunResult,
-    TestClock,
-    memory_keys,
-)
+from borough.fakes import MemorySecrets, MemoryTarget, TestClock, memory_keys
+from borough.offline import OfflineContext, OfflineRun, Outcome, RunResult
 from borough.runtime import Runtime, open_runtime
 from borough.secrets.store import TEST_ONLY_KDF, SecretStore
 

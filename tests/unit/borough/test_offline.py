@@ -173,3 +173,64 @@ def test_memory_keys_are_fresh_and_the_clock_moves_only_when_told():
     start = clock.now()
     clock.advance(90)
     assert (clock.now() - start).total_seconds() == 90 and clock.monotonic() == 90
+
+
+class Keying(Writer):
+    """Keys rows into a client that keeps them until Save (``save_later``)."""
+
+    name: ClassVar[str] = "keying"
+    save_every: ClassVar[int] = 2
+
+    def save(self, ctx: RunContext[Settings]) -> dict[str, str]:
+        self.events.append("save")
+        return ctx.app(ctx.settings.app, MemoryTarget).save()
+
+
+def test_check_first_finds_what_the_target_already_holds_and_enters_only_the_rest():
+    app = MemoryTarget()
+    app.create("A")  # entered before this ledger existed
+    bot = Writer(rows("A", "B"))
+    result = offline(bot, app, check_first=True).run()
+    assert bot.events == ["read A", "read B", "check A", "check B", "process B"]
+    assert result.outcomes["A"].found_first and result.outcomes["A"].reference == "REF-000001"
+    assert dict(app.writes) == {"A": 1, "B": 1}
+
+
+def test_check_first_never_processes_an_item_it_could_not_look_up():
+    app = MemoryTarget()
+    app.down = True
+    result = offline(Writer(rows("A")), app, check_first=True).run()
+    assert result.outcomes["A"].state is ItemState.FAILED
+    assert "could not be checked first" in (result.outcomes["A"].error or "")
+    assert app.writes == {}
+
+
+def test_a_save_later_bot_is_saved_every_n_items_and_at_the_end():
+    app = MemoryTarget(save_later=True)
+    bot = Keying(rows("A", "B", "C"))
+    result = offline(bot, app).run()
+    assert [e for e in bot.events if not e.startswith("read")] == [
+        "process A",
+        "process B",
+        "save",
+        "process C",
+        "save",
+    ]
+    assert result.done == 3 and result.outcomes["C"].reference == "REF-000003"
+    assert dict(app.writes) == {"A": 1, "B": 1, "C": 1} and app.unsaved == []
+
+
+def test_a_failed_save_discards_what_the_app_holds_and_redoes_the_batch_once():
+    app = MemoryTarget(save_later=True)
+    app.fail_next_save()  # nothing kept; close() (the default discard) drops the unsaved
+    result = offline(Keying(rows("A", "B")), app).run()
+    assert result.done == 2
+    assert dict(app.writes) == {"A": 1, "B": 1}
+
+
+def test_an_item_failing_after_the_app_took_it_is_saved_then_found():
+    app = MemoryTarget(save_later=True)
+    app.fail_next(after_write=True)  # A is held by the app, then the bot fails
+    result = offline(Keying(rows("A", "B")), app).run()
+    assert result.outcomes["A"].state is ItemState.DONE and result.outcomes["A"].recovered
+    assert dict(app.writes) == {"A": 1, "B": 1}
