@@ -281,9 +281,21 @@ def case_view(case: Case, *, saved: bool = False, alert: str = "") -> str:
     return layout(f"Case {case.case_ref}", body, page_id="page-case")
 
 
+def _pager_row(base: str, page: int, pages: int) -> str:
+    """An old GridView's pager: a row of the table itself, links known only by their text."""
+    parts = [f"Page {page} of {pages}"]
+    if page > 1:
+        parts.insert(0, f'<a href="{e(base)}&amp;page={page - 1}">&lt;&lt; prev</a>')
+    if page < pages:
+        parts.append(f'<a href="{e(base)}&amp;page={page + 1}">next &gt;&gt;</a>')
+    return f'<tr class="pgr"><td colspan="7">{" | ".join(parts)}</td></tr>'
+
+
 def case_list(cases: Sequence[Case], page: int, pages: int) -> str:
-    body = "<h1>Case list</h1>" + _grid("gvCases", cases, select=False)
-    body += _pager("/cases?go=1", page, pages)
+    grid = _grid("gvCases", cases, select=False)
+    if pages > 1:
+        grid = grid.removesuffix("</table>") + _pager_row("/cases?go=1", page, pages) + "</table>"
+    body = "<h1>Case list</h1>" + grid
     return layout("Case list", body, page_id="page-case-list")
 
 
