@@ -225,6 +225,12 @@ class WebSession(Connector):
             read=read,
         )
 
+    def home(self, *, step: str = "home") -> Page:
+        """The main window at ``start_path``, signed in and checked: the main page of an
+        app without frames (``web.page`` is the main window wherever sign-in left it)."""
+        self.goto(self.settings.start_path, step=step)
+        return self.page
+
     def goto(self, path: str, where: Page | Frame | None = None, *, step: str = "open") -> None:
         target = where if where is not None else self.page
         response = target.goto(self.settings.url(path), wait_until="load")
