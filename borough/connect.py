@@ -100,6 +100,12 @@ def connector_class(kind: str) -> type[Connector]:
     return cls
 
 
+def installed_kinds() -> list[tuple[str, type[BaseModel]]]:
+    """(kind, its ``Settings`` model) of every installed connector kind, by name."""
+    found = {ep.name for ep in entry_points(group=GROUP)}
+    return [(kind, connector_class(kind).Settings) for kind in sorted(found)]
+
+
 def app_settings(name: str, app: AppConfig, doc: LocatedYaml | None = None) -> BaseModel:
     """Validate the kind-specific keys of one app against its connector's Settings model.
 
