@@ -142,6 +142,11 @@ class AppRefusedError(ConnectorError):
     this message; its items wait, untouched or parked for a check, for the next run."""
 
 
+class SignInError(AppRefusedError):
+    """An application refused the robot's sign-in: the run stops (trying on would fail
+    every item, and real apps lock an account after a few refused passwords)."""
+
+
 class AppDriftError(BoroughError):
     """An app's screens no longer match what its bots declare (`borough check app NAME`)."""
 

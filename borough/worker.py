@@ -116,7 +116,7 @@ class ItemWorker:
         except (LeaseLostError, AuditError):
             raise  # a lost lease or an unwritable trail stops the run: no further intent
         except (RunCancelled, KeyboardInterrupt, AppRefusedError):
-            # a refused robot stops the run once (not every item); its item waits
+            # a refused robot (SignInError too) stops the run once; its item waits
             self._abandon(state_holder["claim"])
             raise
         except Exception as exc:
