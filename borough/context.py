@@ -14,6 +14,7 @@ from borough.audit.trail import AuditTrail
 from borough.connect import AppServices, Connector, no_lease, open_connector
 from borough.errors import ConfigError, ConnectorError
 from borough.evidence import DownloadFolder
+from borough.processes import ProcessBook
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -174,4 +175,11 @@ class RunContext(Generic[S]):
             run_folder=self.run_folder,
             check_lease=self.lease_check,
             keep_out=self.runtime.redactor.keep_out,
+            own_process=lambda pid, what: self.process_book.own(self.run_id, pid, what),
+            disown_process=lambda pid: self.process_book.disown(self.run_id, pid),
         )
+
+    @property
+    def process_book(self) -> ProcessBook:
+        """Processes this run's connectors started (stopped by the next run if it dies)."""
+        return ProcessBook(self.runtime.paths.data / "processes")

@@ -33,6 +33,7 @@ from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, R
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
 from borough.ledger.runs import new_run_id, utcnow
 from borough.observe import RunObserver
+from borough.processes import OwnedProcess
 from borough.reaper import reap_dead_runs
 from borough.registry import bot_settings, load_bot
 from borough.run_setup import fingerprints, resolve_inputs
@@ -207,6 +208,7 @@ class _Run:
                 by=run_id,
                 bot=self.bot_cls.name,
             )
+            self._stop_orphaned_processes()
             # a drifted app stops the run here, before any item is recorded or claimed
             preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
@@ -396,6 +398,19 @@ class _Run:
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _stop_orphaned_processes(self) -> None:
+        """Apps (and displays) a killed run started are stopped before this run opens its
+        own: no second copy on the same files, nothing unsaved carried over."""
+
+        def stopped(record: OwnedProcess, how: str) -> None:
+            self.trail.emit(
+                "app.orphan_stopped",
+                outcome=how,
+                detail={"what": record.what, "pid": record.pid, "from_run": record.run_id},
+            )
+
+        self.ctx.process_book.stop_orphans(stopped)
 
     def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
         decision = (
