@@ -69,10 +69,14 @@ class ProcessBook:
             self._path(run_id, pid).unlink()
 
     def records(self) -> list[OwnedProcess]:
+        """Newest first: an app is stopped before the display it runs on."""
+        paths = list(self.folder.glob("*.json")) if self.folder.is_dir() else []
         found = []
-        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+        for path in sorted(paths, key=_recorded_at, reverse=True):
             try:
                 found.append(OwnedProcess(**json.loads(path.read_text(encoding="utf-8"))))
+            except FileNotFoundError:
+                continue
             except (OSError, ValueError, TypeError):
                 logger.bind(action="process.record_unreadable").warning(
                     "ignoring an unreadable process record {}", path.name
@@ -101,6 +105,13 @@ class ProcessBook:
 
     def _path(self, run_id: str, pid: int) -> Path:
         return self.folder / f"{run_id}-{pid}.json"
+
+
+def _recorded_at(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:  # forgotten meanwhile by its run
+        return 0
 
 
 def _stop(pid: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from subprocess import Popen
@@ -23,7 +23,7 @@ from borough.connect import AppServices, Connector
 from borough.errors import ConnectorError, TransientError
 from borough.ledger.runs import process_alive
 from connectors.desktop import display, drift, forms, signin
-from connectors.desktop.app import AppProcess, expand_command
+from connectors.desktop.app import AppProcess, app_environment, expand_command
 from connectors.desktop.clipboard import Clipboard
 from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
 from connectors.desktop.ocr import Ocr
@@ -212,7 +212,11 @@ class DesktopConnector(Connector):
             )
         command = expand_command(self.settings.command, self.services.home)
         self._process = AppProcess(
-            self.name, command, self.services.home, self.services.run_folder / f"{self.name}.log"
+            self.name,
+            command,
+            self.services.home,
+            self.services.run_folder / f"{self.name}.log",
+            env=app_environment(self.settings.env, self.services.home),
         )
         self._own(self._process.process.pid, f"app {self.name}")
         self._log.bind(action="desktop.start").info("started app {}", self.name)
@@ -353,6 +357,20 @@ class DesktopConnector(Connector):
     def read(self, target: Focus) -> str:
         """A field's text, read back by select-all and copy."""
         return self.session.read_field(target)
+
+    def wait_field(
+        self,
+        target: Focus | None,
+        accept: Callable[[str], bool],
+        *,
+        what: str,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Wait until the field's text passes ``accept`` (e.g. ``str.strip`` for "filled
+        in", ``lambda t: t == ""`` for "cleared"); returns the text. ``what`` names the
+        state in the error ("a case reference")."""
+        return self.session.wait_field(target, accept, what, label=label, timeout=timeout)
 
     def enter(self, fields: Sequence[forms.Field]) -> None:
         """Fill fields in order, each confirmed by read-back (see connectors.desktop.forms)."""
