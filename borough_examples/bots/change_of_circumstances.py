@@ -26,6 +26,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app: str = "casework"
+    #: Caseflow runs with --save-later: cases wait in its unsaved work until Save all (give
+    #: the bot's config save_every: N too; the runtime then presses Save all every N cases)
+    save_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class ChangeOfCircumstances(Bot[CtrChange, Settings]):
     def _web(self, ctx: RunContext[Settings]) -> WebSession:
         return ctx.app(ctx.settings.app, WebSession)
 
-    def process(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str:
+    def process(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         change = item.data
         web = self._web(ctx)
         screens = CaseworkScreens(web)
@@ -67,13 +70,19 @@ class ChangeOfCircumstances(Bot[CtrChange, Settings]):
         draft = existing.reference if existing is not None else None
         content = screens.open_form(draft)
 
-        def fill_and_save() -> str:
+        def fill_and_save() -> str | None:
             screens.fill(content, change, item.key)
             ctx.intent("update-draft" if draft else "create-case", target=web.name)
             return screens.save(content)
 
         try:
-            return web.run("save", fill_and_save, repeatable=False)
+            reference = web.run("save", fill_and_save, repeatable=False)
+            if reference is None and not ctx.settings.save_later:
+                raise NeedsReviewError(
+                    "Caseflow held the case in its unsaved work (it runs with --save-later): "
+                    "set settings.save_later: true and save_every: N in the bot's config"
+                )
+            return reference  # None: held until the runtime's save()
         except BusinessRuleError as exc:
             if "Duplicate case" not in str(exc):
                 raise
@@ -83,6 +92,10 @@ class ChangeOfCircumstances(Bot[CtrChange, Settings]):
                 ctx.step("already-in-app", target=web.name, reference=again.reference)
                 return again.reference
             raise
+
+    def save(self, ctx: RunContext[Settings]) -> dict[str, str]:
+        """Save all (Caseflow --save-later): the held cases are written, with references."""
+        return CaseworkScreens(self._web(ctx)).save_all()
 
     def find_existing(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         change = item.data

@@ -53,8 +53,10 @@ def web_home(
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
     secret: str | None = f"{USER}:{PASSWORD}",
+    bot: dict[str, Any] | None = None,
 ) -> Path:
-    """An installation whose ``casework`` app points at ``url``, with rows to work."""
+    """An installation whose ``casework`` app points at ``url``, with rows to work
+    (``bot``: more keys of the bot's config, merged in; its ``settings`` too)."""
     apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
     casework = {**apps["apps"]["casework"], "base_url": url, **FAST_APP, **(app or {})}
     bot_config = yaml.safe_load(
@@ -62,6 +64,9 @@ def web_home(
     )
     bot_config["inputs"] = {"notifications": "input/notifications.csv"}
     bot_config["retry"] = retry or FAST_RETRY
+    for key, value in (bot or {}).items():
+        merged = {**bot_config.get(key, {}), **value} if key == "settings" else value
+        bot_config[key] = merged
     home = make_home(
         root,
         files={
