@@ -146,7 +146,10 @@ def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool
 
 
 def run_trials(tmp_path: Path, count: int, **kind: Any) -> list[Trial]:
-    return in_parallel(lambda n: trial(tmp_path, 300 + n, **kind), scaled(count))
+    trials = in_parallel(lambda n: trial(tmp_path, 300 + n, **kind), scaled(count))
+    kills, mid_save = sum(t.kills for t in trials), sum(t.mid_save for t in trials)
+    print(f"{kind}: {len(trials)} trials, {kills} kills, {mid_save} inside a save")
+    return trials
 
 
 def test_check_first_on_a_new_ledger_against_a_half_full_target_under_kill_9(tmp_path: Path):

@@ -89,6 +89,18 @@ def test_check_first_of_a_bot_without_find_existing_is_a_config_error(tmp_path: 
     assert "define find_existing(ctx, item)" in str(caught.value)
 
 
+def test_config_check_names_a_rule_the_bot_cannot_keep(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from borough.cli import app
+    from borough.testing import home_env
+
+    home = counting_home(tmp_path, people(1), bot_options={"save_every": 3})
+    result = CliRunner().invoke(app, ["config", "check"], env=home_env(home))
+    assert result.exit_code == 3
+    assert "bot 'counting-bot' has save_every: 3" in " ".join(result.output.split())
+
+
 def test_save_every_without_save_is_a_config_error(tmp_path: Path):
     home = counting_home(tmp_path, people(1), bot_options={"save_every": 3})
     with runtime_in(home) as runtime, pytest.raises(ConfigError) as caught:
