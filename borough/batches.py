@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from borough.bot import Bot, Item
 from borough.config.models import BotConfig
 from borough.context import ItemScope, RunContext
@@ -118,6 +120,11 @@ class SaveBatch:
     def full(self) -> bool:
         return len(self.staged) >= self.size
 
+    @property
+    def held(self) -> frozenset[int]:
+        """Ledger ids of the items the app holds unsaved (never adopted by their own run)."""
+        return frozenset(s.claim.item_id for s in self.staged)
+
     def save(self, failing: Staged | None = None, error: Exception | None = None) -> None:
         """Record the batch's intent, save, and settle each of its items.
 
@@ -175,7 +182,8 @@ class SaveBatch:
         try:
             self.bot.discard(self.ctx)
         except Exception as exc:
-            self._park(covered)
+            with contextlib.suppress(Exception):
+                self._park(covered)
             raise BoroughError(
                 f"the app's save failed and its unsaved changes could not be discarded "
                 f"({type(exc).__name__}: {exc}); the run stops, and the next run looks up "
@@ -183,9 +191,18 @@ class SaveBatch:
             ) from exc
 
     def abandon(self) -> None:
-        """The run stops: staged items are parked for the next run's check."""
+        """The run stops or pauses (its ledger unreachable): what the app holds unsaved is
+        discarded, and the staged items are parked, so each is looked up before anything is
+        done again (by this run after a pause, or the next). If discarding fails the run
+        must stop: a later save could write what was held."""
         batch, self.staged = self.staged, []
-        self._park(batch)
+        if not batch:
+            return
+        self._discard(batch)
+        try:
+            self._park(batch)
+        except Exception as exc:  # the ledger is away: they stay IN_FLIGHT, looked up later
+            logger.bind(action="batch.park").warning("held items stay in flight: {}", exc)
 
     def _park(self, batch: list[Staged]) -> None:
         for staged in batch:

@@ -33,8 +33,8 @@ from borough.errors import (
 )
 from borough.evidence import DownloadFolder
 from borough.fakes import MemorySecrets, TestClock
+from borough.item_worker import describe_error
 from borough.ledger.models import ItemState
-from borough.worker import describe_error
 
 S = TypeVar("S", default=Any)
 C = TypeVar("C", bound=Connector)

@@ -38,7 +38,7 @@ def test_cases_wait_in_unsaved_work_until_the_runtime_saves_them(tmp_path: Path)
     rows = notifications(10, bad_every=0, seed=4)
     config = SandboxConfig(store=tmp_path / "cf.sqlite", users={USER: PASSWORD}, save_later=True)
     with serve_in_thread(config) as app:
-        home = web_home(tmp_path / "home", app.url, rows, bot=SAVE_LATER)
+        home = web_home(tmp_path / "home", app.url, rows, bot_config=SAVE_LATER)
         final = start_run(home)
         _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
@@ -65,7 +65,7 @@ def test_kill_9_of_a_save_later_web_bot_loses_and_duplicates_nothing(tmp_path: P
             tmp_path / "home",
             app.url,
             rows,
-            bot=SAVE_LATER,
+            bot_config=SAVE_LATER,
             borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 50}},
         )
         for round_ in range(scaled(4)):

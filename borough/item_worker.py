@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
@@ -119,6 +120,10 @@ class ItemWorker:
             # a refused robot (SignInError too) stops the run once; its item waits
             self._abandon(state_holder["claim"])
             raise
+        except DBAPIError as exc:
+            if not self.runtime.ledger.reachable():
+                raise  # the ledger is away: the run pauses; the item is settled on return
+            return self._after_failure(state_holder["claim"], item, exc)
         except Exception as exc:
             if self.batch is not None and state_holder["claim"].state is ItemState.IN_FLIGHT:
                 # the app may hold part of it: saved first, so the lookup tells the truth
