@@ -9,6 +9,9 @@ logging call returns, so the audit of an intended change precedes the change.
 The file is opened on the first append only, so read-only commands work on a read-only
 trail. A write that fails (disk full, quota, read-only, I/O error) is undone back to the
 last complete record and raised as an :class:`~borough.errors.AuditError`.
+
+The live file rolls over into a closed segment (:mod:`borough.audit.segments`) when it
+reaches ``segment_bytes`` or, with ``segment_daily``, at the first write of a new UTC day.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from borough.audit.files import (
 from borough.audit.guard import Seen, prove_tail
 from borough.audit.head import GENESIS, HeadUnreadable, Point, read_head, write_head
 from borough.audit.keys import AuditKeys
+from borough.audit.rolling import Roller
 from borough.errors import AuditError
 from borough.host import host_name
 
@@ -65,6 +69,8 @@ class ChainSink:
         redact: Callable[[str], str] = lambda text: text,
         anchors: AnchorSource = None,
         trail_id: str | None = None,
+        segment_bytes: int | None = None,
+        segment_daily: bool = False,
     ) -> None:
         self.folder = folder
         self.path = folder / LOG_NAME
@@ -84,6 +90,8 @@ class ChainSink:
         self.last_anchor: Anchor | None = None  #: the last anchor this sink signed
         self.written = 0
         self.last_seq = 0
+        self.last_ts: str | None = None  #: time of the last record written or proven
+        self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
     def write(self, message: Any) -> None:
@@ -177,7 +185,9 @@ class ChainSink:
                 "copied from another installation); nothing more is written. Run "
                 "`borough audit verify`"
             )
-        self._end = prove_tail(
+        if self._fingerprint is None or fingerprint[0] != self._fingerprint[0]:
+            self.roller.forget()  # a new live file (a roll-over, a purge): list segments again
+        tail = prove_tail(
             self.fd,
             fingerprint[1],
             head,
@@ -186,7 +196,11 @@ class ChainSink:
             anchor=anchor,
             seen=None if inode_changed else self._seen,
             seen_seq=self._seen.seq if self._seen else 0,
+            closed=self.roller.closed(),
         )
+        self._end = tail.point
+        self.last_ts = str(tail.record["ts"]) if tail.record else None
+        self.roller.saw(tail)
         self._size = fingerprint[1]
         self._anchor_checked = True
         self._fingerprint = fingerprint
@@ -252,9 +266,18 @@ class ChainSink:
         """
         if proven is None:
             self.prove_end()
+            self.roller.before(batch[0])
         else:
             self._end, self._size = proven
             self._seen = None
+        written = self.write_batch(batch, allow_checkpoint=allow_checkpoint)
+        self.roller.after(batch[-1])
+        return written
+
+    def write_batch(
+        self, batch: list[dict[str, Any]], *, allow_checkpoint: bool = True
+    ) -> list[dict[str, Any]]:
+        """Write, fsync and sign ``batch`` after the proven end (no roll-over)."""
         start_size, start_end = self._size, self._end
         written: list[tuple[dict[str, Any], bytes]] = []
         try:
@@ -310,6 +333,7 @@ class ChainSink:
         record, line = written[-1]
         self._fingerprint = self._stat()
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
+        self.last_ts = record["ts"]
         self.written += len(written)
         self.last_seq = written[0][0]["seq"]
         for signed, _ in written:
@@ -343,6 +367,12 @@ class ChainSink:
         self._size, self._end = size, end
         self._seen = None
         self._fingerprint = None
+        self.roller.forget()
+
+    @property
+    def size(self) -> int:
+        """The live file's size as proven (under :meth:`exclusive`)."""
+        return self._size
 
     def reopen(self) -> None:
         """The file was replaced under the lock (purge, repair): hold the new one instead."""

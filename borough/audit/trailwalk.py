@@ -137,22 +137,7 @@ class TrailWalk:
     def _boundary(self, walker: Walker, index: int, row: Row, closing: Row | None) -> None:
         file = self.files[index]
         if file.closed and row.seq != file.first_seq:
-            owner = next((f for f in self.files if f.first_seq == row.seq), None)
-            if owner is not None and owner is not file:
-                last = _last_seq(file)
-                raise Stop(
-                    walker.fail(
-                        Problem(
-                            "reordered",
-                            file.first_seq,
-                            row.line,
-                            f"the segment {file.name} holds records {row.seq}-{last}, but its "
-                            f"name says it begins at record {file.first_seq}: segment files "
-                            "were swapped or renamed",
-                            file.name,
-                        )
-                    )
-                )
+            self._misnamed(walker, file, row)
         if closing is None or closing.detail is None:
             return
         segment = closing.detail.get("segment")
@@ -174,6 +159,34 @@ class TrailWalk:
                 )
             )
         )
+
+    def _misnamed(self, walker: Walker, file: TrailFile, row: Row) -> None:
+        """A closed segment whose first record is not the one its name says."""
+        named = file.first_seq or 0
+        owner = next((f for f in self.files if f.first_seq == row.seq), None)
+        if owner is not None and owner is not file:
+            problem = Problem(
+                "reordered",
+                file.first_seq,
+                row.line,
+                f"the segment {file.name} holds records {row.seq}-{_last_seq(file)}, but its name "
+                f"says it begins at record {file.first_seq}: segment files were swapped or "
+                "renamed",
+                file.name,
+            )
+        elif walker.result.last is not None and row.seq > named == walker.result.last.seq + 1:
+            return  # its first records were cut: the walk names them missing
+        else:
+            problem = Problem(
+                "modified",
+                row.seq,
+                row.line,
+                f"the segment {file.name} begins with record {row.seq}, but its name says record "
+                f"{file.first_seq}: it was renamed (a closed segment is named after its first "
+                "record)",
+                file.name,
+            )
+        raise Stop(walker.fail(problem))
 
     def _closed_end(
         self, walker: Walker, file: TrailFile, index: int, last: Row | None

@@ -133,12 +133,13 @@ def _print_verdict(verdict: Verdict) -> None:
         for warning in verdict.warnings:
             console.print(f"[yellow]note:[/] {escape(warning)}", soft_wrap=True)
         return
+    from borough.audit.verify import first_problem_text
+
     problem = verdict.problem
     assert problem is not None
-    where = f"record {problem.seq}" if problem.seq is not None else "trail"
-    line = f", line {problem.line}" if problem.line else ""
     console.print(
-        f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}",
+        f"[red]TAMPERED[/] {problem.kind} at {first_problem_text(problem)}: "
+        f"{escape(problem.message)}",
         soft_wrap=True,
     )
     raise typer.Exit(ExitCode.TAMPERED)

@@ -27,6 +27,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from borough.audit.chain import LOG_NAME, PUBLIC_KEY_NAME
+from borough.audit.segments import closed_segments
 from borough.config.loader import Config
 from borough.errors import KeysMismatchError, LedgerError, StoreMissingError
 from borough.ledger import Ledger, Sealer, open_ledger, schema
@@ -140,7 +141,7 @@ def history(ledger: Ledger, audit: Path) -> list[str]:
     if runs:
         found.append(f"the ledger holds {runs} run(s)")
     log = audit / LOG_NAME
-    if log.exists() and log.stat().st_size > 0:
+    if (log.exists() and log.stat().st_size > 0) or closed_segments(audit):
         found.append("the audit trail holds records")
     if (audit / PUBLIC_KEY_NAME).exists():
         found.append(f"{PUBLIC_KEY_NAME} holds the trail's public key")
