@@ -42,6 +42,8 @@ from borough.audit.files import (
 )
 from borough.audit.guard import Seen, prove_tail
 from borough.audit.head import GENESIS, HeadUnreadable, Point, read_head, write_head
+from borough.audit.index import IndexFeed, IndexSource
+from borough.audit.indexrows import entry_of
 from borough.audit.keys import AuditKeys
 from borough.audit.rolling import Roller
 from borough.errors import AuditError
@@ -71,6 +73,7 @@ class ChainSink:
         trail_id: str | None = None,
         segment_bytes: int | None = None,
         segment_daily: bool = False,
+        index: IndexSource = None,
     ) -> None:
         self.folder = folder
         self.path = folder / LOG_NAME
@@ -92,6 +95,7 @@ class ChainSink:
         self.last_seq = 0
         self.last_ts: str | None = None  #: time of the last record written or proven
         self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
+        self.index = IndexFeed(index)  #: the audit index, fed in batches
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
     def write(self, message: Any) -> None:
@@ -106,6 +110,7 @@ class ChainSink:
             return self.append_locked([fields])[0]
 
     def close(self) -> None:
+        self.index.close()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -280,6 +285,7 @@ class ChainSink:
         """Write, fsync and sign ``batch`` after the proven end (no roll-over)."""
         start_size, start_end = self._size, self._end
         written: list[tuple[dict[str, Any], bytes]] = []
+        segment = self.roller.live_segment() if start_size else self._end.seq + 1
         try:
             for fields in batch:
                 written.append(self._write(fields))
@@ -292,7 +298,9 @@ class ChainSink:
         except OSError as exc:
             self._undo(start_size, start_end)
             raise AuditError(write_failure(exc, self.path)) from None
-        self._after_write(written)
+        if not start_size:
+            self.roller.started(written[0][0])
+        self._after_write(written, segment, start_size)
         return [record for record, _ in written]
 
     def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -329,13 +337,29 @@ class ChainSink:
         self._size, self._end = size, end
         self._fingerprint = None
 
-    def _after_write(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
+    def _after_write(
+        self, written: list[tuple[dict[str, Any], bytes]], segment: int, offset: int
+    ) -> None:
+        entries = []
+        for written_record, written_line in written:
+            entries.append(
+                entry_of(
+                    self.trail_id,
+                    written_record,
+                    segment=segment,
+                    offset=offset,
+                    length=len(written_line),
+                )
+            )
+            offset += len(written_line)
         record, line = written[-1]
         self._fingerprint = self._stat()
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.last_ts = record["ts"]
         self.written += len(written)
         self.last_seq = written[0][0]["seq"]
+        signed_any = any(r.get("action") in records.SIGNED_ACTIONS for r, _ in written)
+        self.index.add(entries, urgent=signed_any)
         for signed, _ in written:
             action = signed.get("action")
             if action in records.SIGNED_ACTIONS:

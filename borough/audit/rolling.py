@@ -115,6 +115,14 @@ class Roller:
         sink.reset_after_rewrite(0, sink.end)
         sink.prove_end()  # another writer may have started the new live file meanwhile
 
+    def started(self, record: dict[str, Any]) -> None:
+        """The first record of a new (or emptied) live file was just written."""
+        self._first = (int(record["seq"]), str(record["ts"]))
+
+    def live_segment(self) -> int:
+        """The segment number (first seq) of the non-empty live file."""
+        return self._live_first()[0]
+
     def _live_first(self) -> tuple[int, str]:
         if self._first is None:
             self._first = _first_record(self._sink.fd)

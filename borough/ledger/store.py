@@ -14,9 +14,11 @@ from borough import filemodes
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
+from borough.ledger.auditindex import AuditIndexBook
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
+from borough.ledger.writers import WriterBook
 
 
 class Ledger:
@@ -30,6 +32,8 @@ class Ledger:
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
         self.anchors = AnchorBook(engine)
+        self.audit_index = AuditIndexBook(engine)
+        self.audit_writers = WriterBook(engine)
 
     @property
     def url(self) -> str:

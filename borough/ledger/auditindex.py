@@ -1,0 +1,198 @@
+"""The audit index in the ledger database (SQLite or PostgreSQL): rows in, pages out.
+
+Rows arrive from each writer in batches and from ``catch_up``/``reindex`` reading the files;
+a row already there is left alone (``ON CONFLICT DO NOTHING``), so two processes indexing
+the same records never clash. Reads never load the whole table: pages use the indexes on
+time, run, item, action and actor; streams are fetched in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, delete, func, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from borough.audit.indexrows import Entry, Filters, IndexRow, group_people
+from borough.ledger.schema import audit_index, audit_people
+
+_COLUMNS = (
+    audit_index.c.trail,
+    audit_index.c.seq,
+    audit_index.c.ts,
+    audit_index.c.action,
+    audit_index.c.outcome,
+    audit_index.c.run_id,
+    audit_index.c.bot,
+    audit_index.c.item,
+    audit_index.c.actor,
+    audit_index.c.segment,
+    audit_index.c.byte_offset,
+    audit_index.c.length,
+    audit_index.c.hash,
+)
+_CHUNK = 1000
+
+
+def _row(found: Any) -> IndexRow:
+    return IndexRow(*found)
+
+
+class AuditIndexBook:
+    """:class:`~borough.audit.indexrows.IndexStore` over ``borough_audit_index``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+
+    # -- writing ------------------------------------------------------------------------------
+    def _insert(self, table: Any) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self._dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return insert(table)
+
+    def add(self, entries: Sequence[Entry]) -> None:
+        if not entries:
+            return
+        rows = [
+            {
+                "trail": r.trail,
+                "seq": r.seq,
+                "ts": r.ts,
+                "action": r.action,
+                "outcome": r.outcome,
+                "run_id": r.run_id,
+                "bot": r.bot,
+                "item": r.item,
+                "actor": r.actor,
+                "segment": r.segment,
+                "byte_offset": r.offset,
+                "length": r.length,
+                "hash": r.hash,
+            }
+            for r in (e.row for e in entries)
+        ]
+        people = group_people(entries)
+        with self._engine.begin() as conn:
+            conn.execute(self._insert(audit_index), rows)
+            if people:
+                conn.execute(self._insert(audit_people), people)
+
+    def forget(self, trail: str, *, through_seq: int | None = None) -> int:
+        """Remove a trail's rows (all, or those up to ``through_seq``: retention)."""
+        index_where = [audit_index.c.trail == trail]
+        people_where = [audit_people.c.trail == trail]
+        if through_seq is not None:
+            index_where.append(audit_index.c.seq <= through_seq)
+            people_where.append(audit_people.c.seq <= through_seq)
+        with self._engine.begin() as conn:
+            conn.execute(delete(audit_people).where(*people_where))
+            return int(conn.execute(delete(audit_index).where(*index_where)).rowcount or 0)
+
+    # -- reading ------------------------------------------------------------------------------
+    def last(self, trail: str) -> IndexRow | None:
+        query = (
+            select(*_COLUMNS)
+            .where(audit_index.c.trail == trail)
+            .order_by(audit_index.c.seq.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else _row(found)
+
+    def count(self, trail: str) -> int:
+        query = select(func.count()).select_from(audit_index).where(audit_index.c.trail == trail)
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def trails(self) -> list[str]:
+        query = select(audit_index.c.trail).distinct().order_by(audit_index.c.trail)
+        with self._engine.connect() as conn:
+            return [str(t) for t in conn.execute(query).scalars()]
+
+    def page(self, filters: Filters, *, limit: int, offset: int = 0) -> list[IndexRow]:
+        """Newest first."""
+        query = self._ordered(self._select(filters), newest_first=True).limit(limit)
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query.offset(offset))]
+
+    def total(self, filters: Filters, *, cap: int) -> int:
+        """How many rows match, counting no further than ``cap`` (a page says "more than")."""
+        inner = self._select(filters).limit(cap).subquery()
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+    def stream(self, filters: Filters, *, newest_first: bool = False) -> Iterator[IndexRow]:
+        """Every matching row in time order, fetched a chunk at a time (keyset pages)."""
+        after: tuple[str, str, int] | None = None
+        while True:
+            query = self._ordered(self._select(filters), newest_first=newest_first)
+            if after is not None:
+                query = query.where(self._beyond(after, newest_first))
+            with self._engine.connect() as conn:
+                chunk = [_row(r) for r in conn.execute(query.limit(_CHUNK))]
+            yield from chunk
+            if len(chunk) < _CHUNK:
+                return
+            last = chunk[-1]
+            after = (last.ts, last.trail, last.seq)
+
+    def of_trail(self, trail: str, *, after_seq: int = 0) -> Iterator[IndexRow]:
+        """A trail's rows in seq order (for verify), a chunk at a time."""
+        while True:
+            query = (
+                select(*_COLUMNS)
+                .where(audit_index.c.trail == trail, audit_index.c.seq > after_seq)
+                .order_by(audit_index.c.seq)
+                .limit(_CHUNK * 10)
+            )
+            with self._engine.connect() as conn:
+                chunk = [_row(r) for r in conn.execute(query)]
+            yield from chunk
+            if len(chunk) < _CHUNK * 10:
+                return
+            after_seq = chunk[-1].seq
+
+    # -- queries ------------------------------------------------------------------------------
+    def _select(self, filters: Filters) -> Select[Any]:
+        query = select(*_COLUMNS)
+        if filters.person:
+            people = (
+                select(audit_people.c.trail, audit_people.c.seq)
+                .where(audit_people.c.token == filters.person)
+                .subquery()
+            )
+            query = query.join(
+                people,
+                and_(audit_index.c.trail == people.c.trail, audit_index.c.seq == people.c.seq),
+            )
+        if filters.run:
+            query = query.where(audit_index.c.run_id == filters.run)
+        if filters.item:
+            query = query.where(audit_index.c.item == filters.item)
+        if filters.actor:
+            query = query.where(audit_index.c.actor == filters.actor)
+        if filters.action:  # a prefix, as a range so that the index serves it
+            query = query.where(
+                audit_index.c.action >= filters.action,
+                audit_index.c.action < filters.action + "\U0010ffff",
+            )
+        if filters.since:
+            query = query.where(audit_index.c.ts >= filters.since)
+        if filters.until:
+            query = query.where(audit_index.c.ts < filters.until)
+        return query
+
+    @staticmethod
+    def _ordered(query: Select[Any], *, newest_first: bool) -> Select[Any]:
+        columns = (audit_index.c.ts, audit_index.c.trail, audit_index.c.seq)
+        return query.order_by(*(c.desc() if newest_first else c for c in columns))
+
+    @staticmethod
+    def _beyond(after: tuple[str, str, int], newest_first: bool) -> Any:
+        key = tuple_(audit_index.c.ts, audit_index.c.trail, audit_index.c.seq)
+        return key < tuple_(*after) if newest_first else key > tuple_(*after)
