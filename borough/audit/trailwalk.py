@@ -8,10 +8,11 @@ that checkpoint names, and only the live file may end in a torn (incomplete) lin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from borough.audit import records
+from borough.audit.index import segment_of
 from borough.audit.keys import AuditKeys
 from borough.audit.segments import TrailFile, last_line, segment_name
 from borough.audit.walk import (
@@ -37,6 +38,7 @@ class Start:
     offset: int
     line: int
     resume: Resume
+    row: Row  #: the verified point itself (what the walk continues from)
 
 
 class TrailWalk:
@@ -50,6 +52,9 @@ class TrailWalk:
         head_seq: int = 0,
         allow_torn: bool = False,
         start: Start | None = None,
+        on_row: Callable[[Row, int, str | None], None] | None = None,
+        end: int | None = None,
+        defer_start: bool = False,
     ) -> None:
         self.files = files
         self.keys = keys
@@ -57,6 +62,10 @@ class TrailWalk:
         self.allow_torn = allow_torn
         self.start = start
         self.names = [f.name if f.closed else None for f in files]
+        self._on_row = on_row  #: called with each walked row, its segment number and file name
+        self.closings: dict[int, Row] = {}  #: each walked closed segment's closing checkpoint
+        self._end = end  #: stop at this byte of the first file walked (a parallel chunk)
+        self._defer_start = defer_start
         #: with the public key alone, lines after the head are parsed strictly
         self._strict_after = None if keys.mac_key is not None else head_seq
 
@@ -68,30 +77,48 @@ class TrailWalk:
             seqs=self._seqs,
             purges=self._purges,
             names=lambda index: self.names[index],
+            defer_start=self._defer_start,
         )
         closing: Row | None = None
-        first_file = self.start.file if self.start else 0
+        first_file = 0
+        if self.start is not None:
+            first_file = self.start.file
+            walker.result.last = self.start.row
+            if self.start.row.seq in walker.wanted:
+                walker.result.found[self.start.row.seq] = self.start.row
         for index in range(first_file, len(self.files)):
             file = self.files[index]
-            offset, line = (
-                (self.start.offset, self.start.line)
-                if index == first_file and (self.start)
-                else (0, 0)
-            )
-            last: Row | None = None
+            start = self.start if self.start is not None and index == first_file else None
+            offset, line = (start.offset, start.line) if start else (0, 0)
+            last: Row | None = start.row if start else None
+            segment = file.first_seq
             for row in self._rows(walker, index, offset, line):
                 if last is None:
                     self._boundary(walker, index, row, closing)
                 walker.feed(row)
+                if self._on_row is not None:
+                    if segment is None:
+                        segment = segment_of(file) if offset else row.seq
+                    self._on_row(row, segment or row.seq, self.names[index])
                 last = row
-            closing = self._closed_end(walker, file, index, last) if file.closed else None
+            if self._end is not None:
+                break  # a chunk: the one who joins the chunks checks the segment's end
+            closing = None
+            if file.closed and not (start and last is start.row):
+                closing = self._closed_end(walker, file, index, last)
+                if closing is not None:
+                    self.closings[index] = closing
         return walker.finish()
 
     # -- reading ------------------------------------------------------------------------------
     def _rows(self, walker: Walker, index: int, offset: int, line: int) -> Iterator[Row]:
         file = self.files[index]
         last_seq = walker.result.last.seq if walker.result.last else None
+        end = self._end if index == (self.start.file if self.start else 0) else None
         for number, raw in _lines(file, offset, line):
+            if end is not None and offset >= end:
+                return
+            start, offset = offset, offset + len(raw)
             if not raw.endswith(b"\n"):
                 problem = self._torn(walker, file, index, number, raw)
                 if problem is None:
@@ -104,7 +131,7 @@ class TrailWalk:
                 except Stop as stop:
                     named = dataclasses.replace(stop.problem, segment=self.names[index])
                     raise Stop(walker.stop(named)) from None
-            row.file = index
+            row.file, row.offset, row.length = index, start, len(raw)
             last_seq = row.seq
             yield row
 

@@ -286,7 +286,7 @@ def check_anchors(
     since: int = 0,
 ) -> int:
     """Hold the trail against each anchor (of records after ``since``); returns how many."""
-    anchors = sorted(anchors, key=lambda a: a.seq)
+    anchors = sorted((a for a in anchors if a.seq > since), key=lambda a: a.seq)
     if not anchors:
         return 0
     first = outcome.first.seq if outcome.first else 1
@@ -307,8 +307,8 @@ def check_anchors(
                     ),
                 )
             )
-        if anchor.seq < first or anchor.seq <= since:
-            continue  # purged by retention (a signed purge accounts for it), or verified before
+        if anchor.seq < first:
+            continue  # purged by retention (a signed purge accounts for it)
         if anchor.seq > last:
             raise Stop(cut_off(outcome, anchor.seq, label, " or the trail was rolled back", names))
         row = outcome.found.get(anchor.seq)

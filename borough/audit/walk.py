@@ -76,6 +76,8 @@ class Row:
     purge: tuple[int, str] | None  #: (purged_through_seq, purged_through_hash)
     file: int = 0  #: the file's number in trail order
     detail: dict[str, Any] | None = None  #: signed records only
+    offset: int = 0  #: where its line starts in its file
+    length: int = 0  #: its line's length (newline included)
 
 
 def quick_row(
@@ -161,10 +163,13 @@ def record_row(number: int, record: dict[str, Any], keys: AuditKeys) -> Row:
 
 @dataclass(frozen=True)
 class Resume:
-    """Where an incremental walk starts: the last verified signed record."""
+    """Where a walk starts that does not start at the trail's beginning: the record before
+    it (the last verified signed record, or the record before a parallel chunk)."""
 
     seq: int
     hash: str
+    signed: bool = True  #: the record is a proven signed point
+    signed_through: int | None = None  #: the last signed record up to it (for the verdict)
 
 
 @dataclass
@@ -179,6 +184,9 @@ class WalkResult:
     unsigned: Row | None = None
     #: hashes (and rows) of the sequence numbers asked for (head, anchors)
     found: dict[int, Row] = field(default_factory=dict)
+    last_signed: Row | None = None  #: the newest signed record walked
+    claims: set[tuple[int, str]] = field(default_factory=set)  #: signed purge claims seen
+    pending_start: Row | None = None  #: a first record after 1 no claim seen accounts for
 
 
 #: Every row's (position, seq) from the start of the trail, for classifying a problem.
@@ -199,25 +207,27 @@ class Walker:
         seqs: SeqScan | None = None,
         purges: PurgeScan | None = None,
         names: Callable[[int], str | None] = lambda _file: None,
+        defer_start: bool = False,
     ) -> None:
         self.result = WalkResult()
         self._head_seq = head_seq
-        self._wanted = set(wanted)
+        self.wanted = set(wanted)
         self._seqs = seqs
         self._purges = purges
         self._names = names
-        self._claims: set[tuple[int, str]] = set()
+        self._claims = self.result.claims
+        self._defer_start = defer_start
         self._start_pending: Row | None = None
         self._seen_v2 = False
         self._expected: int | None = None
         self._prev_hash = ""
         self._prev: Row | None = None
+        self._signed = 0
         if resume is not None:
             self._expected, self._prev_hash = resume.seq + 1, resume.hash
-            self.result.signed_through = resume.seq
-            self._signed = resume.seq
-        else:
-            self._signed = 0
+            if resume.signed:
+                self.result.signed_through = resume.signed_through or resume.seq
+                self._signed = resume.seq
 
     def feed(self, row: Row) -> None:
         try:
@@ -240,8 +250,13 @@ class Walker:
         return problem
 
     def finish(self) -> WalkResult:
+        """The result; a start no purge accounts for is a problem (or, with ``defer_start``,
+        left for whoever joins this walk with the others to decide)."""
         if self._start_pending is not None and not self._start_accounted(look_ahead=False):
-            raise Stop(self._missing_start(self._start_pending))
+            if self._defer_start:
+                self.result.pending_start = self._start_pending
+            else:
+                raise Stop(self._missing_start(self._start_pending))
         return self.result
 
     # -- one row --------------------------------------------------------------------------
@@ -320,9 +335,10 @@ class Walker:
                 self._claims.add(row.purge)
             self._signed = seq
             result.unsigned = None
+            result.last_signed = row
         elif result.unsigned is None and seq > max(self._signed, self._head_seq):
             result.unsigned = row
-        if seq in self._wanted:
+        if seq in self.wanted:
             result.found[seq] = row
         result.records += 1
         result.last = row

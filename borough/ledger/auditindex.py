@@ -9,9 +9,10 @@ time, run, item, action and actor; streams are fetched in chunks.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.audit.indexrows import Entry, Filters, IndexRow, group_people
@@ -45,6 +46,12 @@ class AuditIndexBook:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A connection for reading: on SQLite it takes no write lock."""
+        with self._engine.connect() as conn:
+            yield conn.execution_options(readonly=True)
 
     # -- writing ------------------------------------------------------------------------------
     def _insert(self, table: Any) -> Any:
@@ -100,30 +107,30 @@ class AuditIndexBook:
             .order_by(audit_index.c.seq.desc())
             .limit(1)
         )
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             found = conn.execute(query).first()
         return None if found is None else _row(found)
 
     def count(self, trail: str) -> int:
         query = select(func.count()).select_from(audit_index).where(audit_index.c.trail == trail)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return int(conn.execute(query).scalar_one())
 
     def trails(self) -> list[str]:
         query = select(audit_index.c.trail).distinct().order_by(audit_index.c.trail)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return [str(t) for t in conn.execute(query).scalars()]
 
     def page(self, filters: Filters, *, limit: int, offset: int = 0) -> list[IndexRow]:
         """Newest first."""
         query = self._ordered(self._select(filters), newest_first=True).limit(limit)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return [_row(r) for r in conn.execute(query.offset(offset))]
 
     def total(self, filters: Filters, *, cap: int) -> int:
         """How many rows match, counting no further than ``cap`` (a page says "more than")."""
         inner = self._select(filters).limit(cap).subquery()
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
 
     def stream(self, filters: Filters, *, newest_first: bool = False) -> Iterator[IndexRow]:
@@ -133,7 +140,7 @@ class AuditIndexBook:
             query = self._ordered(self._select(filters), newest_first=newest_first)
             if after is not None:
                 query = query.where(self._beyond(after, newest_first))
-            with self._engine.connect() as conn:
+            with self._read() as conn:
                 chunk = [_row(r) for r in conn.execute(query.limit(_CHUNK))]
             yield from chunk
             if len(chunk) < _CHUNK:
@@ -150,7 +157,7 @@ class AuditIndexBook:
                 .order_by(audit_index.c.seq)
                 .limit(_CHUNK * 10)
             )
-            with self._engine.connect() as conn:
+            with self._read() as conn:
                 chunk = [_row(r) for r in conn.execute(query)]
             yield from chunk
             if len(chunk) < _CHUNK * 10:

@@ -178,6 +178,7 @@ audit_verified = Table(
     "borough_audit_verified",
     metadata,
     Column("trail", String(255), primary_key=True),
+    Column("verifier", String(255), primary_key=True),
     Column("state", Text, nullable=False),
     Column("verified_at", UTCDateTime, nullable=False),
 )

@@ -18,7 +18,7 @@ from borough.ledger.auditindex import AuditIndexBook
 from borough.ledger.items import ItemQueue
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
-from borough.ledger.writers import WriterBook
+from borough.ledger.writers import VerifiedBook, WriterBook
 
 
 class Ledger:
@@ -34,24 +34,29 @@ class Ledger:
         self.anchors = AnchorBook(engine)
         self.audit_index = AuditIndexBook(engine)
         self.audit_writers = WriterBook(engine)
+        self.audit_verified = VerifiedBook(engine)
 
     @property
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
+        self.migrate_engine(self.engine, self.url)
+
+    @staticmethod
+    def migrate_engine(engine: Engine, url: str) -> None:
         """Create the tables on first use, upgrade an older ledger, refuse a newer one."""
         try:
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
                 migrate.migrate(
                     conn,
                     schema.metadata,
                     key="schema_version",
                     version=schema.SCHEMA_VERSION,
-                    what=f"ledger at {self.url}",
+                    what=f"ledger at {url}",
                 )
         except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
+            raise LedgerError(f"cannot open the ledger at {url}: {exc}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -64,31 +69,7 @@ class SqliteLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        if not in_memory:
-            database = url.removeprefix("sqlite:///")
-            filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 60, "check_same_thread": False},
-            poolclass=StaticPool if in_memory else None,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_conn.cursor()
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        engine = sqlite_engine(url)
         try:
             return cls(engine, sealer)
         except OperationalError as exc:
@@ -102,15 +83,62 @@ class PostgresLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> PostgresLedger:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        try:
-            engine = create_engine(url, pool_pre_ping=True)
-            return cls(engine, sealer)
-        except ModuleNotFoundError:
-            raise LedgerError(
-                "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
-            ) from None
+        return cls(postgres_engine(url), sealer)
+
+
+#: ``conn.execution_options(readonly=True)``: a read that takes no write lock on SQLite.
+READONLY = "readonly"
+
+
+def sqlite_engine(url: str) -> Engine:
+    """SQLite in WAL mode; transactions take the write lock at once (``BEGIN IMMEDIATE``)
+    unless the connection is marked :data:`READONLY`, so reads never queue behind writers."""
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not in_memory:
+        database = url.removeprefix("sqlite:///")
+        filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 60, "check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read = conn.get_execution_options().get(READONLY)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def postgres_engine(url: str) -> Engine:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError:
+        raise LedgerError(
+            "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
+        ) from None
+
+
+def open_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return sqlite_engine(url)
+    if url.startswith(("postgresql", "postgres")):
+        return postgres_engine(url)
+    raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 
 def open_ledger(url: str, sealer: Sealer) -> Ledger:
@@ -120,6 +148,26 @@ def open_ledger(url: str, sealer: Sealer) -> Ledger:
     if url.startswith(("postgresql", "postgres")):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+class AuditBooks:
+    """The ledger's audit tables without its keys: for commands that need no passphrase
+    (``audit export``, ``audit reindex``, ``audit verify --public-key``)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+        try:
+            Ledger.migrate_engine(self.engine, self.engine.url.render_as_string(True))
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self.index = AuditIndexBook(self.engine)
+        self.writers = WriterBook(self.engine)
+        self.verified = VerifiedBook(self.engine)
+        self.anchors = AnchorBook(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def dumps(data: Any) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from borough.ledger.schema import audit_writers
+from borough.ledger.schema import audit_verified, audit_writers
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,33 @@ class WriterBook:
                 )
             found = Writer(found.trail, found.public_key, folder, found.registered_at)
         return found
+
+
+class VerifiedBook:
+    """``borough_audit_verified``: one signed point per trail and verifier (see
+    :mod:`borough.audit.verified`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, trail: str, verifier: str) -> str | None:
+        query = select(audit_verified.c.state).where(
+            audit_verified.c.trail == trail, audit_verified.c.verifier == verifier
+        )
+        with self._engine.connect() as conn:
+            found = conn.execute(query.execution_options(readonly=True)).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    def put(self, trail: str, verifier: str, state: str) -> None:
+        now = datetime.now(UTC)
+        where = (audit_verified.c.trail == trail) & (audit_verified.c.verifier == verifier)
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                audit_verified.update().where(where).values(state=state, verified_at=now)
+            ).rowcount
+            if not done:
+                conn.execute(
+                    audit_verified.insert().values(
+                        trail=trail, verifier=verifier, state=state, verified_at=now
+                    )
+                )
