@@ -96,10 +96,11 @@ class AuditView:
             self.notes += fetcher.notes()
         return found
 
-    def stream(self, filters: Filters) -> Iterator[dict[str, Any]]:
-        """Every matching record, oldest first, one at a time (for exports)."""
+    def stream(self, filters: Filters, *, chain_order: bool = False) -> Iterator[dict[str, Any]]:
+        """Every matching record, oldest first (or each writer's in chain order), one at a
+        time (for exports)."""
         with Fetcher(self.folders) as fetcher:
-            for row in self.store.stream(filters):
+            for row in self.store.stream(filters, chain_order=chain_order):
                 yield fetcher.record(row)
             self.notes += fetcher.notes()
 
@@ -111,8 +112,8 @@ def person_filters(token: str) -> Filters:
     return Filters(person=token)
 
 
-def range_filters(since: datetime | None, until: datetime | None) -> Filters:
-    return replace(Filters(), since=record_ts(since), until=record_ts(until))
+def range_filters(since: datetime | None, until: datetime | None, *, trail: str = "") -> Filters:
+    return replace(Filters(), since=record_ts(since), until=record_ts(until), trail=trail)
 
 
 def trail_folders(runtime: Runtime) -> TrailFolders:

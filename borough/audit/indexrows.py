@@ -111,6 +111,7 @@ class Filters:
     actor: str = ""
     since: str = ""  #: ts ≥ (UTC, record format)
     until: str = ""  #: ts <
+    trail: str = ""  #: one writer's records
 
 
 @runtime_checkable
@@ -129,7 +130,9 @@ class IndexStore(Protocol):
 
     def total(self, filters: Filters, *, cap: int) -> int: ...
 
-    def stream(self, filters: Filters, *, newest_first: bool = False) -> Iterator[IndexRow]: ...
+    def stream(
+        self, filters: Filters, *, newest_first: bool = False, chain_order: bool = False
+    ) -> Iterator[IndexRow]: ...
 
     def of_trail(self, trail: str, *, after_seq: int = 0) -> Iterator[IndexRow]: ...
 

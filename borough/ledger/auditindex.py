@@ -133,20 +133,31 @@ class AuditIndexBook:
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
 
-    def stream(self, filters: Filters, *, newest_first: bool = False) -> Iterator[IndexRow]:
-        """Every matching row in time order, fetched a chunk at a time (keyset pages)."""
-        after: tuple[str, str, int] | None = None
+    def stream(
+        self, filters: Filters, *, newest_first: bool = False, chain_order: bool = False
+    ) -> Iterator[IndexRow]:
+        """Every matching row in time order (or each writer's in chain order), fetched a
+        chunk at a time by keyset, so that memory stays flat however many match."""
+        columns = (
+            (audit_index.c.trail, audit_index.c.seq)
+            if chain_order
+            else (audit_index.c.ts, audit_index.c.trail, audit_index.c.seq)
+        )
+        key = tuple_(*columns)
+        after: tuple[object, ...] | None = None
         while True:
-            query = self._ordered(self._select(filters), newest_first=newest_first)
+            query = self._select(filters).order_by(
+                *(c.desc() if newest_first else c for c in columns)
+            )
             if after is not None:
-                query = query.where(self._beyond(after, newest_first))
+                query = query.where(key < tuple_(*after) if newest_first else key > tuple_(*after))
             with self._read() as conn:
                 chunk = [_row(r) for r in conn.execute(query.limit(_CHUNK))]
             yield from chunk
             if len(chunk) < _CHUNK:
                 return
             last = chunk[-1]
-            after = (last.ts, last.trail, last.seq)
+            after = (last.trail, last.seq) if chain_order else (last.ts, last.trail, last.seq)
 
     def of_trail(self, trail: str, *, after_seq: int = 0) -> Iterator[IndexRow]:
         """A trail's rows in seq order (for verify), a chunk at a time."""
@@ -188,6 +199,8 @@ class AuditIndexBook:
                 audit_index.c.action >= filters.action,
                 audit_index.c.action < filters.action + "\U0010ffff",
             )
+        if filters.trail:
+            query = query.where(audit_index.c.trail == filters.trail)
         if filters.since:
             query = query.where(audit_index.c.ts >= filters.since)
         if filters.until:
@@ -198,8 +211,3 @@ class AuditIndexBook:
     def _ordered(query: Select[Any], *, newest_first: bool) -> Select[Any]:
         columns = (audit_index.c.ts, audit_index.c.trail, audit_index.c.seq)
         return query.order_by(*(c.desc() if newest_first else c for c in columns))
-
-    @staticmethod
-    def _beyond(after: tuple[str, str, int], newest_first: bool) -> Any:
-        key = tuple_(audit_index.c.ts, audit_index.c.trail, audit_index.c.seq)
-        return key < tuple_(*after) if newest_first else key > tuple_(*after)
