@@ -22,7 +22,7 @@ from typing import Any
 from loguru import logger
 
 from borough.audit import records
-from borough.audit.indexrows import Entry, IndexRow, IndexStore, entry_of
+from borough.audit.indexrows import Entry, IndexStore, Mark, entry_of
 from borough.audit.segments import TrailFile, first_line, trail_files
 
 FLUSH_ROWS = 512  #: send a batch at this many rows
@@ -119,15 +119,33 @@ class CaughtUp:
 def catch_up(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
     """Index the complete records of ``trail`` (its files in ``folder``) not indexed yet.
 
-    When the last indexed record is no longer where the index says (the files were
-    replaced: a restart, a restore, a purge of a legacy trail), the trail is re-indexed.
+    The index keeps a mark: every record up to it is indexed. Writers send their rows in
+    batches, one process at a time, so rows past the mark may have gaps (a writer killed
+    before its batch was sent): when the rows past the mark are complete, the mark moves
+    to the newest row; otherwise the files are read from the mark on. When the mark's
+    record is no longer where it was (the files were replaced: a restart, a restore, a
+    purge of a trail without segments), the trail is indexed again from its files.
     """
     files = trail_files(folder)
+    mark = store.mark(trail)
     last = store.last(trail)
-    start = _resume_point(files, last) if last is not None else (0, 0)
+    if last is not None and last.seq > (mark.seq if mark else 0):
+        complete = store.count_after(trail, mark.seq if mark else 0) == last.seq - (
+            mark.seq if mark else 0
+        )
+        if complete and (mark is not None or _starts_at_one(files)):
+            mark = Mark(last.seq, last.hash, last.segment, last.offset + last.length)
+    if mark is None:
+        return CaughtUp(_index_from(store, trail, files, 0, 0))
+    start = _resume_point(files, mark)
     if start is None:
         return reindex(store, trail, folder)
     return CaughtUp(_index_from(store, trail, files, *start))
+
+
+def _starts_at_one(files: list[TrailFile]) -> bool:
+    """Without a mark, rows 1..last are all the rows only if the trail starts at record 1."""
+    return bool(files) and segment_of(files[0]) == 1
 
 
 def reindex(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
@@ -136,20 +154,25 @@ def reindex(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
     return CaughtUp(_index_from(store, trail, trail_files(folder), 0, 0), rebuilt=True)
 
 
-def _resume_point(files: list[TrailFile], last: IndexRow) -> tuple[int, int] | None:
-    """(file number, byte offset) just after the last indexed record, if it is still there."""
+def _resume_point(files: list[TrailFile], mark: Mark) -> tuple[int, int] | None:
+    """(file number, byte offset) just after the mark's record, if it is still there."""
     for number, file in enumerate(files):
-        if segment_of(file) != last.segment:
+        if segment_of(file) != mark.segment:
             continue
         try:
             with file.path.open("rb") as handle:
-                handle.seek(last.offset)
-                raw = handle.read(last.length)
+                handle.seek(0, 2)
+                if handle.tell() < mark.end:
+                    return None
+                back = min(mark.end, 1 << 20)
+                handle.seek(mark.end - back)
+                data = handle.read(back)
         except OSError:
             return None
-        found = records.quick(raw)
-        digest = found.hash if found else _strict_hash(raw)
-        return (number, last.offset + last.length) if digest == last.hash else None
+        line = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+        found = records.quick(line)
+        digest = found.hash if found else _strict_hash(line)
+        return (number, mark.end) if digest == mark.hash else None
     return None
 
 
@@ -179,8 +202,21 @@ def segment_of(file: TrailFile) -> int | None:
 def _index_from(
     store: IndexStore, trail: str, files: list[TrailFile], number: int, offset: int
 ) -> int:
+    """Index every complete record from ``offset`` of file ``number`` on, moving the mark
+    after each batch."""
     added = 0
     batch: list[Entry] = []
+
+    def send() -> None:
+        nonlocal added, batch
+        if not batch:
+            return
+        store.add(batch)
+        last = batch[-1].row
+        store.set_mark(trail, Mark(last.seq, last.hash, last.segment, last.offset + last.length))
+        added += len(batch)
+        batch = []
+
     for index in range(number, len(files)):
         file = files[index]
         segment = segment_of(file)
@@ -189,11 +225,9 @@ def _index_from(
         for entry in entries_in(trail, file.path, segment, offset if index == number else 0):
             batch.append(entry)
             if len(batch) >= _BATCH:
-                store.add(batch)
-                added += len(batch)
-                batch = []
-    store.add(batch)
-    return added + len(batch)
+                send()
+    send()
+    return added
 
 
 def entries_in(trail: str, path: Path, segment: int, offset: int) -> Iterator[Entry]:

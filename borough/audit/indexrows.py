@@ -114,6 +114,17 @@ class Filters:
     trail: str = ""  #: one writer's records
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Every record of a trail up to ``seq`` is indexed; its line ends at ``end`` in
+    segment ``segment``."""
+
+    seq: int
+    hash: str
+    segment: int
+    end: int
+
+
 @runtime_checkable
 class IndexStore(Protocol):
     """The index's storage (the ledger database)."""
@@ -121,6 +132,12 @@ class IndexStore(Protocol):
     def add(self, entries: Sequence[Entry]) -> None: ...
 
     def last(self, trail: str) -> IndexRow | None: ...
+
+    def mark(self, trail: str) -> Mark | None: ...
+
+    def set_mark(self, trail: str, mark: Mark) -> None: ...
+
+    def count_after(self, trail: str, seq: int) -> int: ...
 
     def forget(self, trail: str, *, through_seq: int | None = None) -> int: ...
 

@@ -90,7 +90,7 @@ class _Group:
                 number, raw, self.keys, last.seq if last else None
             )
             if self.walker is None:
-                self.walker = _walker(row, self.path)
+                self.walker = _walker(row, self.path, {a.seq for a in self.anchors})
             self.walker.feed(row)
         except Stop as stop:
             self._stop(stop.problem)
@@ -116,12 +116,12 @@ class _Group:
         return verdict
 
 
-def _walker(first: Row, path: Path) -> Walker:
+def _walker(first: Row, path: Path, wanted: set[int]) -> Walker:
     """A walk that starts at the file's first record, wherever the trail put it."""
     resume = None
     if first.seq > 1:
         resume = Resume(first.seq - 1, first.prev_hash, signed=False)
-    return Walker(resume=resume, names=lambda _file: path.name)
+    return Walker(resume=resume, wanted=wanted, names=lambda _file: path.name)
 
 
 def _fill(

@@ -12,11 +12,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from borough.audit.indexrows import Entry, Filters, IndexRow, group_people
-from borough.ledger.schema import audit_index, audit_people
+from borough.audit.indexrows import Entry, Filters, IndexRow, Mark, group_people
+from borough.ledger.schema import audit_index, audit_index_marks, audit_people
 
 _COLUMNS = (
     audit_index.c.trail,
@@ -96,6 +107,8 @@ class AuditIndexBook:
             index_where.append(audit_index.c.seq <= through_seq)
             people_where.append(audit_people.c.seq <= through_seq)
         with self._engine.begin() as conn:
+            if through_seq is None:
+                conn.execute(delete(audit_index_marks).where(audit_index_marks.c.trail == trail))
             conn.execute(delete(audit_people).where(*people_where))
             return int(conn.execute(delete(audit_index).where(*index_where)).rowcount or 0)
 
@@ -110,6 +123,38 @@ class AuditIndexBook:
         with self._read() as conn:
             found = conn.execute(query).first()
         return None if found is None else _row(found)
+
+    def mark(self, trail: str) -> Mark | None:
+        query = select(
+            audit_index_marks.c.seq,
+            audit_index_marks.c.hash,
+            audit_index_marks.c.segment,
+            audit_index_marks.c.byte_offset,
+        ).where(audit_index_marks.c.trail == trail)
+        with self._read() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else Mark(*found)
+
+    def set_mark(self, trail: str, mark: Mark) -> None:
+        values = {
+            "seq": mark.seq,
+            "hash": mark.hash,
+            "segment": mark.segment,
+            "byte_offset": mark.end,
+        }
+        where = audit_index_marks.c.trail == trail
+        with self._engine.begin() as conn:
+            if not conn.execute(update(audit_index_marks).where(where).values(**values)).rowcount:
+                conn.execute(self._insert(audit_index_marks), [{"trail": trail, **values}])
+
+    def count_after(self, trail: str, seq: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(audit_index)
+            .where(audit_index.c.trail == trail, audit_index.c.seq > seq)
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def count(self, trail: str) -> int:
         query = select(func.count()).select_from(audit_index).where(audit_index.c.trail == trail)

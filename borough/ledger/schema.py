@@ -153,6 +153,18 @@ audit_index = Table(
     Index("ix_audit_index_actor", "actor", "ts"),
 )
 
+#: How far each trail's index is known to be complete: every record up to ``seq`` (whose
+#: line ends at ``byte_offset`` in segment ``segment``) is indexed.
+audit_index_marks = Table(
+    "borough_audit_index_marks",
+    metadata,
+    Column("trail", String(255), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("segment", BigInteger, nullable=False),
+    Column("byte_offset", BigInteger, nullable=False),
+)
+
 #: Person tokens of each record (its item's token and its subjects), for subject access.
 audit_people = Table(
     "borough_audit_people",
