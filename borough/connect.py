@@ -19,6 +19,10 @@ from borough.errors import ConfigError
 GROUP = "borough.connectors"
 
 
+def _ignore(value: str, *, secret: bool = False) -> None:
+    """Outside a run (tests, tools) there is no redactor to tell."""
+
+
 @dataclass(frozen=True)
 class AppServices:
     """What a connector may use from the runtime: secrets, evidence and the audit trail."""
@@ -28,6 +32,9 @@ class AppServices:
     step: Callable[..., Any]
     home: Path
     run_folder: Path
+    #: ``keep_out(value, secret=False)``: a value typed into an app (or a cookie) is
+    #: redacted from every log, reason and piece of evidence of the run from now on
+    keep_out: Callable[..., None] = _ignore
 
 
 class Connector(abc.ABC):

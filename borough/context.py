@@ -12,6 +12,7 @@ from loguru import logger
 from borough.audit.trail import AuditTrail
 from borough.connect import AppServices, Connector, open_connector
 from borough.errors import ConfigError, ConnectorError
+from borough.evidence import DownloadFolder
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -59,9 +60,10 @@ class RunContext:
         return self.runtime.paths.runs / self.run_id
 
     @property
-    def downloads(self) -> Path:
-        """Where to save files the run downloads: in its evidence, kept and purged with it."""
-        return self.runtime.evidence(self.run_id).downloads
+    def downloads(self) -> DownloadFolder:
+        """Where files the run downloads go: sealed in its evidence (``downloads/``), kept
+        and purged with it; a saved file is read decrypted in memory (``read_table``)."""
+        return DownloadFolder(self.runtime.evidence(self.run_id), self.trail)
 
     def secret(self, name: str) -> str:
         """A secret by name; the value is registered for redaction."""
@@ -147,4 +149,5 @@ class RunContext:
             step=self.step,
             home=self.runtime.paths.home,
             run_folder=self.run_folder,
+            keep_out=self.runtime.redactor.keep_out,
         )

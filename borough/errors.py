@@ -13,6 +13,8 @@ Tree::
     ├── LedgerError              the run/work-item ledger cannot be used
     │   └── LeaseLostError       another run took over an item this run was working
     ├── AuditError               the audit trail cannot be written or read
+    ├── EvidenceError            an evidence file is missing, altered or cannot be decrypted
+    ├── OperationError           an operator action (retry, resolve, approval) is refused
     ├── BotNotFoundError         no bot is registered under that name
     ├── ConnectorError           a connector cannot reach or drive its application
     ├── AppDriftError            an app's screens no longer match what its bots declare
@@ -100,6 +102,15 @@ class LeaseLostError(LedgerError):
 
 class AuditError(BoroughError):
     """The audit trail cannot be written or read."""
+
+
+class EvidenceError(BoroughError):
+    """The evidence file cannot be shown: it is missing, was altered, or was sealed with
+    other keys."""
+
+
+class OperationError(BoroughError):
+    """The operator action was refused; nothing was changed."""
 
 
 class BotNotFoundError(BoroughError):

@@ -12,7 +12,7 @@ from borough.audit.tokens import Tokenizer
 from borough.audit.trail import AuditTrail
 from borough.config.loader import Config, load_config
 from borough.config.paths import Paths
-from borough.evidence import EvidenceStore
+from borough.evidence import EvidenceStore, FileCipher
 from borough.ledger import Ledger
 from borough.secrets import KeyMaterial, SecretStore
 from borough.secrets.binding import unlock_installation
@@ -58,13 +58,23 @@ class Runtime:
     def trail(self) -> AuditTrail:
         return AuditTrail.open(self.sink, actor=self.actor)
 
+    @cached_property
+    def evidence_cipher(self) -> FileCipher:
+        """Seals evidence files under a key derived from the ledger key (no new key)."""
+        return FileCipher(self.keys.ledger_key)
+
     def evidence(self, run_id: str) -> EvidenceStore:
-        return EvidenceStore(self.paths.logs, run_id, self.redactor)
+        return EvidenceStore(self.paths.logs, run_id, self.redactor, self.evidence_cipher)
 
     def close(self) -> None:
         self.ledger.close()
         if "sink" in self.__dict__:
             self.sink.close()
+
+
+def app_identifiers(config: Config) -> list[tuple[str, str]]:
+    """Every identifier format the apps declare (``identifiers:`` in apps.yaml), once each."""
+    return sorted({pair for app in config.apps.values() for pair in app.identifiers.items()})
 
 
 def open_runtime(
@@ -83,6 +93,8 @@ def open_runtime(
     passphrase = require_passphrase(config.settings.secrets.passphrase_env, env)
     config.paths.ensure()
     redactor = Redactor(config.settings.audit.redact_patterns)
+    for label, pattern in app_identifiers(config):
+        redactor.add_identifier(label, pattern)
     redactor.add_secret(passphrase)
     unlocked = unlock_installation(config, passphrase, on_value=redactor.add_secret)
     tokenizer = Tokenizer(unlocked.keys.token_key)

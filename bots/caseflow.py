@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from borough.errors import TransientError
@@ -20,6 +19,8 @@ from connectors.web import WebSession, as_records
 
 if TYPE_CHECKING:
     from playwright.sync_api import Frame
+
+    from borough.evidence import DownloadFolder, SealedFile
 
 CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
 #: the saved-case page: its confirmation and the reference Caseflow gave the case (CSS)
@@ -102,12 +103,12 @@ class CaseworkScreens:
             raise TransientError("no case reference on the saved page", app=self.web.name)
         return str(reference)
 
-    def download_report(self, folder: Path, *, excel: bool = False) -> Path:
-        """Save the case report (every case, the shared report format) in ``folder``."""
+    def download_report(self, folder: DownloadFolder, *, excel: bool = False) -> SealedFile:
+        """The case report (every case, the shared report format), sealed into ``folder``."""
         web = self.web
         link = "case report excel" if excel else "case report csv"
 
-        def fetch() -> Path:
+        def fetch() -> SealedFile:
             content = web.frame("content")
             reports = web.locator(web.frame("nav"), "menu", "reports")
             web.navigate(content, reports.click, step="reports")

@@ -10,7 +10,6 @@ the client's grid.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, Item, RetryPolicy, RunContext
 from borough.errors import ConfigError
+from borough.evidence import SealedFile
 from bots import revenues_client
 from bots.benefits_to_revenues import PERSONAL
 from bots.caseflow import CaseworkScreens
@@ -99,12 +99,13 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
         if later:
             ctx.step("report.rows-left", rows=later, statuses=", ".join(allowed or ()))
 
-    def _report(self, ctx: RunContext) -> Path:
+    def _report(self, ctx: RunContext) -> Path | SealedFile:
         """The ``csv`` input if the run has one, else today's report from the casework app.
 
-        The download is kept in the run's evidence (``logs/evidence/<run id>/downloads/``,
-        private, purged with the rest), so row numbers in item errors point at a file the
-        operator can open, and its hash in the trail proves which report was read.
+        The download is sealed in the run's evidence (``logs/evidence/<run id>/downloads/``,
+        purged with the rest) and read decrypted in memory; row numbers in item errors point
+        at a file an operator can open with ``borough evidence export``, and its hash in the
+        trail proves which report was read.
         """
         if "csv" in ctx.inputs:
             return ctx.inputs["csv"]
@@ -119,8 +120,7 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
             report = CaseworkScreens(web).download_report(ctx.downloads)  # type: ignore[arg-type]
         finally:
             ctx.close_app(app)  # the browser is not needed while the client is keyed
-        digest = hashlib.sha256(report.read_bytes()).hexdigest()
-        ctx.step("report.downloaded", target=app, file=report.name, sha256=digest)
+        ctx.step("report.downloaded", target=app, file=report.relative, sha256=report.sha256)
         return report
 
     def _client(self, ctx: RunContext) -> DesktopConnector:

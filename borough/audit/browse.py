@@ -64,12 +64,18 @@ class AuditView:
         """Index what the readable trails hold and the index does not yet (cheap when current)."""
         for trail, folder in self.folders.reachable(self._known()).items():
             try:
-                catch_up(self.store, trail, folder)
+                torn = catch_up(self.store, trail, folder).torn_bytes
             except Exception as exc:  # a read-only or busy ledger: answer from what is indexed
                 note = f"the audit index could not be brought up to date ({exc})"
                 logger.bind(action="audit.index_failed").warning(note)
                 self.notes.append(note + "; the newest records may be missing")
                 break
+            if torn:
+                self.notes.append(
+                    f"the trail of {trail} ends with an incomplete record ({torn} bytes, a "
+                    "writer stopped mid-write): every complete record was read; run `borough "
+                    "audit repair` on that machine to set it right"
+                )
         return self
 
     def _known(self) -> list[str]:

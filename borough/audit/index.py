@@ -12,6 +12,7 @@ before they query, so what they show includes every complete record.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any
 from loguru import logger
 
 from borough.audit import records
+from borough.audit.files import LOG_NAME, complete_end
 from borough.audit.indexrows import Entry, IndexStore, Mark, entry_of
 from borough.audit.segments import TrailFile, first_line, trail_files
 
@@ -114,6 +116,22 @@ class IndexFeed:
 class CaughtUp:
     added: int
     rebuilt: bool = False
+    torn_bytes: int = 0  #: the live file ends with an incomplete record of this size
+
+
+def torn_bytes(folder: Path) -> int:
+    """Bytes after the live file's last complete record (a writer stopped mid-write)."""
+    try:
+        fd = os.open(folder / LOG_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return 0
+        return size - complete_end(fd, size)
+    finally:
+        os.close(fd)
 
 
 def catch_up(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
@@ -135,12 +153,13 @@ def catch_up(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
         )
         if complete and (mark is not None or _starts_at_one(files)):
             mark = Mark(last.seq, last.hash, last.segment, last.offset + last.length)
+    torn = torn_bytes(folder)
     if mark is None:
-        return CaughtUp(_index_from(store, trail, files, 0, 0))
+        return CaughtUp(_index_from(store, trail, files, 0, 0), torn_bytes=torn)
     start = _resume_point(files, mark)
     if start is None:
         return reindex(store, trail, folder)
-    return CaughtUp(_index_from(store, trail, files, *start))
+    return CaughtUp(_index_from(store, trail, files, *start), torn_bytes=torn)
 
 
 def _starts_at_one(files: list[TrailFile]) -> bool:
@@ -151,7 +170,8 @@ def _starts_at_one(files: list[TrailFile]) -> bool:
 def reindex(store: IndexStore, trail: str, folder: Path) -> CaughtUp:
     """Rebuild ``trail``'s rows from its files."""
     store.forget(trail)
-    return CaughtUp(_index_from(store, trail, trail_files(folder), 0, 0), rebuilt=True)
+    added = _index_from(store, trail, trail_files(folder), 0, 0)
+    return CaughtUp(added, rebuilt=True, torn_bytes=torn_bytes(folder))
 
 
 def _resume_point(files: list[TrailFile], mark: Mark) -> tuple[int, int] | None:

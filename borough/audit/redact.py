@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
+
+from borough.audit.literals import LiteralIndex, skeleton, sub_decoded
 
 #: (label, pattern) in the order they are applied; bank details before phone numbers.
 UK_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -31,68 +34,15 @@ UK_PATTERNS: tuple[tuple[str, str], ...] = (
 _MIN_SECRET = 3
 
 
-_WORD = re.compile(r"\w+")
-
-
-class _LiteralIndex:
-    """Finds registered values in text in time independent of how many are registered.
-
-    Values are indexed by their first word (lower-cased); a message is scanned word by word
-    and only values starting with that word are compared. Matching ignores case and does
-    not cut words in half ("Ann" does not match inside "Annual").
-    """
-
-    def __init__(self) -> None:
-        self._by_word: dict[str, list[tuple[int, str, str]]] = {}
-        self._wordless: list[tuple[str, str]] = []
-        self._labels: dict[str, str] = {}
-
-    def __contains__(self, value: str) -> bool:
-        return value.lower() in self._labels
-
-    def add(self, value: str, label: str) -> None:
-        key = value.lower()
-        if key in self._labels:
-            return
-        self._labels[key] = label
-        first = _WORD.search(key)
-        if first is None:
-            self._wordless.append((key, label))
-            return
-        bucket = self._by_word.setdefault(first.group(0), [])
-        bucket.append((first.start(), key, label))
-        bucket.sort(key=lambda entry: len(entry[1]), reverse=True)
-
-    def replace(self, text: str) -> str:
-        if not self._labels:
-            return text
-        lower = text.lower()
-        if len(lower) != len(text):  # rare Unicode case changes: compare unlowered
-            lower = text
-        parts: list[str] = []
-        pos = 0
-        for word in _WORD.finditer(lower):
-            if word.start() < pos:
-                continue
-            for offset, value, label in self._by_word.get(word.group(0), ()):
-                begin = word.start() - offset
-                end = begin + len(value)
-                if begin < pos or lower[begin:end] != value:
-                    continue
-                if value[-1:].isalnum() and lower[end : end + 1].isalnum():
-                    continue
-                parts += [text[pos:begin], label]
-                pos = end
-                break
-        parts.append(text[pos:])
-        result = "".join(parts)
-        for value, label in self._wordless:
-            result = re.sub(re.escape(value), label, result, flags=re.IGNORECASE)
-        return result
-
-
 class Redactor:
-    """Replaces identifiers with labels and registered values with a label or a token."""
+    """Replaces identifiers with labels and registered values with a label or a token.
+
+    Order matters and is fixed: registered values first (so a declared address is found
+    whole before the postcode inside it becomes ``[POSTCODE]``), then the identifier
+    formats apps declare (``identifiers:`` in apps.yaml, shown as tokens), then the UK
+    patterns and the patterns of ``audit.redact_patterns``. Every step also looks through
+    HTML entities, ``%``-encoding and JSON escapes (:mod:`borough.audit.literals`).
+    """
 
     def __init__(
         self,
@@ -102,8 +52,9 @@ class Redactor:
     ) -> None:
         self._patterns = [(label, re.compile(p)) for label, p in UK_PATTERNS]
         self._patterns += [("REDACTED", re.compile(p)) for p in extra_patterns]
+        self._identifiers: list[tuple[str, re.Pattern[str]]] = []
         self._tokenize = tokenize
-        self._literals = _LiteralIndex()
+        self._literals = LiteralIndex()
         self._lock = threading.Lock()
 
     def set_tokenizer(self, tokenize: Callable[[str], str]) -> None:
@@ -119,17 +70,45 @@ class Redactor:
     def add_personal(self, value: str, category: str = "PII") -> None:
         """Show ``value`` as its token (``[name:p_...]``) wherever it appears."""
         value = value.strip()
-        if len(value) < _MIN_SECRET or value in self._literals:
+        if len(value) < _MIN_SECRET:
             return
-        token = self._tokenize(value) if self._tokenize else ""
+        key = skeleton(value)
         with self._lock:
-            self._literals.add(value, f"[{category}:{token}]" if token else f"[{category}]")
+            if self._literals.holds(value, key):
+                return
+        token = self._tokenize(value) if self._tokenize else ""
+        label = f"[{category}:{token}]" if token else f"[{category}]"
+        with self._lock:
+            self._literals.add(value, label, key=key)
+
+    def keep_out(self, value: str, *, secret: bool = False) -> None:
+        """A value a connector typed into an app (or a session cookie): a secret, or
+        personal data of unknown kind (shown as ``[personal:p_...]``). A value in one of
+        the apps' identifier formats is left to that format, which names it better."""
+        if secret:
+            self.add_secret(value)
+        elif not any(pattern.fullmatch(value.strip()) for _, pattern in self._identifiers):
+            self.add_personal(value, "personal")
+
+    def add_identifier(self, label: str, pattern: str | re.Pattern[str]) -> None:
+        """Text matching ``pattern`` (an app's own identifier format, e.g. an account
+        number) is shown as ``[label:p_...]``: the token of what matched."""
+        compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
+        with self._lock:
+            self._identifiers.append((label, compiled))
 
     def redact(self, text: str) -> str:
         if not text:
             return text
         with self._lock:
             text = self._literals.replace(text)
+            identifiers = list(self._identifiers)
+        for label, pattern in identifiers:
+            text = sub_decoded(pattern, partial(self._identifier_label, label), text)
         for label, pattern in self._patterns:
-            text = pattern.sub(f"[{label}]", text)
+            text = sub_decoded(pattern, f"[{label}]", text)
         return text
+
+    def _identifier_label(self, label: str, found: re.Match[str]) -> str:
+        token = self._tokenize(found.group(0)) if self._tokenize else ""
+        return f"[{label}:{token}]" if token else f"[{label}]"

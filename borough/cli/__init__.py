@@ -16,6 +16,7 @@ from borough.cli import (
     config_cmd,
     dashboard_cmd,
     demo_cmd,
+    evidence_cmd,
     items_cmd,
     keys_cmd,
     new_cmd,
@@ -43,6 +44,7 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(config_cmd.app, name="config")

@@ -1,4 +1,6 @@
-"""``borough items list|show|retry|resolve``: the operator's handle on individual items."""
+"""``borough items list|show|retry|resolve|requests|approve|reject|withdraw``: the operator's
+handle on individual items. Retry and resolve are the dashboard's own actions
+(:mod:`borough.operations`): same redaction, same four-eyes rule, same audit records."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from rich.markup import escape
 from borough.cli._common import console, opened_runtime, usage
 
 app = typer.Typer(
-    help="Look at work items; retry failed ones; resolve those needing review.",
+    help="Look at work items; retry failed ones; resolve those needing review; decide "
+    "four-eyes requests.",
     no_args_is_help=True,
 )
 
@@ -86,30 +89,20 @@ def retry(
     reason: Annotated[str, typer.Option(help="why it can be tried again")] = "retry requested",
 ) -> None:
     """Put FAILED items back to PENDING; the next run of their bot works them again."""
-    from borough.audit.trail import operator_actor
-    from borough.ledger import ItemState
+    from borough.operations import Operations, Operator
 
     with opened_runtime() as runtime:
-        actor = operator_actor()
+        ops, who = Operations.open(runtime), Operator.at_keyboard()
         for item_id in item_ids:
-            item = runtime.ledger.items.operator_move(
-                item_id,
-                allowed_from=[ItemState.FAILED],
-                to=ItemState.PENDING,
-                resolution=f"retry by {actor}: {reason}",
-            )
-            runtime.trail.emit(
-                "item.retry_requested",
-                item=item.key_token,
-                outcome="pending",
-                detail={"reason": reason, "ledger_id": item_id},
-            )
+            item = ops.retry(who, item_id, reason).item
             console.print(f"item {item_id}: PENDING (run the bot `{item.bot}` to work it)")
 
 
 @app.command("resolve")
 def resolve(
-    item_id: Annotated[int, typer.Argument(help="id of a NEEDS_REVIEW item")],
+    item_id: Annotated[
+        int, typer.Argument(help="id of a NEEDS_REVIEW item (or FAILED, --as done)")
+    ],
     as_: Annotated[
         Resolution,
         typer.Option("--as", help="done: the target holds it; retry: it is certainly not there"),
@@ -118,10 +111,20 @@ def resolve(
     reference: Annotated[
         str | None, typer.Option(help="the target's reference, with --as done")
     ] = None,
+    break_glass: Annotated[
+        bool,
+        typer.Option(
+            "--break-glass",
+            help="with four-eyes on: apply now instead of asking a second operator "
+            "(recorded as a break-glass override)",
+        ),
+    ] = False,
 ) -> None:
-    """Decide a NEEDS_REVIEW item after checking the target by hand."""
-    from borough.audit.trail import operator_actor
+    """Decide a NEEDS_REVIEW item after checking the target by hand, or mark a FAILED item
+    done. With four-eyes on (``dashboard.four_eyes``) the change waits for a second
+    operator, exactly as from the dashboard."""
     from borough.ledger import ItemState
+    from borough.operations import Operations, Operator
 
     if not reason.strip():
         usage("--reason must say what you checked")
@@ -132,18 +135,83 @@ def resolve(
         Resolution.retry: ItemState.PENDING,
     }[as_]
     with opened_runtime() as runtime:
-        actor = operator_actor()
-        item = runtime.ledger.items.operator_move(
+        ops = Operations.open(runtime)
+        if break_glass and not ops.four_eyes:
+            usage("--break-glass is only for four-eyes (dashboard.four_eyes is off)")
+        outcome = ops.override(
+            Operator.at_keyboard(),
             item_id,
-            allowed_from=[ItemState.NEEDS_REVIEW],
-            to=target,
-            resolution=f"resolved as {as_.value} by {actor}: {reason}",
+            target,
+            reason=reason,
             reference=reference,
+            break_glass=break_glass,
         )
-        runtime.trail.emit(
-            "item.resolved",
-            item=item.key_token,
-            outcome=target.value,
-            detail={"reason": reason, "reference": reference, "ledger_id": item_id},
-        )
-        console.print(f"item {item_id}: {target.value.upper()}")
+        if outcome.waiting:
+            assert outcome.approval is not None
+            console.print(
+                f"item {item_id}: the change to {target.value.upper()} waits for another "
+                f"operator: `borough items approve {outcome.approval.batch_id}` (or the "
+                "dashboard's Approvals page)"
+            )
+            return
+        note = " (break-glass, recorded)" if break_glass else ""
+        console.print(f"item {item_id}: {outcome.item.state.value.upper()}{note}")
+
+
+@app.command("requests")
+def requests() -> None:
+    """Changes waiting for a second operator's approval (four-eyes)."""
+    from rich.table import Table
+
+    from borough.operations import Operations
+
+    with opened_runtime() as runtime:
+        batches = Operations.open(runtime).approvals.pending_batches()
+        if not batches:
+            console.print("Nothing waits for approval.")
+            return
+        table = Table("request", "items", "change", "asked by", "reason", box=None)
+        for batch in batches:
+            first = batch[0]
+            table.add_row(
+                str(first.batch_id),
+                ", ".join(str(a.item_id) for a in batch),
+                f"{first.from_state.value.upper()} -> {first.to_state.value.upper()}",
+                first.requested_by,
+                escape(first.reason),
+            )
+        console.print(table)
+
+
+def _decide(request: int, decision: str, note: str) -> None:
+    from borough.operations import Operations, Operator, bulk
+
+    with opened_runtime() as runtime:
+        ops, who = Operations.open(runtime), Operator.at_keyboard()
+        if decision == "withdraw":
+            count = bulk.cancel_batch(ops, who, request)
+            console.print(f"request {request} withdrawn ({count} item(s))")
+            return
+        console.print(bulk.decide_batch(ops, who, request, decision == "approve", note).message)
+
+
+NoteOption = Annotated[str, typer.Option(help="a note kept with the decision")]
+RequestArgument = Annotated[int, typer.Argument(help="the request, as `items requests` shows")]
+
+
+@app.command("approve")
+def approve(request: RequestArgument, note: NoteOption = "") -> None:
+    """Approve another operator's request: its changes are applied now."""
+    _decide(request, "approve", note)
+
+
+@app.command("reject")
+def reject(request: RequestArgument, note: NoteOption = "") -> None:
+    """Reject another operator's request: its items stay as they are."""
+    _decide(request, "reject", note)
+
+
+@app.command("withdraw")
+def withdraw(request: RequestArgument) -> None:
+    """Withdraw your own request while it waits."""
+    _decide(request, "withdraw", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Preflight = Literal["scheduled", "always", "never"]
 #: Keys that would put a credential in clear into a config file.
 _CREDENTIAL_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey"})
+_LABEL = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+EvidenceRole = Literal["operator", "auditor", "admin"]
 
 
 class Strict(BaseModel):
@@ -64,7 +69,13 @@ class DashboardSettings(Strict):
     idle_minutes: int = Field(default=30, ge=1, description="sign out after this long idle")
     max_session_hours: int = Field(default=12, ge=1, description="sign out after this long")
     four_eyes: bool = Field(
-        default=False, description="manual overrides need a second operator's approval"
+        default=False,
+        description="manual overrides need a second operator's approval (dashboard and CLI)",
+    )
+    evidence_roles: list[EvidenceRole] = Field(
+        default_factory=lambda: list[EvidenceRole](["operator"]),
+        min_length=1,
+        description="roles that may decrypt and view evidence (always with a purpose, audited)",
     )
     login_max_failures: int = Field(
         default=5, ge=1, description="failed sign-ins to an account before they are slowed"
@@ -127,6 +138,33 @@ class AppConfig(BaseModel):
         default="scheduled",
         description="when runs check the app's declared screens before their first item",
     )
+    identifiers: dict[str, str] = Field(
+        default_factory=dict,
+        description="the app's own identifier formats (label: regular expression), e.g. "
+        "council_tax_account: 'CT\\d{7}'; shown as tokens in every log, reason and evidence",
+    )
+
+    @field_validator("identifiers")
+    @classmethod
+    def _identifier_patterns(cls, values: dict[str, str]) -> dict[str, str]:
+        for label, pattern in values.items():
+            if not _LABEL.match(label):
+                raise ValueError(
+                    f"identifier label {label!r} must be lower case letters, digits and _ "
+                    "(e.g. council_tax_account)"
+                )
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"identifier {label!r}: not a regular expression ({exc})"
+                ) from None
+            if compiled.search("") is not None or compiled.search(" ") is not None:
+                raise ValueError(
+                    f"identifier {label!r}: the pattern matches empty text; make it match "
+                    "only the identifier (e.g. 'CT\\d{7}')"
+                )
+        return values
 
     @model_validator(mode="after")
     def _no_credentials_in_clear(self) -> AppConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -19,6 +20,7 @@ from borough.dashboard.store import (
     UserStore,
     ensure_schema,
 )
+from borough.operations import Operations
 from borough.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -78,6 +80,11 @@ class Dashboard:
             clock=clock,
             schedules=schedules,
         )
+
+    @cached_property
+    def operations(self) -> Operations:
+        """Operator actions, the same service as ``borough items`` uses."""
+        return Operations(self.runtime, self.approvals, four_eyes=self.settings.four_eyes)
 
     def trail(self, user: User | None) -> AuditTrail:
         """The audit trail with this person as the actor of every record."""

@@ -8,7 +8,7 @@ changes nothing if another run has since taken the item (:class:`LeaseLostError`
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -270,34 +270,43 @@ class ItemQueue:
         to: ItemState,
         resolution: str,
         reference: str | None = None,
+        audit: Callable[[ItemRecord], object] | None = None,
     ) -> ItemRecord:
-        """Retry / resolve by a person: only from ``allowed_from``; bumps the fence."""
-        current = self.get(item_id)
-        if current.state not in allowed_from:
-            allowed = ", ".join(s.value.upper() for s in allowed_from)
-            raise LedgerError(
-                f"item {item_id} is {current.state.value.upper()}; this action needs it to be "
-                f"{allowed}"
-            )
-        values: dict[str, Any] = {
-            "state": to.value,
-            "fence": current.fence + 1,
-            "owner_run": None,
-            "resolution": resolution,
-            "updated_at": utcnow(),
-        }
-        if to is ItemState.PENDING:
-            values.update(attempt=0, not_before=None)
-        if reference is not None:
-            values["reference"] = reference
+        """Retry / resolve by a person: only from ``allowed_from``; bumps the fence.
+
+        ``audit`` gets the item as it was, inside the transaction: no record, no change.
+        """
         with self._engine.begin() as conn:
+            row = conn.execute(select(items).where(items.c.id == item_id)).first()
+            if row is None:
+                raise LedgerError(f"no item {item_id} in the ledger; see `borough items list`")
+            current = self._to_item(row, unseal=False)
+            if current.state not in allowed_from:
+                allowed = ", ".join(s.value.upper() for s in allowed_from)
+                raise LedgerError(
+                    f"item {item_id} is {current.state.value.upper()}; this action needs it "
+                    f"to be {allowed}"
+                )
+            values: dict[str, Any] = {
+                "state": to.value,
+                "fence": current.fence + 1,
+                "owner_run": None,
+                "resolution": resolution,
+                "updated_at": utcnow(),
+            }
+            if to is ItemState.PENDING:
+                values.update(attempt=0, not_before=None)
+            if reference is not None:
+                values["reference"] = reference
             result = conn.execute(
                 update(items)
                 .where(items.c.id == item_id, items.c.fence == current.fence)
                 .values(**values)
             )
-        if result.rowcount != 1:
-            raise LedgerError(f"item {item_id} changed while you acted on it; look again")
+            if result.rowcount != 1:
+                raise LedgerError(f"item {item_id} changed while you acted on it; look again")
+            if audit is not None:
+                audit(current)
         return self.get(item_id)
 
     def scrub_payloads(self, *, before: datetime) -> int:

@@ -4,7 +4,7 @@ The installation's keys (``borough.keys``: the token key, the ledger's sealing k
 first signing key) are shared by every machine; the ledger's fingerprint covers the shared
 ones. Signing keys are per writer (``borough.host.host_name()``): the first machine signs
 with the installation's signing key, every further machine gets its own, made on its
-first start and kept in the store as ``borough.audit-key.<host>``; each writer's public key
+first start and kept in the store (``borough.audit-key.<host>-<digest>``); each writer's public key
 is registered in the ledger (``borough_audit_writers``), so that any machine, or an
 auditor with ledger access, can verify every trail. A writer whose registered key is not
 in the store is refused, as is a trail whose ``audit.pub`` is not its writer's key.
@@ -16,6 +16,8 @@ starting at once on one machine never make two keys.
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,8 +55,14 @@ def _raw_public(pem: bytes) -> bytes | None:
         return None
 
 
+def writer_secret(host: str) -> str:
+    """The store's name for ``host``'s key: secret names allow fewer characters than hosts."""
+    safe = re.sub(r"[^a-z0-9._-]+", "-", host.lower())[:30]
+    return f"{WRITER_KEY_PREFIX}{safe}-{hashlib.sha256(host.encode()).hexdigest()[:12]}"
+
+
 def stored_writer_key(store: SecretStore, host: str) -> Ed25519PrivateKey | None:
-    text = store.find(WRITER_KEY_PREFIX + host)
+    text = store.find(writer_secret(host))
     if text is None:
         return None
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
@@ -126,5 +134,5 @@ def _first_or_new(
         made = stored_writer_key(again, host)
         if made is None:
             made = Ed25519PrivateKey.generate()
-            again.set(WRITER_KEY_PREFIX + host, _key_text(made))
+            again.set(writer_secret(host), _key_text(made))
     return made

@@ -9,13 +9,14 @@ read lazily, so the rows before a bad one are already recorded as items when it 
 from __future__ import annotations
 
 import io
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from borough.config.models import InputLimits
 from borough.errors import InputError
+from borough.evidence import SealedFile
 from borough.inputs import DEFAULT_LIMITS, InputFile
 from connectors.files.xlsx_guard import MB, check_xlsx
 
@@ -26,18 +27,23 @@ _ENCODING_NAMES = {"cp1252": "Windows-1252 (cp1252)", "latin-1": "Latin-1", "utf
 
 @dataclass(frozen=True)
 class Source:
-    """One file to read, with the options of its input (or those given to ``read_table``)."""
+    """One file to read, with the options of its input (or those given to ``read_table``).
+
+    A sealed download is read through ``opener`` (decrypted in memory); ``path`` then
+    names it in messages (``evidence/<run>/downloads/<file>``).
+    """
 
     path: Path
     encoding: str | None = None
     sheet: str | int | None = None
     limits: InputLimits = DEFAULT_LIMITS
     input: InputFile | None = None
+    opener: Callable[[], bytes] | None = None
 
     @classmethod
     def of(
         cls,
-        path: Path | str,
+        path: Path | str | SealedFile,
         *,
         sheet: str | int | None = None,
         encoding: str | None = None,
@@ -45,13 +51,22 @@ class Source:
     ) -> Source:
         """Options given here win over those of the input ``path`` came from."""
         given = path if isinstance(path, InputFile) else None
+        sealed = path if isinstance(path, SealedFile) else None
         return cls(
-            path=Path(path),
+            path=Path(sealed.relative if sealed else path),  # type: ignore[arg-type]
             encoding=encoding or (given.encoding if given else None),
             sheet=sheet if sheet is not None else (given.sheet if given else None),
             limits=limits or (given.limits if given else DEFAULT_LIMITS),
             input=given,
+            opener=_once(sealed.read_bytes) if sealed else None,
         )
+
+    def read_bytes(self) -> bytes:
+        return self.opener() if self.opener is not None else self.path.read_bytes()
+
+    def open(self) -> Path | IO[bytes]:
+        """What zipfile and openpyxl can read: the path, or the decrypted bytes."""
+        return io.BytesIO(self.opener()) if self.opener is not None else self.path
 
     def hint(self, key: str, value: str) -> str:
         if self.input is not None:
@@ -67,12 +82,21 @@ class Source:
         return f"if the file is genuine, raise that limit under `limits:` of {where}"
 
 
+def _once(read: Callable[[], bytes]) -> Callable[[], bytes]:
+    """Decrypt a sealed file once per read, however many times its bytes are asked for."""
+    data = read()
+    return lambda: data
+
+
 def read_rows(source: Source) -> Generator[list[str], None, None]:
     """The header row, then every data row, each as a list of text cells."""
     path = source.path
-    if not path.is_file():
+    if source.opener is not None:
+        size = len(source.read_bytes())
+    elif not path.is_file():
         raise InputError(f"input file not found: {path}")
-    size = path.stat().st_size
+    else:
+        size = path.stat().st_size
     if size > source.limits.file_mb * MB:
         raise InputError(
             f"{path}: the file is {size / MB:.1f} MB, over limits.file_mb "
@@ -89,7 +113,7 @@ def read_rows(source: Source) -> Generator[list[str], None, None]:
 def _csv_rows(source: Source) -> Generator[list[str], None, None]:
     import pandas as pd
 
-    text = _decode(source.path.read_bytes(), source)
+    text = _decode(source.read_bytes(), source)
     try:
         reader = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, chunksize=CSV_CHUNK_ROWS
@@ -145,9 +169,9 @@ def _excel_rows(source: Source) -> Generator[list[str], None, None]:
     from openpyxl import load_workbook
 
     path = source.path
-    check_xlsx(path, source.limits, source.limit_hint())
+    check_xlsx(source.open(), source.limits, source.limit_hint(), name=path)
     try:  # the file is untrusted: whatever openpyxl raises means the file is damaged
-        book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        book = load_workbook(source.open(), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:
         raise InputError(
             f"{path}: not a readable Excel workbook ({type(exc).__name__}: {exc}); export it again"

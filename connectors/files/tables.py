@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from borough.bot import Item
 from borough.config.models import InputLimits
 from borough.errors import InputError
+from borough.evidence import SealedFile
 from connectors.files.sources import Source, read_rows
 
 M = TypeVar("M", bound=BaseModel)
@@ -62,7 +63,7 @@ def expected_columns(schema: type[BaseModel]) -> tuple[list[str], list[str]]:
 
 
 def read_frame(
-    path: Path | str,
+    path: Path | str | SealedFile,
     *,
     sheet: str | int | None = None,
     encoding: str | None = None,
@@ -79,7 +80,7 @@ def read_frame(
 
 
 def read_table(
-    path: Path | str,
+    path: Path | str | SealedFile,
     schema: type[M],
     *,
     sheet: str | int | None = None,
@@ -89,7 +90,8 @@ def read_table(
     """Yield every data row validated against ``schema``; a missing column stops the file.
 
     ``path`` may be a bot's input (``ctx.inputs["csv"]``): its ``encoding``, ``sheet`` and
-    ``limits`` from the bot's config apply unless given here.
+    ``limits`` from the bot's config apply unless given here. It may also be a file the run
+    downloaded (``web.download(..., ctx.downloads, ...)``), read decrypted in memory.
     """
     source = Source.of(path, sheet=sheet, encoding=encoding, limits=limits)
     rows = read_rows(source)

@@ -33,8 +33,12 @@ class Refused(Exception):
     """A limit was crossed; the message says which and how to raise it."""
 
 
-def check_xlsx(path: Path, limits: InputLimits, hint: str) -> None:
-    """Raise :class:`InputError` naming ``path`` if the workbook is damaged or too large."""
+def check_xlsx(
+    path: Path | IO[bytes], limits: InputLimits, hint: str, *, name: Path | None = None
+) -> None:
+    """Raise :class:`InputError` naming the file (``name``, else ``path``) if the workbook
+    is damaged or too large."""
+    label = name if name is not None else path
     try:
         with zipfile.ZipFile(path) as archive:
             _check_members(archive, limits)
@@ -44,7 +48,7 @@ def check_xlsx(path: Path, limits: InputLimits, hint: str) -> None:
                     with archive.open(info) as member:
                         budget -= _scan_xml(member, info.filename, budget, limits)
     except Refused as exc:
-        raise InputError(f"{path}: {exc}; {hint}") from None
+        raise InputError(f"{label}: {exc}; {hint}") from None
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -54,7 +58,7 @@ def check_xlsx(path: Path, limits: InputLimits, hint: str) -> None:
         NotImplementedError,
     ) as exc:
         raise InputError(
-            f"{path}: not a readable Excel workbook, the file is truncated or damaged ({exc}); "
+            f"{label}: not a readable Excel workbook, the file is truncated or damaged ({exc}); "
             "export it again"
         ) from None
 

@@ -1,4 +1,8 @@
-"""Downloads that may not happen: the app can answer with a page (error, sign-in) instead."""
+"""Downloads that may not happen: the app can answer with a page (error, sign-in) instead.
+
+A file that does arrive is read from Playwright's temporary copy, which is deleted at once,
+and sealed into the run's evidence (``ctx.downloads``): it is never on disk in clear.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from borough import filemodes
+from loguru import logger
+
 from borough.errors import TransientError
 
 if TYPE_CHECKING:
@@ -14,6 +19,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Download, Frame, Page, Response
 
+    from borough.evidence import DownloadFolder, SealedFile
     from connectors.web.session import WebSession
 
 
@@ -21,11 +27,12 @@ def wait_for_download(
     session: WebSession,
     where: Page | Frame,
     action: Callable[[], Any],
-    folder: Path,
+    folder: DownloadFolder,
     *,
     step: str,
-) -> Path:
-    """Run ``action``; save the file, or raise what the page shown instead means."""
+) -> SealedFile:
+    """Run ``action``; seal the file into ``folder``, or raise what the page shown
+    instead means."""
     page = session.page
     downloads: list[Download] = []
     pages: list[Response] = []
@@ -58,14 +65,23 @@ def wait_for_download(
                                  step=step)  # fmt: skip
         raise TransientError("no file arrived", app=session.name, step=step)
     download = downloads[0]
-    failure = download.failure()
-    if failure:
-        raise TransientError(f"the download failed: {failure}", app=session.name, step=step)
-    filemodes.make_folder(folder)
-    target = folder / Path(download.suggested_filename).name
-    download.save_as(target)
-    filemodes.tighten(target)  # a report of names and NI numbers: its owner's eyes only
-    return target
+    try:
+        failure = download.failure()
+        if failure:
+            raise TransientError(f"the download failed: {failure}", app=session.name, step=step)
+        data = Path(download.path()).read_bytes()
+    finally:
+        _delete(download)  # Playwright's own copy, in clear in its temporary folder
+    return folder.save(Path(download.suggested_filename).name, data)
+
+
+def _delete(download: Download) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        download.delete()
+    except PlaywrightError as exc:
+        logger.bind(action="web.download").warning("could not delete the browser's copy: {}", exc)
 
 
 def _wait_until_shown(

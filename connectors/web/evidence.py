@@ -1,4 +1,8 @@
-"""Evidence of a failed item: masked screenshots, scrubbed page HTML and the item's trace."""
+"""Evidence of a failed item: masked screenshots, page HTML and the item's trace.
+
+They are handed to the run's evidence store as captured, which redacts the text (HTML,
+a trace's text members; a trace's images are left out) and seals every file at rest.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loguru import logger
-
-from connectors.web.scrub import Scrubber
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Locator, Page
@@ -34,9 +36,9 @@ def masks(page: Page, selectors: list[str]) -> list[Locator]:
 
 
 def capture_pages(
-    context: BrowserContext, selectors: list[str], scrubber: Scrubber, timeout_ms: float
+    context: BrowserContext, selectors: list[str], timeout_ms: float
 ) -> list[EvidenceFile]:
-    """A masked screenshot and the scrubbed HTML of every open window."""
+    """A masked screenshot and the HTML of every open window."""
     files: list[EvidenceFile] = []
     for index, page in enumerate(p for p in context.pages if not p.is_closed()):
         label = "window" if index == 0 else f"popup{index}"
@@ -51,14 +53,14 @@ def capture_pages(
         except Exception as exc:
             logger.bind(action="evidence.screenshot").warning("no screenshot of {}: {}", label, exc)
         try:
-            files.append((f"{label}.html", scrubber.text(page_html(page)), "page-html"))
+            files.append((f"{label}.html", page_html(page), "page-html"))
         except Exception as exc:
             logger.bind(action="evidence.html").warning("no HTML of {}: {}", label, exc)
     return files
 
 
-def capture_trace(context: BrowserContext, scrubber: Scrubber) -> EvidenceFile | None:
-    """The current trace chunk, scrubbed; a new chunk is started for what follows."""
+def capture_trace(context: BrowserContext) -> EvidenceFile | None:
+    """The current trace chunk; a new chunk is started for what follows."""
     with tempfile.TemporaryDirectory(prefix="borough-trace-") as folder:
         path = Path(folder) / "trace.zip"
         try:
@@ -71,7 +73,7 @@ def capture_trace(context: BrowserContext, scrubber: Scrubber) -> EvidenceFile |
             logger.bind(action="evidence.trace").warning("tracing could not restart: {}", exc)
         if not path.exists():
             return None
-        return ("trace.zip", scrubber.zip(path.read_bytes()), "trace")
+        return ("trace.zip", path.read_bytes(), "trace")
 
 
 def start_tracing(context: BrowserContext, mode: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from loguru import logger
@@ -24,7 +23,6 @@ from borough.errors import BusinessRuleError, ConnectorError, TransientError
 from connectors.web import checks, evidence, screens, signin, tables
 from connectors.web.browser import BrowserHandle
 from connectors.web.checks import SessionExpired
-from connectors.web.scrub import Scrubber
 from connectors.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Frame, Locator, Page
 
     from borough.drift.report import Finding
+    from borough.evidence import DownloadFolder, SealedFile
 
 R = TypeVar("R")
 TRACE_RESTART_ITEMS = 500  # start a new trace now and then so its temporary files stay small
@@ -46,7 +45,6 @@ class WebSession(Connector):
 
     def __init__(self, name: str, settings: WebSettings, services: AppServices) -> None:
         super().__init__(name, settings, services)
-        self.scrubber = Scrubber()
         self.sign_ins = 0
         self._handle: BrowserHandle | None = None
         self._page: Page | None = None
@@ -122,7 +120,7 @@ class WebSession(Connector):
     def _login(self) -> None:
         assert self._page is not None
         user, password = signin.credential(
-            self.name, self.settings, self.services.secret, self.scrubber
+            self.name, self.settings, self.services.secret, self.services.keep_out
         )
         try:
             signin.sign_in(self._page, self.name, self.settings, user, password)
@@ -276,9 +274,10 @@ class WebSession(Connector):
         return window
 
     def fill(self, field: Locator, value: str, *, sensitive: bool = True) -> None:
-        """Type ``value``; sensitive values are kept out of every piece of evidence."""
+        """Type ``value``; a sensitive value is redacted from then on from every log,
+        reason and piece of evidence of the run, in whatever form the app shows it."""
         if sensitive:
-            self.scrubber.keep_out(value)
+            self.services.keep_out(value)
         field.fill(value)
 
     def table(
@@ -308,9 +307,10 @@ class WebSession(Connector):
         return tables.combine(pages)
 
     def download(
-        self, where: Page | Frame, action: Callable[[], Any], folder: Path, *, step: str
-    ) -> Path:
-        """Save the file that ``action`` makes the app send; its own file name is kept."""
+        self, where: Page | Frame, action: Callable[[], Any], folder: DownloadFolder, *, step: str
+    ) -> SealedFile:
+        """Seal the file that ``action`` makes the app send into ``folder`` (``ctx.downloads``),
+        under its own file name; read it with ``read_table(file, Row)`` or ``file.read_bytes()``."""
         from connectors.web.downloads import wait_for_download
 
         return wait_for_download(self, where, action, folder, step=step)
@@ -332,7 +332,6 @@ class WebSession(Connector):
 
     # -- per item and evidence ----------------------------------------------------------
     def begin_item(self) -> None:
-        self.scrubber.new_item()
         self._items += 1
         if self._handle is None or self.settings.trace == "off":
             return
@@ -350,12 +349,14 @@ class WebSession(Connector):
             return []
         context = self._handle.context
         for cookie in context.cookies():  # a session cookie in evidence is a live login
-            self.scrubber.keep_out(cookie.get("value", ""))
+            value = cookie.get("value", "")
+            if len(value) >= 8:  # a session id; not "en-GB" or "yes", redacted everywhere
+                self.services.keep_out(value, secret=True)
         files = evidence.capture_pages(
-            context, self.settings.mask, self.scrubber, self.settings.timeout_seconds * 1000
+            context, self.settings.mask, self.settings.timeout_seconds * 1000
         )
         if self.settings.trace != "off":
-            trace = evidence.capture_trace(context, self.scrubber)
+            trace = evidence.capture_trace(context)
             if trace is not None:
                 files.append(trace)
         return files

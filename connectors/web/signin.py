@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from borough.errors import ConnectorError, TransientError
 from connectors.web import checks
-from connectors.web.scrub import Scrubber
 from connectors.web.settings import WebSettings
 
 if TYPE_CHECKING:
@@ -20,9 +19,10 @@ class SignInRefused(ConnectorError):
 
 
 def credential(
-    app: str, settings: WebSettings, secret: Callable[[str], str], scrubber: Scrubber
+    app: str, settings: WebSettings, secret: Callable[[str], str], keep_out: Callable[..., None]
 ) -> tuple[str, str]:
-    """(user, password) from the secret; both spellings are kept out of evidence."""
+    """(user, password) from the secret; the password alone is a secret too (the store
+    registers only the whole value)."""
     name = settings.credential
     value = secret(name)
     user, sep, password = value.partition(":")
@@ -31,8 +31,7 @@ def credential(
             f"secret {name!r} of app {app!r} must look like 'username:password'; "
             f"set it again with `borough secrets set {name}`"
         )
-    scrubber.keep_out(value, lasting=True)
-    scrubber.keep_out(password, lasting=True)
+    keep_out(password, secret=True)
     return user, password
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from sandbox.desktop.forms import NEXT_TITLE
@@ -34,7 +36,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help=f"the client's next release: the change form is titled {NEXT_TITLE!r} (UI drift)",
     )
+    parser.add_argument(
+        "--callers",
+        type=Path,
+        default=None,
+        help="JSON list of other residents (name, address, nino, email, phone, bank) to list "
+        "under the grid, upper-cased and wrapped at --wrap columns",
+    )
+    parser.add_argument("--wrap", type=int, default=40, help="width of the callers' lines")
     return parser.parse_args(argv)
+
+
+def _callers(path: Path | None, wrap: int) -> tuple[str, ...]:
+    if path is None:
+        return ()
+    shown = []
+    for caller in json.loads(path.read_text(encoding="utf-8")):
+        text = " ".join(str(caller.get(k, "")) for k in ("name", "address", "nino", "email"))
+        text += f" tel {caller.get('phone', '')} bank {caller.get('bank', '')}"
+        shown.append("\n".join(textwrap.wrap(text.upper(), max(wrap, 10))))
+    return tuple(shown)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         save_delay_ms=args.save_delay_ms,
         next_version=args.next_version,
+        callers=_callers(args.callers, args.wrap),
     )
     client = RevenuesClient(store, options)
     try:

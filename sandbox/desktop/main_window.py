@@ -26,6 +26,7 @@ class Options:
     seed: int | None = None
     save_delay_ms: int = 0
     next_version: bool = False  #: the supplier's next release: the change form is renamed
+    callers: tuple[str, ...] = ()  #: other residents shown under the grid, as written
 
 
 class SignIn(tk.Toplevel):
@@ -119,6 +120,10 @@ class RevenuesClient:
         self.grid.pack(fill="both", expand=True, padx=8)
         self.grid.bind("<Control-c>", self.copy_rows)
         self.grid.bind("<Control-C>", self.copy_rows)
+        if self.options.callers:
+            panel = ttk.LabelFrame(root, text="Recent callers", padding=(8, 2))
+            panel.pack(fill="x", padx=8)
+            ttk.Label(panel, text="\n".join(self.options.callers), justify="left").pack(anchor="w")
         ttk.Label(root, textvariable=self.status, anchor="w", padding=(8, 2)).pack(fill="x")
         for sequence, action in (
             ("<Control-n>", self.new_change),

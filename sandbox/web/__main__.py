@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve Caseflow 5.0: new ids and labels, a new case form layout (UI drift)",
     )
+    parser.add_argument(
+        "--callers", type=Path, default=None, help="JSON list of other residents to show"
+    )
+    parser.add_argument("--wrap", type=int, default=0, help="re-wrap shown text at N columns")
     args = parser.parse_args(argv)
     users = json.loads(os.environ.get(USERS_ENV) or "{}") or None
     config = SandboxConfig(
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         page_size=args.page_size,
         seed=args.seed,
         next_version=args.next_version,
+        callers=tuple(json.loads(args.callers.read_text("utf-8"))) if args.callers else (),
+        wrap=args.wrap,
         **({"users": users} if users else {}),
     )
     stopped = threading.Event()

@@ -43,6 +43,10 @@ class SandboxConfig:
     page_size: int = 10
     today: date | None = None
     next_version: bool = False  #: serve Caseflow 5.0's screens (new ids, labels, form layout)
+    #: other residents the app shows on its working pages ("recent callers"), as the real
+    #: one does; each a dict of name, address, nino, email, phone, bank
+    callers: tuple[Mapping[str, str], ...] = ()
+    wrap: int = 0  #: re-wrap shown text (callers, a saved case's addressee) at this width
 
 
 @dataclass
@@ -129,7 +133,25 @@ class CaseworkApp:
             return self._login_required(req)
         if self.next_version and req.method == "POST":
             req.form = nextver.form_fields(req.form)  # 5.0 names -> the server's own
-        return self._route(req, session)
+        return self._shown_with_callers(req, self._route(req, session))
+
+    def _shown_with_callers(self, req: Request, response: Response) -> Response:
+        """Working pages also list recent callers (other residents), re-wrapped and
+        re-cased; a saved case's page shows its addressee the same way."""
+        if not self.config.callers or response.status != 200 or req.method != "GET":
+            return response
+        if not (req.path in ("/home", "/search", "/reports", "/case/new") or
+                _CASE_PATH.match(req.path)):  # fmt: skip
+            return response
+        extra = pages.callers_panel(self.config.callers, self.config.wrap)
+        match = _CASE_PATH.match(req.path)
+        if match and not match.group(2):
+            case = self.store.get(match.group(1))
+            if case is not None:
+                extra = pages.addressee(case, self.config.wrap) + extra
+        footer = b'<div id="cw-footer">'
+        response.body = response.body.replace(footer, extra.encode("utf-8") + footer, 1)
+        return response
 
     def _route(self, req: Request, session: Session) -> Response:
         simple: dict[str, Callable[[], str]] = {

@@ -5,7 +5,8 @@ Every complete page ends with ``<div id="cw-footer">``; a half-rendered page lac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -309,3 +310,26 @@ def forbidden(message: str) -> str:
         f'<h1>Request refused</h1><p id="refused">{e(message)}</p>',
         page_id="page-refused",
     )
+
+
+def _wrapped(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) if width > 0 else text
+
+
+def callers_panel(callers: Sequence[Mapping[str, str]], wrap: int) -> str:
+    """Other residents who rang recently, as the real app lists them beside every form."""
+    entries = []
+    for caller in callers:
+        text = (
+            f"{caller.get('name', '').upper()} {caller.get('address', '')} "
+            f"NI {caller.get('nino', '')} {caller.get('email', '')} "
+            f"tel {caller.get('phone', '')} bank {caller.get('bank', '')}"
+        )
+        entries.append(f"<li><pre>{e(_wrapped(text, wrap))}</pre></li>")
+    return f'<div id="recentCallers"><h2>Recent callers</h2><ul>{"".join(entries)}</ul></div>'
+
+
+def addressee(case: Case, wrap: int) -> str:
+    """The case's correspondence label, upper case, wrapped as the app prints it."""
+    text = f"{case.forenames} {case.surname}, NI {case.nino}, {case.postcode}".upper()
+    return f'<pre id="lblAddressee">{e(_wrapped(text, wrap))}</pre>'

@@ -21,7 +21,7 @@ from borough.audit.indexrows import Filters
 from borough.cli import app
 from borough.runner import RunRequest, run_bot
 from borough.secrets.store import SecretStore
-from borough.secrets.writerkeys import WRITER_KEY_PREFIX
+from borough.secrets.writerkeys import writer_secret
 from borough.testing import TEST_PASSPHRASE, home_env, runtime_in
 from tests.support.installs import counting_home, people
 
@@ -61,7 +61,7 @@ def test_each_writer_signs_with_its_own_registered_key(estate, monkeypatch: pyte
     pub_b = (b / "logs/audit/audit.pub").read_bytes()
     assert pub_a != pub_b
     store_b = SecretStore.open(b / "var/secrets.cfg", TEST_PASSPHRASE)
-    assert store_b.find(WRITER_KEY_PREFIX + "runner-b") is not None
+    assert store_b.find(writer_secret("runner-b")) is not None
     with runtime_in(a) as runtime:
         writers = {w.trail: w.public_key.encode() for w in runtime.ledger.audit_writers.all()}
     assert writers == {"runner-a": pub_a, "runner-b": pub_b}

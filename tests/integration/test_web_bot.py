@@ -15,6 +15,7 @@ from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
 from sandbox.web import SandboxConfig, read_counts, serve_in_subprocess, serve_in_thread
 from sandbox.web.data import Notification, notifications
+from tests.support.evidence import clear_evidence
 from tests.support.web import BOT, PASSWORD, USER, evidence_files, require_chromium, web_home
 
 pytestmark = [pytest.mark.browser]
@@ -118,6 +119,7 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
             run = run_bot(runtime, RunRequest(BOT))
     assert run.counts.failed == 2 and run.counts.done == 6
     files = evidence_files(home)
+    clear = clear_evidence(home)
     by_item: dict[str, set[str]] = {}
     for path in files:
         by_item.setdefault(path.parent.name, set()).add(path.name.split("-", 2)[-1])
@@ -128,11 +130,12 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
     canaries = [PASSWORD, canary_surname, rows[2].row["NI Number"].replace(" ", "")]
     canaries += [rows[i].row[c] for i in (1, 4) for c in ("Surname", "Forenames")]
     for path in files:
-        for text in _texts(path):
+        assert PASSWORD.encode() not in path.read_bytes()  # sealed: nothing readable at all
+        for text in _texts(path, clear[path]):
             for canary in canaries:
                 assert canary not in text, f"{canary!r} in {path.name}"
     trace = next(p for p in files if p.name.endswith("trace.zip"))
-    with zipfile.ZipFile(trace) as archive:
+    with zipfile.ZipFile(io.BytesIO(clear[trace])) as archive:
         names = archive.namelist()
         actions = archive.read("trace.trace").decode("utf-8")
     assert "trace.trace" in names and "trace.network" in names
@@ -140,17 +143,16 @@ def test_failed_items_leave_evidence_without_secrets_or_personal_data(tmp_path: 
     assert '"selector":"#txtSurname"' in actions, "the trace shows the surname being typed"
     others = [row.row["Claim Ref"] for i, row in enumerate(rows) if i not in (1, 2, 4, 5)]
     for path in (p for p in files if p.name.endswith("trace.zip")):
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(clear[path])) as archive:
             text = "".join(archive.read(n).decode("utf-8") for n in archive.namelist())
         assert not [claim for claim in others if claim in text], "one item per trace"
         assert rows[2].row["Claim Ref"] in text or rows[5].row["Claim Ref"] in text
-    html = next(p for p in files if p.name.endswith("window.html")).read_text(encoding="utf-8")
+    html = clear[next(p for p in files if p.name.endswith("window.html"))].decode("utf-8")
     assert 'id="txtSurname" name="txtSurname" size="30" value="[' in html, "scrubbed, not gone"
 
 
-def _texts(path: Path) -> list[str]:
+def _texts(path: Path, data: bytes) -> list[str]:
     """Every text inside an evidence file (zip members one by one, all spellings decoded)."""
-    data = path.read_bytes()
     if path.suffix == ".zip":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             blobs = [archive.read(name) for name in archive.namelist()]

@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from borough.audit.redact import Redactor
 from borough.connect import AppServices
 from borough.errors import BusinessRuleError, ConnectorError, TransientError
+from borough.evidence import DownloadFolder, EvidenceStore, FileCipher, SealedFile
+from borough.evidence.content import redacted
 from connectors.web import WebSession, WebSettings
 from sandbox.web import CaseStore, SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications, seed_case
@@ -24,6 +27,14 @@ from sandbox.web.reports import COLUMNS
 from tests.support.web import FAST_APP, PASSWORD, ROOT, USER, require_chromium
 
 pytestmark = [pytest.mark.browser]
+
+
+KEY = b"k" * 32
+
+
+class Trail:
+    def emit(self, *args: object, **kwargs: object) -> int:
+        return 0
 
 
 class Session:
@@ -36,14 +47,20 @@ class Session:
         self.secret = f"{USER}:{PASSWORD}"
         apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
         raw = {**apps["apps"]["casework"], **FAST_APP, **(app or {}), "base_url": self.app.url}
-        for key in ("kind", "description", "max_sessions"):
+        for key in ("kind", "description", "max_sessions", "identifiers"):
             raw.pop(key, None)
+        self.redactor = Redactor()  # what the run's redactor learns from the connector
         services = AppServices(
             secret=lambda name: self.secret,
             capture=lambda *a, **k: None,
             step=lambda step, **detail: self.steps.append(step),
             home=tmp,
             run_folder=tmp,
+            keep_out=self.redactor.keep_out,
+        )
+        self.downloads = DownloadFolder(
+            EvidenceStore(tmp / "logs", "20261123-090000-abcdef", Redactor(), FileCipher(KEY)),
+            Trail(),  # type: ignore[arg-type]
         )
         self.web = WebSession("casework", WebSettings.model_validate(raw), services)
 
@@ -195,26 +212,41 @@ def test_paginated_search_results_come_back_as_one_dataframe(session: Session):
     assert len(again) == 23 and len(web.page.context.pages) == 2
 
 
-def test_report_downloads_keep_the_apps_file_name(session: Session, tmp_path: Path):
+def test_report_downloads_are_sealed_at_once_under_the_apps_file_name(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+):
+    from connectors.web import downloads
+
     store = CaseStore(session.config.store)
     for row in notifications(3, seed=4):
         seed_case(store, row, status="Open")
     store.close()
     web = session.web
+    browser_copies: list[Path] = []
+    real_delete = downloads._delete
 
-    def download(link: str) -> Path:
+    def delete(download: Any) -> None:
+        browser_copies.append(Path(download.path()))
+        real_delete(download)
+
+    monkeypatch.setattr(downloads, "_delete", delete)
+
+    def download(link: str) -> SealedFile:
         content = web.frame("content")
         web.navigate(content, web.frame("nav").locator("#lnkReports").click, step="reports")
-        return web.download(content, content.locator(link).click, tmp_path / "dl", step="report")
+        return web.download(content, content.locator(link).click, session.downloads, step="report")
 
     csv_file = web.run("report", lambda: download("#lnkReportCsv"))
     assert csv_file.name.startswith("cases_") and csv_file.suffix == ".csv"
-    assert stat.S_IMODE(csv_file.stat().st_mode) == 0o600  # names and NI numbers: private
-    assert stat.S_IMODE(csv_file.parent.stat().st_mode) == 0o700
-    table = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
+    assert csv_file.path.name == csv_file.name
+    assert stat.S_IMODE(csv_file.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(csv_file.path.parent.stat().st_mode) == 0o700
+    assert b"Case Reference" not in csv_file.path.read_bytes()  # sealed on disk
+    table = list(csv.reader(io.StringIO(csv_file.read_bytes().decode("utf-8-sig"))))
     assert tuple(table[0]) == COLUMNS and len(table) == 4
     xlsx_file = web.run("report", lambda: download("#lnkReportXlsx"))
-    assert xlsx_file.suffix == ".xlsx" and xlsx_file.stat().st_size > 1000
+    assert xlsx_file.suffix == ".xlsx" and len(xlsx_file.read_bytes()) > 1000
+    assert len(browser_copies) == 2 and not any(p.exists() for p in browser_copies)
 
 
 @pytest.mark.caseflow(fault_rate=1.0, fault_kinds=("error500",))
@@ -224,7 +256,9 @@ def test_a_download_answered_with_an_error_page_is_transient(session: Session, t
     web.navigate(content, web.frame("nav").locator("#lnkReports").click, step="reports")
     started = time.monotonic()
     with pytest.raises(TransientError, match="HTTP 500"):
-        web.download(content, content.locator("#lnkReportCsv").click, tmp_path, step="report")
+        web.download(
+            content, content.locator("#lnkReportCsv").click, session.downloads, step="report"
+        )
     assert time.monotonic() - started < web.settings.timeout_seconds
 
 
@@ -236,7 +270,12 @@ def test_evidence_masks_personal_fields_and_scrubs_the_sign_in(session: Session)
     content = web.run("open form", open_new_form(web))
     web.fill(content.locator("#txtSurname"), "Brontë")
     box = content.locator("#txtSurname").bounding_box()
-    files = {name: data for name, data, _ in web.failure_evidence()}
+    # as the run's evidence store keeps them: text redacted (with what the connector told
+    # the run's redactor: the credential, typed values, cookies), traces' images left out
+    files = {
+        name: redacted(Path(name).suffix, data, session.redactor.redact)
+        for name, data, _ in web.failure_evidence()
+    }
     assert {"window.png", "window.html", "trace.zip"} <= set(files)
     with zipfile.ZipFile(io.BytesIO(files["trace.zip"])) as archive:  # type: ignore[arg-type]
         members = {n: archive.read(n).decode("utf-8") for n in archive.namelist()}

@@ -12,13 +12,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from fastapi import HTTPException
-
 from borough.audit.chain import PUBLIC_KEY_NAME
 from borough.audit.retention import purge_older_than
 from borough.cli.exitcodes import ExitCode
-from borough.dashboard.routes.evidence import resolve_evidence
 from borough.testing import home_env, runtime_in
 from tests.support.installs import counting_home, people
 
@@ -80,33 +76,30 @@ def test_an_older_installation_is_tightened_when_it_is_next_opened(tmp_path: Pat
     assert readable_by_others(state) == []
 
 
-def test_downloads_are_private_evidence_and_purged_with_it(tmp_path: Path):
+def test_downloads_are_private_sealed_evidence_and_purged_with_it(tmp_path: Path):
     home = counting_home(tmp_path / "home", people(1))
     old = time.time() - 40 * 86400
     with runtime_in(home) as runtime:
-        downloads = runtime.evidence("20261001-090000-aaaaaa").downloads
-        report = downloads / "cases_20261001.csv"
-        report.write_text("Case Reference,NI Number\nCW-000001,PH414002A\n")
+        store = runtime.evidence("20261001-090000-aaaaaa")
+        csv = b"Case Reference,NI Number\nCW-000001,PH414002A\n"
+        report = store.save_download(runtime.trail, "cases_20261001.csv", csv)
+        assert b"PH414002A" not in report.path.read_bytes()
+        downloads = report.path.parent
         legacy = runtime.paths.data / "downloads" / "20261001-090000-aaaaaa"
         legacy.mkdir(parents=True)
         (legacy / "cases.csv").write_text("old")
         app_logs = runtime.paths.runs / "20261001-090000-aaaaaa"
         app_logs.mkdir(parents=True)
         (app_logs / "revenues-desktop.log").write_text("old")
-        recent = runtime.evidence("20261130-090000-bbbbbb").downloads
+        recent = runtime.evidence("20261130-090000-bbbbbb").save_download(
+            runtime.trail, "cases.csv", b"x"
+        )
         assert downloads.parent.parent == runtime.paths.evidence
         assert stat.S_IMODE(downloads.stat().st_mode) == 0o700
-        shot = runtime.evidence("20261001-090000-aaaaaa").folder / "p_x" / "shot.png"
-        shot.parent.mkdir()
-        shot.write_bytes(b"png")
-        assert resolve_evidence(runtime.paths.evidence, "20261001-090000-aaaaaa/p_x/shot.png")
-        with pytest.raises(HTTPException):  # raw reports are not shown to dashboard users
-            resolve_evidence(
-                runtime.paths.evidence, "20261001-090000-aaaaaa/downloads/cases_20261001.csv"
-            )
+        assert stat.S_IMODE(report.path.stat().st_mode) == 0o600
         for folder in (downloads.parent, legacy, app_logs):
             os.utime(folder, (old, old))
         report_ = purge_older_than(runtime, datetime.now(UTC) - timedelta(days=30))
     assert report_.evidence_folders == 1
     assert not downloads.parent.exists() and not legacy.exists() and not app_logs.exists()
-    assert recent.exists()
+    assert recent.path.exists()

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from borough.errors import KeysMismatchError
 from borough.secrets.keys import stored_keys
 from borough.secrets.store import SecretStore
-from borough.secrets.writerkeys import WRITER_KEY_PREFIX, public_pem
+from borough.secrets.writerkeys import public_pem, writer_secret
 from borough.testing import TEST_PASSPHRASE, runtime_in
 from tests.support.keys import Snapshot, installed, ledger_fingerprint, store_file
 
@@ -69,7 +69,7 @@ def test_a_runner_added_with_a_copy_of_the_store_signs_with_its_own_key(
         own = runtime.keys.signing_key
     assert (second / "logs/audit/audit.pub").read_bytes() != first_pub
     store = SecretStore.open(store_file(second), TEST_PASSPHRASE)
-    assert store.find(WRITER_KEY_PREFIX + "runner-2") is not None
+    assert store.find(writer_secret("runner-2")) is not None
     assert writers(home)["runner-2"] == public_pem(own)
     assert writers(home)["runner-1"].encode() == first_pub
     with runtime_in(second) as runtime:  # the next start uses the same key

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
@@ -170,6 +174,29 @@ def desktop_home(
     with runtime_in(home) as runtime:
         runtime.secrets.set(entry["credential"], password)
     return home
+
+
+def start_client(
+    db: Path, display: str, *options: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """The sandbox revenues client on ``display`` (its store in ``db``), once its sign-in
+    window shows; the caller terminates it."""
+    from connectors.desktop.xwindows import XWindows
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.desktop", "--db", str(db), *options],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": display, **(env or {})},
+    )
+    windows = XWindows(display)
+    try:
+        deadline = time.monotonic() + 30
+        while not windows.find("Revenues Client - Sign in"):
+            assert time.monotonic() < deadline, "the client did not start"
+            time.sleep(0.05)
+    finally:
+        windows.close()
+    return client
 
 
 def app_db(home: Path) -> Path:

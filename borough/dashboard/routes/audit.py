@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import StreamingResponse
@@ -19,12 +20,12 @@ from borough.audit.browse import AuditView, person_filters, range_filters
 from borough.audit.check import verify_installation
 from borough.audit.indexrows import Filters
 from borough.audit.reading import export_chunks, export_text
-from borough.audit.tokens import is_token
+from borough.audit.tokens import Tokenizer, is_token
 from borough.dashboard.charts import LONDON
 from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
 from borough.dashboard.store import Session
-from borough.dashboard.web import render
+from borough.dashboard.web import redirect, render
 from borough.errors import AuditError
 
 router = APIRouter()
@@ -48,13 +49,45 @@ def download(records: Iterator[dict[str, Any]], fmt: str, filename: str) -> Stre
     )
 
 
+@router.post("/audit")
+def filter_records(
+    request: Request,
+    session: Annotated[Session, Depends(AUDITOR)],
+    run: Annotated[str, Form()] = "",
+    item: Annotated[str, Form()] = "",
+    person: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+) -> Response:
+    """Filters are posted: an item key or a person's identifier (an NI number) typed into
+    the form becomes its token here, and only tokens and redacted text reach the URL."""
+    dash = dashboard(request)
+    tokens = dash.runtime.tokenizer
+    redact = dash.runtime.redactor.redact
+    values = {
+        "run": redact(run.strip())[:60],
+        "item": token_for(tokens, item),
+        "person": token_for(tokens, person),
+        "action": redact(action.strip())[:60],
+        "actor": redact(actor.strip())[:120],
+    }
+    kept = {key: value for key, value in values.items() if value}
+    return redirect("/audit" + (f"?{urlencode(kept)}" if kept else ""))
+
+
+def token_for(tokens: Tokenizer, typed: str) -> str:
+    """A token as typed, or the token of an identifier typed in its place ('' for none)."""
+    text = typed.strip()
+    return text if not text or is_token(text) else tokens.token(text)
+
+
 @router.get("/audit")
 def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> Response:
     dash = dashboard(request)
     wanted = {f: (request.query_params.get(f) or "").strip() for f in FILTERS}
     errors = {
-        f"filter-{f}": f"Enter a token starting p_ for the {f}; to search by an identifier use "
-        f"the subject access request page"
+        f"filter-{f}": f"Enter a token starting p_ for the {f}, or type the key or identifier "
+        f"in the form: it is turned into its token before it reaches the address bar"
         for f in ("item", "person")
         if wanted[f] and not is_token(wanted[f])
     }

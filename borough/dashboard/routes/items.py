@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 
 from borough.audit.browse import AuditView
-from borough.dashboard import actions, bulk
 from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import flash, redirect, render
 from borough.errors import BoroughError, LedgerError
 from borough.ledger import ItemRecord, ItemState
+from borough.operations import OVERRIDES, Operator, bulk, check_override
 
 router = APIRouter()
 
@@ -89,7 +89,7 @@ def _item_page(
         decided=decided,
         history_caption="Approval requests",
         can_act=session.user.has(Role.OPERATOR),
-        overrides=[(s, LABELS[s]) for s in actions.OVERRIDES.get(item.state, ())],
+        overrides=[(s, LABELS[s]) for s in OVERRIDES.get(item.state, ())],
     )
 
 
@@ -109,7 +109,7 @@ def retry(
 ) -> Response:
     find_item(request, item_id)
     try:
-        outcome = actions.retry(dashboard(request), session.user, item_id, reason)
+        outcome = dashboard(request).operations.retry(Operator(session.user.name), item_id, reason)
     except BoroughError as exc:
         flash(request, session, str(exc), error=True)
     else:
@@ -129,11 +129,11 @@ def resolve(
     item = find_item(request, item_id)
     form = {"to": to, "reason": reason, "reference": reference}
     errors: dict[str, str] = {}
-    allowed = actions.OVERRIDES.get(item.state, ())
+    allowed = OVERRIDES.get(item.state, ())
     if not allowed:  # nothing may change it here (DONE, or moved on since the page was shown)
         wanted = ItemState(to) if to in {s.value for s in ItemState} else ItemState.DONE
         try:
-            actions.check_override(item, wanted, reference)
+            check_override(item, wanted, reference)
         except BoroughError as exc:
             flash(request, session, str(exc), error=True)
         return redirect(f"/items/{item_id}")
@@ -150,8 +150,8 @@ def resolve(
         return _item_page(request, session, item, errors=errors, form=form)
     assert target is not None
     try:
-        outcome = actions.override(
-            dashboard(request), session.user, item_id, target, reason=reason, reference=reference
+        outcome = dashboard(request).operations.override(
+            Operator(session.user.name), item_id, target, reason=reason, reference=reference
         )
     except BoroughError as exc:
         flash(request, session, str(exc), error=True)
@@ -192,10 +192,12 @@ def decide(
         raise HTTPException(404)
     try:
         if decision == "cancel":
-            count = bulk.cancel_batch(dash, session.user, batch_id)
+            count = bulk.cancel_batch(dash.operations, Operator(session.user.name), batch_id)
             message = f"Request {batch_id} withdrawn ({count} item{'s' if count != 1 else ''})"
         else:
-            decided = bulk.decide_batch(dash, session.user, batch_id, decision == "approve", note)
+            decided = bulk.decide_batch(
+                dash.operations, Operator(session.user.name), batch_id, decision == "approve", note
+            )
             message = decided.message
     except BoroughError as exc:
         flash(request, session, str(exc), error=True)

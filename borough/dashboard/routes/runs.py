@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -13,6 +13,7 @@ from borough.dashboard.security import OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Session
 from borough.dashboard.web import flash, query, redirect, render
 from borough.errors import LedgerError
+from borough.evidence.access import listed, stored_state
 from borough.ledger import ItemRecord, ItemState, RunRecord, RunStatus
 
 router = APIRouter()
@@ -124,7 +125,7 @@ def run_detail(
         run=run,
         items=items,
         action=f"/runs/{run.id}",
-        evidence=evidence_files(dash.runtime.paths.evidence, run.id),
+        evidence=evidence_files(dash.runtime.paths.logs, dash.runtime.paths.audit, run.id),
         **context,
     )
 
@@ -156,22 +157,15 @@ def search_items(
     return redirect(f"/items?token={token_for(request, key)}")
 
 
-def evidence_files(root: Path, run_id: str) -> list[dict[str, Any]]:
-    """Files under ``logs/evidence/<run>/``, as paths relative to the evidence folder."""
-    folder = root / run_id
-    if not folder.is_dir():
-        return []
-    files = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            relative = path.relative_to(root).as_posix()
-            files.append(
-                {
-                    "path": relative,
-                    "name": path.name,
-                    "folder": path.parent.name,
-                    "size": path.stat().st_size,
-                    "image": path.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".webp"),
-                }
-            )
-    return files
+def evidence_files(logs: Path, audit: Path, run_id: str) -> list[dict[str, Any]]:
+    """The run's evidence as the trail lists it, each with its hash check."""
+    return [
+        {
+            "path": captured.relative.removeprefix("evidence/"),
+            "name": captured.name,
+            "folder": PurePosixPath(captured.relative).parent.name,
+            "kind": captured.kind,
+            "state": stored_state(logs, captured),
+        }
+        for captured in listed(audit, run=run_id)
+    ]

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from borough.audit.tokens import is_token
-from borough.dashboard import bulk, triage
+from borough.dashboard import triage
 from borough.dashboard.routes.runs import PAGE, page_number, pages, parse_states
 from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import redirect, render
 from borough.errors import BoroughError
 from borough.ledger import ItemState
+from borough.operations import Operator, bulk
 
 router = APIRouter()
 BULK_PAGE = 50
@@ -45,6 +47,25 @@ def filters_from(request: Request) -> triage.Filters:
         reason=(params.get("reason") or "").strip()[:200],
         token=token if is_token(token) else "",
     )
+
+
+@router.post("/items")
+async def filter_items(
+    request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    """Filters are posted, so text typed into "reason contains" (an operator may paste a
+    reason with a name or NI number in it) reaches the address bar only redacted."""
+    form = await request.form()
+    redact = dashboard(request).runtime.redactor.redact
+    pairs: list[tuple[str, str]] = []
+    for key in ("bot", "run", "from", "to", "reason", "token"):
+        value = str(form.get(key) or "").strip()
+        if key in ("run", "reason"):
+            value = redact(value)
+        if value:
+            pairs.append((key, value[:200]))
+    pairs += [("state", str(v)) for v in form.getlist("state") if str(v)]
+    return redirect("/items" + (f"?{urlencode(pairs)}" if pairs else ""))
 
 
 @router.get("/items")
@@ -95,7 +116,7 @@ def bulk_confirm(
     dash = dashboard(request)
     try:
         chosen = bulk.Action(action)
-        fit, left = bulk.select(dash, _selected(item), chosen)
+        fit, left = bulk.select(dash.operations, _selected(item), chosen)
     except (ValueError, BoroughError) as exc:
         message = str(exc) if isinstance(exc, BoroughError) else "Choose retry or resolve"
         return _list_error(request, session, message, back)
@@ -151,7 +172,7 @@ def bulk_apply(
     ids = _selected(item)
     try:
         chosen = bulk.Action(action)
-        fit, left = bulk.select(dash, ids, chosen)
+        fit, left = bulk.select(dash.operations, ids, chosen)
     except (ValueError, BoroughError) as exc:
         message = str(exc) if isinstance(exc, BoroughError) else "Choose retry or resolve"
         return _list_error(request, session, message, back)
@@ -174,7 +195,9 @@ def bulk_apply(
             form={"reason": reason, "to": to},
         )  # fmt: skip
     try:
-        result = bulk.run(dash, session.user, ids, chosen, reason=reason, to=target)
+        result = bulk.run(
+            dash.operations, Operator(session.user.name), ids, chosen, reason=reason, to=target
+        )
     except BoroughError as exc:
         return _list_error(request, session, str(exc), back)
     return render(

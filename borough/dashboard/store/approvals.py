@@ -70,9 +70,13 @@ class ApprovalStore:
         reason: str,
         reference: str | None,
         by: str,
+        audit: Callable[[list[Approval]], object] | None = None,
     ) -> list[Approval]:
         """Requests for several items at once, decided together (one batch), or none at all
-        if any of the items already has a change waiting."""
+        if any of the items already has a change waiting.
+
+        ``audit`` gets the requests inside the transaction: no record, no request.
+        """
         ids: list[int] = []
         with self._engine.begin() as conn:
             waiting = conn.execute(
@@ -105,6 +109,11 @@ class ApprovalStore:
                 ).scalar_one()
                 ids.append(new_id)
             conn.execute(update(approvals).where(approvals.c.id == ids[0]).values(batch_id=ids[0]))
+            if audit is not None:
+                rows = conn.execute(
+                    select(approvals).where(approvals.c.id.in_(ids)).order_by(approvals.c.id)
+                )
+                audit([_to_approval(row) for row in rows])
         return [self.get(i) for i in ids]
 
     def batch(self, batch_id: int) -> list[Approval]:
@@ -163,9 +172,19 @@ class ApprovalStore:
             return [_to_approval(row) for row in conn.execute(query)]
 
     def decide(
-        self, approval_id: int, status: ApprovalStatus, *, by: str, note: str | None = None
+        self,
+        approval_id: int,
+        status: ApprovalStatus,
+        *,
+        by: str,
+        note: str | None = None,
+        audit: Callable[[], object] | None = None,
     ) -> Approval:
-        """Close a pending request; only one decision can ever win."""
+        """Close a pending request; only one decision can ever win.
+
+        ``audit`` is called inside the transaction once this decision has won: no record,
+        no decision.
+        """
         current = self.get(approval_id)
         if status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
             if current.requested_by == by:
@@ -183,10 +202,12 @@ class ApprovalStore:
                 )
                 .values(status=status.value, decided_by=by, decided_at=self._clock(), note=note)
             )
-        if result.rowcount != 1:
-            raise DashboardError(
-                f"request {approval_id} is already {current.status.value}; nothing changed"
-            )
+            if result.rowcount != 1:
+                raise DashboardError(
+                    f"request {approval_id} is already {current.status.value}; nothing changed"
+                )
+            if audit is not None:
+                audit()
         return self.get(approval_id)
 
 

@@ -74,8 +74,16 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
 def test_each_role_sees_its_own_navigation(browser: Browser, contexts, site: Site):
     expected = {
-        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals"],
-        "audrey": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Audit trail"],
+        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Apps"],
+        "audrey": [
+            "Overview",
+            "Runs",
+            "Schedules",
+            "Seat queue",
+            "Approvals",
+            "Apps",
+            "Audit trail",
+        ],
         "adam": ["Users"],
     }
     for name, links in expected.items():
@@ -199,14 +207,21 @@ def test_evidence_screenshot_shows_inline_and_trace_downloads(
     page = open_page(browser, contexts, accept_downloads=True)
     sign_in(page, site, "olivia")
     page.goto(f"{site.url}/runs/{site.seeded.run_id}")
-    page.get_by_role("link", name="View after-submit.png").click()
+    page.get_by_role("link", name="after-submit.png (evidence)").click()
+    expect(page.get_by_text("MATCHES THE TRAIL")).to_be_visible()
+    page.get_by_role("button", name="Show after-submit.png").click()
+    expect(page.get_by_role("link", name="say why")).to_be_visible()  # the error summary
+    page.get_by_label("Why do you need to see it?").fill("what did the app show at submit?")
+    page.get_by_role("button", name="Show after-submit.png").click()
     image = page.get_by_role("img", name="Screenshot after-submit.png")
     expect(image).to_be_visible()
     page.wait_for_function("document.querySelector('img.borough-evidence-image').complete")
     assert page.evaluate("document.querySelector('img.borough-evidence-image').naturalWidth") == 1
-    page.go_back()
+    page.goto(f"{site.url}/runs/{site.seeded.run_id}")
+    page.get_by_role("link", name="trace.zip (evidence)").click()
+    page.get_by_label("Why do you need to see it?").fill("the steps before the failure")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download trace.zip").click()
+        page.get_by_role("button", name="Download trace.zip").click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.name == "trace.zip" and saved.read_bytes().startswith(b"PK")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.support.casework import (
     desktop_home,
     expected_record,
 )
+from tests.support.evidence import clear_evidence
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -93,7 +95,8 @@ def test_a_record_failing_verification_is_failed_with_a_masked_screenshot(
     assert len(shots) == 1
     shot_path = logs / shots[0]["path"]
     assert hashlib.sha256(shot_path.read_bytes()).hexdigest() == shots[0]["sha256"]
-    with Image.open(shot_path) as image:
+    clear = clear_evidence(home)
+    with Image.open(io.BytesIO(clear[shot_path])) as image:
         shot = image.convert("RGB")
     screen = Screen(":unused", None, 0.9)
     for mask in revenues_client.masks("New CTR change"):
@@ -104,5 +107,5 @@ def test_a_record_failing_verification_is_failed_with_a_masked_screenshot(
             (label.left + dx, label.top + dy, label.left + dx + width, label.top + dy + height)
         )
         assert box.getextrema() == ((0, 0), (0, 0), (0, 0)), f"{mask.anchor} field is masked"
-    state = (shot_path.parent / "attempt1-revenues-desktop-desktop.txt").read_text(encoding="utf-8")
+    state = clear[shot_path.parent / "attempt1-revenues-desktop-desktop.txt"].decode("utf-8")
     assert "active window: 'New CTR change'" in state

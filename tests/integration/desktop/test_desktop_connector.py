@@ -27,7 +27,8 @@ MAIN, SIGN_IN, FORM = "Revenues Client", "Revenues Client - Sign in", "New CTR c
 
 def settings(db: Path, **changes) -> DesktopSettings:
     shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))["apps"][APP]
-    keys = {k: v for k, v in shipped.items() if k not in ("kind", "description", "max_sessions")}
+    skip = ("kind", "description", "max_sessions", "identifiers")
+    keys = {k: v for k, v in shipped.items() if k not in skip}
     keys["command"] = ["{python}", "-m", "sandbox.desktop", "--db", str(db)]
     keys["start_timeout_seconds"] = 20
     return DesktopSettings.model_validate({**keys, **changes})

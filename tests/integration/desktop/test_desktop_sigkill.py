@@ -19,7 +19,7 @@ import pytest
 
 from borough.ledger import ItemState
 from borough.testing import home_env, runtime_in
-from connectors.desktop.xwindows import XWindows
+from tests.support import casework
 from tests.support.casework import (
     BOT,
     ROOT,
@@ -46,23 +46,8 @@ def start_run(home: Path, display: str) -> subprocess.Popen[bytes]:
 
 
 def start_client(home: Path, display: str, seed: int) -> subprocess.Popen[bytes]:
-    app_db(home).parent.mkdir(parents=True, exist_ok=True)
-    client = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "sandbox.desktop", "--db", str(app_db(home))),
-            *("--lock-rate", "0.1", "--seed", str(seed), "--save-delay-ms", "40"),
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": display},
-    )
-    windows = XWindows(display)
-    try:
-        deadline = time.monotonic() + 30
-        while not windows.find("Revenues Client - Sign in"):
-            assert time.monotonic() < deadline, "the client did not start"
-            time.sleep(0.05)
-    finally:
-        windows.close()
-    return client
+    options = ("--lock-rate", "0.1", "--seed", str(seed), "--save-delay-ms", "40")
+    return casework.start_client(app_db(home), display, *options)
 
 
 def wait_for_runs(home: Path, count: int, timeout: float = 60) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from borough import filemodes
 from borough.audit.redact import Redactor
-from borough.evidence import EvidenceStore
+from borough.evidence import EvidenceStore, FileCipher
 
 
 @pytest.fixture(autouse=True)
@@ -66,10 +66,13 @@ def test_evidence_files_are_private(tmp_path: Path):
         def emit(self, *args: object, **kwargs: object) -> None:
             pass
 
-    store = EvidenceStore(tmp_path / "logs", "20261123-090000-abcdef", Redactor())
+    store = EvidenceStore(
+        tmp_path / "logs", "20261123-090000-abcdef", Redactor(), FileCipher(b"k" * 32)
+    )
     saved = store.save(Trail(), "shot.png", b"png", kind="screenshot", item="p_x")  # type: ignore[arg-type]
     assert mode(saved.path) == 0o600 and mode(saved.path.parent) == 0o700
-    assert mode(store.downloads) == 0o700
+    download = store.save_download(Trail(), "cases.csv", b"report")  # type: ignore[arg-type]
+    assert mode(download.path) == 0o600 and mode(download.path.parent) == 0o700
 
 
 def test_run_logs_are_private_and_a_full_disk_warns_once(tmp_path: Path, capsys):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from borough.audit.redact import Redactor
 from borough.errors import ConfigError, NeedsReviewError, TransientError
+from borough.evidence import DownloadFolder, EvidenceStore, FileCipher, SealedFile
 from bots import revenues_client
 from bots.caseflow import CaseworkScreens
 from bots.casework_to_revenues_desktop import (
@@ -19,6 +20,14 @@ from bots.casework_to_revenues_desktop import (
 )
 from connectors.desktop import Anchor
 from tests.support.casework import casework_rows, report_csv
+
+
+class Trail:
+    def __init__(self) -> None:
+        self.records: list[dict[str, object]] = []
+
+    def emit(self, action: str, **fields: object) -> None:
+        self.records.append({"action": action, **fields})
 
 
 class Ctx:
@@ -32,7 +41,8 @@ class Ctx:
         self.apps_closed: list[str] = []
         self.run_id = "20261123-090000-abc123"
         self.runtime = SimpleNamespace(paths=SimpleNamespace(data=root))
-        self.downloads = (root or Path(".")) / "evidence" / self.run_id / "downloads"
+        store = EvidenceStore(root or Path("."), self.run_id, Redactor(), FileCipher(b"k" * 32))
+        self.downloads = DownloadFolder(store, Trail())  # type: ignore[arg-type]
 
     def step(self, step: str, *, target: str | None = None, **detail: object) -> None:
         self.steps.append((step, detail))
@@ -99,13 +109,13 @@ def test_the_report_is_downloaded_into_the_runs_evidence_and_the_browser_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     rows = casework_rows(2, seed=6)
-    folders: list[Path] = []
+    folders: list[DownloadFolder] = []
+    saved: list[SealedFile] = []
 
-    def download(self: CaseworkScreens, folder: Path, *, excel: bool = False) -> Path:
+    def download(self: CaseworkScreens, folder: DownloadFolder, *, excel: bool = False) -> object:
         folders.append(folder)
-        folder.mkdir(parents=True)
-        (folder / "cases_20261123.csv").write_text(report_csv(rows), encoding="utf-8")
-        return folder / "cases_20261123.csv"
+        saved.append(folder.save("cases_20261123.csv", report_csv(rows).encode("utf-8")))
+        return saved[-1]
 
     monkeypatch.setattr(CaseworkScreens, "download_report", download)
     ctx = Ctx(None, tmp_path, report_app="casework")
@@ -113,10 +123,12 @@ def test_the_report_is_downloaded_into_the_runs_evidence_and_the_browser_closed(
     assert [item.key for item in items] == [row["Case Reference"] for row in rows]
     assert folders == [ctx.downloads]
     assert ctx.apps_opened == ctx.apps_closed == ["casework"]
-    digest = hashlib.sha256(report_csv(rows).encode("utf-8")).hexdigest()
-    assert ctx.steps == [("report.downloaded", {"file": "cases_20261123.csv", "sha256": digest})]
+    [report] = saved
+    assert b"Case Reference" not in report.path.read_bytes()  # sealed on disk
+    assert ctx.steps == [("report.downloaded", {"file": report.relative, "sha256": report.sha256})]
+    assert report.relative == f"evidence/{ctx.run_id}/downloads/cases_20261123.csv"
 
-    def refused(self: CaseworkScreens, folder: Path, *, excel: bool = False) -> Path:
+    def refused(self: CaseworkScreens, folder: DownloadFolder, *, excel: bool = False) -> None:
         raise TransientError("the app showed a page instead of a file")
 
     monkeypatch.setattr(CaseworkScreens, "download_report", refused)

@@ -19,7 +19,9 @@ SHIPPED = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8")
 
 def fake_app(entry: dict[str, Any], showing: list[str]) -> Any:
     """Enough of a DesktopConnector for the element checks: its settings and windows."""
-    settings = DesktopSettings.model_validate({k: v for k, v in entry.items() if k != "kind"})
+    settings = DesktopSettings.model_validate(
+        {k: v for k, v in entry.items() if k not in ("kind", "identifiers")}
+    )
     windows = SimpleNamespace(titles=lambda: showing)
     return SimpleNamespace(
         name="revenues", settings=settings, session=SimpleNamespace(windows=windows)

@@ -1,9 +1,7 @@
-"""The web connector without a browser: settings, page verdicts, evidence scrubbing."""
+"""The web connector without a browser: settings, page verdicts."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,6 @@ from borough.config.check import check_all
 from borough.errors import BusinessRuleError, ConnectorError, TransientError
 from connectors.web import browser
 from connectors.web.checks import PageState, SessionExpired, raise_for_page
-from connectors.web.scrub import LABEL, Scrubber, spellings
 from connectors.web.settings import WebSettings
 
 SETTINGS = WebSettings(
@@ -97,41 +94,3 @@ def test_missing_browser_says_how_to_install_it(monkeypatch):
         browser.find_chromium()
     with pytest.raises(ConnectorError, match=r"'chromium-beta'.*not found"):
         browser.find_chromium("chromium-beta")
-
-
-def test_every_spelling_of_a_typed_value_is_scrubbed():
-    scrubber = Scrubber()
-    scrubber.keep_out("Zoë O'Brien")
-    scrubber.keep_out("S3cret&Pw", lasting=True)
-    text = (
-        "Zoë O'Brien | Zo%C3%AB+O%27Brien | Zo%C3%AB%20O%27Brien | Zo\\u00eb O'Brien | "
-        "Zoë O&#x27;Brien | S3cret%26Pw | S3cret&amp;Pw | NI AB 12 34 56 C, LS1 4AP"
-    )
-    clean = scrubber.text(text)
-    assert "Zo" not in clean and "S3cret" not in clean
-    assert "AB 12 34 56 C" not in clean and "LS1 4AP" not in clean
-    assert clean.count(LABEL) == 7
-    scrubber.new_item()
-    assert scrubber.text("Zoë O'Brien") == LABEL  # still on the pages the next item starts on
-    scrubber.new_item()
-    assert scrubber.text("Zoë O'Brien") == "Zoë O'Brien"  # then forgotten
-    assert scrubber.text("S3cret&Pw") == LABEL  # the credential never is
-    assert "S3cret%26Pw" in spellings("S3cret&Pw")
-
-
-def test_a_trace_zip_keeps_text_scrubbed_and_drops_images():
-    scrubber = Scrubber()
-    scrubber.keep_out("Brontë")
-    source = io.BytesIO()
-    with zipfile.ZipFile(source, "w") as archive:
-        archive.writestr("trace.trace", '{"params":{"value":"Bront\\u00eb"}}\n')
-        archive.writestr("trace.network", '{"postData":"txtSurname=Bront%C3%AB"}\n')
-        archive.writestr("resources/abc.html", "<td>BRONTË, Brontë</td>")
-        archive.writestr("resources/shot.jpeg", b"\xff\xd8\xff\xe0Bront\xc3\xab")
-    with zipfile.ZipFile(io.BytesIO(scrubber.zip(source.getvalue()))) as archive:
-        names = archive.namelist()
-        texts = {n: archive.read(n).decode() for n in names}
-    assert "resources/shot.jpeg" not in names
-    assert "1 binary resource(s)" in texts["borough-redaction.txt"]
-    assert all("bront" not in t.lower() for t in texts.values())
-    assert texts["resources/abc.html"] == f"<td>{LABEL}, {LABEL}</td>"  # any letter case

@@ -24,8 +24,7 @@ PAGES: dict[str, set[str]] = {
     "/queue": OPS,
     "/schedules": OPS,
     "/drift": OPS,
-    "/evidence/view/{relative:path}": OPS,
-    "/evidence/file/{relative:path}": OPS,
+    "/evidence/view/{relative:path}": OPS,  # what it is and its hash check: not its content
     "/audit": {"audrey"},
     "/audit/verify": {"audrey"},
     "/audit/export": {"audrey"},
@@ -42,12 +41,16 @@ FORMS: dict[str, set[str]] = {
     "/sign-out": EVERYONE,
     "/runs/{run_id}/search": OPS,
     "/items/search": OPS,
+    "/items": OPS,  # the filters, posted so that typed text reaches the URL only redacted
     "/items/{item_id}/retry": {"olivia"},
     "/items/{item_id}/resolve": {"olivia"},
     "/items/bulk": {"olivia"},
     "/items/bulk/confirm": {"olivia"},
     "/approvals/{batch_id}/{decision}": {"olivia"},
+    "/evidence/view/{relative:path}": {"olivia"},  # dashboard.evidence_roles: operator
+    "/evidence/file/{relative:path}": {"olivia"},
     "/schedules/{schedule_id}/{action}": {"olivia"},
+    "/audit": {"audrey"},
     "/audit/export": {"audrey"},
     "/audit/sar": {"audrey"},
     "/admin/users": {"adam"},
@@ -228,41 +231,86 @@ def test_unknown_account_names_are_not_written_to_the_trail(site: Site):
 @pytest.mark.parametrize(
     "path",
     [
-        "/evidence/file/..%2F..%2Faudit%2Faudit.jsonl",
-        "/evidence/file/%2e%2e/%2e%2e/audit/audit.jsonl",
-        "/evidence/file//etc/passwd",
-        "/evidence/file/.hidden",
-        "/evidence/view/..%2Fruns",
+        "/evidence/{}/..%2F..%2Faudit%2Faudit.jsonl",
+        "/evidence/{}/%2e%2e/%2e%2e/audit/audit.jsonl",
+        "/evidence/{}//etc/passwd",
+        "/evidence/{}/.hidden",
+        "/evidence/{}/..%2Fruns",
     ],
 )
 def test_evidence_paths_cannot_leave_the_evidence_folder(site: Site, path: str):
     client = site.sign_in("olivia")
-    assert client.get(path).status_code == 404
+    assert client.get(path.format("view")).status_code == 404
+    token = csrf_of(client.get(f"/evidence/view/{site.seeded.evidence_png}").text)
+    for kind in ("view", "file"):
+        answer = client.post(path.format(kind), data={"csrf_token": token, "purpose": "x" * 20})
+        assert answer.status_code == 404
 
 
-def test_a_symlink_out_of_the_evidence_folder_is_refused(site: Site):
+def test_only_captured_files_open_and_a_symlink_in_place_of_one_is_refused(site: Site):
     evidence = site.dash.runtime.paths.evidence
+    client = site.sign_in("olivia")
+    token = csrf_of(client.get(f"/evidence/view/{site.seeded.evidence_png}").text)
     link = evidence / site.seeded.run_id / "escape.txt"
     link.symlink_to(site.dash.runtime.paths.audit / "audit.jsonl")
+    shot = evidence / site.seeded.evidence_png
+    kept = shot.read_bytes()
     try:
-        client = site.sign_in("olivia")
-        assert client.get(f"/evidence/file/{site.seeded.run_id}/escape.txt").status_code == 404
+        form = {"csrf_token": token, "purpose": "checking the escape"}
+        assert client.get(f"/evidence/view/{site.seeded.run_id}/escape.txt").status_code == 404
+        uncaptured = client.post(f"/evidence/file/{site.seeded.run_id}/escape.txt", data=form)
+        assert uncaptured.status_code == 404
+        shot.unlink()
+        shot.symlink_to(site.dash.runtime.paths.audit / "audit.jsonl")
+        refused = client.post(f"/evidence/file/{site.seeded.evidence_png}", data=form)
+        assert refused.status_code == 400 and "not there any more" in refused.text
     finally:
         link.unlink()
+        shot.unlink()
+        shot.write_bytes(kept)
 
 
-def test_evidence_is_served_safely_and_its_viewing_audited(site: Site):
+def test_evidence_opens_only_with_a_purpose_after_the_view_is_recorded(site: Site):
     client = site.sign_in("olivia")
-    png = client.get(f"/evidence/file/{site.seeded.evidence_png}")
-    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
-    html_path = site.seeded.evidence_png.rsplit("/", 1)[0] + "/page.html"
-    html = client.get(f"/evidence/file/{html_path}")
+    png = site.seeded.evidence_png
+    page = client.get(f"/evidence/view/{png}")
+    assert "MATCHES THE TRAIL" in page.text and "data:image/png" not in page.text
+    token = csrf_of(page.text)
+    unsaid = client.post(f"/evidence/view/{png}", data={"csrf_token": token, "purpose": " "})
+    assert unsaid.status_code == 400 and "say why" in unsaid.text
+    assert not [r for r in site.audit() if r["action"] == "evidence.viewed"]
+    why = {"csrf_token": token, "purpose": "item failed after submit: what did the app show?"}
+    shown = client.post(f"/evidence/view/{png}", data=why)
+    assert shown.status_code == 200 and 'src="data:image/png;base64,' in shown.text
+    html_path = png.rsplit("/", 1)[0] + "/page.html"
+    html = client.post(f"/evidence/file/{html_path}", data=why)
     assert html.headers["content-type"] == "application/octet-stream"
     assert html.headers["content-disposition"].startswith("attachment")
     assert "sandbox" in html.headers["content-security-policy"]
-    viewed = [r for r in site.audit() if r["action"] == "evidence.viewed"]
-    assert viewed[-1]["actor"] == "user:olivia"
-    assert viewed[-1]["detail"]["path"] == f"evidence/{html_path}"
+    assert html.content == b"<script>alert(1)</script><p>page</p>"  # as captured
+    records = site.audit()
+    viewed = [r for r in records if r["action"] in ("evidence.viewed", "evidence.exported")]
+    assert [(r["action"], r["actor"], r["detail"]["path"]) for r in viewed] == [
+        ("evidence.viewed", "user:olivia", f"evidence/{png}"),
+        ("evidence.exported", "user:olivia", f"evidence/{html_path}"),
+    ]
+    assert viewed[0]["detail"]["purpose"] == why["purpose"]
+
+
+def test_an_auditor_checks_evidence_but_cannot_open_it(site: Site):
+    client = site.sign_in("audrey")
+    png = site.seeded.evidence_png
+    page = client.get(f"/evidence/view/{png}")
+    assert page.status_code == 200 and "MATCHES THE TRAIL" in page.text
+    assert "only operator accounts can open it" in page.text
+    token = csrf_of(page.text)
+    why = {"csrf_token": token, "purpose": "I would like to see it"}
+    assert client.post(f"/evidence/view/{png}", data=why).status_code == 403
+    assert client.post(f"/evidence/file/{png}", data=why).status_code == 403
+    opened = [r for r in site.audit() if r["action"] in ("evidence.viewed", "evidence.exported")]
+    assert not [r for r in opened if r["actor"] == "user:audrey"]
+    denied = [r for r in site.audit() if r["action"] == "dashboard.denied"]
+    assert denied[-1]["actor"] == "user:audrey"
 
 
 def test_pages_carry_security_headers(site: Site):

@@ -1,6 +1,6 @@
 """Acting on many items with one reason: bulk retry and bulk resolve, four-eyes aware.
 
-Each item goes through the same one-item functions as a single action (``actions.py``).
+Each item goes through the same one-item actions as a single action (``service.py``).
 An item in a state the action does not fit is left alone and reported, not refused as a
 whole. With four-eyes on, the whole selection becomes one batch of requests that a
 second operator approves or rejects together; each item is then applied on its own, and
@@ -12,11 +12,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from borough.dashboard import actions
-from borough.dashboard.state import Dashboard
-from borough.dashboard.store import Approval, ApprovalStatus, User
-from borough.errors import BoroughError, DashboardError
+from borough.dashboard.store import Approval, ApprovalStatus
+from borough.errors import BoroughError, OperationError
 from borough.ledger import ItemRecord, ItemState
+from borough.operations.service import Operations, Operator, Outcome
 
 #: At most this many items in one bulk action (one page of the item list).
 MAX_ITEMS = 100
@@ -50,17 +49,17 @@ class BulkResult:
 
 
 def select(
-    dash: Dashboard, ids: list[int], action: Action
+    ops: Operations, ids: list[int], action: Action
 ) -> tuple[list[ItemRecord], list[tuple[int, str]]]:
     """The items of ``ids`` the action fits, and the others with the reason."""
     if not ids:
-        raise DashboardError("select at least one item")
+        raise OperationError("select at least one item")
     if len(ids) > MAX_ITEMS:
-        raise DashboardError(f"select at most {MAX_ITEMS} items at a time")
+        raise OperationError(f"select at most {MAX_ITEMS} items at a time")
     fit, left = [], []
     for item_id in dict.fromkeys(ids):
         try:
-            item = dash.runtime.ledger.items.get(item_id)
+            item = ops.runtime.ledger.items.get(item_id)
         except BoroughError:
             left.append((item_id, "no such item"))
             continue
@@ -74,8 +73,8 @@ def select(
 
 
 def run(
-    dash: Dashboard,
-    user: User,
+    ops: Operations,
+    who: Operator,
     ids: list[int],
     action: Action,
     *,
@@ -83,40 +82,44 @@ def run(
     to: ItemState = ItemState.PENDING,
 ) -> BulkResult:
     """Retry or resolve the items of ``ids`` (those it fits) with one reason."""
-    why = actions.reason_text(dash, reason)
+    why = ops.reason(reason)
     if action is Action.RESOLVE and to not in BULK_RESOLVE:
-        raise DashboardError(
+        raise OperationError(
             "a bulk resolve can make items SKIPPED, FAILED or PENDING; mark items done one "
             "at a time, each with the target's reference"
         )
     target = ItemState.PENDING if action is Action.RETRY else to
-    items, left = select(dash, ids, action)
+    items, left = select(ops, ids, action)
     result = BulkResult(left=left)
     if not items:
         return result
-    if dash.settings.four_eyes:
+    if ops.four_eyes:
+        trail = ops.trail(who)
+
+        def record(made: list[Approval]) -> None:
+            trail.emit(
+                "item.bulk_requested",
+                outcome="pending",
+                detail={
+                    "action": action.value,
+                    "to": target.value,
+                    "reason": why,
+                    "ledger_ids": [item.id for item in items],
+                    "batch_id": made[0].batch_id,
+                },
+            )
+
         wanted = [(item, target) for item in items]
-        result.requested = dash.approvals.request_many(
-            wanted, reason=why, reference=None, by=user.name
-        )
-        dash.trail(user).emit(
-            "item.bulk_requested",
-            outcome="pending",
-            detail={
-                "action": action.value,
-                "to": target.value,
-                "reason": why,
-                "ledger_ids": [item.id for item in items],
-                "batch_id": result.batch_id,
-            },
+        result.requested = ops.approvals.request_many(
+            wanted, reason=why, reference=None, by=who.name, audit=record
         )
         return result
     for item in items:
         try:
             if action is Action.RETRY:
-                moved = actions.retry(dash, user, item.id, why).item
+                moved = ops.retry_move(who, item.id, why, approval=None)
             else:
-                moved = actions.override(dash, user, item.id, target, reason=why).item
+                moved = ops.override(who, item.id, target, reason=why).item
         except BoroughError as exc:  # it moved since it was listed: tell, go on
             result.left.append((item.id, str(exc)))
         else:
@@ -128,7 +131,7 @@ def run(
 class BatchDecision:
     batch_id: int
     approved: bool
-    outcomes: list[actions.Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     def _items(self, status: ApprovalStatus) -> list[ItemRecord]:
         return [o.item for o in self.outcomes if o.approval and o.approval.status is status]
@@ -159,22 +162,23 @@ class BatchDecision:
 
 
 def decide_batch(
-    dash: Dashboard, user: User, batch_id: int, approve: bool, note: str = ""
+    ops: Operations, who: Operator, batch_id: int, approve: bool, note: str = ""
 ) -> BatchDecision:
-    """A second operator approves or rejects every pending request of a batch."""
-    pending = [a for a in dash.approvals.batch(batch_id) if a.status is ApprovalStatus.PENDING]
+    """A second operator approves or rejects every pending request of a batch (a single
+    item's request is a batch of one)."""
+    pending = [a for a in ops.approvals.batch(batch_id) if a.status is ApprovalStatus.PENDING]
     if not pending:
-        raise DashboardError(f"request {batch_id} has nothing waiting: it was already decided")
-    kept = actions.note_text(dash, note)
+        raise OperationError(f"request {batch_id} has nothing waiting: it was already decided")
+    kept = ops.note(note)
     decision = BatchDecision(batch_id, approve)
     for request in pending:
-        decision.outcomes.append(actions.decide_request(dash, user, request, approve, kept))
+        decision.outcomes.append(ops.decide(who, request, approve, kept))
     return decision
 
 
-def cancel_batch(dash: Dashboard, user: User, batch_id: int) -> int:
+def cancel_batch(ops: Operations, who: Operator, batch_id: int) -> int:
     """The operator who asked withdraws what of the batch is still waiting."""
-    pending = [a for a in dash.approvals.batch(batch_id) if a.status is ApprovalStatus.PENDING]
+    pending = [a for a in ops.approvals.batch(batch_id) if a.status is ApprovalStatus.PENDING]
     for request in pending:
-        actions.cancel(dash, user, request.id)
+        ops.cancel(who, request.id)
     return len(pending)
