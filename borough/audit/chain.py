@@ -96,6 +96,9 @@ class ChainSink:
         self.last_ts: str | None = None  #: time of the last record written or proven
         self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
         self.index = IndexFeed(index)  #: the audit index, fed in batches
+        self._group: tuple[int, Point, int] | None = None  #: (size, end, segment) at its start
+        self._pending: list[tuple[dict[str, Any], bytes]] = []
+        self._depth = 0
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
     def write(self, message: Any) -> None:
@@ -111,6 +114,9 @@ class ChainSink:
 
     def close(self) -> None:
         self.index.close()
+        self._close_fd()
+
+    def _close_fd(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -129,8 +135,16 @@ class ChainSink:
     # -- locking and the proven end ----------------------------------------------------------
     @contextmanager
     def exclusive(self) -> Iterator[ChainSink]:
-        """Hold the trail's exclusive lock (threads and processes) and open it if needed."""
+        """Hold the trail's exclusive lock (threads and processes) and open it if needed;
+        re-entrant within a thread (a group's appends)."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
             self._open()
             while True:
                 fcntl.flock(self.fd, fcntl.LOCK_EX)
@@ -141,11 +155,13 @@ class ChainSink:
                 if current == os.fstat(self.fd).st_ino:
                     break
                 fcntl.flock(self.fd, fcntl.LOCK_UN)  # replaced (a purge elsewhere): reopen
-                self.close()
+                self._close_fd()
                 self._open()
+            self._depth = 1
             try:
                 yield self
             finally:
+                self._depth = 0
                 if self._fd is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -269,6 +285,8 @@ class ChainSink:
 
         ``proven`` (end, file size) is for repair and restart, which prove the end themselves.
         """
+        if self._group is not None:
+            return self.write_batch(batch, allow_checkpoint=allow_checkpoint)
         if proven is None:
             self.prove_end()
             self.roller.before(batch[0])
@@ -282,26 +300,91 @@ class ChainSink:
     def write_batch(
         self, batch: list[dict[str, Any]], *, allow_checkpoint: bool = True
     ) -> list[dict[str, Any]]:
-        """Write, fsync and sign ``batch`` after the proven end (no roll-over)."""
+        """Write, fsync and sign ``batch`` after the proven end (no roll-over); inside a
+        :meth:`group`, write it now and leave fsync and signature to the group's end."""
+        if self._group is not None:
+            try:
+                written = self._write_lines(batch, allow_checkpoint)
+            except OSError as exc:
+                start_size, start_end, _ = self._group
+                self._group = None
+                self._undo(start_size, start_end)
+                raise AuditError(write_failure(exc, self.path)) from None
+            self._pending += written
+            self._count(written)
+            return [record for record, _ in written]
         start_size, start_end = self._size, self._end
-        written: list[tuple[dict[str, Any], bytes]] = []
         segment = self.roller.live_segment() if start_size else self._end.seq + 1
         try:
-            for fields in batch:
-                written.append(self._write(fields))
-            last = written[-1][0]
-            due = (last["seq"] + 1) % self._checkpoint_every == 0
-            if allow_checkpoint and due and last.get("action") not in records.SIGNED_ACTIONS:
-                written.append(self._write(checkpoint_fields(batch[-1], reason="every-n")))
+            written = self._write_lines(batch, allow_checkpoint)
             os.fsync(self.fd)
             write_head(self.head_path, self._end, self.keys)
         except OSError as exc:
             self._undo(start_size, start_end)
             raise AuditError(write_failure(exc, self.path)) from None
+        self._committed(written, segment, start_size)
+        self._count(written)
+        return [record for record, _ in written]
+
+    def _count(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
+        self.written += len(written)
+        self.last_seq = written[0][0]["seq"]
+
+    def _write_lines(
+        self, batch: list[dict[str, Any]], allow_checkpoint: bool
+    ) -> list[tuple[dict[str, Any], bytes]]:
+        written = [self._write(fields) for fields in batch]
+        last = written[-1][0]
+        due = (last["seq"] + 1) % self._checkpoint_every == 0
+        if allow_checkpoint and due and last.get("action") not in records.SIGNED_ACTIONS:
+            written.append(self._write(checkpoint_fields(batch[-1], reason="every-n")))
+        return written
+
+    def _committed(
+        self, written: list[tuple[dict[str, Any], bytes]], segment: int, start_size: int
+    ) -> None:
         if not start_size:
             self.roller.started(written[0][0])
         self._after_write(written, segment, start_size)
-        return [record for record, _ in written]
+
+    @contextmanager
+    def group(self) -> Iterator[ChainSink]:
+        """Group commit: records appended inside are written at once (their seq known) and
+        made durable together when the group ends, with one fsync and one signed head.
+
+        Whatever a record of the group gates (an item's ``process()``) must wait until the
+        group has ended. A write that fails undoes the whole group. Groups nest (the outer
+        one commits).
+        """
+        with self.exclusive():
+            if self._group is not None:
+                yield self
+                return
+            self.prove_end()
+            self.roller.before({})
+            start_size, start_end = self._size, self._end
+            segment = self.roller.live_segment() if start_size else start_end.seq + 1
+            self._group, self._pending = (start_size, start_end, segment), []
+            try:
+                yield self
+            finally:
+                group, pending = self._group, self._pending
+                self._group, self._pending = None, []
+                if group is not None and pending:
+                    self._commit_group(group, pending)
+
+    def _commit_group(
+        self, group: tuple[int, Point, int], pending: list[tuple[dict[str, Any], bytes]]
+    ) -> None:
+        start_size, start_end, segment = group
+        try:
+            os.fsync(self.fd)
+            write_head(self.head_path, self._end, self.keys)
+        except OSError as exc:
+            self._undo(start_size, start_end)
+            raise AuditError(write_failure(exc, self.path)) from None
+        self._committed(pending, segment, start_size)
+        self.roller.after(pending[-1][0])
 
     def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         record: dict[str, Any] = {k: fields.get(k) for k in records.FIELDS if k != "hash"}
@@ -356,8 +439,6 @@ class ChainSink:
         self._fingerprint = self._stat()
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.last_ts = record["ts"]
-        self.written += len(written)
-        self.last_seq = written[0][0]["seq"]
         signed_any = any(r.get("action") in records.SIGNED_ACTIONS for r, _ in written)
         self.index.add(entries, urgent=signed_any)
         for signed, _ in written:
