@@ -20,6 +20,7 @@ from typing import Any
 from borough.audit import records
 from borough.audit.files import LOG_NAME
 from borough.audit.indexrows import IndexRow
+from borough.audit.records import Quick
 from borough.audit.segments import segment_name
 from borough.errors import AuditError
 
@@ -63,6 +64,7 @@ class Fetcher:
     def __init__(self, folders: TrailFolders) -> None:
         self._folders = folders
         self._open: dict[Path, int] = {}
+        self._paths: dict[tuple[Path, int], tuple[Path, Path]] = {}
         self.unreachable: set[str] = set()  #: trails whose records were shown from the index
 
     def __enter__(self) -> Fetcher:
@@ -87,8 +89,7 @@ class Fetcher:
         if folder is None:
             self.unreachable.add(row.trail)
             return row.summary()
-        raw = self._read(folder, row)
-        found = records.quick(raw) if raw is not None else None
+        raw, found = self._read(folder, row)
         if raw is not None and found is not None and found.hash == row.hash:
             record: dict[str, Any] = json.loads(raw)
             return record
@@ -116,8 +117,14 @@ class Fetcher:
             for trail in sorted(self.unreachable)
         ]
 
-    def _read(self, folder: Path, row: IndexRow) -> bytes | None:
-        for path in (folder / segment_name(row.segment), folder / LOG_NAME):
+    def _read(self, folder: Path, row: IndexRow) -> tuple[bytes | None, Quick | None]:
+        """The line at ``row``'s place (in its closed segment, or the live file if it is not
+        closed yet), and its chain fields when its bytes match its hash."""
+        paths = self._paths.get((folder, row.segment))
+        if paths is None:
+            paths = (folder / segment_name(row.segment), folder / LOG_NAME)
+            self._paths[(folder, row.segment)] = paths
+        for path in paths:
             fd = self._fd(path)
             if fd is None:
                 continue
@@ -125,8 +132,8 @@ class Fetcher:
             if len(raw) == row.length and raw.endswith(b"\n"):
                 found = records.quick(raw)
                 if found is None or found.seq == row.seq:
-                    return raw
-        return None
+                    return raw, found
+        return None, None
 
     def _fd(self, path: Path) -> int | None:
         fd = self._open.get(path)

@@ -13,6 +13,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from borough.audit.tokens import is_token
 
+#: (seq, hash, segment, byte offset, length): what ``verify --full`` holds against the chain
+ChainRow = tuple[int, str, int, int, int]
+
 
 @dataclass(frozen=True, slots=True)
 class IndexRow:
@@ -152,6 +155,8 @@ class IndexStore(Protocol):
     ) -> Iterator[IndexRow]: ...
 
     def of_trail(self, trail: str, *, after_seq: int = 0) -> Iterator[IndexRow]: ...
+
+    def chain_rows(self, trail: str) -> Iterator[ChainRow]: ...
 
     def trails(self) -> list[str]: ...
 

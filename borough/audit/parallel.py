@@ -7,15 +7,20 @@ chunks do not join (a record missing between them, a start no purge accounts for
 segment that does not end with its closing checkpoint) or when the index's rows for a chunk
 do not hash to what the chunk saw, the caller walks the trail again in order, which names
 the first bad record exactly.
+
+While the chunks are walked, this process reads the index's rows for each chunk's range of
+records (known from the plan) and digests them; each chunk also checks the signatures of the
+ledger's anchors that fall in its range, so nothing of the work is left to one core.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,8 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from borough.audit import records
+from borough.audit.anchors import Anchor
 from borough.audit.index import segment_of
-from borough.audit.indexrows import IndexRow
+from borough.audit.indexrows import ChainRow
 from borough.audit.keys import AuditKeys
 from borough.audit.segments import TrailFile
 from borough.audit.trailwalk import Start, TrailWalk
@@ -54,16 +60,24 @@ class ChunkResult:
     lines: int
     digest: str  #: over (seq, hash, segment, offset, length) of every row, for the index
     problem: bool = False
+    signed: list[int] = field(default_factory=list)  #: its anchors whose signature holds
 
 
 @dataclass
 class Joined:
     result: WalkResult
     closings: dict[int, Row] = field(default_factory=dict)
+    anchors_ok: set[Anchor] = field(default_factory=set)  #: ledger anchors whose signature holds
+
+
+ChunkArgs = tuple[Chunk, bytes | None, bytes, int, list[int], list[Anchor]]
 
 
 def walk_in_parallel(
-    walk: TrailWalk, wanted: set[int], index_rows: Iterator[IndexRow] | None = None
+    walk: TrailWalk,
+    wanted: set[int],
+    index_rows: Iterator[ChainRow] | None = None,
+    anchors: Sequence[Anchor] = (),
 ) -> Joined | None:
     """The joined result of walking ``walk``'s files in chunks, or None: walk in order."""
     files = walk.files
@@ -75,16 +89,38 @@ def walk_in_parallel(
         return None
     keys = walk.keys
     public = keys.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    args = [(c, keys.mac_key, public, walk.head_seq, sorted(wanted)) for c in chunks]
+    shares = _anchor_shares(chunks, anchors)
+    args: list[ChunkArgs] = [
+        (c, keys.mac_key, public, walk.head_seq, sorted(wanted), share)
+        for c, share in zip(chunks, shares, strict=True)
+    ]
     context = multiprocessing.get_context(START_METHOD)
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
-        results = list(pool.map(_walk_chunk, args))
+        walking = pool.map(_walk_chunk, args)  # every chunk is submitted now
+        digests = None if index_rows is None else _index_digests(chunks, index_rows)
+        results = list(walking)
     joined = _join(chunks, results)
     if joined is None:
         return None
-    if index_rows is not None and not _index_agrees(results, index_rows):
+    if digests is not None and digests != [r.digest for r in results]:
         return None
+    for share, part in zip(shares, results, strict=True):
+        joined.anchors_ok.update(share[i] for i in part.signed)
     return joined
+
+
+def _bounds(chunks: list[Chunk]) -> list[int]:
+    """The last seq of each chunk but the last (the seq of the record before the next)."""
+    return [c.prev[0] for c in chunks[1:] if c.prev is not None]
+
+
+def _anchor_shares(chunks: list[Chunk], anchors: Sequence[Anchor]) -> list[list[Anchor]]:
+    """The anchors whose record falls in each chunk (those after the last go to the last)."""
+    bounds = _bounds(chunks)
+    shares: list[list[Anchor]] = [[] for _ in chunks]
+    for anchor in anchors:
+        shares[bisect.bisect_left(bounds, anchor.seq)].append(anchor)
+    return shares
 
 
 def _size(path: Path) -> int:
@@ -140,10 +176,8 @@ def _record_before(handle: object, end: int) -> tuple[int, str] | None:
     return int(record["seq"]), str(record["hash"])
 
 
-def _walk_chunk(
-    args: tuple[Chunk, bytes | None, bytes, int, list[int]],
-) -> ChunkResult:
-    chunk, mac_key, public, head_seq, wanted = args
+def _walk_chunk(args: ChunkArgs) -> ChunkResult:
+    chunk, mac_key, public, head_seq, wanted, anchors = args
     public_key = Ed25519PublicKey.from_public_bytes(public)
     keys = AuditKeys(public_key, None, mac_key)
     file = TrailFile(Path(chunk.path), chunk.first_seq)
@@ -154,11 +188,15 @@ def _walk_chunk(
         start = Start(0, chunk.start, 0, Resume(seq, digest, signed=False), row)
     lines = 0
     index = hashlib.sha256()
+    parts: list[str] = []
 
     def seen(row: Row, segment: int, _name: str | None) -> None:
         nonlocal lines
         lines = row.line
-        index.update(f"{row.seq}:{row.hash}:{chunk.segment}:{row.offset}:{row.length}\n".encode())
+        parts.append(f"{row.seq}:{row.hash}:{chunk.segment}:{row.offset}:{row.length}\n")
+        if len(parts) >= 10_000:
+            index.update("".join(parts).encode())
+            parts.clear()
 
     walk = TrailWalk(
         [file], keys, head_seq=head_seq, start=start, on_row=seen, end=chunk.end, defer_start=True
@@ -167,7 +205,9 @@ def _walk_chunk(
         result = walk.run(wanted=wanted)
     except Stop:
         return ChunkResult(WalkResult(), 0, "", problem=True)
-    return ChunkResult(result, lines, index.hexdigest())
+    index.update("".join(parts).encode())
+    signed = [i for i, anchor in enumerate(anchors) if anchor.signature_ok(keys)]
+    return ChunkResult(result, lines, index.hexdigest(), signed=signed)
 
 
 def _join(chunks: list[Chunk], results: list[ChunkResult]) -> Joined | None:
@@ -219,21 +259,23 @@ def _join(chunks: list[Chunk], results: list[ChunkResult]) -> Joined | None:
     return out
 
 
-def _index_agrees(results: list[ChunkResult], rows: Iterator[IndexRow]) -> bool:
-    pending = next(rows, None)
-    for part in results:
-        first, last = part.result.first, part.result.last
-        if first is None or last is None or not part.result.records:
-            continue
-        digest = hashlib.sha256()
-        while pending is not None and pending.seq <= last.seq:
-            if pending.seq < first.seq:
-                return False
-            digest.update(
-                f"{pending.seq}:{pending.hash}:{pending.segment}:{pending.offset}:"
-                f"{pending.length}\n".encode()
-            )
-            pending = next(rows, None)
-        if digest.hexdigest() != part.digest:
-            return False
-    return pending is None
+def _index_digests(chunks: list[Chunk], rows: Iterator[ChainRow]) -> list[str]:
+    """Each chunk's digest of the index's rows in its range of records, as the chunk makes
+    it of the rows it walks (so an index that agrees gives the same digests)."""
+    bounds = _bounds(chunks)
+    digests = [hashlib.sha256() for _ in chunks]
+    number, bound = 0, bounds[0] if bounds else None
+    lines: list[str] = []
+    for row in rows:
+        if bound is not None and row[0] > bound:
+            digests[number].update("".join(lines).encode())
+            lines.clear()
+            while bound is not None and row[0] > bound:
+                number += 1
+                bound = bounds[number] if number < len(bounds) else None
+        lines.append("{}:{}:{}:{}:{}\n".format(*row))
+        if len(lines) >= 10_000:
+            digests[number].update("".join(lines).encode())
+            lines.clear()
+    digests[number].update("".join(lines).encode())
+    return [d.hexdigest() for d in digests]

@@ -28,16 +28,15 @@ from borough.audit.segments import TrailFile, closing_detail, last_line, sha256_
 from borough.audit.trailwalk import Start
 from borough.audit.walk import Resume, Row
 
-STATE_SCHEMA = "borough.verified/1"
+STATE_SCHEMA = "borough.verified/2"  #: /1 points digested anchors as JSON (slow): walked anew
 
 
 def anchors_digest(anchors: Iterable[Anchor], through: int) -> str:
-    """A digest of the anchors for records up to ``through`` (an altered one changes it)."""
-    digest = hashlib.sha256()
-    for anchor in sorted(anchors, key=lambda a: (a.seq, a.kind, a.ts)):
-        if anchor.seq <= through:
-            digest.update(anchor.to_line().encode("utf-8") + b"\n")
-    return digest.hexdigest()
+    """A digest of the anchors for records up to ``through`` (an altered one changes it):
+    every field of each, as one JSON array (encoded in one call: cheap for 100,000s)."""
+    held = sorted((a for a in anchors if a.seq <= through), key=lambda a: (a.seq, a.kind, a.ts))
+    fields = [[a.trail, a.seq, a.hash, a.ts, a.kind, a.signature] for a in held]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def file_stamp(path: Path) -> list[int]:

@@ -149,6 +149,7 @@ class _Run:
         self.head: SignedHead | HeadUnreadable | None = None
         self.walk: TrailWalk | None = None
         self.seen: IndexCheck | None = None
+        self.anchors_ok: set[Anchor] = set()  #: ledger anchors whose signature a chunk checked
 
     def verdict(self) -> Verdict:
         check = self.check
@@ -197,11 +198,12 @@ class _Run:
         if isinstance(head, SignedHead):
             wanted.add(head.seq)
         if check.parallel and start is None:
-            rows = index.of_trail(check.trail) if index is not None else None
-            joined = walk_in_parallel(walk, wanted, rows)
+            rows = index.chain_rows(check.trail) if index is not None else None
+            joined = walk_in_parallel(walk, wanted, rows, check.anchors)
             if joined is not None:
                 self.seen = None  # the chunks' digests matched the index
                 walk.closings.update(joined.closings)
+                self.anchors_ok = joined.anchors_ok
                 return joined.result
         outcome = walk.run(wanted=wanted)
         if self.seen is not None:
@@ -223,7 +225,13 @@ class _Run:
         check_head(self.head, outcome, check.keys, verdict, names)
         for source, anchors in (("ledger", check.anchors), ("external", check.external)):
             verdict.anchors += check_anchors(
-                outcome, anchors, check.keys, source=source, names=names, since=since
+                outcome,
+                anchors,
+                check.keys,
+                source=source,
+                names=names,
+                since=since,
+                signed=self.anchors_ok if source == "ledger" else (),
             )
         if state is not None:
             verdict.warnings.append(
