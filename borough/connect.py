@@ -19,19 +19,30 @@ from borough.errors import ConfigError
 GROUP = "borough.connectors"
 
 
+def no_lease() -> None:
+    """Outside a run (tests, tools) there is no lease to lose."""
+
+
 def _ignore(value: str, *, secret: bool = False) -> None:
     """Outside a run (tests, tools) there is no redactor to tell."""
 
 
 @dataclass(frozen=True)
 class AppServices:
-    """What a connector may use from the runtime: secrets, evidence and the audit trail."""
+    """What a connector may use from the runtime: secrets, evidence and the audit trail.
+
+    ``check_lease`` re-checks that the run still owns its items; a connector calls it right
+    before a step that saves in the app. It is cheap (no database access while the run's
+    heartbeat keeps up) and raises :class:`~borough.errors.RunFencedError` once the run has
+    lost its lease: the connector must then let it propagate and save nothing.
+    """
 
     secret: Callable[[str], str]
     capture: Callable[..., Any]
     step: Callable[..., Any]
     home: Path
     run_folder: Path
+    check_lease: Callable[[], None] = no_lease
     #: ``keep_out(value, secret=False)``: a value typed into an app (or a cookie) is
     #: redacted from every log, reason and piece of evidence of the run from now on
     keep_out: Callable[..., None] = _ignore

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from loguru import logger
 
 from borough.audit.trail import AuditTrail
-from borough.connect import AppServices, Connector, open_connector
+from borough.connect import AppServices, Connector, no_lease, open_connector
 from borough.errors import ConfigError, ConnectorError
 from borough.evidence import DownloadFolder
 
@@ -46,6 +46,7 @@ class RunContext:
     dry_run: bool = False
     apps_allowed: tuple[str, ...] = ()
     item: ItemScope | None = None
+    lease_check: Callable[[], None] = no_lease
     _connectors: dict[str, Connector] = field(default_factory=dict)
     _intent: Any = None
 
@@ -110,6 +111,14 @@ class RunContext:
             self._intent(step, target)
             self.item.intent_recorded = True
 
+    def check_lease(self) -> None:
+        """Re-check that this run still owns its items, right before a step that saves.
+
+        Raises :class:`~borough.errors.RunFencedError` if the run was silent so long that
+        another run may have taken over: save nothing, let it propagate.
+        """
+        self.lease_check()
+
     def capture(
         self, name: str, content: bytes | str, *, kind: str, step: str | None = None
     ) -> Any:
@@ -149,5 +158,6 @@ class RunContext:
             step=self.step,
             home=self.runtime.paths.home,
             run_folder=self.run_folder,
+            check_lease=self.lease_check,
             keep_out=self.runtime.redactor.keep_out,
         )

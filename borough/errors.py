@@ -11,7 +11,9 @@ Tree::
     │   ├── WrongPassphraseError the store is whole, but the passphrase does not open it
     │   └── KeysMismatchError    the store's keys are not the ones ledger and trail were made with
     ├── LedgerError              the run/work-item ledger cannot be used
-    │   └── LeaseLostError       another run took over an item this run was working
+    │   ├── LeaseLostError       another run took over an item this run was working
+    │   │   └── RunFencedError   this run cannot prove its lease: it stops before any intent
+    │   └── SeatUnavailableError no licence seat is free on an app the bot uses (--no-wait)
     ├── AuditError               the audit trail cannot be written or read
     ├── EvidenceError            an evidence file is missing, altered or cannot be decrypted
     ├── OperationError           an operator action (retry, resolve, approval) is refused
@@ -98,6 +100,19 @@ class LedgerError(BoroughError):
 
 class LeaseLostError(LedgerError):
     """Another run took over this item; this run must stop working it."""
+
+
+class RunFencedError(LeaseLostError):
+    """This run can no longer prove its lease (it was silent too long, or another process
+    took it over); it must stop before recording any further intent."""
+
+    def __init__(self, message: str | None = None, *, silent_seconds: float = 0.0) -> None:
+        self.silent_seconds = silent_seconds
+        super().__init__(message)
+
+
+class SeatUnavailableError(LedgerError):
+    """No licence seat is free on an app this bot uses."""
 
 
 class AuditError(BoroughError):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
 from borough.bot import Bot, Item
-from borough.ledger import Ingested, ItemState, NewItem, RunCounts
+from borough.ledger import Ingested, ItemRecord, ItemState, NewItem, RunCounts
 
 if TYPE_CHECKING:
     from borough.audit.trail import AuditTrail
@@ -45,29 +45,39 @@ def ingest_items(
     counts: RunCounts,
     observer: RunObserver,
 ) -> None:
-    """Record items in batches; rows read before an input error stay recorded."""
-    for batch in _batches(items):
-        described = [describe(runtime, bot, item) for item in batch]
-        recorded = runtime.ledger.items.ingest(bot.name, run_id, described)
-        for new, (record, outcome) in zip(described, recorded, strict=True):
+    """Record items in batches; rows read before an input error stay recorded.
+
+    Each batch is inserted, the records of its new rows written (fsynced), then committed:
+    no item is ever in the ledger without its ``item.ingested`` record.
+    """
+
+    def record(batch: list[tuple[NewItem, ItemRecord, Ingested]]) -> None:
+        for new, stored, outcome in batch:
             if outcome is Ingested.KNOWN:
-                if record.state is ItemState.DONE:
-                    counts.already_done += 1
-                observer.on_known(record)
                 continue
-            counts.ingested += 1
-            if record.state is ItemState.FAILED:
-                counts.failed += 1
             trail.emit(
                 "item.ingested" if outcome is Ingested.NEW else "item.corrected",
-                outcome="failed" if record.state is ItemState.FAILED else "pending",
-                item=record.key_token,
-                error=record.error,
+                outcome="failed" if stored.state is ItemState.FAILED else "pending",
+                item=stored.key_token,
+                error=stored.error,
                 data_categories=new.data_categories,
                 subjects=new.subjects,
-                detail={"source": record.source, "ledger_id": record.id},
+                detail={"source": stored.source, "ledger_id": stored.id},
             )
-            observer.on_ingested(record)
+
+    for batch in _batches(items):
+        described = [describe(runtime, bot, item) for item in batch]
+        recorded = runtime.ledger.items.ingest(bot.name, run_id, described, audit=record)
+        for stored, outcome in recorded:
+            if outcome is Ingested.KNOWN:
+                if stored.state is ItemState.DONE:
+                    counts.already_done += 1
+                observer.on_known(stored)
+                continue
+            counts.ingested += 1
+            if stored.state is ItemState.FAILED:
+                counts.failed += 1
+            observer.on_ingested(stored)
 
 
 def _batches(items: Iterable[Item[Any]]) -> Iterator[list[Item[Any]]]:

@@ -25,3 +25,6 @@ class RunObserver:
 
     def on_wait(self, seconds: float) -> None:
         """Only retries that are not yet due remain; the run waits."""
+
+    def on_seat_wait(self, message: str) -> None:
+        """The run waits for a licence seat (``message`` names the app and its holders)."""

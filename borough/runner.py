@@ -1,14 +1,16 @@
-"""One run of one bot: recover, ingest, work every item, record the outcome.
+"""One run of one bot: take seats, recover, ingest, work every item, record the outcome.
 
-The order is what makes runs safe to kill at any moment: dead runs are reaped, every
-input row is recorded before any is worked, orphaned in-flight items are checked in the
-target before anything else, and each item's intent is durable before the change.
+The order is what makes runs safe to kill (or pause) at any moment: the run takes its
+licence seats with its run row, dead runs are reaped, every input row is recorded before
+any is worked, orphaned in-flight items are checked in the target before anything else,
+each item's intent is durable before the change, and the run proves its lease before
+every claim and intent (a run that cannot is *fenced*: it stops, FAILED, see
+:mod:`borough.ledger.lease`). Every change is written to the audit trail before the ledger
+commits it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,22 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from pydantic import ValidationError
 
-from borough import inputs
+from borough.audit.trail import operator_actor
 from borough.bot import Bot
-from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig, RetryPolicy
-from borough.config.yaml_lines import load_yaml
 from borough.context import RunContext
 from borough.drift.preflight import preflight
-from borough.errors import AuditError, BoroughError, LeaseLostError
-from borough.ingest import describe, ingest_items
-from borough.ledger import ItemState, NewItem, RunCounts, RunRecord, RunStatus
-from borough.ledger.runs import utcnow
+from borough.dryrun import dry_run
+from borough.errors import AuditError, BoroughError, LeaseLostError, RunFencedError
+from borough.ingest import ingest_items
+from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
+from borough.ledger.lease import Heartbeat, RunLease, boot_clock
+from borough.ledger.runs import new_run_id, utcnow
 from borough.observe import RunObserver
+from borough.reaper import reap_dead_runs
 from borough.registry import load_bot
+from borough.run_setup import bot_settings, fingerprints, resolve_inputs
 from borough.runtime import Runtime
+from borough.seats import seat_limits, take_or_wait
 from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
@@ -50,59 +54,17 @@ class RunRequest:
     fire_time: datetime | None = None
     run_id: str | None = None  # a QUEUED run recorded by the scheduler
     limit: int | None = None  # stop after working this many items
-
-
-class Heartbeat(threading.Thread):
-    """Proves the run is alive so its items are not adopted by another run."""
-
-    def __init__(self, runtime: Runtime, run_id: str, interval: float) -> None:
-        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
-        self._runs = runtime.ledger.runs
-        self._run_id = run_id
-        self._interval = interval
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(self._interval):
-            try:
-                self._runs.heartbeat(self._run_id)
-            except Exception as exc:
-                logger.bind(action="run.heartbeat").warning("heartbeat failed: {}", exc)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=5)
-
-
-def resolve_inputs(
-    runtime: Runtime, bot_config: BotConfig | None, overrides: Mapping[str, str]
-) -> dict[str, Path]:
-    """Each input as an :class:`~borough.inputs.InputFile` (path + encoding, sheet, limits)."""
-    declared = dict(bot_config.inputs) if bot_config else {}
-    file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
-    return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
-
-
-def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
-    """The bot's ``settings:`` block validated by its ``settings_model`` (errors name the line)."""
-    raw = bot_config.settings if bot_config else {}
-    model = bot_cls.settings_model
-    if model is None:
-        return dict(raw)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        file = config.bot_config_file(bot_cls.name)
-        doc = load_yaml(file) if file.exists() else None
-        if doc is None:
-            raise
-        raise config_error_from(exc, model, doc, ("settings",)) from None
+    wait_for_seats: bool = True  # False: fail at once if a licence seat is taken
 
 
 def run_bot(
     runtime: Runtime, request: RunRequest, observer: RunObserver | None = None
 ) -> RunRecord:
-    """Run ``request.bot`` to the end and return its run record (never raises for items)."""
+    """Run ``request.bot`` to the end and return its run record (never raises for items).
+
+    Raises :class:`~borough.errors.SeatUnavailableError` (nothing recorded) if a licence
+    seat is taken and ``request.wait_for_seats`` is False.
+    """
     observer = observer or RunObserver()
     bot_cls = load_bot(request.bot, runtime.config)
     bot_config = runtime.config.bot_config(request.bot)
@@ -110,10 +72,15 @@ def run_bot(
     inputs = resolve_inputs(runtime, bot_config, request.inputs)
     settings = bot_settings(runtime.config, bot_cls, bot_config)
     if request.dry_run:
-        return _dry_run(
-            runtime, bot_cls, request, inputs=inputs, settings=settings, observer=observer
+        return dry_run(
+            runtime,
+            bot_cls,
+            trigger=request.trigger,
+            inputs=inputs,
+            settings=settings,
+            observer=observer,
         )
-    return _Run(
+    run = _Run(
         runtime=runtime,
         bot_cls=bot_cls,
         bot_config=bot_config,
@@ -122,7 +89,12 @@ def run_bot(
         inputs=inputs,
         settings=settings,
         observer=observer,
-    ).execute()
+    )
+    try:
+        run.begin()
+    except AuditError as exc:  # not even run.start could be written: no work at all
+        return run.unaudited_start(str(exc))
+    return run.execute()
 
 
 class _Run:
@@ -145,54 +117,91 @@ class _Run:
         self.request = request
         self.observer = observer
         self.counts = RunCounts()
-        ledger = runtime.ledger
-        if request.run_id:
-            ledger.runs.start(request.run_id)
-            self.run = ledger.runs.get(request.run_id)
-        else:
-            self.run = ledger.runs.create(
-                bot_cls.name,
-                bot_cls.version,
-                trigger=request.trigger,
-                schedule=request.schedule,
-                fire_time=request.fire_time,
-            )
+        self.ledger_settings = runtime.config.settings.ledger
+        self.apps = tuple(bot_config.apps) if bot_config else ()
+        self.run_id = request.run_id or new_run_id()
         self.trail = runtime.trail.bind(
-            run_id=self.run.id,
+            run_id=self.run_id,
             bot=bot_cls.name,
             bot_version=bot_cls.version,
             actor=f"bot:{bot_cls.name}",
         )
+        self.lease: RunLease = runtime.ledger.runs.lease(
+            self.run_id,
+            lease_seconds=self.ledger_settings.lease_seconds,
+            grace_seconds=self.ledger_settings.adopt_grace_seconds,
+        )
         self.ctx = RunContext(
             runtime=runtime,
-            run_id=self.run.id,
+            run_id=self.run_id,
             bot_name=bot_cls.name,
             trail=self.trail,
             inputs=inputs,
             settings=settings,
-            apps_allowed=tuple(bot_config.apps) if bot_config else (),
+            apps_allowed=self.apps,
+            lease_check=self.check_lease,
         )
 
-    def execute(self) -> RunRecord:
-        runtime, run_id = self.runtime, self.run.id
-        self.observer.on_run_started(run_id, self.bot_cls.name)
-        try:
-            self.trail.emit(
-                "run.start",
-                detail={"trigger": self.request.trigger, "inputs": _fingerprints(self.ctx.inputs)},
+    def check_lease(self) -> None:
+        """Cheap unless the heartbeat fell behind; raises RunFencedError once fenced."""
+        self.runtime.ledger.runs.keep(self.lease)
+
+    # -- begin ------------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Record the run with its licence seats (waiting for them) and its ``run.start``."""
+        runs = self.runtime.ledger.runs
+        limits = seat_limits(self.runtime.config, self.apps)
+        detail = {"trigger": self.request.trigger, "inputs": fingerprints(self.ctx.inputs)}
+
+        def started(_: RunRecord) -> None:
+            self.trail.emit("run.start", detail=detail)
+
+        def attempt() -> RunRecord:
+            self.lease.renewed_mark = boot_clock()  # the row's heartbeat is written now
+            if self.request.run_id:
+                return runs.start(self.run_id, seats=limits, audit=started)
+            return runs.create(
+                self.bot_cls.name,
+                self.bot_cls.version,
+                trigger=self.request.trigger,
+                schedule=self.request.schedule,
+                fire_time=self.request.fire_time,
+                run_id=self.run_id,
+                detail={"apps": list(self.apps), "started_by": operator_actor()},
+                seats=limits,
+                audit=started,
             )
-        except AuditError as exc:  # nothing may happen unrecorded: stop before any work
-            return self._unaudited_end(str(exc))
-        heartbeat = Heartbeat(runtime, run_id, runtime.config.settings.ledger.heartbeat_seconds)
+
+        def free_dead() -> None:
+            if limits:
+                reap_dead_runs(runs, self.trail, self.ledger_settings, by=self.run_id)
+
+        take_or_wait(
+            attempt,
+            free_dead=free_dead,
+            peek=lambda: runs.seats_busy(self.run_id, limits) if limits else None,
+            wait=self.request.wait_for_seats,
+            on_wait=self.observer.on_seat_wait,
+        )
+
+    # -- execute ----------------------------------------------------------------------------
+    def execute(self) -> RunRecord:
+        runtime, run_id = self.runtime, self.run_id
+        self.observer.on_run_started(run_id, self.bot_cls.name)
+        heartbeat = Heartbeat(
+            runtime.ledger.engine, self.lease, self.ledger_settings.heartbeat_seconds
+        )
         heartbeat.start()
         status, error = RunStatus.FAILED, None
         bot = self.bot_cls()
         try:
-            reaped = runtime.ledger.runs.reap(
-                runtime.config.settings.ledger.lease_seconds, bot=self.bot_cls.name
+            reap_dead_runs(
+                runtime.ledger.runs,
+                self.trail,
+                self.ledger_settings,
+                by=run_id,
+                bot=self.bot_cls.name,
             )
-            for dead in reaped:
-                self.trail.emit("run.reaped", outcome="crashed", detail={"dead_run": dead})
             # a drifted app stops the run here, before any item is recorded or claimed
             preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
@@ -209,13 +218,23 @@ class _Run:
             )
             bot.setup(self.ctx)
             worker = ItemWorker(
-                runtime, bot, self.ctx, self.trail, self.policy, self.counts, self.observer
+                runtime,
+                bot,
+                self.ctx,
+                self.trail,
+                self.policy,
+                self.counts,
+                self.observer,
+                self.lease,
             )
             self._work(worker)
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
         except (RunCancelled, KeyboardInterrupt):
             status, error = RunStatus.CANCELLED, "stopped by a signal before finishing"
+        except LeaseLostError as exc:
+            self.lease.fence(str(exc))
+            error = self._fenced_error()
         except BoroughError as exc:
             error = str(exc)
         except Exception as exc:
@@ -226,38 +245,110 @@ class _Run:
             heartbeat.stop()
         error = runtime.redactor.redact(error) if error else None
         try:
-            self.trail.emit(
-                "run.end",
-                outcome=status.value,
-                error=error,
-                detail={"counts": self.counts.__dict__},
-            )
-            seq = self.trail.checkpoint("run end")
+            return self._end(status, error)
         except AuditError as exc:
             return self._unaudited_end(str(exc))
-        runtime.ledger.runs.finish(
-            run_id, status, counts=self.counts, error=error, audit_seq_end=seq
-        )
-        return runtime.ledger.runs.get(run_id)
+
+    def unaudited_start(self, audit_error: str) -> RunRecord:
+        """The trail cannot be written: the run is recorded FAILED with the reason and does
+        nothing (``borough ledger reconcile`` writes its missing end once there is room)."""
+        error = self.runtime.redactor.redact(audit_error)
+        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
+        runs = self.runtime.ledger.runs
+        if self.request.run_id:
+            runs.finish(self.run_id, RunStatus.FAILED, error=error, expect=(RunStatus.QUEUED,))
+        else:
+            runs.create(
+                self.bot_cls.name,
+                self.bot_cls.version,
+                trigger=self.request.trigger,
+                status=RunStatus.FAILED,
+                run_id=self.run_id,
+                detail={"apps": list(self.apps), "started_by": operator_actor()},
+                error=error,
+            )
+        return runs.get(self.run_id)
 
     def _unaudited_end(self, audit_error: str) -> RunRecord:
-        """The trail cannot be written: the run is FAILED in the ledger, with the reason."""
+        """The trail cannot be written: the run is FAILED in the ledger with the reason, its
+        end left unrecorded (``borough ledger reconcile`` writes it once there is room)."""
         error = self.runtime.redactor.redact(audit_error)
+        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
         self.runtime.ledger.runs.finish(
-            self.run.id, RunStatus.FAILED, counts=self.counts, error=error
+            self.run_id,
+            RunStatus.FAILED,
+            counts=self.counts,
+            error=error,
+            expect=(RunStatus.RUNNING, RunStatus.CRASHED),
         )
-        return self.runtime.ledger.runs.get(self.run.id)
+        return self.runtime.ledger.runs.get(self.run_id)
+
+    def _end(self, status: RunStatus, error: str | None) -> RunRecord:
+        """Write ``run.end`` and its checkpoint, then commit the outcome (never SUCCEEDED
+        for a fenced run: one whose lease was lost keeps FAILED, whatever it got done)."""
+        runs = self.runtime.ledger.runs
+        if self.lease.fenced is None:
+            ended = runs.finish(
+                self.run_id,
+                status,
+                counts=self.counts,
+                error=error,
+                expect=(RunStatus.RUNNING,),
+                audit=lambda: self._record_end(status, error),
+            )
+            if ended:
+                return runs.get(self.run_id)
+            self.lease.fence(self.lease.taken_over(runs.get(self.run_id).status.value.upper()))
+            error = self._fenced_error()
+        status = RunStatus.FAILED
+        self.trail.emit(
+            "run.fenced",
+            outcome="fenced",
+            error=error,
+            detail={
+                "silent_seconds": round(self.lease.fenced_silent, 3),
+                "lease_seconds": self.lease.lease_seconds,
+                "grace_seconds": self.lease.grace_seconds,
+            },
+        )
+        logger.bind(action="run.fenced", run_id=self.run_id).error("{}", error)
+        runs.finish(
+            self.run_id,
+            status,
+            counts=self.counts,
+            error=error,
+            expect=(RunStatus.RUNNING, RunStatus.CRASHED),
+            audit=lambda: self._record_end(status, error),
+        )
+        return runs.get(self.run_id)
+
+    def _record_end(self, status: RunStatus, error: str | None) -> int:
+        self.trail.emit(
+            "run.end", outcome=status.value, error=error, detail={"counts": self.counts.__dict__}
+        )
+        return self.trail.checkpoint("run end")
+
+    def _fenced_error(self) -> str:
+        return (
+            f"fenced: {self.lease.fenced}. Its items are safe: another run checks each one "
+            "in the target before doing anything with it"
+        )
 
     def _work(self, worker: ItemWorker) -> None:
         items = self.runtime.ledger.items
         runs = self.runtime.ledger.runs
-        name, run_id = self.bot_cls.name, self.run.id
+        name, run_id = self.bot_cls.name, self.run_id
         worked = 0
         while self.request.limit is None or worked < self.request.limit:
-            orphans = items.adopt_orphans(name, run_id, runs.live_run_ids() - {run_id})
+            runs.keep(self.lease)
+            orphans = items.adopt_orphans(
+                name, run_id, runs.live_run_ids() - {run_id}, audit=self._record_adoption
+            )
             for claim in orphans:
                 self._work_one(worker, claim)
-            next_claim = items.claim_next(name, run_id)
+            next_claim = runs.under_lease(
+                self.lease, lambda: items.claim_next(name, run_id, lease=self.lease)
+            )
             if next_claim is not None:
                 self._work_one(worker, next_claim)
                 worked += 1
@@ -271,14 +362,34 @@ class _Run:
             self.observer.on_wait(wait)
             time.sleep(wait)
 
-    def _work_one(self, worker: ItemWorker, claim: Any) -> None:
+    def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
+        decision = (
+            "checking the target before anything else"
+            if claim is not None
+            else "never sent to the target: back to PENDING"
+        )
+        self.trail.emit(
+            "item.adopted" if claim is not None else "item.released",
+            outcome=item.state.value if claim is not None else ItemState.PENDING.value,
+            item=item.key_token,
+            attempt=item.attempt,
+            data_categories=item.data_categories,
+            subjects=item.subjects,
+            detail={"from_run": item.owner_run, "decision": decision, "ledger_id": item.id},
+        )
+
+    def _work_one(self, worker: ItemWorker, claim: Claim) -> None:
         try:
             worker.work(claim)
+        except RunFencedError:
+            raise
         except LeaseLostError as exc:
-            logger.bind(action="item.lease_lost").warning("{}", exc)
+            worker.record_lease_lost(claim, exc)
+            self.lease.fence(f"it lost its hold on item {claim.item_id} ({exc})")
+            raise self.lease.error() from exc
         finally:
             self.ctx.item = None
-            self.runtime.ledger.runs.save_counts(self.run.id, self.counts)
+            self.runtime.ledger.runs.save_counts(self.run_id, self.counts)
 
     def _close(self, bot: Bot[Any]) -> None:
         try:
@@ -286,72 +397,3 @@ class _Run:
         except Exception as exc:
             logger.bind(action="run.teardown").warning("teardown failed: {}", exc)
         self.ctx.close()
-
-
-def _fingerprints(inputs: Mapping[str, Path]) -> dict[str, Any]:
-    """Input files by name and content hash (paths may hold names; hashes do not)."""
-    result: dict[str, Any] = {}
-    for name, path in inputs.items():
-        entry: dict[str, Any] = {"file": path.name}
-        if path.is_file():
-            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        result[name] = entry
-    return result
-
-
-def _dry_run(
-    runtime: Runtime,
-    bot_cls: type[Bot[Any]],
-    request: RunRequest,
-    *,
-    inputs: dict[str, Path],
-    settings: Any,
-    observer: RunObserver,
-) -> RunRecord:
-    """Read and validate the inputs, compare with the ledger, change nothing anywhere."""
-    run = runtime.ledger.runs.create(
-        bot_cls.name, bot_cls.version, trigger=request.trigger, status=RunStatus.DRY_RUN
-    )
-    trail = runtime.trail.bind(
-        run_id=run.id, bot=bot_cls.name, bot_version=bot_cls.version, actor=f"bot:{bot_cls.name}"
-    )
-    ctx = RunContext(
-        runtime=runtime,
-        run_id=run.id,
-        bot_name=bot_cls.name,
-        trail=trail,
-        inputs=inputs,
-        settings=settings,
-        dry_run=True,
-    )
-    counts = RunCounts()
-    error = None
-    previews: list[tuple[str, NewItem, str | None]] = []
-    try:
-        for item in bot_cls().items(ctx):
-            new = describe(runtime, bot_cls, item)
-            known = runtime.ledger.items.list(bot=bot_cls.name, token=new.key_token, limit=1)
-            if known and known[0].key_token == new.key_token:
-                if known[0].state is ItemState.DONE:
-                    counts.already_done += 1
-                previews.append(("known", new, known[0].state.value))
-            elif new.invalid_reason:
-                counts.failed += 1
-                previews.append(("invalid", new, new.invalid_reason))
-            else:
-                counts.ingested += 1
-                previews.append(("new", new, None))
-    except BoroughError as exc:
-        error = str(exc)
-    observer_preview = getattr(observer, "on_preview", None)
-    if observer_preview:
-        observer_preview(previews)
-    trail.emit(
-        "run.dry_run",
-        outcome="ok" if error is None else "error",
-        error=error,
-        detail={"counts": counts.__dict__},
-    )
-    status = RunStatus.DRY_RUN if error is None else RunStatus.FAILED
-    runtime.ledger.runs.finish(run.id, status, counts=counts, error=error)
-    return runtime.ledger.runs.get(run.id)

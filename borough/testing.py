@@ -133,6 +133,15 @@ class CountingTarget(Connector):
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS records (key TEXT, reference TEXT, payload TEXT, pid INT)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sessions "
+            "(seq INTEGER PRIMARY KEY AUTOINCREMENT, pid INT, event TEXT)"
+        )
+        self._session("open")
+
+    def _session(self, event: str) -> None:
+        """Log sign-ins and sign-outs, so a test can prove two sessions never overlapped."""
+        self._db.execute("INSERT INTO sessions (pid, event) VALUES (?, ?)", (os.getpid(), event))
 
     def _maybe_fail(self, rate: float, where: str) -> None:
         if self.settings.unreachable:
@@ -144,6 +153,7 @@ class CountingTarget(Connector):
         self._maybe_fail(self.settings.fail_before_rate, "before write")
         if self.settings.delay_seconds:
             time.sleep(self.settings.delay_seconds)
+        self.services.check_lease()  # a run that lost its lease must not write
         self._db.execute("BEGIN IMMEDIATE")
         (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
         reference = f"REF-{count + 1:06d}"
@@ -160,6 +170,7 @@ class CountingTarget(Connector):
         return None if row is None else str(row[0])
 
     def close(self) -> None:
+        self._session("close")
         self._db.close()
 
     def check_screens(self, baseline: Mapping[tuple[str, str], dict[str, Any]]) -> list[Finding]:
@@ -199,6 +210,21 @@ class CountingTarget(Connector):
     def failure_evidence(self) -> list[tuple[str, bytes | str, str]]:
         (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
         return [("state.txt", f"records held: {count}\n", "app-state")]
+
+
+def most_sessions_at_once(path: Path) -> int:
+    """The most sessions a CountingTarget database ever had open at the same time."""
+    with sqlite3.connect(path) as db:
+        events = db.execute("SELECT pid, event FROM sessions ORDER BY seq").fetchall()
+    open_now: set[int] = set()
+    most = 0
+    for pid, event in events:
+        if event == "open":
+            open_now.add(pid)
+        else:
+            open_now.discard(pid)
+        most = max(most, len(open_now))
+    return most
 
 
 def counted_writes(path: Path) -> dict[str, int]:

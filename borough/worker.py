@@ -3,6 +3,9 @@
 After any failure once the intent was recorded, the target is asked (``find_existing``)
 before anything is decided: found -> DONE, certainly absent -> retry or FAIL as the error
 says, cannot tell now -> re-check later, cannot tell at all -> NEEDS_REVIEW.
+Every state change writes its audit record inside the ledger transaction (write-ahead);
+the intent also proves the run's lease there. A lost lease is never an item failure: it
+stops the run.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from borough.errors import (
     SkipItem,
     TransientError,
 )
-from borough.ledger import Claim, ItemRecord, ItemState, RunCounts
+from borough.ledger import Claim, ItemQueue, ItemRecord, ItemState, RunCounts
+from borough.ledger.lease import RunLease
 from borough.ledger.runs import utcnow
 
 if TYPE_CHECKING:
@@ -53,9 +57,10 @@ class ItemWorker:
     policy: RetryPolicy
     counts: RunCounts
     observer: RunObserver
+    lease: RunLease | None = None
 
     @property
-    def _items(self) -> Any:
+    def _items(self) -> ItemQueue:
         return self.runtime.ledger.items
 
     def work(self, claim: Claim) -> ItemState:
@@ -79,10 +84,18 @@ class ItemWorker:
             return self._settle_orphan(claim, item)
 
         def intent(step: str, target: str | None) -> None:
-            state_holder["claim"] = self._items.mark_in_flight(state_holder["claim"])
-            self._emit(
-                "item.intent", state_holder["claim"], step=step, target=target, outcome="pending"
-            )
+            held = state_holder["claim"]
+
+            def record() -> None:
+                self._emit("item.intent", held, step=step, target=target, outcome="pending")
+
+            def mark() -> Claim:
+                return self._items.mark_in_flight(held, lease=self.lease, audit=record)
+
+            if self.lease is None:
+                state_holder["claim"] = mark()
+            else:
+                state_holder["claim"] = self.runtime.ledger.runs.under_lease(self.lease, mark)
 
         self.ctx._intent = intent
         try:
@@ -92,7 +105,7 @@ class ItemWorker:
         except SkipItem as exc:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
-            raise  # an unwritable trail stops the run: no further intent, no unrecorded change
+            raise  # a lost lease or an unwritable trail stops the run: no further intent
         except (RunCancelled, KeyboardInterrupt):
             self._abandon(state_holder["claim"])
             raise
@@ -112,7 +125,7 @@ class ItemWorker:
             return self._decide(claim, exc, error)
         found = self._check_target(claim, item, error)
         if found is _UNSETTLED:
-            return self._items.get(claim.item_id).state  # type: ignore[no-any-return]
+            return self._items.get(claim.item_id).state
         if isinstance(found, str) or found is True:
             return self._finish(
                 claim,
@@ -135,15 +148,15 @@ class ItemWorker:
                     claim,
                     not_before=utcnow() + timedelta(seconds=delay),
                     error=self.runtime.redactor.redact(error),
+                    audit=lambda: self._emit(
+                        "item.retry",
+                        claim,
+                        outcome="retry",
+                        error=error,
+                        detail={"retry_in_seconds": delay},
+                    ),
                 )
                 self.counts.retried += 1
-                self._emit(
-                    "item.retry",
-                    claim,
-                    outcome="retry",
-                    error=error,
-                    detail={"retry_in_seconds": delay},
-                )
                 self.observer.on_item(claim.item_id, ItemState.PENDING, error)
                 return ItemState.PENDING
             error = f"gave up after {claim.attempt} attempts: {error}"
@@ -154,21 +167,22 @@ class ItemWorker:
         try:
             reference = self.bot.find_existing(self.ctx, item)
         except TransientError as check:
+            checked = str(check)
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
                 self._items.park(
                     claim,
                     not_before=utcnow() + timedelta(seconds=delay),
                     error=self.runtime.redactor.redact(f"{error}; target check failed: {check}"),
+                    audit=lambda: self._emit(
+                        "item.check_later",
+                        claim,
+                        outcome="unknown",
+                        error=checked,
+                        detail={"recheck_in_seconds": delay},
+                    ),
                 )
-                self._emit(
-                    "item.check_later",
-                    claim,
-                    outcome="unknown",
-                    error=str(check),
-                    detail={"recheck_in_seconds": delay},
-                )
-                self.observer.on_item(claim.item_id, ItemState.IN_FLIGHT, str(check))
+                self.observer.on_item(claim.item_id, ItemState.IN_FLIGHT, checked)
                 return _UNSETTLED
             self._finish(
                 claim,
@@ -193,7 +207,7 @@ class ItemWorker:
         self.counts.recovered += 1
         found = self._check_target(claim, item, "interrupted while in flight")
         if found is _UNSETTLED:
-            return self._items.get(claim.item_id).state  # type: ignore[no-any-return]
+            return self._items.get(claim.item_id).state
         if found:
             return self._finish(
                 claim,
@@ -201,26 +215,40 @@ class ItemWorker:
                 reference=found if isinstance(found, str) else None,
                 recovered=True,
             )
-        self._items.release(claim, not_before=None, error=None)
-        self._emit(
-            "item.recovered",
+        self._items.release(
             claim,
-            outcome="pending",
-            detail={"decision": "absent from target; will be processed again"},
+            not_before=None,
+            error=None,
+            audit=lambda: self._emit(
+                "item.recovered",
+                claim,
+                outcome="pending",
+                detail={"decision": "absent from target; will be processed again"},
+            ),
         )
         self.observer.on_item(claim.item_id, ItemState.PENDING, "recovered: not in target")
         return ItemState.PENDING
 
     def _abandon(self, claim: Claim) -> None:
         """Stopping mid-item: untouched items go back; in-flight ones wait for a check."""
+
+        def record() -> None:
+            self._emit("item.abandoned", claim, outcome="cancelled")
+
         try:
             if claim.state is ItemState.CLAIMED:
-                self._items.release(claim, not_before=None, error="run cancelled")
+                self._items.release(claim, not_before=None, error="run cancelled", audit=record)
             else:
-                self._items.park(claim, not_before=utcnow(), error="run cancelled mid-item")
-            self._emit("item.abandoned", claim, outcome="cancelled")
-        except LeaseLostError:
-            pass
+                self._items.park(
+                    claim, not_before=utcnow(), error="run cancelled mid-item", audit=record
+                )
+        except LeaseLostError as exc:
+            self.record_lease_lost(claim, exc)
+
+    def record_lease_lost(self, claim: Claim, exc: LeaseLostError) -> None:
+        """An item this run held was taken over: say so in the trail (never silently)."""
+        logger.bind(action="item.lease_lost").error("{}", exc)
+        self._emit("item.lease_lost", claim, outcome="lost", error=str(exc))
 
     # -- recording -------------------------------------------------------------------------
     def _finish(
@@ -236,11 +264,19 @@ class ItemWorker:
         detail: dict[str, Any] = {"reference": reference} if reference else {}
         if recovered:
             detail["recovered"] = True
-        # the record first: an item is never DONE in the ledger without its audit record
-        self._emit(
-            f"item.{state.value}", claim, outcome=state.value, error=error, detail=detail or None
+        self._items.finish(
+            claim,
+            state,
+            reference=reference,
+            error=error,
+            audit=lambda: self._emit(
+                f"item.{state.value}",
+                claim,
+                outcome=state.value,
+                error=error,
+                detail=detail or None,
+            ),
         )
-        self._items.finish(claim, state, reference=reference, error=error)
         self.counts.add(state)
         self.observer.on_item(claim.item_id, state, reference or error)
         return state

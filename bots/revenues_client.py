@@ -82,7 +82,7 @@ def save(app: DesktopConnector) -> str:
     Validation pop-ups and "Record locked" are raised by the connector as configured in
     apps.yaml (BusinessRuleError, TransientError).
     """
-    app.press(SAVE)
+    app.save(SAVE)
     dialog = app.await_dialog()
     app.wait_window(app.settings.main_window)  # the form closes after the pop-up
     found = _REFERENCE.search(dialog.text)

@@ -30,6 +30,7 @@ from borough.audit.trail import AuditTrail
 from borough.config.loader import Config
 from borough.errors import BoroughError
 from borough.ledger import Ledger, RunRecord, RunStatus
+from borough.ledger.runs import RunAudit
 from borough.ledger.schema import runs as runs_table
 from borough.registry import load_bot
 from scheduler.config import ScheduleConfig, Schedules
@@ -153,9 +154,15 @@ class FireBook:
         """Queue a run of ``name`` at once (an operator asked); the scheduler starts it."""
         schedule = self.schedules.entries[name]
         trigger = f"run-now:{actor}"
-        record = self._record_queued(name, schedule, trigger, datetime.now(UTC), {})
-        self.trail.bind(run_id=record.id, bot=schedule.bot, actor=actor).emit(
-            "schedule.run_now", detail={"schedule": name}
+        record = self._record_queued(
+            name,
+            schedule,
+            trigger,
+            datetime.now(UTC),
+            {},
+            audit=lambda run: self.trail.bind(run_id=run.id, bot=schedule.bot, actor=actor).emit(
+                "schedule.run_now", detail={"schedule": name}
+            ),
         )
         self.wake()
         return record
@@ -214,7 +221,10 @@ class FireBook:
         trigger: str,
         fire_time: datetime,
         extra: dict[str, Any],
+        *,
+        audit: RunAudit,
     ) -> RunRecord:
+        """The QUEUED run, recorded with its audit record (written before the commit)."""
         return self.ledger.runs.create(
             schedule.bot,
             self.bot_version(schedule.bot),
@@ -223,17 +233,24 @@ class FireBook:
             schedule=name,
             fire_time=fire_time.astimezone(UTC),
             detail={**self._detail(name, schedule), **extra},
+            audit=audit,
         )
 
     def _queue(
         self, name: str, schedule: ScheduleConfig, fire: datetime, extra: dict[str, Any]
     ) -> RunRecord:
         catch_up = bool(extra.get("catch_up"))
-        record = self._record_queued(name, schedule, SCHEDULE_TRIGGER + name, fire, extra)
-        self.trail.bind(run_id=record.id, bot=schedule.bot).emit(
-            "schedule.fired",
-            outcome="queued",
-            detail={"schedule": name, "fire_time": _iso(fire), **extra},
+        record = self._record_queued(
+            name,
+            schedule,
+            SCHEDULE_TRIGGER + name,
+            fire,
+            extra,
+            audit=lambda run: self.trail.bind(run_id=run.id, bot=schedule.bot).emit(
+                "schedule.fired",
+                outcome="queued",
+                detail={"schedule": name, "fire_time": _iso(fire), **extra},
+            ),
         )
         logger.bind(action="schedule.fired", run_id=record.id).info(
             "{} fired for {} (run {}{})",
@@ -269,7 +286,7 @@ class FireBook:
     def _missed_row(
         self, name: str, bot: str, moment: datetime, reason: str, detail: dict[str, Any]
     ) -> RunRecord:
-        record = self.ledger.runs.create(
+        return self.ledger.runs.create(
             bot,
             self.bot_version(bot),
             trigger=SCHEDULE_TRIGGER + name,
@@ -277,15 +294,14 @@ class FireBook:
             schedule=name,
             fire_time=moment.astimezone(UTC),
             detail={"reason": reason, **detail},
-        )
-        self.ledger.runs.finish(record.id, RunStatus.MISSED, error=reason)
-        self.trail.bind(run_id=record.id, bot=bot).emit(
-            "schedule.missed",
-            outcome="missed",
             error=reason,
-            detail={"schedule": name, "fire_time": _iso(moment), **detail},
+            audit=lambda run: self.trail.bind(run_id=run.id, bot=bot).emit(
+                "schedule.missed",
+                outcome="missed",
+                error=reason,
+                detail={"schedule": name, "fire_time": _iso(moment), **detail},
+            ),
         )
-        return self.ledger.runs.get(record.id)
 
     def _notify_missed(self, name: str, bot: str, report: FireReport) -> None:
         count = sum(int(r.detail.get("missed_count", 1)) for r in report.missed)

@@ -1,30 +1,20 @@
-"""Licence seats: ``max_sessions`` per app in ``config/apps.yaml``, counted from live runs.
+"""Licence seats: ``max_sessions`` per app in ``config/apps.yaml``, held in the ledger.
 
-Seats are not stored anywhere: a seat is held by every run the ledger shows RUNNING whose
-bot uses the app (manual runs included), plus runs this scheduler has just started. A run
-that dies stops heartbeating and is reaped to CRASHED, which frees its seats.
+A seat is a row of ``borough_seats`` (see :mod:`borough.ledger.seats`): every run takes its
+seats atomically, manual runs when they start, scheduled runs when the dispatcher is about
+to start their process (so a dispatched run never has to wait). A run's seats go when it
+ends or is reaped. The scheduler therefore asks the ledger, never its own memory, whether
+a run may start; scale-out dispatch keeps procrastinate's locks as well.
 """
 
 from __future__ import annotations
-
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from loguru import logger
 
 from borough.config.loader import Config
 from borough.errors import BoroughError
-from borough.ledger import RunRecord
-
-
-@dataclass(frozen=True)
-class Holder:
-    """A run that holds (or is about to hold) seats on ``apps``."""
-
-    run_id: str
-    bot: str
-    apps: tuple[str, ...]
+from borough.ledger import RunBook
+from borough.ledger.seats import SeatsBusy
 
 
 class SeatBook:
@@ -54,20 +44,16 @@ class SeatBook:
             self._apps[bot] = tuple(bot_config.apps) if bot_config else ()
         return self._apps[bot]
 
-    def holder(self, run: RunRecord) -> Holder:
-        apps = run.detail.get("apps")
-        return Holder(run.id, run.bot, tuple(apps) if apps is not None else self.apps_of(run.bot))
+    def limits_for(self, apps: tuple[str, ...]) -> dict[str, int]:
+        """``{app: max_sessions}`` of the limited apps among ``apps``."""
+        return {app: self.limits[app] for app in apps if app in self.limits}
 
-    def usage(self, holders: Iterable[Holder]) -> Counter[str]:
-        used: Counter[str] = Counter()
-        for holder in holders:
-            used.update(app for app in holder.apps if app in self.limits)
-        return used
+    def take(self, runs: RunBook, run_id: str, apps: tuple[str, ...]) -> SeatsBusy | None:
+        """Take a queued run's seats now (all or none); what blocks it, or None.
 
-    def blocker(self, apps: Iterable[str], used: Counter[str]) -> str | None:
-        """The first app with no free seat for a run using ``apps`` (``None``: it may start)."""
-        for app in apps:
-            limit = self.limits.get(app)
-            if limit is not None and used[app] >= limit:
-                return app
-        return None
+        A seat visibly taken is answered from a read, without the ledger's write lock.
+        """
+        limits = self.limits_for(apps)
+        if not limits:
+            return None
+        return runs.seats_busy(run_id, limits) or runs.take_seats(run_id, limits)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from borough.config.loader import load_config
 from borough.ledger import RunRecord
+from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
 from scheduler.dispatch.base import Dispatcher
@@ -325,13 +326,10 @@ class SchedulerService:
     def _reap(self) -> None:
         runs = self.runtime.ledger.runs
         ours = set(self.dispatcher.running())
-        for run_id in runs.reap(self.runtime.config.settings.ledger.lease_seconds):
-            record = runs.get(run_id)
-            self.trail.bind(run_id=run_id, bot=record.bot).emit(
-                "run.reaped", outcome="crashed", error=record.error
-            )
-            if run_id not in ours:
-                self._run_ended(record)
+        settings = self.runtime.config.settings.ledger
+        for reaped in reap_dead_runs(runs, self.trail, settings, by="scheduler"):
+            if reaped.run.id not in ours:
+                self._run_ended(runs.get(reaped.run.id))
 
     def _loop(self) -> None:
         last_requests = last_reap = 0.0

@@ -16,7 +16,9 @@ from loguru import logger
 
 from borough.host import host_name
 from borough.ledger import RunStatus
+from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
+from borough.seats import seat_limits
 from scheduler.config import Schedules, load_schedules
 from scheduler.dispatch.base import QueuedRun
 from scheduler.dispatch.child import Child, enforce_deadline, settle
@@ -44,6 +46,7 @@ class RunExecutor:
         if record.status is not RunStatus.QUEUED:
             return f"not run: the run is {record.status.value}"
         run = QueuedRun.from_record(record)
+        self._take_seats(run)
         child = Child.spawn(
             run,
             self.env,
@@ -57,9 +60,9 @@ class RunExecutor:
             dispatched_marker=child.marker,
             dispatched_at=datetime.now(UTC).isoformat(),
             worker=self.host,
-        )
-        self.trail.bind(run_id=run_id, bot=run.bot).emit(
-            "run.dispatched", detail={"pid": child.pid, "worker": self.host}
+            audit=lambda: self.trail.bind(run_id=run_id, bot=run.bot).emit(
+                "run.dispatched", detail={"pid": child.pid, "worker": self.host}
+            ),
         )
         while not child.exited():
             enforce_deadline(child, time.monotonic(), self.settings.kill_grace_seconds, self.trail)
@@ -68,12 +71,36 @@ class RunExecutor:
         logger.bind(action="run.ended", run_id=run_id).info("run {} ended {}", run_id, final.status)
         return final.status.value
 
+    def _take_seats(self, run: QueuedRun) -> None:
+        """Hold the run's seats in the ledger before its process starts.
+
+        procrastinate's lock already keeps other scheduled runs off the seat; a manual run
+        (or one of another scheduler) may still hold it: wait here, holding the lock,
+        rather than start a process that would only wait.
+        """
+        runs = self.runtime.ledger.runs
+        limits = seat_limits(self.runtime.config, run.apps)
+        announced: str | None = None
+        while (busy := runs.take_seats(run.run_id, limits)) is not None:
+            if busy.message() != announced:
+                announced = busy.message()
+                self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
+                    "run.waiting",
+                    outcome="queued",
+                    detail={
+                        "waiting_for": f"a licence seat on {busy.app}",
+                        "held_by": [holder.run_id for holder in busy.holders],
+                    },
+                )
+            reap_dead_runs(runs, self.trail, self.runtime.config.settings.ledger, by=self.host)
+            time.sleep(POLL_SECONDS * 4)
+
     def _outlive(self, run_id: str) -> str:
         """A worker died while this run went on: keep its seat until the run is over."""
         runs = self.runtime.ledger.runs
-        lease = self.runtime.config.settings.ledger.lease_seconds
+        settings = self.runtime.config.settings.ledger
         while not runs.get(run_id).status.finished:
-            runs.reap(lease)
+            reap_dead_runs(runs, self.trail, settings, by=self.host)
             time.sleep(POLL_SECONDS * 4)
         return f"outlived: the run ended {runs.get(run_id).status.value}"
 

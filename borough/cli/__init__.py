@@ -19,6 +19,7 @@ from borough.cli import (
     evidence_cmd,
     items_cmd,
     keys_cmd,
+    ledger_cmd,
     new_cmd,
     run_cmd,
     runs_cmd,
@@ -43,6 +44,7 @@ app.command("run")(run_cmd.run)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(items_cmd.app, name="items")
+app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(secrets_cmd.app, name="secrets")

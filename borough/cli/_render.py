@@ -55,11 +55,31 @@ def status_text(status: RunStatus) -> str:
     return f"[{STATUS_STYLE[status]}]{status.value.upper()}[/]"
 
 
-class ProgressObserver(RunObserver):
-    """A progress bar while items are worked, with live done/failed/review counts."""
+class QuietObserver(RunObserver):
+    """What a ``--quiet`` run still shows: why it waits (which seat, held by which run)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.waited_for_seat = False
+        self.previews: list[Any] = []
+
+    def on_seat_wait(self, message: str) -> None:
+        self.waited_for_seat = True
+        self.console.print(
+            f"[yellow]Waiting:[/] {escape(message)}. Ctrl+C to give up (nothing is recorded "
+            "until the seat is free); `--no-wait` fails at once instead.",
+            soft_wrap=True,
+        )
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+class ProgressObserver(QuietObserver):
+    """A progress bar while items are worked, with live done/failed/review counts."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -74,7 +94,6 @@ class ProgressObserver(RunObserver):
         self.new = 0
         self.known = 0
         self.tally = {ItemState.DONE: 0, ItemState.FAILED: 0, ItemState.NEEDS_REVIEW: 0}
-        self.previews: list[Any] = []
 
     def on_run_started(self, run_id: str, bot: str) -> None:
         self.console.print(f"Run [bold]{run_id}[/] of [bold]{bot}[/]")

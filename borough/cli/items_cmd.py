@@ -72,13 +72,14 @@ def show_item(
 
     with opened_runtime() as runtime:
         item = runtime.ledger.items.get(item_id, unseal=reveal)
+        if reveal:  # the record first: nothing personal is shown unless it was written
+            runtime.trail.emit(
+                "item.revealed", item=item.key_token, data_categories=item.data_categories
+            )
         console.print(items_table([item], show_key=reveal))
         console.print(f"subjects: {' '.join(item.subjects) or '-'}")
         console.print(f"data categories: {', '.join(item.data_categories) or '-'}")
         if reveal:
-            runtime.trail.emit(
-                "item.revealed", item=item.key_token, data_categories=item.data_categories
-            )
             for field, value in (item.data or {}).items():
                 console.print(f"  {field}: {escape(str(value))}")
 

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, errors_reported, opened_runtime, stop_on_sigterm, usage
+from borough.cli._common import (
+    console,
+    err_console,
+    errors_reported,
+    fail,
+    opened_runtime,
+    stop_on_sigterm,
+    usage,
+)
 from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -44,15 +52,30 @@ def run(
     fire_time: Annotated[str | None, typer.Option(hidden=True)] = None,
     run_id: Annotated[str | None, typer.Option(hidden=True)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="fail at once if a licence seat the bot needs is taken"),
+    ] = False,
 ) -> None:
     """Run a bot now: record its input rows, work each one exactly once, print a summary.
 
+    The run takes a licence seat on every app of the bot with ``max_sessions``; if one is
+    taken it waits (saying who holds it) unless ``--no-wait`` is given.
     Exit code 0: all done; 1: finished with failed or needs-review items (a dry run: rows
-    that would fail); 3: the run could not complete (stopped, cancelled, config, input).
+    that would fail); 3: the run could not complete (stopped, cancelled, stopped itself
+    after losing its lease, no free seat, config, input).
     """
-    from borough.cli._render import ProgressObserver, items_table, summary_table, where_to_look
+    from borough.cli._render import (
+        ProgressObserver,
+        QuietObserver,
+        items_table,
+        summary_table,
+        where_to_look,
+    )
+    from borough.errors import SeatUnavailableError
     from borough.ledger import ItemState
     from borough.runner import RunRequest, run_bot
+    from borough.worker import RunCancelled
 
     request = RunRequest(
         bot=bot,
@@ -63,12 +86,19 @@ def run(
         fire_time=datetime.fromisoformat(fire_time) if fire_time else None,
         run_id=run_id,
         limit=limit,
+        wait_for_seats=not no_wait,
     )
     stop_on_sigterm()
     with opened_runtime() as runtime, errors_reported():
-        observer = ProgressObserver(console)
+        observer = QuietObserver(err_console) if quiet else ProgressObserver(console)
         try:
-            record = run_bot(runtime, request, None if quiet else observer)
+            record = run_bot(runtime, request, observer)
+        except SeatUnavailableError as exc:
+            fail(str(exc))
+        except (KeyboardInterrupt, RunCancelled):
+            if observer.waited_for_seat:
+                fail("stopped while waiting for a licence seat; nothing was recorded")
+            raise
         finally:
             observer.stop()
         if dry_run:

@@ -57,7 +57,10 @@ def show_run(run_id: Annotated[str, typer.Argument(help="run id (or a unique pre
         )
         if run.fire_time:
             console.print(f"fire time {local(run.fire_time)}")
-        console.print(f"started {local(run.started_at)}, ended {local(run.ended_at)} on {run.host}")
+        process = f" (pid {run.pid})" if run.pid else ""
+        console.print(
+            f"started {local(run.started_at)}, ended {local(run.ended_at)} on {run.host}{process}"
+        )
         if run.error:
             console.print(f"[red]{escape(run.error)}[/]")
         console.print(summary_table(run))

@@ -16,7 +16,7 @@ def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[
     """(problems as text, files checked); ``extra_checks`` validate more files (schedules)."""
     from borough.connect import app_settings
     from borough.registry import load_bot
-    from borough.runner import bot_settings
+    from borough.run_setup import bot_settings
 
     problems: list[str] = []
     checked: list[Path] = []
@@ -54,3 +54,12 @@ def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[
         except BoroughError as exc:
             note(exc)
     return problems, checked
+
+
+def check_warnings() -> list[str]:
+    """Settings that are valid but unsafe (e.g. a heartbeat close to the lease)."""
+    try:
+        config = load_config()
+    except BoroughError:
+        return []
+    return config.settings.ledger.warnings()

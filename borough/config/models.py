@@ -7,7 +7,14 @@ import ipaddress
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: When runs check an app's declared screens before their first item (the drift preflight).
 Preflight = Literal["scheduled", "always", "never"]
@@ -26,11 +33,57 @@ class Strict(BaseModel):
 
 
 class LedgerSettings(Strict):
+    """``ledger:`` in borough.yaml: where the ledger is and how long a silent run owns items.
+
+    A run renews its lease every ``heartbeat_seconds``. A run of another host silent for
+    ``lease_seconds + adopt_grace_seconds`` is presumed dead and its items are adopted; the
+    run itself stops before any further intent once it cannot prove its lease. A run of
+    this host is presumed dead only when its process is gone.
+    """
+
     url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite in the data folder"
     )
-    lease_seconds: int = Field(default=300, ge=10, description="how long a silent run owns items")
-    heartbeat_seconds: int = Field(default=20, ge=1)
+    lease_seconds: float = Field(default=300, ge=1, description="how long a silent run owns items")
+    heartbeat_seconds: float = Field(default=20, gt=0, description="how often a run renews")
+    adopt_grace_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="extra wait, after the lease, before another host adopts a silent run's items",
+    )
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _heartbeat_within_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value >= lease:
+            raise ValueError(
+                f"heartbeat_seconds ({value:g}) must be below lease_seconds ({lease:g}): "
+                "a run must renew its lease before it runs out"
+            )
+        return value
+
+    def warnings(self) -> list[str]:
+        """Legal but unsafe values, for ``borough config check``."""
+        found = []
+        if self.heartbeat_seconds * 3 > self.lease_seconds:
+            found.append(
+                f"ledger.heartbeat_seconds ({self.heartbeat_seconds:g}) is not well below "
+                f"ledger.lease_seconds ({self.lease_seconds:g}): one slow renewal can cost a "
+                "run its lease; keep the heartbeat at a third of the lease or less"
+            )
+        if self.lease_seconds < 30:
+            found.append(
+                f"ledger.lease_seconds is {self.lease_seconds:g}: a run paused or starved for "
+                "that long (swap, VM pause, busy database) stops itself; 300 suits production"
+            )
+        if self.adopt_grace_seconds < 2 * self.heartbeat_seconds:
+            found.append(
+                f"ledger.adopt_grace_seconds ({self.adopt_grace_seconds:g}) is below two "
+                "heartbeats: a run that proved its lease a moment ago may have its items "
+                "adopted while it saves; see docs/architecture.md (self-fencing runs)"
+            )
+        return found
 
 
 class AuditSettings(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from borough.ledger.items import Ingested, ItemQueue, NewItem
+from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
@@ -19,6 +20,7 @@ __all__ = [
     "PostgresLedger",
     "RunBook",
     "RunCounts",
+    "RunLease",
     "RunRecord",
     "RunStatus",
     "Sealer",

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.audit.indexrows import ChainRow, Entry, Filters, IndexRow, Mark, group_people
+from borough.ledger import txn
 from borough.ledger.schema import audit_index, audit_index_marks, audit_people
 
 _COLUMNS = (
@@ -45,6 +46,7 @@ _COLUMNS = (
     audit_index.c.hash,
 )
 _CHUNK = 1000
+INDEX_WAIT_MS = 1000
 FREQUENT = 10_000  #: an action matching this many rows is paged through the time index
 
 
@@ -58,12 +60,16 @@ class AuditIndexBook:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        # Rows are sent by the trail's writer, which may hold the trail's lock while a ledger
+        # write elsewhere holds the ledger's and waits for the trail: wait a second at most
+        # (rows not sent are added from the files by the next reader).
+        self._writer = engine.execution_options(**{txn.BUSY_MS: INDEX_WAIT_MS})
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A connection for reading: on SQLite it takes no write lock."""
         with self._engine.connect() as conn:
-            yield conn.execution_options(readonly=True)
+            yield conn.execution_options(**{txn.READ_ONLY: True})
 
     # -- writing ------------------------------------------------------------------------------
     def _insert(self, table: Any) -> Any:
@@ -95,10 +101,19 @@ class AuditIndexBook:
             for r in (e.row for e in entries)
         ]
         people = group_people(entries)
-        with self._engine.begin() as conn:
-            conn.execute(self._insert(audit_index), rows)
-            if people:
-                conn.execute(self._insert(audit_people), people)
+        ongoing = txn.current(self._engine)
+        if ongoing is not None:  # sent while this thread records a ledger write: join it
+            self._add(ongoing, rows, people)
+            return
+        with self._writer.begin() as conn:
+            self._add(conn, rows, people)
+
+    def _add(
+        self, conn: Connection, rows: list[dict[str, Any]], people: list[dict[str, Any]]
+    ) -> None:
+        conn.execute(self._insert(audit_index), rows)
+        if people:
+            conn.execute(self._insert(audit_people), people)
 
     def forget(self, trail: str, *, through_seq: int | None = None) -> int:
         """Remove a trail's rows (all, or those up to ``through_seq``: retention)."""

@@ -3,6 +3,13 @@
 Claims are one atomic ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`` (with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL); every later write names the claim's fence and
 changes nothing if another run has since taken the item (:class:`LeaseLostError`).
+A claim and an intent first prove the run's lease in the same transaction
+(:meth:`RunLease.prove`).
+
+Write-ahead audit: every change takes an ``audit`` callback that writes (and fsyncs) the
+change's audit record *inside* the transaction, after the fenced ``UPDATE`` and before the
+commit. If the record cannot be written the change rolls back; if the process dies after
+the record, the ledger still shows the old state and recovery confirms the record.
 """
 
 from __future__ import annotations
@@ -10,17 +17,23 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.errors import LeaseLostError, LedgerError
-from borough.ledger.models import TERMINAL_STATES, Claim, ItemRecord, ItemState
-from borough.ledger.runs import utcnow
+from borough.ledger import txn
+from borough.ledger.item_reads import ItemReader, aware
+from borough.ledger.lease import RunLease
+from borough.ledger.models import Claim, ItemRecord, ItemState
 from borough.ledger.schema import items
 from borough.ledger.sealing import Sealer
+from borough.ledger.times import utcnow
+
+#: Writes the audit record of a change inside its transaction (see the module docstring).
+Audit = Callable[[], object]
 
 
 class Ingested(enum.Enum):
@@ -43,69 +56,85 @@ class NewItem:
     digest: str | None = None
 
 
-class ItemQueue:
+class ItemQueue(ItemReader):
     def __init__(self, engine: Engine, sealer: Sealer, *, skip_locked: bool) -> None:
-        self._engine = engine
-        self._sealer = sealer
+        super().__init__(engine, sealer)
         self._skip_locked = skip_locked
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     # -- ingest ------------------------------------------------------------------------
     def ingest(
-        self, bot: str, run_id: str, batch: Iterable[NewItem]
+        self,
+        bot: str,
+        run_id: str,
+        batch: Iterable[NewItem],
+        *,
+        audit: Callable[[list[tuple[NewItem, ItemRecord, Ingested]]], object] | None = None,
     ) -> list[tuple[ItemRecord, Ingested]]:
-        """Record each item unless its key is known; a corrected invalid row replaces its item."""
+        """Record each item unless its key is known; a corrected invalid row replaces its item.
+
+        ``audit`` gets every (new item, record, outcome) of the batch inside the transaction.
+        """
         now = utcnow()
-        result: list[tuple[ItemRecord, Ingested]] = []
+        result: list[tuple[NewItem, ItemRecord, Ingested]] = []
         with self._engine.begin() as conn:
             for new in batch:
-                state = ItemState.FAILED if new.invalid_reason else ItemState.PENDING
-                values = {
-                    "state": state.value,
-                    "error": new.invalid_reason,
-                    "invalid": new.invalid_reason is not None,
-                    "source": new.source,
-                    "payload": self._sealer.seal(
-                        {"key": new.key, "data": new.data, "source": new.source}
-                    ),
-                    "digest": new.digest,
-                    "subjects": " ".join(sorted(set(new.subjects))),
-                    "data_categories": " ".join(sorted(set(new.data_categories))),
-                    "last_run": run_id,
-                    "updated_at": now,
-                }
-                stmt = (
-                    self._insert(items)
-                    .values(
-                        bot=bot,
-                        key_token=new.key_token,
-                        attempt=0,
-                        fence=0,
-                        first_run=run_id,
-                        created_at=now,
-                        **values,
-                    )
-                    .on_conflict_do_nothing(index_elements=["bot", "key_token"])
-                    .returning(items.c.id)
-                )
-                inserted = conn.execute(stmt).first() is not None
-                outcome = Ingested.NEW if inserted else Ingested.KNOWN
-                where = (items.c.bot == bot, items.c.key_token == new.key_token)
-                row = conn.execute(select(items).where(*where)).one()
-                if outcome is Ingested.KNOWN and row.invalid and row.digest != new.digest:
-                    conn.execute(
-                        update(items)
-                        .where(*where, items.c.fence == row.fence)
-                        .values(fence=row.fence + 1, attempt=0, **values)
-                    )
-                    row = conn.execute(select(items).where(*where)).one()
-                    outcome = Ingested.CORRECTED
-                result.append((self._to_item(row, unseal=False), outcome))
-        return result
+                record, outcome = self._ingest_one(conn, bot, run_id, new, now)
+                result.append((new, record, outcome))
+            if audit is not None:
+                txn.record_in(conn, audit, result)
+        return [(record, outcome) for _, record, outcome in result]
+
+    def _ingest_one(
+        self, conn: Connection, bot: str, run_id: str, new: NewItem, now: datetime
+    ) -> tuple[ItemRecord, Ingested]:
+        state = ItemState.FAILED if new.invalid_reason else ItemState.PENDING
+        values = {
+            "state": state.value,
+            "error": new.invalid_reason,
+            "invalid": new.invalid_reason is not None,
+            "source": new.source,
+            "payload": self._sealer.seal({"key": new.key, "data": new.data, "source": new.source}),
+            "digest": new.digest,
+            "subjects": " ".join(sorted(set(new.subjects))),
+            "data_categories": " ".join(sorted(set(new.data_categories))),
+            "last_run": run_id,
+            "updated_at": now,
+        }
+        stmt = (
+            self._insert(items)
+            .values(
+                bot=bot,
+                key_token=new.key_token,
+                attempt=0,
+                fence=0,
+                first_run=run_id,
+                created_at=now,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["bot", "key_token"])
+            .returning(items.c.id)
+        )
+        inserted = conn.execute(stmt).first() is not None
+        outcome = Ingested.NEW if inserted else Ingested.KNOWN
+        where = (items.c.bot == bot, items.c.key_token == new.key_token)
+        row = conn.execute(select(items).where(*where)).one()
+        if outcome is Ingested.KNOWN and row.invalid and row.digest != new.digest:
+            conn.execute(
+                update(items)
+                .where(*where, items.c.fence == row.fence)
+                .values(fence=row.fence + 1, attempt=0, **values)
+            )
+            row = conn.execute(select(items).where(*where)).one()
+            outcome = Ingested.CORRECTED
+        return self._to_item(row, unseal=False), outcome
 
     # -- claims ------------------------------------------------------------------------
-    def claim_next(self, bot: str, run_id: str) -> Claim | None:
-        """Take the oldest PENDING item whose retry time has come, or None."""
+    def claim_next(self, bot: str, run_id: str, *, lease: RunLease | None = None) -> Claim | None:
+        """Take the oldest PENDING item whose retry time has come, or None.
+
+        With ``lease``, the run proves it in the same transaction first.
+        """
         now = utcnow()
         pick = (
             select(items.c.id)
@@ -133,6 +162,8 @@ class ItemQueue:
             .returning(items.c.id, items.c.fence, items.c.attempt)
         )
         with self._engine.begin() as conn:
+            if lease is not None:
+                lease.prove(conn)
             row = conn.execute(stmt).first()
         if row is None:
             return None
@@ -148,28 +179,34 @@ class ItemQueue:
             value: datetime | None = conn.execute(
                 select(func.min(items.c.not_before)).where(items.c.bot == bot, waiting)
             ).scalar()
-        return value if value is None else _aware(value)
+        return value if value is None else aware(value)
 
-    def adopt_orphans(self, bot: str, run_id: str, live_runs: set[str]) -> list[Claim]:
+    def adopt_orphans(
+        self,
+        bot: str,
+        run_id: str,
+        live_runs: set[str],
+        *,
+        audit: Callable[[ItemRecord, Claim | None], object] | None = None,
+    ) -> list[Claim]:
         """Take over items held by runs that are no longer alive.
 
         CLAIMED orphans go back to PENDING (the target was never touched). IN_FLIGHT orphans
-        are claimed by ``run_id`` for a ``find_existing`` check; they are returned.
+        are claimed by ``run_id`` for a ``find_existing`` check; they are returned. ``audit``
+        gets each orphan (and its new claim, None if released) inside the transaction.
         """
         now = utcnow()
         held = (ItemState.CLAIMED.value, ItemState.IN_FLIGHT.value)
         adopted: list[Claim] = []
         with self._engine.begin() as conn:
             rows = conn.execute(
-                select(
-                    items.c.id, items.c.state, items.c.owner_run, items.c.fence, items.c.not_before
-                ).where(items.c.bot == bot, items.c.state.in_(held))
+                select(items).where(items.c.bot == bot, items.c.state.in_(held))
             ).all()
             for row in rows:
                 if row.owner_run is not None and row.owner_run in live_runs:
                     continue
                 parked = row.owner_run is None and row.not_before is not None
-                if parked and row.not_before > now:
+                if parked and aware(row.not_before) > now:
                     continue
                 back_to_pending = row.state == ItemState.CLAIMED.value
                 values: dict[str, Any] = {
@@ -180,24 +217,36 @@ class ItemQueue:
                 }
                 if back_to_pending:
                     values["state"] = ItemState.PENDING.value
-                conn.execute(
+                result = conn.execute(
                     update(items)
-                    .where(items.c.id == row.id, items.c.fence == row.fence)
+                    .where(
+                        items.c.id == row.id,
+                        items.c.fence == row.fence,
+                        items.c.state == row.state,
+                    )
                     .values(**values)
                 )
+                if result.rowcount != 1:
+                    continue
+                claim = None
                 if not back_to_pending:
-                    attempt = conn.execute(
-                        select(items.c.attempt).where(items.c.id == row.id)
-                    ).scalar_one()
-                    adopted.append(
-                        Claim(row.id, run_id, row.fence + 1, attempt, ItemState.IN_FLIGHT)
-                    )
+                    claim = Claim(row.id, run_id, row.fence + 1, row.attempt, ItemState.IN_FLIGHT)
+                    adopted.append(claim)
+                if audit is not None:
+                    txn.record_in(conn, audit, self._to_item(row, unseal=False), claim)
         return adopted
 
     # -- fenced transitions --------------------------------------------------------------
-    def mark_in_flight(self, claim: Claim) -> Claim:
-        """Record the intent to change the target; must commit before the change is made."""
-        self._move(claim, ItemState.IN_FLIGHT, expect=(ItemState.CLAIMED,))
+    def mark_in_flight(
+        self, claim: Claim, *, lease: RunLease | None = None, audit: Audit | None = None
+    ) -> Claim:
+        """Record the intent to change the target; must commit before the change is made.
+
+        With ``lease``, the run proves it in the same transaction first.
+        """
+        self._move(
+            claim, ItemState.IN_FLIGHT, expect=(ItemState.CLAIMED,), lease=lease, audit=audit
+        )
         return Claim(claim.item_id, claim.run_id, claim.fence, claim.attempt, ItemState.IN_FLIGHT)
 
     def finish(
@@ -207,6 +256,7 @@ class ItemQueue:
         *,
         reference: str | None = None,
         error: str | None = None,
+        audit: Audit | None = None,
     ) -> None:
         if not state.terminal:
             raise ValueError(f"{state} is not a final state")
@@ -214,37 +264,63 @@ class ItemQueue:
             claim,
             state,
             expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
+            audit=audit,
             reference=reference,
             error=error,
             owner_run=None,
         )
 
-    def release(self, claim: Claim, *, not_before: datetime | None, error: str | None) -> None:
+    def release(
+        self,
+        claim: Claim,
+        *,
+        not_before: datetime | None,
+        error: str | None,
+        audit: Audit | None = None,
+    ) -> None:
         """Back to PENDING for another try (only once the target is known untouched)."""
         self._move(
             claim,
             ItemState.PENDING,
             expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
+            audit=audit,
             not_before=not_before,
             error=error,
             owner_run=None,
         )
 
-    def park(self, claim: Claim, *, not_before: datetime, error: str | None) -> None:
+    def park(
+        self,
+        claim: Claim,
+        *,
+        not_before: datetime,
+        error: str | None,
+        audit: Audit | None = None,
+    ) -> None:
         """Leave an IN_FLIGHT item for a later ``find_existing`` check (target unreachable)."""
         self._move(
             claim,
             ItemState.IN_FLIGHT,
             expect=(ItemState.IN_FLIGHT,),
+            audit=audit,
             not_before=not_before,
             error=error,
             owner_run=None,
         )
 
     def _move(
-        self, claim: Claim, state: ItemState, *, expect: Sequence[ItemState], **values: Any
+        self,
+        claim: Claim,
+        state: ItemState,
+        *,
+        expect: Sequence[ItemState],
+        lease: RunLease | None = None,
+        audit: Audit | None = None,
+        **values: Any,
     ) -> None:
         with self._engine.begin() as conn:
+            if lease is not None:
+                lease.prove(conn)
             result = conn.execute(
                 update(items)
                 .where(
@@ -255,11 +331,13 @@ class ItemQueue:
                 )
                 .values(state=state.value, updated_at=utcnow(), **values)
             )
-        if result.rowcount != 1:
-            raise LeaseLostError(
-                f"item {claim.item_id} is no longer held by run {claim.run_id} "
-                f"(fence {claim.fence}); another run or an operator took it over"
-            )
+            if result.rowcount != 1:
+                raise LeaseLostError(
+                    f"item {claim.item_id} is no longer held by run {claim.run_id} "
+                    f"(fence {claim.fence}); another run or an operator took it over"
+                )
+            if audit is not None:
+                txn.record_in(conn, audit)
 
     # -- operator actions ------------------------------------------------------------------
     def operator_move(
@@ -306,94 +384,5 @@ class ItemQueue:
             if result.rowcount != 1:
                 raise LedgerError(f"item {item_id} changed while you acted on it; look again")
             if audit is not None:
-                audit(current)
+                txn.record_in(conn, audit, current)
         return self.get(item_id)
-
-    def scrub_payloads(self, *, before: datetime) -> int:
-        """Retention: drop the sealed data of finished items last changed before ``before``."""
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(items)
-                .where(
-                    items.c.state.in_([s.value for s in TERMINAL_STATES]),
-                    items.c.updated_at < before,
-                    items.c.payload.is_not(None),
-                )
-                .values(payload=None)
-            )
-        return int(result.rowcount)
-
-    # -- reading -------------------------------------------------------------------------
-    def get(self, item_id: int, *, unseal: bool = False) -> ItemRecord:
-        with self._engine.connect() as conn:
-            row = conn.execute(select(items).where(items.c.id == item_id)).first()
-        if row is None:
-            raise LedgerError(f"no item {item_id} in the ledger; see `borough items list`")
-        return self._to_item(row, unseal=unseal)
-
-    def list(
-        self,
-        *,
-        bot: str | None = None,
-        states: Iterable[ItemState] | None = None,
-        run_id: str | None = None,
-        token: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        unseal: bool = False,
-    ) -> list[ItemRecord]:
-        query = select(items).order_by(items.c.id).limit(limit).offset(offset)
-        if bot:
-            query = query.where(items.c.bot == bot)
-        if states is not None:
-            query = query.where(items.c.state.in_([s.value for s in states]))
-        if run_id:
-            query = query.where(or_(items.c.last_run == run_id, items.c.first_run == run_id))
-        if token:
-            query = query.where(
-                or_(items.c.key_token == token, items.c.subjects.contains(token, autoescape=True))
-            )
-        with self._engine.connect() as conn:
-            return [self._to_item(row, unseal=unseal) for row in conn.execute(query)]
-
-    def count_by_state(
-        self, *, bot: str | None = None, run_id: str | None = None
-    ) -> dict[ItemState, int]:
-        query = select(items.c.state, func.count()).group_by(items.c.state)
-        if bot:
-            query = query.where(items.c.bot == bot)
-        if run_id:
-            query = query.where(items.c.last_run == run_id)
-        with self._engine.connect() as conn:
-            return {ItemState(state): count for state, count in conn.execute(query)}
-
-    def _to_item(self, row: Row[Any], *, unseal: bool) -> ItemRecord:
-        record = ItemRecord(
-            id=row.id,
-            bot=row.bot,
-            key_token=row.key_token,
-            state=ItemState(row.state),
-            attempt=row.attempt,
-            fence=row.fence,
-            owner_run=row.owner_run,
-            reference=row.reference,
-            error=row.error,
-            source=row.source,
-            subjects=row.subjects.split() if row.subjects else [],
-            data_categories=row.data_categories.split() if row.data_categories else [],
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            not_before=row.not_before,
-            first_run=row.first_run,
-            last_run=row.last_run,
-            resolution=row.resolution,
-        )
-        if unseal and row.payload is not None:
-            payload = self._sealer.unseal(row.payload)
-            record.key = payload.get("key")
-            record.data = payload.get("data")
-        return record
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -22,8 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: 2: audit anchors (issue 11); 3: the audit index, the trail's writers and the last
-#: verified point of each trail (issue 20)
+#: 2: licence seats (borough_seats) and audit anchors (issue 11); 3: the audit index, the
+#: trail's writers and the last verified point of each trail (issue 20)
 SCHEMA_VERSION = 3
 
 
@@ -109,6 +109,19 @@ items = Table(
     UniqueConstraint("bot", "key_token", name="uq_items_bot_key"),
     Index("ix_items_claim", "bot", "state", "id"),
     Index("ix_items_owner", "owner_run"),
+)
+
+#: Licence seats (``max_sessions`` of an app) held by runs: one row per taken seat. The
+#: primary key makes two holders of one slot impossible on every store.
+seats = Table(
+    "borough_seats",
+    metadata,
+    Column("app", String(100), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("run_id", String(40), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Index("ix_seats_run", "run_id"),
 )
 
 #: Signed points of each writer's audit trail (version 2): appended at every signed

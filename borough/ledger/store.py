@@ -12,7 +12,7 @@ from sqlalchemy.pool import StaticPool
 
 from borough import filemodes
 from borough.errors import LedgerError
-from borough.ledger import migrate, schema
+from borough.ledger import migrate, schema, txn
 from borough.ledger.anchors import AnchorBook
 from borough.ledger.auditindex import AuditIndexBook
 from borough.ledger.items import ItemQueue
@@ -86,13 +86,10 @@ class PostgresLedger(Ledger):
         return cls(postgres_engine(url), sealer)
 
 
-#: ``conn.execution_options(readonly=True)``: a read that takes no write lock on SQLite.
-READONLY = "readonly"
-
-
 def sqlite_engine(url: str) -> Engine:
     """SQLite in WAL mode; transactions take the write lock at once (``BEGIN IMMEDIATE``)
-    unless the connection is marked :data:`READONLY`, so reads never queue behind writers."""
+    unless the connection is marked :data:`borough.ledger.txn.READ_ONLY`, so reads never
+    queue behind writers; :data:`~borough.ledger.txn.BUSY_MS` sets how long a write waits."""
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     if not in_memory:
         database = url.removeprefix("sqlite:///")
@@ -116,8 +113,12 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read = conn.get_execution_options().get(READONLY)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(txn.READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
+            return
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

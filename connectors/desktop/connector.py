@@ -328,6 +328,12 @@ class DesktopConnector(Connector):
         """Press key chords in order, e.g. ``press("ctrl+n")``."""
         self.session.press(*chords)
 
+    def save(self, *chords: str) -> None:
+        """Press the chords that save the open form, once the run has re-checked its lease
+        (a run that lost it raises :class:`~borough.errors.RunFencedError`, saving nothing)."""
+        self.services.check_lease()
+        self.session.press(*chords)
+
     def paste(self, text: str) -> None:
         """Paste ``text`` where the focus is (any character; returns once the app has it)."""
         self.session.paste(text)

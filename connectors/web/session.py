@@ -142,6 +142,8 @@ class WebSession(Connector):
             attempt += 1
             try:
                 self.open()
+                if not repeatable:
+                    self.services.check_lease()  # a run that lost its lease saves nothing
                 return operation()
             except SessionExpired as exc:
                 self._needs_login = True

@@ -21,8 +21,10 @@ from loguru import logger
 
 from borough import filemodes
 from borough.audit.trail import AuditTrail
+from borough.errors import AuditError
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive, process_start_marker
+from borough.reaper import recorded_end, settle_gone_run
 from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import QueuedRun
 
@@ -157,12 +159,18 @@ def settle(runs: RunBook, trail: AuditTrail, child: Child, redact: Redact) -> Ru
     """Record how the run ended once its process is gone (the child records normal ends).
 
     Killed at its maximum run time → TIMED_OUT; stopped with the scheduler → CANCELLED;
-    gone while RUNNING → CRASHED; never started → FAILED with the end of its stderr.
+    gone while RUNNING → CRASHED, unless its ``run.end`` is already in the trail (it died
+    between writing it and committing it: it ends as it recorded); never started → FAILED
+    with the end of its stderr. Each is recorded in the trail before the ledger; if the
+    trail cannot be written, the run still ends (``borough ledger reconcile`` records it
+    later) rather than being started again and again.
     """
     run_id = child.run.run_id
     record = runs.get(run_id)
+    gone = f"the run's process ended without finishing (exit code {child.exit_code})"
     status: RunStatus | None = None
-    if child.timed_out:
+    error = gone
+    if child.timed_out and not record.status.finished:
         status = RunStatus.TIMED_OUT
         error = f"killed at its maximum run time ({child.run.max_run_seconds / 60:g} min)"
     elif child.stopped and not record.status.finished:
@@ -170,7 +178,6 @@ def settle(runs: RunBook, trail: AuditTrail, child: Child, redact: Redact) -> Ru
         error = f"stopped with the scheduler (exit code {child.exit_code})"
     elif record.status is RunStatus.RUNNING:
         status = RunStatus.CRASHED
-        error = f"the run's process ended without finishing (exit code {child.exit_code})"
     elif record.status is RunStatus.QUEUED:
         tail = child.stderr_tail().splitlines()
         status = RunStatus.FAILED
@@ -178,10 +185,29 @@ def settle(runs: RunBook, trail: AuditTrail, child: Child, redact: Redact) -> Ru
             f"the run's process stopped before starting the run (exit code {child.exit_code}): "
             + redact(tail[-1] if tail else "no output")
         )
-    if status is not None:
-        runs.finish(run_id, status, error=error)
-        trail.bind(run_id=run_id, bot=child.run.bot).emit(
-            f"run.{status.value}", outcome=status.value, error=error
+    try:
+        if record.status is RunStatus.RUNNING and (
+            status is RunStatus.CRASHED or recorded_end(trail, record) is not None
+        ):
+            settle_gone_run(runs, trail, run_id, gone, by="scheduler")
+        elif status is not None:
+            final, bound = status, trail.bind(run_id=run_id, bot=child.run.bot)
+            runs.finish(
+                run_id,
+                final,
+                error=error,
+                expect=(RunStatus.RUNNING, RunStatus.QUEUED),
+                audit=lambda: bound.emit(f"run.{final.value}", outcome=final.value, error=error),
+            )
+    except AuditError as exc:
+        logger.bind(action="run.unaudited", run_id=run_id).error(
+            "run {} ended {} but the audit trail cannot be written: {}", run_id, status, exc
+        )
+        runs.finish(
+            run_id,
+            status or RunStatus.CRASHED,
+            error=f"{error}; not in the audit trail: {exc}",
+            expect=(RunStatus.RUNNING, RunStatus.QUEUED),
         )
     child.cleanup()
     return runs.get(run_id)

@@ -1,7 +1,8 @@
 """Local dispatch: each run in its own subprocess on this machine (the embedded default).
 
-Seats and the concurrency cap are checked in one thread, from the ledger, just before a
-run starts, so two runs can never take the last seat of an app at the same time.
+The concurrency cap is checked in the service thread; a run's licence seats are taken in
+the ledger (atomically, all or none) just before its process starts, so a dispatched run
+never waits for a seat and no two runs anywhere hold the same one.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from loguru import logger
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive
+from borough.ledger.seats import SeatHolder
 from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import Dispatcher, QueuedRun
 from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
-from scheduler.seats import Holder, SeatBook
+from scheduler.seats import SeatBook
 
 QUEUE_SCAN_LIMIT = 1000
 LIVE_TRIGGERS = ("schedule:", "run-now:")
@@ -125,36 +127,30 @@ class LocalDispatcher(Dispatcher):
         ]
         return sorted(waiting, key=lambda run: run.order)
 
-    def _holders(self) -> list[Holder]:
-        live = self.runs.list(statuses=[RunStatus.RUNNING], limit=10_000)
-        holders = {run.id: self.seats.holder(run) for run in live}
-        for run_id, child in self.children.items():
-            holders.setdefault(run_id, Holder(run_id, child.run.bot, child.run.apps))
-        return list(holders.values())
-
     def _start_waiting(self) -> None:
         queued = self._queued()
-        if not queued:
-            return
-        used = self.seats.usage(self._holders())
         for run in queued:
             if len(self.children) >= self.max_concurrent:
                 self._wait(run, f"a free run slot (max_concurrent_runs {self.max_concurrent})")
                 continue
-            blocker = self.seats.blocker(run.apps, used)
-            if blocker is not None:
-                self._wait(run, f"a licence seat on {blocker}")
+            busy = self.seats.take(self.runs, run.run_id, run.apps)
+            if busy is not None:
+                self._wait(run, f"a licence seat on {busy.app}", held_by=busy.holders)
                 continue
             self._start(run)
-            used.update(app for app in run.apps if app in self.seats.limits)
 
-    def _wait(self, run: QueuedRun, reason: str) -> None:
+    def _wait(self, run: QueuedRun, reason: str, held_by: tuple[SeatHolder, ...] = ()) -> None:
         if self._waiting.get(run.run_id) == reason:
             return
         self._waiting[run.run_id] = reason
-        self.runs.update_detail(run.run_id, waiting_for=reason)
-        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
-            "run.waiting", outcome="queued", detail={"waiting_for": reason}
+        detail: dict[str, object] = {"waiting_for": reason}
+        if held_by:
+            detail["held_by"] = [holder.run_id for holder in held_by]
+        bound = self.trail.bind(run_id=run.run_id, bot=run.bot)
+        self.runs.update_detail(
+            run.run_id,
+            waiting_for=reason,
+            audit=lambda: bound.emit("run.waiting", outcome="queued", detail=detail),
         )
 
     def _start(self, run: QueuedRun) -> None:
@@ -162,14 +158,18 @@ class LocalDispatcher(Dispatcher):
             child = Child.spawn(run, self.env, self.work_dir, handover=self.handover, cwd=self.cwd)
         except OSError as exc:
             error = f"cannot start the run's process: {exc}"
-            self.runs.finish(run.run_id, RunStatus.FAILED, error=error)
-            self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
-                "run.failed", outcome="failed", error=error
+            bound = self.trail.bind(run_id=run.run_id, bot=run.bot)
+            self.runs.finish(
+                run.run_id,
+                RunStatus.FAILED,
+                error=error,
+                audit=lambda: bound.emit("run.failed", outcome="failed", error=error),
             )
             self.on_finished(self.runs.get(run.run_id))
             return
         self.children[run.run_id] = child
         waited = self._waiting.pop(run.run_id, None)
+        bound = self.trail.bind(run_id=run.run_id, bot=run.bot)
         self.runs.update_detail(
             run.run_id,
             dispatched_pid=child.pid,
@@ -177,7 +177,7 @@ class LocalDispatcher(Dispatcher):
             dispatched_at=datetime.now(UTC).isoformat(),
             waiting_for=None,
             waited_for=waited,
-        )
-        self.trail.bind(run_id=run.run_id, bot=run.bot).emit(
-            "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
+            audit=lambda: bound.emit(
+                "run.dispatched", detail={"pid": child.pid, "schedule": run.schedule}
+            ),
         )

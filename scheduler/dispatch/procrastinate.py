@@ -188,8 +188,13 @@ class ProcrastinateDispatcher(Dispatcher):
         try:
             lock = self.seat_lock(run)
         except DispatchError as exc:
-            self.runs.finish(run.run_id, RunStatus.FAILED, error=str(exc))
-            bound.emit("run.failed", outcome="failed", error=str(exc))
+            refused = str(exc)
+            self.runs.finish(
+                run.run_id,
+                RunStatus.FAILED,
+                error=refused,
+                audit=lambda: bound.emit("run.failed", outcome="failed", error=refused),
+            )
             self.on_finished(self.runs.get(run.run_id))
             return
         queue = queue_for(run, self.seats)
@@ -203,9 +208,16 @@ class ProcrastinateDispatcher(Dispatcher):
             )
         except AlreadyEnqueued:
             job_id = "already deferred"
-        self.runs.update_detail(run.run_id, deferred_job=job_id, queue=queue, seat_lock=lock)
+        self.runs.update_detail(
+            run.run_id,
+            deferred_job=job_id,
+            queue=queue,
+            seat_lock=lock,
+            audit=lambda: bound.emit(
+                "run.deferred", detail={"job": job_id, "queue": queue, "lock": lock}
+            ),
+        )
         self._watching.add(run.run_id)
-        bound.emit("run.deferred", detail={"job": job_id, "queue": queue, "lock": lock})
         logger.bind(action="run.deferred", run_id=run.run_id).info(
             "run {} deferred to queue {} (lock {})", run.run_id, queue, lock
         )

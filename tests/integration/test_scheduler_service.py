@@ -200,7 +200,7 @@ def test_a_seat_held_by_a_dead_run_expires_and_the_waiting_run_starts(tmp_path: 
         service.start()
         try:
             time.sleep(1)  # past the reaping the scheduler does as it starts
-            holder = runs.create("sleepy-a", "1.0.0", trigger="manual")  # holds the one seat
+            holder = runs.create("sleepy-a", "1.0.0", trigger="manual", seats={"counting": 1})
             dead = subprocess.Popen(["sleep", "0"])  # a pid that is surely gone
             dead.wait()
             with runtime.ledger.engine.begin() as conn:

@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from borough.errors import LeaseLostError, LedgerError
-from borough.ledger import ItemState, Ledger, NewItem, RunStatus, Sealer, open_ledger, schema
+from borough.ledger import ItemState, Ledger, RunStatus, Sealer, schema
 from borough.ledger.runs import utcnow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = open_ledger(url, Sealer(secrets.token_bytes(32)))
-    yield store
-    store.close()
-
-
-def new(key: str, invalid: str | None = None) -> NewItem:
-    return NewItem(
-        key_token=f"tok-{key}",
-        key=key,
-        data={"key": key, "name": "Zoë"},
-        source=f"in.csv row {key}",
-        subjects=["p_x"],
-        invalid_reason=invalid,
-        digest=f"d-{key}-{invalid}",
-    )
+from tests.support.ledger import new
 
 
 def test_ingest_is_idempotent_by_key(ledger: Ledger):
@@ -138,7 +114,7 @@ def test_operator_moves_only_from_allowed_states(ledger: Ledger):
 def test_dead_local_runs_are_reaped(ledger: Ledger):
     run = ledger.runs.create("bot", "1")
     reaped = ledger.runs.reap(300, alive=lambda pid, marker: False)
-    assert reaped == [run.id]
+    assert [r.run.id for r in reaped] == [run.id]
     assert ledger.runs.get(run.id).status is RunStatus.CRASHED
 
 

@@ -56,13 +56,16 @@ def rewrite(home: Path, change) -> None:
     (home / "config/schedules.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-#: the schedule's interval counts from here, so it fired this long ago (inside its grace)
-FIRED = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+@pytest.fixture
+def fired() -> datetime:
+    """The schedule's interval counts from here, so it fired this long ago (inside its grace).
+    Taken per test, not at import: in a long suite an import-time moment is many intervals old."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    start = FIRED.astimezone(LONDON).replace(tzinfo=None).isoformat()
+def home(tmp_path: Path, fired: datetime) -> Path:
+    start = fired.astimezone(LONDON).replace(tzinfo=None).isoformat()
     return scheduler_home(
         tmp_path,
         {
@@ -83,25 +86,25 @@ def runtime(home: Path) -> Iterator[Runtime]:
         yield runtime
 
 
-def make_due(runtime: Runtime, name: str) -> datetime:
-    """Put ``name``'s stored next fire back to ``FIRED``, its fire time 30 s ago, as if no
+def make_due(runtime: Runtime, name: str, fired: datetime) -> datetime:
+    """Put ``name``'s stored next fire back to ``fired``, its fire time 30 s ago, as if no
     scheduler had run since; returns it."""
     service = SchedulerService(runtime)
     store = ScheduleStore(service.engine, lambda job, times: None)
     store.start()
     try:
-        store.set_next_fire(name, FIRED)
+        store.set_next_fire(name, fired)
     finally:
         store.shutdown()
         service.engine.dispose()
-    return FIRED
+    return fired
 
 
 def test_sync_without_a_scheduler_queues_nothing_and_a_later_start_reports_the_miss(
-    home: Path, runtime: Runtime, later
+    home: Path, runtime: Runtime, later, fired: datetime
 ):
     Operator(runtime, actor="user:setup").sync()
-    due = make_due(runtime, "tick")  # inside the grace window
+    due = make_due(runtime, "tick", fired)  # inside the grace window
     rewrite(home, lambda d: d["schedules"].update({"other": {"bot": "sleepy-b", "daily": "23:59"}}))
 
     answer = Operator(runtime, actor="user:olivia").sync()
@@ -125,10 +128,10 @@ def test_sync_without_a_scheduler_queues_nothing_and_a_later_start_reports_the_m
 
 
 def test_sync_of_a_changed_schedule_records_its_missed_fires_under_the_old_trigger(
-    home: Path, runtime: Runtime
+    home: Path, runtime: Runtime, fired: datetime
 ):
     Operator(runtime, actor="user:setup").sync()
-    due = make_due(runtime, "tick")
+    due = make_due(runtime, "tick", fired)
     rewrite(home, lambda d: d["schedules"]["tick"].update({"interval": {"minutes": 15}}))
 
     answer = Operator(runtime, actor="user:olivia").sync()
@@ -141,10 +144,10 @@ def test_sync_of_a_changed_schedule_records_its_missed_fires_under_the_old_trigg
 
 
 def test_pause_without_a_scheduler_records_due_fires_as_missed_and_queues_nothing(
-    runtime: Runtime,
+    runtime: Runtime, fired: datetime
 ):
     Operator(runtime, actor="user:setup").sync()
-    due = make_due(runtime, "tick")
+    due = make_due(runtime, "tick", fired)
 
     assert "tick paused" in Operator(runtime, actor="user:olivia").pause("tick")
 

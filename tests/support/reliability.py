@@ -1,0 +1,161 @@
+"""Hostile trials with real ``borough run`` processes: pause, kill, start many at once.
+
+Trial counts are small enough for CI; ``BOROUGH_RELIABILITY_SCALE=N`` multiplies them
+(e.g. ``BOROUGH_RELIABILITY_SCALE=4`` for a long soak), and
+``BOROUGH_RELIABILITY_PARALLEL`` sets how many trials run at once (default 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from borough.testing import home_env, runtime_in
+from tests.support.installs import counting_home
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE = max(1, int(os.environ.get("BOROUGH_RELIABILITY_SCALE", "1")))
+PARALLEL = max(1, int(os.environ.get("BOROUGH_RELIABILITY_PARALLEL", "4")))
+T = TypeVar("T")
+
+
+#: pytest-timeout for a reliability test: generous, as the machine may be shared and busy.
+TIMEOUT = 600 * SCALE
+
+
+def scaled(count: int) -> int:
+    """``count`` trials, times ``BOROUGH_RELIABILITY_SCALE``."""
+    return count * SCALE
+
+
+def in_parallel(trial: Callable[[int], T], count: int) -> list[T]:
+    """Run ``trial(0..count-1)`` on ``PARALLEL`` threads (each trial drives processes)."""
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return list(pool.map(trial, range(count)))
+
+
+def ready_home(root: Path, rows: list[dict[str, Any]], **options: Any) -> Path:
+    """A counting home whose keys already exist (so concurrent first starts share them)."""
+    home = counting_home(root, rows, **options)
+    with runtime_in(home):
+        pass
+    return home
+
+
+def borough_env(home: Path, host: str | None = None) -> dict[str, str]:
+    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)}
+    env.pop("BOROUGH_HOST", None)
+    if host is not None:
+        env["BOROUGH_HOST"] = host
+    return env
+
+
+def start(
+    home: Path, *args: str, host: str | None = None, stderr: Any = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """``borough ARGS...`` in ``home`` (as host ``host``), output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "borough", *args],
+        env=borough_env(home, host),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+
+
+def start_run(
+    home: Path, bot: str = "counting-bot", *, host: str | None = None, extra: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    return start(home, "run", bot, "--quiet", *extra, host=host)
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = 180) -> tuple[int, str]:
+    """Wait for ``proc``; its exit code and its output (stdout + stderr)."""
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, (out + (err or b"")).decode("utf-8", errors="replace")
+
+
+@contextlib.contextmanager
+def reaped(*procs: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Whatever happens, no process of the trial is left behind (stopped ones included)."""
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGCONT)
+                    proc.kill()
+                proc.communicate(timeout=30)
+
+
+def audit_records(home: Path) -> list[dict[str, Any]]:
+    log = home / "logs" / "audit" / "audit.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text("utf-8").splitlines() if line.strip()]
+
+
+def wait_for(check: Callable[[], bool], *, timeout: float, what: str, poll: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
+
+
+def count_action(home: Path, action: str) -> int:
+    log = home / "logs" / "audit" / "audit.jsonl"
+    if not log.exists():
+        return 0
+    return log.read_text("utf-8").count(f'"action":"{action}"')
+
+
+def ledger_rows(home: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows straight from the SQLite ledger file (no secrets needed)."""
+    with contextlib.closing(sqlite3.connect(home / "var" / "ledger.sqlite", timeout=60)) as db:
+        return list(db.execute(query, params).fetchall())
+
+
+def item_states(home: Path, bot: str = "counting-bot") -> dict[str, int]:
+    rows = ledger_rows(
+        home, "SELECT state, COUNT(*) FROM borough_items WHERE bot = ? GROUP BY state", bot
+    )
+    return {state: count for state, count in rows}
+
+
+def run_statuses(home: Path) -> dict[str, str]:
+    return dict(ledger_rows(home, "SELECT id, status FROM borough_runs"))
+
+
+def locks_held(home: Path) -> bool:
+    """True if some process holds the ledger's write lock or the trail's append lock now.
+
+    A process stopped while holding one blocks every other run until it wakes (SQLite has
+    one writer at a time): tests use this to tell "blocked" from "slow to start".
+    """
+    with contextlib.closing(sqlite3.connect(home / "var" / "ledger.sqlite", timeout=0)) as db:
+        db.isolation_level = None
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        db.execute("ROLLBACK")
+    log = home / "logs" / "audit" / "audit.jsonl"
+    with open(log, "ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
