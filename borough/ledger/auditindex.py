@@ -227,19 +227,8 @@ class AuditIndexBook:
 
     def of_trail(self, trail: str, *, after_seq: int = 0) -> Iterator[IndexRow]:
         """A trail's rows in seq order (for verify), a chunk at a time."""
-        while True:
-            query = (
-                select(*_COLUMNS)
-                .where(audit_index.c.trail == trail, audit_index.c.seq > after_seq)
-                .order_by(audit_index.c.seq)
-                .limit(_CHUNK * 10)
-            )
-            with self._read() as conn:
-                chunk = [_row(r) for r in conn.execute(query)]
-            yield from chunk
-            if len(chunk) < _CHUNK * 10:
-                return
-            after_seq = chunk[-1].seq
+        for found in self._by_seq(trail, _COLUMNS, after_seq, _CHUNK * 10, seq_at=1):
+            yield _row(found)
 
     def chain_rows(self, trail: str) -> Iterator[ChainRow]:
         """A trail's (seq, hash, segment, offset, length) in seq order: only what verify
@@ -251,22 +240,28 @@ class AuditIndexBook:
             audit_index.c.byte_offset,
             audit_index.c.length,
         )
-        after_seq = 0
+        yield from self._by_seq(trail, columns, 0, _CHUNK * 20, seq_at=0)
+
+    def _by_seq(
+        self, trail: str, columns: Sequence[Any], after_seq: int, size: int, *, seq_at: int
+    ) -> Iterator[Any]:
+        """``columns`` of a trail's rows in seq order, ``size`` at a time by keyset, as the
+        driver's tuples (every column is a plain string or number)."""
         while True:
             query = (
                 select(*columns)
                 .where(audit_index.c.trail == trail, audit_index.c.seq > after_seq)
                 .order_by(audit_index.c.seq)
-                .limit(_CHUNK * 20)
+                .limit(size)
             )
             with self._read() as conn:
-                result = conn.execute(query)  # plain columns: the driver's tuples as they are
-                chunk: list[ChainRow] = list(result.cursor.fetchall())
+                result = conn.execute(query)
+                chunk = list(result.cursor.fetchall())
                 result.close()
             yield from chunk
-            if len(chunk) < _CHUNK * 20:
+            if len(chunk) < size:
                 return
-            after_seq = chunk[-1][0]
+            after_seq = chunk[-1][seq_at]
 
     # -- queries ------------------------------------------------------------------------------
     def _select(

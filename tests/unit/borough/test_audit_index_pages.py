@@ -2,33 +2,19 @@
 
 A frequent action is paged through the time index, a rare one through the action index, a
 person's records through the person index's own order; an auditor must see the same rows,
-in the same order, with nothing skipped or repeated between pages, either way.
+in the same order, with nothing skipped or repeated between pages, either way. (The
+``ledger`` fixture, SQLite and PostgreSQL, is in conftest.py.)
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from borough.audit.indexrows import Entry, Filters, IndexRow
-from borough.ledger import Ledger, Sealer, auditindex, open_ledger
+from borough.ledger import Ledger, auditindex
 
 ALICE = "p_" + "a" * 20
 BOB = "p_" + "b" * 20
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = open_ledger(url, Sealer(secrets.token_bytes(32)))
-    yield store
-    store.close()
 
 
 def entries(trail: str, count: int) -> list[Entry]:
