@@ -62,10 +62,7 @@ def writer_secret(host: str) -> str:
 
 
 def stored_writer_key(store: SecretStore, host: str) -> Ed25519PrivateKey | None:
-    text = store.find(writer_secret(host))
-    if text is None:
-        return None
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+    return _writer_key_named(store, writer_secret(host))
 
 
 def _key_text(key: Ed25519PrivateKey) -> str:
@@ -89,7 +86,7 @@ def writer_key(
         return _registered(registered.public_key, own, keys, ledger, host)
     if not register:
         return own or keys.signing_key
-    choice = own or _trail_key(audit, keys) or _first_or_new(store, keys, ledger, host)
+    choice = own or _trail_key(audit, keys, store) or _first_or_new(store, keys, ledger, host)
     found = ledger.audit_writers.register(host, public_pem(choice), str(audit))
     return _registered(found.public_key, choice, keys, ledger, host)
 
@@ -112,14 +109,31 @@ def _registered(
     )
 
 
-def _trail_key(audit: Path, keys: KeyMaterial) -> Ed25519PrivateKey | None:
-    """The installation's signing key, when the trail here is already signed by it."""
+def _trail_key(audit: Path, keys: KeyMaterial, store: SecretStore) -> Ed25519PrivateKey | None:
+    """The key the trail here is already signed by, when this store holds it: the
+    installation's, or another writer's whose folder this host shares (one chain, one key)."""
     try:
         pem = (audit / PUBLIC_KEY_NAME).read_bytes()
     except FileNotFoundError:
         return None
-    ours = keys.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return keys.signing_key if _raw_public(pem) == ours else None
+    signed_by = _raw_public(pem)
+    candidates = [keys.signing_key] + [
+        key
+        for name in store.names()
+        if name.startswith(WRITER_KEY_PREFIX)
+        and (key := _writer_key_named(store, name)) is not None
+    ]
+    for key in candidates:
+        if key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) == signed_by:
+            return key
+    return None
+
+
+def _writer_key_named(store: SecretStore, name: str) -> Ed25519PrivateKey | None:
+    text = store.find(name)
+    if text is None:
+        return None
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
 
 
 def _first_or_new(

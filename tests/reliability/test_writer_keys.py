@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from borough.audit.keys import AuditKeys
+from borough.audit.verify import verify_file
 from borough.errors import KeysMismatchError
 from borough.secrets.keys import stored_keys
 from borough.secrets.store import SecretStore
-from borough.secrets.writerkeys import public_pem, writer_secret
+from borough.secrets.writerkeys import public_pem, stored_writer_key, writer_secret
 from borough.testing import TEST_PASSPHRASE, runtime_in
 from tests.support.keys import Snapshot, installed, ledger_fingerprint, store_file
 
@@ -93,3 +95,31 @@ def test_a_machine_whose_store_lost_its_own_key_is_refused(
     ):
         pass
     assert Snapshot.of(home).store == before.store
+
+
+def test_hosts_sharing_one_home_continue_its_chain_with_the_key_that_signed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Two host names on one home (one folder, one store): the first writer to sign the
+    trail here may hold a key of its own (the installation's went to a host that wrote no
+    record); the next continues the chain with that key instead of refusing it."""
+    monkeypatch.setenv("BOROUGH_HOST", "setup")
+    home = installed(tmp_path / "home")
+    (home / "logs/audit/audit.pub").unlink(missing_ok=True)
+    for name in ("logs/audit/audit.jsonl", "logs/audit/audit.head"):
+        (home / name).unlink(missing_ok=True)
+    with sqlite3.connect(home / "var" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM borough_audit_anchors")
+        db.execute("DELETE FROM borough_audit_writers WHERE trail != 'setup'")
+    signers = {}
+    for host in ("host-a", "host-b", "host-a"):
+        monkeypatch.setenv("BOROUGH_HOST", host)
+        with runtime_in(home) as runtime:
+            runtime.trail.emit("bench.step", detail={"host": host})
+            signers[host] = public_pem(runtime.keys.signing_key)
+    assert signers["host-a"] == signers["host-b"]
+    assert writers(home)["host-b"] == signers["host-a"]
+    key = stored_writer_key(SecretStore.open(store_file(home), TEST_PASSPHRASE), "host-a")
+    assert key is not None and public_pem(key) == signers["host-a"]
+    verdict = verify_file(home / "logs/audit", AuditKeys.from_signing_key(key))
+    assert verdict.ok, verdict.problem
