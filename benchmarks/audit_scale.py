@@ -269,7 +269,7 @@ def measure(root: Path, size: int, requests: int) -> dict[str, Any]:
         with tempfile.NamedTemporaryFile(dir=root) as out:
             seconds, peak, _ = timed(
                 borough_cmd(
-                    "audit", "export", "--from", since, "--to", until, "--format", fmt,
+                    "audit", "export", "--since", since, "--until", until, "--format", fmt,
                     "-o", out.name,
                 ),
                 env,

@@ -45,7 +45,7 @@ COLUMNS = [
     "Case Reference", "Claim Reference", "Council Tax Account", "Surname", "Forenames",
     "NI Number", "Change Type", "Effective Date", "Postcode", "Weekly Amount",
 ]  # fmt: skip
-WEEKLY_LABEL = ROOT / "bots/images/revenues_client/weekly_amount_label.png"
+WEEKLY_LABEL = ROOT / "borough_examples/screens/images/revenues_client/weekly_amount_label.png"
 
 
 class Raw:

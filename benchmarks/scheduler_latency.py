@@ -11,7 +11,10 @@ One run measures, on the same machine and the same 1,000-schedule layout:
 * **borough**: ``SchedulerService.start()`` with 1,000 schedules (first sync, then a restart
   with nothing to change), and for each fire: fire → run recorded QUEUED in the ledger,
   fire → run process started (dispatched: *the run start*), fire → the run's own process
-  reached the ledger (RUNNING: Python start-up and unlocking the secret store included);
+  reached the ledger (RUNNING), once with runs started *warm* (as shipped: a fork of the
+  fork server, handed its keys through the pipe) and once *cold* (as before: a fresh
+  ``python -m borough run`` handed the passphrase, so each run pays Python's start-up and
+  the Argon2 unlock);
 * a **burst**: ``--burst`` schedules firing at the same second → fire → recorded.
 
 Of the 1,000 schedules, ``--firing`` fire once each inside the window, ``--spacing``
@@ -22,6 +25,7 @@ installation's would). Target: run-start p95 < 1 s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import statistics
@@ -30,6 +34,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -109,9 +114,9 @@ def bare_apscheduler(firing: list[datetime], quiet: list[str], workdir: Path) ->
 
 
 def borough_home(root: Path, schedules: dict[str, object], seats: int) -> Path:
-    from borough.testing import make_home
+    from borough.testing import COUNTING_KIND, make_home
 
-    apps = {"counting": {"kind": "counting", "path": "var/target.sqlite"}}
+    apps = {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite"}}
     bot = {
         "bot": "sleepy-a",
         "entry": "tests.support.scheduling:SleepyBot",
@@ -133,7 +138,13 @@ def borough_home(root: Path, schedules: dict[str, object], seats: int) -> Path:
 
 
 def borough_run(
-    firing: list[datetime], quiet: list[str], workdir: Path, *, seats: int, burst: int
+    firing: list[datetime],
+    quiet: list[str],
+    workdir: Path,
+    *,
+    seats: int,
+    burst: int,
+    warm: bool = True,
 ) -> dict[str, object]:
     from borough.ledger import RunStatus
     from borough.testing import home_env, runtime_in
@@ -148,7 +159,7 @@ def borough_run(
         }
     for index, clock in enumerate(quiet):
         schedules[f"quiet-{index:04d}"] = {"bot": "sleepy-a", "daily": clock}
-    home = borough_home(workdir / "home", schedules, seats)
+    home = borough_home(workdir / ("home-warm" if warm else "home-cold"), schedules, seats)
     env = {**home_env(home), "PYTHONPATH": str(ROOT)}
     result: dict[str, object] = {}
     with runtime_in(home) as runtime:
@@ -160,6 +171,10 @@ def borough_run(
         service.stop()
         began = time.perf_counter()
         service = SchedulerService(runtime, env=env)
+        if not warm:  # as before the warm start: a fresh Python per run, given the passphrase
+            dispatcher: Any = service.dispatcher
+            dispatcher.handover = dataclasses.replace(dispatcher.handover, warm=None)
+            dispatcher.forkserver = None
         service.start()
         result["startup_again"] = time.perf_counter() - began
         try:
@@ -253,6 +268,8 @@ def main() -> None:
         bare = bare_apscheduler(layout(), quiet, workdir)
         logconfig.reset()
         ours = borough_run(layout(), quiet, workdir, seats=args.seats, burst=args.burst)
+        logconfig.reset()
+        cold = borough_run(layout(), quiet, workdir, seats=args.seats, burst=0, warm=False)
         print(f"\nstart-up, {TOTAL} schedules")
         print(f"  bare APScheduler (add {TOTAL} jobs + start)   {bare['startup']:.2f} s")
         first = ours["startup_first"]
@@ -263,7 +280,8 @@ def main() -> None:
         print(f"  borough: run recorded QUEUED              {summary(ours['recorded'])}")
         print(f"  borough: run process started (run start)  {summary(ours['dispatched'])}")
         print(f"    of which found a free slot at once      {summary(ours['dispatched_free'])}")
-        print(f"  borough: run RUNNING in its own process   {summary(ours['running'])}")
+        print(f"  borough: run RUNNING, warm (as shipped)   {summary(ours['running'])}")
+        print(f"  borough: run RUNNING, cold (as before)    {summary(cold['running'])}")
         print(f"  missed fires: {ours['missed']}")
         if args.burst:
             print(

@@ -2,22 +2,28 @@
 library code.
 
 Sinks: the audit hash chain (records bound with ``audit=``), the console, and one log
-file per run under ``logs/runs/``. Every text sink redacts before writing.
+file per run under ``logs/runs/``. Every text sink redacts before writing. Libraries that
+log through the standard library (APScheduler, procrastinate, uvicorn) are routed into
+loguru by :func:`route_stdlib`, so their records reach the same redacting sinks.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 
 from borough import filemodes
 from borough.audit.chain import is_audit_record
 from borough.audit.redact import Redactor
-from borough.runtime import Runtime
+
+if TYPE_CHECKING:
+    from borough.runtime import Runtime
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z | {level: <7} | {extra[action]: <18} | {message}"
 CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"
@@ -109,3 +115,32 @@ def log_traceback(exc: BaseException, action: str) -> None:
 def reset() -> None:
     """Remove borough's handlers (tests, end of process)."""
     logger.remove()
+
+
+class StdlibToLoguru(logging.Handler):
+    """A standard-library handler that re-emits each record through loguru (the loguru
+    recipe), under ``action`` or, by default, the library logger's name."""
+
+    def __init__(self, action: str | None = None) -> None:
+        super().__init__()
+        self.action = action
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        action = self.action or record.name[:18]
+        logger.opt(exception=record.exc_info).bind(action=action).log(level, record.getMessage())
+
+
+def route_stdlib(
+    names: Iterable[str], *, level: int = logging.INFO, action: str | None = None
+) -> None:
+    """Send the named standard-library loggers' records at ``level`` and above to loguru,
+    and nowhere else (idempotent: an entry point may call it again)."""
+    for name in names:
+        std = logging.getLogger(name)
+        std.setLevel(level)
+        std.propagate = False
+        std.handlers = [StdlibToLoguru(action)]

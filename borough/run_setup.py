@@ -1,4 +1,5 @@
-"""What a run is given: its input files, its settings block, and their fingerprints."""
+"""What a run is given: its input files and their fingerprints (its settings block:
+:func:`borough.registry.bot_settings`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from borough import inputs
-from borough.bot import Bot
-from borough.config.loader import Config, config_error_from
 from borough.config.models import BotConfig
-from borough.config.yaml_lines import load_yaml
 from borough.runtime import Runtime
 
 
@@ -24,22 +20,6 @@ def resolve_inputs(
     declared = dict(bot_config.inputs) if bot_config else {}
     file = runtime.config.bot_config_file(bot_config.bot) if bot_config else None
     return inputs.resolve_inputs(runtime.paths.home, declared, overrides, declared_in=file)
-
-
-def bot_settings(config: Config, bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> Any:
-    """The bot's ``settings:`` block validated by its ``settings_model`` (errors name the line)."""
-    raw = bot_config.settings if bot_config else {}
-    model = bot_cls.settings_model
-    if model is None:
-        return dict(raw)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        file = config.bot_config_file(bot_cls.name)
-        doc = load_yaml(file) if file.exists() else None
-        if doc is None:
-            raise
-        raise config_error_from(exc, model, doc, ("settings",)) from None
 
 
 def fingerprints(inputs: Mapping[str, Path]) -> dict[str, Any]:

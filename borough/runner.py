@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.exc import DBAPIError
 
 from borough.audit.trail import operator_actor
+from borough.batches import ItemRules, SaveBatch, item_rules
 from borough.bot import Bot
 from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
@@ -28,18 +30,21 @@ from borough.drift.preflight import preflight
 from borough.dryrun import dry_run
 from borough.errors import AuditError, BoroughError, LeaseLostError, RunFencedError
 from borough.ingest import ingest_items
+from borough.item_worker import ItemWorker, RunCancelled, describe_error
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
 from borough.ledger.runs import new_run_id, utcnow
 from borough.observe import RunObserver
+from borough.processes import OwnedProcess
 from borough.reaper import reap_dead_runs
-from borough.registry import load_bot
-from borough.run_setup import bot_settings, fingerprints, resolve_inputs
+from borough.registry import bot_settings, load_bot
+from borough.run_setup import fingerprints, resolve_inputs
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
-from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
+DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 2.0  #: seconds between looks for a lost database
+SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 
 @dataclass
@@ -71,6 +76,7 @@ def run_bot(
     policy = (bot_config.retry if bot_config and bot_config.retry else None) or bot_cls.retry
     inputs = resolve_inputs(runtime, bot_config, request.inputs)
     settings = bot_settings(runtime.config, bot_cls, bot_config)
+    rules = item_rules(bot_cls, bot_config)
     if request.dry_run:
         return dry_run(
             runtime,
@@ -89,6 +95,7 @@ def run_bot(
         inputs=inputs,
         settings=settings,
         observer=observer,
+        rules=rules,
     )
     try:
         run.begin()
@@ -109,8 +116,10 @@ class _Run:
         inputs: dict[str, Path],
         settings: Any,
         observer: RunObserver,
+        rules: ItemRules,
     ) -> None:
         self.runtime = runtime
+        self.rules = rules
         self.bot_cls = bot_cls
         self.bot_config = bot_config
         self.policy = policy
@@ -202,6 +211,7 @@ class _Run:
                 by=run_id,
                 bot=self.bot_cls.name,
             )
+            self._stop_orphaned_processes()
             # a drifted app stops the run here, before any item is recorded or claimed
             preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             ingest_items(
@@ -226,8 +236,19 @@ class _Run:
                 self.counts,
                 self.observer,
                 self.lease,
+                check_first=self.rules.check_first,
             )
-            self._work(worker)
+            if self.rules.save_every:
+                worker.batch = SaveBatch(
+                    self.rules.save_every,
+                    bot,
+                    self.ctx,
+                    self.trail,
+                    done=worker.batch_done,
+                    settle=worker.batch_failed,
+                    park=worker.batch_parked,
+                )
+            self._work_through_outages(worker)
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
         except (RunCancelled, KeyboardInterrupt):
@@ -335,6 +356,21 @@ class _Run:
         )
 
     def _work(self, worker: ItemWorker) -> None:
+        """Work every due item; a batch still held by the app is saved before the run
+        waits or ends, and parked for the next run's check if the run stops mid-way."""
+        batch = worker.batch
+        try:
+            self._work_items(worker)
+            if batch is not None:
+                batch.save()
+        except (LeaseLostError, AuditError):
+            raise  # nothing more may be written for this run's items
+        except BaseException:
+            if batch is not None:
+                batch.abandon()
+            raise
+
+    def _work_items(self, worker: ItemWorker) -> None:
         items = self.runtime.ledger.items
         runs = self.runtime.ledger.runs
         name, run_id = self.bot_cls.name, self.run_id
@@ -342,7 +378,11 @@ class _Run:
         while self.request.limit is None or worked < self.request.limit:
             runs.keep(self.lease)
             orphans = items.adopt_orphans(
-                name, run_id, runs.live_run_ids() - {run_id}, audit=self._record_adoption
+                name,
+                run_id,
+                runs.live_run_ids() - {run_id},
+                audit=self._record_adoption,
+                keep=worker.batch.held if worker.batch is not None else (),
             )
             for claim in orphans:
                 self._work_one(worker, claim)
@@ -352,15 +392,92 @@ class _Run:
             if next_claim is not None:
                 self._work_one(worker, next_claim)
                 worked += 1
+                if worker.batch is not None and worker.batch.full:
+                    worker.batch.save()
                 continue
             if orphans:
                 continue
+            if worker.batch is not None:
+                worker.batch.save()  # before waiting (or ending): nothing held unsaved
             due = items.next_due(name)
             if due is None:
-                return
+                if not self._siblings_to_wait_for():
+                    return
+                self.observer.on_wait(SIBLING_POLL)
+                time.sleep(SIBLING_POLL)
+                continue
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _stop_orphaned_processes(self) -> None:
+        """Apps (and displays) a killed run started are stopped before this run opens its
+        own: no second copy on the same files, nothing unsaved carried over."""
+
+        def stopped(record: OwnedProcess, how: str) -> None:
+            self.trail.emit(
+                "app.orphan_stopped",
+                outcome=how,
+                detail={"what": record.what, "pid": record.pid, "from_run": record.run_id},
+            )
+
+        self.ctx.process_book.stop_orphans(stopped)
+
+    def _work_through_outages(self, worker: ItemWorker) -> None:
+        """Work; if the ledger's database goes away, pause until it answers, then go on.
+
+        Nothing is claimed or recorded while it is away. Back, the run proves its lease
+        first (if it was silent past lease + grace, another run may have adopted its
+        items: then it is fenced and stops), and the item it held when the connection
+        dropped is taken up again as an orphan: CLAIMED back to PENDING, IN_FLIGHT checked
+        in the target before anything else.
+        """
+        while True:
+            try:
+                self._work(worker)
+                return
+            except DBAPIError as exc:
+                if self.runtime.ledger.reachable():
+                    raise  # not an outage: the run fails with the error
+                self._pause_for_database(exc)
+
+    def _pause_for_database(self, exc: DBAPIError) -> None:
+        logger.bind(action="run.paused", run_id=self.run_id).warning(
+            "the ledger's database is unreachable; pausing until it answers: {}",
+            str(exc).splitlines()[0],
+        )
+        wait = DB_RETRY_FIRST
+        while not self.runtime.ledger.reachable():
+            time.sleep(wait)
+            wait = min(wait * 2, DB_RETRY_MAX)
+        self.runtime.ledger.runs.keep(self.lease)  # fenced if taken over meanwhile
+        self.trail.emit("run.resumed", detail={"paused_by": "ledger unreachable"})
+
+    def _siblings_to_wait_for(self) -> list[str]:
+        """Other runs of this bot holding items this run may yet have to adopt.
+
+        Several runs work one bot's items at once (``runs: N``, or a manual run beside a
+        scheduled one). Nothing left to claim, this run still stays while another holds
+        items and will either finish them (alive and renewing) or be reaped (its process
+        gone, or another host silent past lease + grace): then its items are adopted here,
+        not left CLAIMED or IN_FLIGHT until the bot's next run. A run of this host that is
+        alive but silent (paused) is never reaped, so it is not waited for.
+        """
+        runs = self.runtime.ledger.runs
+        reap_dead_runs(
+            runs, self.trail, self.ledger_settings, by=self.run_id, bot=self.bot_cls.name
+        )
+        waiting = []
+        for run_id in self.runtime.ledger.items.holders(self.bot_cls.name, besides=self.run_id):
+            other = runs.get(run_id)
+            if other.status is not RunStatus.RUNNING:
+                waiting.append(run_id)  # ended: its items are adopted on the next pass
+                continue
+            silent = (utcnow() - (other.heartbeat_at or other.created_at)).total_seconds()
+            paused_here = other.host == runs.host and silent > self.ledger_settings.lease_seconds
+            if not paused_here:
+                waiting.append(run_id)
+        return waiting
 
     def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
         decision = (

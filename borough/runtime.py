@@ -15,8 +15,9 @@ from borough.config.paths import Paths
 from borough.evidence import EvidenceStore, FileCipher
 from borough.ledger import Ledger
 from borough.secrets import KeyMaterial, SecretStore
-from borough.secrets.binding import unlock_installation
-from borough.secrets.passphrase import Handover, require_passphrase
+from borough.secrets.binding import open_handed, unlock_installation
+from borough.secrets.handed import RunBundle
+from borough.secrets.passphrase import Handover, require_passphrase, take_bundle
 
 
 @dataclass
@@ -37,9 +38,22 @@ class Runtime:
 
     @property
     def handover(self) -> Handover:
-        """How this process gives a run's process the passphrase (a pipe, not the env)."""
+        """How this process starts a run's process warm: through a pipe (not the env), the
+        keys and the secrets its bot needs, so the run unlocks nothing itself."""
         name = self.config.settings.secrets.passphrase_env
-        return Handover(name, self.secrets.reveal_passphrase())
+        return Handover(name, self.secrets.reveal_passphrase(), warm=self.run_bundle)
+
+    def run_bundle(self, bot: str) -> str | None:
+        """What a run of ``bot`` is handed (``None``: its config cannot be read, so the run
+        gets the passphrase and reports the problem itself)."""
+        from borough.errors import BoroughError
+        from borough.secrets.handed import bundle_for, secrets_for
+
+        try:
+            names = secrets_for(self.config, bot)
+        except BoroughError:
+            return None
+        return bundle_for(self.secrets, self.keys.dumps(), names).dumps()
 
     @cached_property
     def sink(self) -> ChainSink:
@@ -85,18 +99,23 @@ def open_runtime(
 ) -> Runtime:
     """Unlock the secret store, check its keys against the ledger and trail, wire it all.
 
-    The passphrase comes from the environment variable the settings name (or from the pipe
-    a scheduler hands a run); it is removed from this process's environment first, so
-    nothing this process starts inherits it (:mod:`borough.secrets.passphrase`).
+    The passphrase comes from the environment variable the settings name; it is removed
+    from this process's environment first, so nothing this process starts inherits it
+    (:mod:`borough.secrets.passphrase`). A run started by a scheduler is handed its keys
+    and secrets through a pipe instead, and unlocks nothing (:mod:`borough.secrets.handed`).
     """
     config = config or load_config()
-    passphrase = require_passphrase(config.settings.secrets.passphrase_env, env)
+    handed = take_bundle(config.settings.secrets.passphrase_env) if env is None else None
+    passphrase = "" if handed else require_passphrase(config.settings.secrets.passphrase_env, env)
     config.paths.ensure()
     redactor = Redactor(config.settings.audit.redact_patterns)
     for label, pattern in app_identifiers(config):
         redactor.add_identifier(label, pattern)
-    redactor.add_secret(passphrase)
-    unlocked = unlock_installation(config, passphrase, on_value=redactor.add_secret)
+    if handed:
+        unlocked = open_handed(config, RunBundle.loads(handed), on_value=redactor.add_secret)
+    else:
+        redactor.add_secret(passphrase)
+        unlocked = unlock_installation(config, passphrase, on_value=redactor.add_secret)
     tokenizer = Tokenizer(unlocked.keys.token_key)
     redactor.set_tokenizer(tokenizer)
     return Runtime(

@@ -81,7 +81,7 @@ class WorkingCalendar:
         if state.get("version") != 1:
             raise ValueError(
                 f"calendar saved by a newer borough (version {state.get('version')}); "
-                "upgrade borough or run `borough scheduler sync`"
+                "upgrade borough or run `borough schedules sync`"
             )
         object.__setattr__(self, "name", state["name"])
         object.__setattr__(self, "region", state["region"])

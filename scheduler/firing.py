@@ -40,6 +40,7 @@ from scheduler.triggers import LONDON, fire_times
 
 MISSED_ROWS = 50  # one row per missed fire up to this; the rest become one summary row
 SCHEDULE_TRIGGER = "schedule:"
+PART_TRIGGER = "part:"  #: one more run of a fire with ``runs: N`` (item-level parallelism)
 
 
 @dataclass
@@ -77,8 +78,6 @@ class FireBook:
         self.wake = wake
         self.council = council
         self._last_fire: dict[str, datetime | None] = {}
-        self._versions: dict[str, str] = {}
-        self._max_run: dict[tuple[str, str, float | None], float] = {}
         self._lock = threading.RLock()  # APScheduler's thread and operator requests both fire
 
     # -- fires ----------------------------------------------------------------------------
@@ -164,13 +163,9 @@ class FireBook:
                 "schedule.run_now", detail={"schedule": name}
             ),
         )
+        self._queue_parts(name, schedule, record)
         self.wake()
         return record
-
-    def forget_bot_settings(self) -> None:
-        """Read bot configs afresh at the next fire (``sync`` after an edit)."""
-        with self._lock:
-            self._max_run.clear()
 
     def last_fire(self, name: str) -> datetime | None:
         """The latest fire time of ``name`` the ledger has (any outcome), cached."""
@@ -187,13 +182,11 @@ class FireBook:
 
     def bot_version(self, bot: str) -> str:
         """The bot's declared version, for the run book ("?" if it cannot be loaded)."""
-        if bot not in self._versions:
-            try:
-                self._versions[bot] = str(load_bot(bot, self.config).version)
-            except BoroughError as exc:
-                logger.bind(action="schedule.bot").warning("cannot load bot {}: {}", bot, exc)
-                return "?"
-        return self._versions[bot]
+        try:
+            return str(load_bot(bot, self.config).version)
+        except BoroughError as exc:
+            logger.bind(action="schedule.bot").warning("cannot load bot {}: {}", bot, exc)
+            return "?"
 
     # -- internals ------------------------------------------------------------------------
     def _busy_run(self, name: str) -> RunRecord | None:
@@ -203,13 +196,10 @@ class FireBook:
         return found[0] if found else None
 
     def _detail(self, name: str, schedule: ScheduleConfig) -> dict[str, Any]:
-        key = (name, schedule.bot, schedule.max_run_minutes)
-        if key not in self._max_run:  # reading the bot's config file costs more than the fire
-            self._max_run[key] = self.schedules.max_run_seconds(name, self.config)
         return {
             "priority": schedule.priority,
             "inputs": dict(schedule.inputs),
-            "max_run_seconds": self._max_run[key],
+            "max_run_seconds": self.schedules.max_run_seconds(name, self.config),
             "apps": list(self.seats.apps_of(schedule.bot)),
             "queue": schedule.queue,
         }
@@ -252,6 +242,7 @@ class FireBook:
                 detail={"schedule": name, "fire_time": _iso(fire), **extra},
             ),
         )
+        self._queue_parts(name, schedule, record)
         logger.bind(action="schedule.fired", run_id=record.id).info(
             "{} fired for {} (run {}{})",
             name,
@@ -261,6 +252,30 @@ class FireBook:
         )
         self.wake()
         return record
+
+    def _queue_parts(self, name: str, schedule: ScheduleConfig, lead: RunRecord) -> None:
+        """``runs: N``: N - 1 more runs of the same fire, working the same items at once.
+
+        Each part is a run of its own (its own process, lease and seats) that claims items
+        from the shared ledger; its trigger names the lead run, so the fire is still
+        recorded once (``schedule:`` triggers only).
+        """
+        for part in range(2, schedule.runs + 1):
+            extra: dict[str, Any] = {"lead": lead.id, "part": part, "parts": schedule.runs}
+
+            def queued(run: RunRecord, extra: dict[str, Any] = extra) -> None:
+                self.trail.bind(run_id=run.id, bot=schedule.bot).emit(
+                    "run.queued", outcome="queued", detail={"schedule": name, **extra}
+                )
+
+            self._record_queued(
+                name,
+                schedule,
+                PART_TRIGGER + lead.id,
+                lead.fire_time or datetime.now(UTC),
+                extra,
+                audit=queued,
+            )
 
     def _missed(
         self, name: str, bot: str, times: list[datetime], reason: str, *, now: datetime

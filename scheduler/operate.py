@@ -1,4 +1,4 @@
-"""What the operator commands do (`borough schedules ...`, `borough scheduler sync`).
+"""What the operator commands do (`borough schedules ...`).
 
 When a scheduler is running it is the only writer of its store, so pause, resume and
 sync become requests it applies (and answers) within a second. When none is running,
@@ -13,17 +13,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from borough.ledger import RunRecord, RunStatus
-from borough.runtime import Runtime
+from borough.view import LedgerView
 from scheduler.config import Schedules, load_schedules
 from scheduler.errors import ScheduleNotFoundError, SchedulerError, SchedulerLockedError
+from scheduler.lock import lock_for
 from scheduler.requests import Request
-from scheduler.service import SchedulerService
-from scheduler.store import read_jobs
+from scheduler.store import read_jobs, store_engine
 from scheduler.syncplan import SyncPlan, plan_sync
 from scheduler.triggers import upcoming
+
+if TYPE_CHECKING:
+    from borough.runtime import Runtime
+    from scheduler.service import SchedulerService
 
 ANSWER_SECONDS = 15.0
 
@@ -46,20 +51,37 @@ class ScheduleRow:
 
 
 class Operator:
-    def __init__(self, runtime: Runtime, *, actor: str, schedules: Schedules | None = None) -> None:
+    """Reads need only config, ledger and store (a :class:`~borough.runtime.LedgerView`
+    will do: no secret store is unlocked); changes need a full runtime, for the
+    scheduler service that applies them and the audit trail that records them."""
+
+    def __init__(
+        self, runtime: Runtime | LedgerView, *, actor: str, schedules: Schedules | None = None
+    ) -> None:
         self.runtime = runtime
         self.actor = actor
         self.schedules = schedules or load_schedules(runtime.config)
-        self.service = SchedulerService(runtime, schedules=self.schedules)
+        self.store_url = self.schedules.store_url(runtime.config)
+        self.engine = store_engine(self.store_url)
+        self.lock = lock_for(self.store_url, self.engine)
+
+    @cached_property
+    def service(self) -> SchedulerService:
+        """The service over this store, built for a change (its trail signs records)."""
+        from scheduler.service import SchedulerService
+
+        if isinstance(self.runtime, LedgerView):
+            raise SchedulerError("changing schedules needs the installation unlocked")
+        return SchedulerService(self.runtime, schedules=self.schedules)
 
     def holder(self) -> dict[str, Any] | None:
         """Who runs the scheduler now (``None``: nobody)."""
-        return self.service.lock.holder()
+        return self.lock.holder()
 
     # -- reading --------------------------------------------------------------------------
     def rows(self, *, now: datetime | None = None) -> list[ScheduleRow]:
         now = now or datetime.now(UTC)
-        stored = read_jobs(self.service.engine)
+        stored = read_jobs(self.engine)
         runs = self.runtime.ledger.runs
         rows = []
         for name in sorted(set(self.schedules.entries) | set(stored)):
@@ -105,8 +127,8 @@ class Operator:
 
     def plan(self) -> SyncPlan:
         """What ``sync`` would change (bot configs and ``apps.yaml`` read afresh)."""
-        self.service.reload_config()
-        return plan_sync(read_jobs(self.service.engine), self.schedules, self.runtime.config)
+        self.runtime.config.reload()
+        return plan_sync(read_jobs(self.engine), self.schedules, self.runtime.config)
 
     # -- changing -------------------------------------------------------------------------
     def pause(self, name: str) -> str:
@@ -125,9 +147,9 @@ class Operator:
         return self.service.book.run_now(name, self.actor)
 
     def _known(self, name: str) -> str:
-        if name not in read_jobs(self.service.engine):
+        if name not in read_jobs(self.engine):
             hint = (
-                "run `borough scheduler sync` first"
+                "run `borough schedules sync` first"
                 if name in self.schedules.active
                 else "see `borough schedules list`"
             )

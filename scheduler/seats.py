@@ -21,28 +21,24 @@ class SeatBook:
     def __init__(self, config: Config) -> None:
         self._config = config
         self.limits: dict[str, int] = {}
-        self._apps: dict[str, tuple[str, ...]] = {}
         self.reload()
 
     def reload(self) -> None:
-        """Take seat limits from the config's apps again and forget the bots' apps (sync)."""
+        """Take seat limits from the config's apps again (after ``Config.reload``, at sync)."""
         self.limits = {
             name: app.max_sessions for name, app in self._config.apps.items() if app.max_sessions
         }
-        self._apps.clear()
 
     def apps_of(self, bot: str) -> tuple[str, ...]:
         """The apps a bot's config lists (what its runs hold seats on)."""
-        if bot not in self._apps:
-            try:
-                bot_config = self._config.bot_config(bot)
-            except BoroughError as exc:
-                logger.bind(action="seats.bot_config").warning(
-                    "cannot read the config of bot {}: {}", bot, exc
-                )
-                bot_config = None
-            self._apps[bot] = tuple(bot_config.apps) if bot_config else ()
-        return self._apps[bot]
+        try:
+            bot_config = self._config.bot_config(bot)
+        except BoroughError as exc:
+            logger.bind(action="seats.bot_config").warning(
+                "cannot read the config of bot {}: {}", bot, exc
+            )
+            return ()
+        return tuple(bot_config.apps) if bot_config else ()
 
     def limits_for(self, apps: tuple[str, ...]) -> dict[str, int]:
         """``{app: max_sessions}`` of the limited apps among ``apps``."""

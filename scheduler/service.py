@@ -21,7 +21,6 @@ from apscheduler.job import Job
 from loguru import logger
 from sqlalchemy.engine import make_url
 
-from borough.config.loader import load_config
 from borough.ledger import RunRecord
 from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
@@ -128,9 +127,17 @@ class SchedulerService:
     def _dispatcher(self) -> Dispatcher:
         settings = self.schedules.settings
         if settings.dispatch == "procrastinate":
-            from scheduler.dispatch.procrastinate import ProcrastinateDispatcher
+            from scheduler.dispatch.procrastinate import ProcrastinateDispatcher, make_app
 
-            return ProcrastinateDispatcher.for_service(self)
+            url = settings.procrastinate_url or self.runtime.config.ledger_url
+            return ProcrastinateDispatcher(
+                make_app(url),
+                self.runtime.ledger.runs,
+                self.trail,
+                self.seats,
+                on_finished=self._run_ended,
+                stalled_seconds=settings.stalled_job_seconds,
+            )
         from scheduler.dispatch.local import LocalDispatcher
 
         return LocalDispatcher(
@@ -145,6 +152,7 @@ class SchedulerService:
             on_finished=self._run_ended,
             handover=self.runtime.handover,
             cwd=self.runtime.paths.home,
+            fork_server=settings.fork_server,
         )
 
     # -- life cycle -------------------------------------------------------------------------
@@ -251,10 +259,8 @@ class SchedulerService:
 
     def reload_config(self) -> None:
         """``apps.yaml`` again (seat limits), and bot configs re-read at the next fire."""
-        fresh = load_config(self.runtime.config.paths)
-        self.runtime.config.apps = fresh.apps
+        self.runtime.config.reload()
         self.seats.reload()
-        self.book.forget_bot_settings()
 
     def apply_request(self, request: Request, *, offline: bool = False) -> str:
         """Carry out an operator's request; ``offline``: in the operator's own process,

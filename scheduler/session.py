@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from borough import logconfig
 from borough.ledger import RunRecord, RunStatus
 from borough.runtime import Runtime
+from scheduler import LIBRARY_LOGGERS
 from scheduler.config import load_schedules
-from scheduler.logbridge import route_library_logs
 from scheduler.service import SchedulerService, StartupReport
 
 
@@ -73,7 +74,7 @@ def run_for(
     the session early when it returns true (checked a few times a second). Logging must
     already be configured (``borough.logconfig.configure``), as for any entry point.
     """
-    route_library_logs()
+    logconfig.route_stdlib(LIBRARY_LOGGERS)
     schedules = load_schedules(runtime.config, schedules_file)
     service = SchedulerService(runtime, schedules=schedules, env=env, on_run_ended=on_run_ended)
     started = datetime.now(UTC)

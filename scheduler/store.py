@@ -7,20 +7,22 @@ the bot, inputs and policies are read from ``schedules.yaml`` by the service, an
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
-from sqlalchemy import Engine, create_engine, event
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
+from sqlalchemy import Engine
 
 from borough.config.loader import Config
+from borough.ledger.engine import open_engine
 from scheduler.config import Schedules
 from scheduler.syncplan import SyncPlan, plan_sync, schedule_settings
 from scheduler.triggers import LONDON, BoroughTrigger
@@ -33,29 +35,8 @@ DueHandler = Callable[[Job, list[datetime]], None]
 
 
 def store_engine(url: str) -> Engine:
-    """An engine for the store: SQLite gets WAL, a busy timeout and immediate transactions."""
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    database = url.removeprefix("sqlite:///")
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
+    """An engine for the store, set up as the ledger's (:mod:`borough.ledger.engine`)."""
+    return open_engine(url)
 
 
 class StoreScheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler ships no types
@@ -67,13 +48,39 @@ class StoreScheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler 
     would fire every due schedule from a process that is no scheduler; for a stopping
     scheduler it would queue runs after it decided to stop. Due jobs stay due instead, for
     the next start to account for.
+
+    It also notes when each round of due jobs began, so that a caller can wait until the
+    scheduler has looked at the clock past a given moment (:meth:`wait_for_round`).
     """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._rounds = threading.Condition()
+        self._round_began: datetime | None = None
 
     def _process_jobs(self) -> float | None:
         if self.state == STATE_STOPPED:
             return None
+        began = datetime.now(UTC) if self.state == STATE_RUNNING else None
         wait: float | None = super()._process_jobs()
+        if began is not None:
+            with self._rounds:
+                self._round_began = began
+                self._rounds.notify_all()
         return wait
+
+    def wait_for_round(self, after: datetime, timeout: float) -> bool:
+        """Wake the scheduler until a round of due jobs that began at or after ``after``
+        has ended (every fire due by then is recorded); ``False`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._rounds:
+            while self._round_began is None or self._round_began < after:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.wakeup()
+                self._rounds.wait(min(remaining, 0.2))
+        return True
 
 
 class FireExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler ships no types
@@ -143,6 +150,10 @@ class ScheduleStore:
 
     def wakeup(self) -> None:
         self.scheduler.wakeup()
+
+    def wait_for_round(self, after: datetime, timeout: float = 30) -> bool:
+        """Until the scheduler has looked for due jobs at a time at or after ``after``."""
+        return bool(self.scheduler.wait_for_round(after, timeout))
 
     def shutdown(self) -> None:
         if self.scheduler.running:

@@ -1,4 +1,4 @@
-"""What ``borough scheduler sync`` would change, field by field.
+"""What ``borough schedules sync`` would change, field by field.
 
 A stored job keeps, besides its trigger and grace, the settings its fires depend on as they
 were at the last sync (``settings`` in the job's kwargs): the schedule's own fields and what

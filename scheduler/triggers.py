@@ -2,7 +2,7 @@
 
 Every trigger here is a :class:`~apscheduler.triggers.base.BaseTrigger` that pickles only
 its definition (with a version), so it can live in the SQLAlchemy job store and be
-compared by ``borough scheduler sync``.
+compared by ``borough schedules sync``.
 
 Clock changes (Europe/London): a wall-clock time that does not exist (01:30 on the March
 change day) fires once, an hour later by the clock (02:30 BST), as APScheduler's cron does.
@@ -79,7 +79,7 @@ class BoroughTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler ships no
         if version != _STATE_VERSION:
             raise ValueError(
                 f"{type(self).__name__} saved by another borough version ({version}); "
-                "run `borough scheduler sync` to rebuild the schedule store"
+                "run `borough schedules sync` to rebuild the schedule store"
             )
         self.__dict__.update(state)
 

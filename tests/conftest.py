@@ -72,10 +72,21 @@ def postgres_server() -> Iterator[str]:
 
 @pytest.fixture
 def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database on the session server for one test."""
+    """A fresh, empty database on the session server for one test.
+
+    A test that asks for one must carry the ``postgres`` marker (LEDGER_STORES gives it to
+    the PostgreSQL parameter), or ``./scripts/test --fast`` would start a server after all.
+    """
     import re
 
     from tests.support.postgres import create_database
+
+    if request.node.get_closest_marker("postgres") is None:
+        pytest.fail(
+            f"{request.node.nodeid} starts PostgreSQL without the postgres marker: "
+            "parametrise over tests.support.postgres.LEDGER_STORES or mark it",
+            pytrace=False,
+        )
 
     name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
     return create_database(postgres_server, name)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -28,6 +28,7 @@ from borough.cli.exitcodes import ExitCode
 if TYPE_CHECKING:
     from borough.audit.redact import Redactor
     from borough.runtime import Runtime
+    from borough.view import LedgerView
 
 LONDON = ZoneInfo("Europe/London")
 # Piped output (files, scheduler logs, tests) is not cut at 80 columns.
@@ -38,6 +39,66 @@ err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 #: What the CLI lets through untouched: exits, usage errors, aborted prompts (Typer's own).
 _CLICK_OUTCOMES = (typer.Exit, typer.TyperException, typer.Abort)
+
+#: Help text is Markdown: paragraphs are re-flowed to the terminal, `code` is shown as code.
+MARKUP: Literal["markdown"] = "markdown"
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def noun_app(name: str, **options: Any) -> typer.Typer:
+    """The sub-app of one top-level noun (``runs``, ``items``, ...), all alike; its help is
+    the line in :mod:`borough.cli._commands`."""
+    from borough.cli._commands import BY_NAME
+
+    options.setdefault("no_args_is_help", True)
+    app = typer.Typer(
+        help=BY_NAME[name].help,
+        rich_markup_mode=MARKUP,
+        context_settings=CONTEXT,
+        add_completion=False,  # shell completion is offered once, at the top
+        **options,
+    )
+    app.callback()(_group)  # a noun stays a group even with one command (`config check`)
+    return app
+
+
+def _group() -> None:
+    """Nothing to do before the subcommand."""
+
+
+def verb_app() -> typer.Typer:
+    """The app of one top-level verb (``run``, ``demo``): a single command."""
+    return typer.Typer(rich_markup_mode=MARKUP, context_settings=CONTEXT, add_completion=False)
+
+
+def flag(*names: str, help: str) -> Any:
+    """An on/off option (no value, so no type shown beside it in the help)."""
+    return typer.Option(*names, help=help, metavar="")
+
+
+#: the one time-range syntax of every command that takes one (``--since`` / ``--until``)
+WHEN_HELP = "2026-11-23, 2026-11-23T09:00 (UK time), or 24h / 7d / 30m ago"
+Since = Annotated[
+    str | None, typer.Option("--since", metavar="WHEN", help=f"from this time: {WHEN_HELP}")
+]
+Until = Annotated[
+    str | None,
+    typer.Option("--until", metavar="WHEN", help="before this time (same forms as --since)"),
+]
+
+
+def limit_option() -> Any:
+    """``--limit N`` means one thing everywhere: show at most N rows."""
+    return typer.Option("--limit", metavar="N", min=1, help="show at most N rows")
+
+
+def deprecated(old: str, new: str) -> None:
+    """A renamed command still works for one release, and says what to use instead."""
+    err_console.print(
+        f"[yellow]note:[/] `borough {old}` is deprecated and will be removed in the next "
+        f"release; use `borough {new}`",
+        soft_wrap=True,
+    )
 
 
 def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
@@ -124,9 +185,26 @@ def opened_runtime(
             runtime.close()
 
 
+@contextmanager
+def opened_view() -> Iterator[LedgerView]:
+    """Config and ledger for a read-only command: no secret store, so no passphrase and
+    no Argon2 unlock (a command that shows decrypted data uses :func:`opened_runtime`)."""
+    from borough import logconfig
+    from borough.view import open_view
+
+    with errors_reported():
+        view = open_view()
+        try:
+            logconfig.configure(None, console_level="WARNING")
+            yield view
+        finally:
+            logconfig.reset()
+            view.close()
+
+
 def stop_on_sigterm() -> None:
     """SIGTERM (scheduler timeout, systemd stop) ends a run like Ctrl+C: items are kept safe."""
-    from borough.worker import RunCancelled
+    from borough.item_worker import RunCancelled
 
     def _handler(signum: int, frame: Any) -> None:
         raise RunCancelled()

@@ -23,6 +23,7 @@ from borough.observe import RunObserver
 
 if TYPE_CHECKING:
     from borough.runtime import Runtime
+    from borough.view import LedgerView
 
 STATE_STYLE = {
     ItemState.DONE: "green",
@@ -62,6 +63,10 @@ class QuietObserver(RunObserver):
         self.console = console
         self.waited_for_seat = False
         self.previews: list[Any] = []
+        self.plans: list[tuple[str, list[str]]] = []
+
+    def on_plan(self, plans: list[tuple[str, list[str]]]) -> None:
+        self.plans = plans
 
     def on_seat_wait(self, message: str) -> None:
         self.waited_for_seat = True
@@ -218,7 +223,7 @@ def runs_table(runs: list[RunRecord]) -> Table:
     return table
 
 
-def where_to_look(runtime: Runtime, run: RunRecord) -> list[str]:
+def where_to_look(runtime: Runtime | LedgerView, run: RunRecord) -> list[str]:
     paths = runtime.paths
     return [
         f"ledger:    {runtime.ledger.url}  (`borough items list --run {run.id}`)",

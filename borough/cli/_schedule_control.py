@@ -1,7 +1,7 @@
 """The dashboard's schedule pages over the scheduler's operator API.
 
 Only the CLI wires ``scheduler`` in (DESIGN dependency rules), so this adapter lives here
-and ``borough dashboard`` hands it to the dashboard. The scheduler records pause, resume
+and ``borough serve dashboard`` hands it to the dashboard. The scheduler records pause, resume
 and run-now in the audit trail with the actor it is given (``user:<name>``).
 """
 

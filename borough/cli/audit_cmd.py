@@ -14,7 +14,10 @@ from borough.cli import audit_reading
 from borough.cli._common import (
     console,
     err_console,
+    errors_reported,
     fail,
+    flag,
+    noun_app,
     opened_runtime,
 )
 from borough.cli.exitcodes import ExitCode
@@ -25,9 +28,7 @@ if TYPE_CHECKING:
     from borough.audit.anchors import Anchor
     from borough.audit.verify import Verdict
 
-app = typer.Typer(
-    help="Verify, export and search the tamper-evident audit trail.", no_args_is_help=True
-)
+app = noun_app("audit")
 
 
 @app.command("verify")
@@ -42,18 +43,22 @@ def verify(
     public_key: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="PEM public key you kept (default: the installation's key from the secret "
             "store, which also checks every record's MAC; other machines' trails are checked "
-            "with the public keys registered in the ledger)"
+            "with the public keys registered in the ledger)",
         ),
     ] = None,
     anchor: Annotated[
         list[str] | None,
-        typer.Option(help="SEQ:HASH of an anchor kept elsewhere (repeatable)"),
+        typer.Option(metavar="SEQ:HASH", help="an anchor kept elsewhere (repeatable)"),
     ] = None,
     anchors: Annotated[
         Path | None,
-        typer.Option(help="file of kept anchors: lines from `borough audit anchor` or SEQ:HASH"),
+        typer.Option(
+            metavar="FILE",
+            help="file of kept anchors: lines from `borough audit anchor`, or SEQ:HASH",
+        ),
     ] = None,
     full: Annotated[
         bool,
@@ -72,6 +77,8 @@ def verify(
     from borough.audit.anchors import parse_anchor, read_anchor_file
     from borough.errors import BoroughError
 
+    if not files:  # shipped exports are verified anywhere, installation or not
+        _require_installation()
     try:
         external = [parse_anchor(text) for text in anchor or []]
         if anchors is not None:
@@ -93,6 +100,23 @@ def verify(
     audit_reading.notes(notes)
     if any(not v.ok for v in verdicts):
         raise typer.Exit(ExitCode.TAMPERED)
+
+
+def _require_installation() -> None:
+    """Nothing here at all (no trail, no ledger or secret store): say so (exit 3) and create
+    nothing, rather than vouch for an empty folder. Where an installation's own state is
+    left, a missing trail is for the verification to judge (records were deleted)."""
+    from borough.config import load_config
+
+    with errors_reported():
+        paths = load_config().paths
+    if any(folder.is_dir() and any(folder.iterdir()) for folder in (paths.audit, paths.data)):
+        return
+    fail(
+        f"no audit trail in {paths.audit}: nothing to verify. Run this in the installation "
+        "(BOROUGH_HOME, or the folder with config/) whose trail you mean",
+        ExitCode.ERROR,
+    )
 
 
 def _verify_with_store(external: list[Anchor], full: bool) -> tuple[list[Verdict], list[str]]:
@@ -217,7 +241,7 @@ def anchor() -> None:
 def repair(
     quarantine_unproven: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--quarantine-unproven",
             help="also move aside records after the signed head that fail their MAC check",
         ),
@@ -252,7 +276,7 @@ def repair(
 @app.command("restart")
 def restart(
     reason: Annotated[str, typer.Option(help="why: it is written into the new chain")],
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[bool, flag("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Break-glass: start a new chain when the trail is lost or cannot be repaired.
 
@@ -286,7 +310,7 @@ def purge(
     older_than_days: Annotated[
         int | None, typer.Option(help="default: audit.retention_days in borough.yaml", min=1)
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[bool, flag("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Retention: sign the chain, then remove records, evidence and item data older than N days."""
     from borough.audit.retention import purge_older_than

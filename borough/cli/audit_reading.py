@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, err_console, errors_reported, fail, opened_runtime
+from borough.cli._common import (
+    Since,
+    Until,
+    console,
+    deprecated,
+    err_console,
+    errors_reported,
+    fail,
+    opened_runtime,
+)
 from borough.cli._common import parse_when as _parse_when
 from borough.cli.exitcodes import ExitCode
 
@@ -79,17 +88,18 @@ def view_of(config: Config, books: AuditBooks) -> AuditView:
 
 
 def export(
-    from_: Annotated[
-        str | None, typer.Option("--from", help="start, e.g. 2026-11-01 or 7d")
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="end (exclusive)")] = None,
+    since: Since = None,
+    until: Until = None,
     fmt: Annotated[Format, typer.Option("--format", help="csv or jsonl")] = Format.csv,
     trail: Annotated[
-        str | None, typer.Option(help="only this writer's records (a runner's host name)")
+        str | None,
+        typer.Option(metavar="HOST", help="only this writer's records (a runner's host name)"),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="file (default stdout)")
     ] = None,
+    from_: Annotated[str | None, typer.Option("--from", hidden=True)] = None,
+    to: Annotated[str | None, typer.Option("--to", hidden=True)] = None,
 ) -> None:
     """Records in a time range for an auditor (tokens only: no personal data in clear).
 
@@ -99,10 +109,13 @@ def export(
     from borough.audit.browse import range_filters
     from borough.audit.reading import write_export
 
-    since, until = _parse_when(from_), _parse_when(to)
+    if from_ is not None or to is not None:  # the old names, for one release
+        deprecated("audit export --from/--to", "audit export --since/--until")
+        since, until = since or from_, until or to
+    start, end = _parse_when(since), _parse_when(until)
     with audit_books() as (config, books), reading_errors():
         view = view_of(config, books).catch_up()
-        filters = range_filters(since, until, trail=trail or "")
+        filters = range_filters(start, end, trail=trail or "")
         rows = view.stream(filters, chain_order=fmt is Format.jsonl)
         if output is None:
             count = write_export(rows, sys.stdout, fmt.value)

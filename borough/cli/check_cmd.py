@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from borough.cli._common import console, fail, local, opened_runtime
+from borough.cli._common import console, fail, flag, local, noun_app, opened_runtime
 from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -23,24 +23,25 @@ if TYPE_CHECKING:
     from borough.drift.report import DriftReport, Finding
     from borough.runtime import Runtime
 
-app = typer.Typer(help="Check that apps still look as their bots expect.", no_args_is_help=True)
+app = noun_app("check")
 
 STATUS = {"ok": "[green]ok[/]", "drift": "[red]drifted[/]", "error": "[yellow]not checked[/]"}
 
 
 @app.command("app")
 def check_app_cmd(
-    name: Annotated[str, typer.Argument(help="the app's name in config/apps.yaml")],
+    name: Annotated[str, typer.Argument(metavar="APP", help="the app's name in config/apps.yaml")],
     accept: Annotated[
-        bool, typer.Option("--accept", help="offer each proposed fix for acceptance")
+        bool, flag("--accept", help="offer each proposed fix for acceptance")
     ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", help="with --accept: accept every proposed fix shown")
+        bool, flag("--yes", help="with --accept: accept every proposed fix shown")
     ] = False,
     by: Annotated[
-        str | None, typer.Option("--by", help="who accepts (recorded); default: your login")
+        str | None,
+        typer.Option("--by", metavar="NAME", help="who accepts (recorded); default: your login"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    as_json: Annotated[bool, flag("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Visit the app's declared screens (signed in, no item touched) and report drift.
 

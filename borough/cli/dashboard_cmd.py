@@ -1,4 +1,4 @@
-"""``borough dashboard`` (serve the web UI) and ``borough dashboard users ...`` (accounts)."""
+"""``borough dashboard users ...``: the accounts (``borough serve dashboard`` serves it)."""
 
 from __future__ import annotations
 
@@ -8,91 +8,68 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from borough.cli._common import (
+    CONTEXT,
+    MARKUP,
     console,
-    err_console,
+    deprecated,
     fail,
+    flag,
     is_interactive,
     local,
+    noun_app,
     opened_runtime,
     usage,
 )
+from borough.cli._json import JsonFlag, emit
 
 if TYPE_CHECKING:
-    from borough.dashboard.schedules import ScheduleControl
     from borough.dashboard.state import Dashboard
-    from borough.runtime import Runtime
 
-app = typer.Typer(
-    help="The web dashboard for operators and auditors, and its accounts.",
+app = noun_app(
+    "dashboard",
     invoke_without_command=True,
+    no_args_is_help=False,
 )
 users_app = typer.Typer(
-    help="Dashboard accounts: add, list, disable, enable, passwd, roles.", no_args_is_help=True
+    help="Dashboard accounts: add, list, disable, enable, passwd, roles.",
+    rich_markup_mode=MARKUP,
+    context_settings=CONTEXT,
+    no_args_is_help=True,
+    add_completion=False,
 )
 app.add_typer(users_app, name="users")
 
 RoleOption = Annotated[
     list[str] | None,
-    typer.Option("--role", "-r", help="operator, auditor or admin (repeat for several)"),
+    typer.Option(
+        "--role", "-r", metavar="ROLE", help="operator, auditor or admin (repeat for several)"
+    ),
 ]
 PasswordStdin = Annotated[
     bool,
-    typer.Option("--password-stdin", help="read the password from the first line of stdin"),
+    flag("--password-stdin", help="read the password from the first line of stdin"),
 ]
 
 
 @app.callback()
 def dashboard(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on", min=1, max=65535)] = None,
+    host: Annotated[str | None, typer.Option(hidden=True)] = None,
+    port: Annotated[int | None, typer.Option(hidden=True, min=1, max=65535)] = None,
 ) -> None:
-    """Serve the dashboard (default 127.0.0.1:8470, see ``dashboard:`` in borough.yaml)."""
+    """Dashboard accounts (`borough dashboard users ...`); `borough serve dashboard` serves it.
+
+    Bare `borough dashboard` still serves it for one release (deprecated).
+    """
     if ctx.invoked_subcommand is not None:
         return
-    from borough.dashboard.app import create_app
-    from borough.dashboard.serve import is_loopback, run_until_stopped, server
-    from borough.dashboard.state import Dashboard
+    from borough.cli.serve_cmd import serve_dashboard
 
-    with opened_runtime(console_level="INFO") as runtime:
-        settings = runtime.config.settings.dashboard
-        host = host or settings.host
-        port = port or settings.port
-        dash = Dashboard.open(runtime, schedules=_schedule_control(runtime))
-        web = create_app(dash)  # borough errors become one clear line (opened_runtime)
-        if not dash.users.list():
-            err_console.print(
-                "No dashboard accounts yet: create the first administrator with\n"
-                "  borough dashboard users add NAME --role admin"
-            )
-        if not is_loopback(host) and not settings.secure_cookies:
-            err_console.print(
-                f"[yellow]warning:[/] listening on {host} without HTTPS: put a TLS proxy in "
-                f"front and set dashboard.secure_cookies: true"
-            )
-        console.print(f"borough dashboard on http://{host}:{port}/ (Ctrl+C to stop)")
-        run_until_stopped(server(web, host, port))
-        console.print("borough dashboard stopped")
-
-
-def _schedule_control(runtime: Runtime) -> ScheduleControl | None:
-    """The scheduler's operator API for the schedule pages; without it they say why."""
-    from borough.errors import BoroughError
-
-    try:
-        from borough.cli._schedule_control import SchedulerControl
-
-        return SchedulerControl(runtime)
-    except ImportError as exc:
-        reason = f"the scheduler is not installed ({exc}): pip install 'borough[scheduler]'"
-    except BoroughError as exc:
-        reason = str(exc)
-    err_console.print(f"[yellow]warning:[/] schedule pages are off: {escape(reason)}")
-    return None
+    deprecated("dashboard", "serve dashboard")
+    serve_dashboard(host=host, port=port)
 
 
 @contextmanager
@@ -133,10 +110,24 @@ def add(
 
 
 @users_app.command("list")
-def list_users() -> None:
+def list_users(as_json: JsonFlag = False) -> None:
     """Every account, its roles and whether it is enabled."""
     with _dashboard() as dash:
         users = dash.users.list()
+    if as_json:
+        emit(
+            [
+                {
+                    "name": user.name,
+                    "roles": list(user.role_names),
+                    "disabled": user.disabled,
+                    "created_at": user.created_at,
+                    "last_login_at": user.last_login_at,
+                }
+                for user in users
+            ]
+        )
+        return
     if not users:
         console.print(
             "No dashboard accounts. Add one: borough dashboard users add NAME --role admin"

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borough.cli._common import LONDON, console, errors_reported, fail, local
+from borough.cli._common import LONDON, console, errors_reported, fail, flag, local, verb_app
 
 if TYPE_CHECKING:
     from borough.ledger import RunRecord
     from borough.runtime import Runtime
-    from bots.demo_systems import Holding
+    from borough_examples.demo import Holding
     from scheduler.session import SessionSummary
 
 DEMO_PASSPHRASE = "borough-demo-only-not-for-real-secrets"
@@ -44,18 +44,33 @@ STORY = (
 )
 
 
+app = verb_app()
+
+
+@app.command("demo")
 def demo(
     keep: Annotated[
-        bool, typer.Option("--keep", help="keep the previous demo's ledger and apps (exactly-once)")
+        bool, flag("--keep", help="keep the previous demo's ledger and apps (exactly-once)")
     ] = False,
     runs: Annotated[
-        int, typer.Option(min=1, max=5, help="runs of each bot before the demo ends")
+        int, typer.Option(metavar="N", min=1, max=5, help="runs of each bot before the demo ends")
     ] = 2,
     minutes: Annotated[
-        float, typer.Option(min=1, help="stop after this many minutes even if runs are left")
+        float,
+        typer.Option(metavar="MINUTES", min=1, help="stop after this long even if runs are left"),
     ] = 10,
+    published: Annotated[
+        bool,
+        flag(
+            "--published",
+            help="show the desktop client as a published app (remote-desktop style): the bot "
+            "sees it only through a VNC viewer, types and reads back by OCR",
+        ),
+    ] = False,
 ) -> None:
-    """Run the demo: the scheduler moves sample council data between three legacy systems.
+    """Run the demo: sample council data, three legacy apps.
+
+    The scheduler moves sample council data between three simulated legacy systems.
 
     Everything happens in var/demo (its own config copy, ledger, audit trail, secrets and
     apps), so the demo never touches a real installation.
@@ -64,17 +79,25 @@ def demo(
     from borough.config import load_config, resolve_paths
     from borough.runtime import open_runtime
     from borough.secrets.passphrase import take_passphrase
-    from bots.demo_systems import legacy_systems
+    from borough_examples.demo import legacy_systems, use_published_client
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
         fail(f"run the demo from the borough folder ({source_home} has no config/)")
     demo_home = prepare_home(source_home, keep=keep)
+    if published:
+        use_published_client(demo_home)
     # Taken out of this process's environment before the legacy apps and X server start.
     passphrase = take_passphrase("BOROUGH_SECRETS_PASSPHRASE") or DEMO_PASSPHRASE
     env = {"BOROUGH_HOME": str(demo_home), "BOROUGH_SECRETS_PASSPHRASE": passphrase}
     console.rule("[bold]borough demo")
     console.print(STORY)
+    if published:
+        console.print(
+            "The revenues client is [bold]published[/]: it runs inside a VNC server and the "
+            "bot sees it only through a viewer window (no clipboard, no window titles), "
+            "typing each value and reading it back by OCR."
+        )
     console.print(f"\nDemo installation: {demo_home}")
     with errors_reported(), legacy_systems(demo_home) as systems:
         console.print(
@@ -236,5 +259,5 @@ def report(runtime: Runtime, runs: list[RunRecord], holdings: list[Holding]) -> 
         "  borough runs list\n"
         "  borough items list --state failed\n"
         "  borough audit verify\n"
-        "  borough dashboard users add admin --role admin && borough dashboard"
+        "  borough dashboard users add admin --role admin && borough serve dashboard"
     )

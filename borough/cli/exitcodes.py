@@ -22,4 +22,4 @@ def help_text() -> str:
         ExitCode.ERROR: "error: config, secrets, ledger, disk, or a run that could not complete",
         ExitCode.TAMPERED: "the audit trail failed verification (altered, cut or damaged)",
     }
-    return "Exit codes:\n" + "\n".join(f"{int(c)}  {meaning[c]}" for c in ExitCode)
+    return "Exit codes:\n\n" + "\n".join(f"* {int(c)}  {meaning[c]}" for c in ExitCode)

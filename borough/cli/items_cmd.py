@@ -10,13 +10,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from borough.cli._common import console, opened_runtime, usage
-
-app = typer.Typer(
-    help="Look at work items; retry failed ones; resolve those needing review; decide "
-    "four-eyes requests.",
-    no_args_is_help=True,
+from borough.cli._common import (
+    console,
+    flag,
+    limit_option,
+    noun_app,
+    opened_runtime,
+    opened_view,
+    usage,
 )
+from borough.cli._json import JsonFlag, emit, item_json
+
+app = noun_app("items")
 
 
 class Resolution(enum.StrEnum):
@@ -28,32 +33,42 @@ class Resolution(enum.StrEnum):
 
 @app.command("list")
 def list_items(
-    bot: Annotated[str | None, typer.Option(help="only this bot")] = None,
+    bot: Annotated[str | None, typer.Option(metavar="BOT", help="only this bot")] = None,
     state: Annotated[
         list[str] | None,
-        typer.Option(help="pending, claimed, in_flight, done, failed, needs_review, skipped"),
+        typer.Option(
+            metavar="STATE",
+            help="pending, claimed, in_flight, done, failed, needs_review, skipped (repeat)",
+        ),
     ] = None,
-    run: Annotated[str | None, typer.Option(help="items of this run")] = None,
+    run: Annotated[str | None, typer.Option(metavar="RUN", help="items of this run")] = None,
     key: Annotated[
-        str | None, typer.Option(help="find by the item's key (compared as its token)")
+        str | None,
+        typer.Option(metavar="KEY", help="find by the item's key (compared as its token)"),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, limit_option()] = 100,
+    offset: Annotated[int, typer.Option(metavar="N", min=0, help="skip the first N rows")] = 0,
+    as_json: JsonFlag = False,
 ) -> None:
     """Items in the ledger, oldest first."""
     from borough.cli._render import items_table
     from borough.ledger import ItemState
+    from borough.runtime import Runtime
 
     try:
         states = [ItemState(s.lower().replace("-", "_")) for s in state] if state else None
     except ValueError as exc:
         usage(f"{exc}; states are: {', '.join(s.value for s in ItemState)}")
-    with opened_runtime() as runtime:
+    # only --key needs the keys (to turn the key into its token): the rest is read-only
+    with opened_runtime() if key else opened_view() as runtime:
         run_id = runtime.ledger.runs.get(run).id if run else None
-        token = runtime.tokenizer.token(key) if key else None
+        token = runtime.tokenizer.token(key) if isinstance(runtime, Runtime) and key else None
         items = runtime.ledger.items.list(
             bot=bot, states=states, run_id=run_id, token=token, limit=limit, offset=offset
         )
+        if as_json:
+            emit([item_json(item) for item in items])
+            return
         if not items:
             console.print("No items match.")
             return
@@ -64,18 +79,24 @@ def list_items(
 def show_item(
     item_id: Annotated[int, typer.Argument(help="the item's id")],
     reveal: Annotated[
-        bool, typer.Option("--reveal", help="decrypt and show the item's key and data")
+        bool, flag("--reveal", help="decrypt and show the item's key and data")
     ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
-    """One item; ``--reveal`` decrypts its personal data (recorded in the audit trail)."""
+    """One item; `--reveal` decrypts its personal data (recorded in the audit trail)."""
     from borough.cli._render import items_table
+    from borough.runtime import Runtime
 
-    with opened_runtime() as runtime:
+    with opened_runtime() if reveal else opened_view() as runtime:
         item = runtime.ledger.items.get(item_id, unseal=reveal)
-        if reveal:  # the record first: nothing personal is shown unless it was written
+        if reveal and isinstance(runtime, Runtime):
+            # the record first: nothing personal is shown unless it was written
             runtime.trail.emit(
                 "item.revealed", item=item.key_token, data_categories=item.data_categories
             )
+        if as_json:
+            emit(item_json(item, revealed=reveal))
+            return
         console.print(items_table([item], show_key=reveal))
         console.print(f"subjects: {' '.join(item.subjects) or '-'}")
         console.print(f"data categories: {', '.join(item.data_categories) or '-'}")

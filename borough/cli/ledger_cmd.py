@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
 from rich.markup import escape
 from rich.table import Table
 
-from borough.cli._common import console, opened_runtime
+from borough.cli._common import console, flag, noun_app, opened_runtime
 
-app = typer.Typer(help="Repair the ledger's account in the audit trail.", no_args_is_help=True)
+app = noun_app("ledger")
 
 
 @app.command("reconcile")
 def reconcile(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="list what is missing; write nothing")
-    ] = False,
+    dry_run: Annotated[bool, flag("--dry-run", help="list what is missing; write nothing")] = False,
 ) -> None:
     """Reap dead runs, then write a labelled reconstruction record for every ledger state
     the audit trail does not account for (an item never recorded as ingested, a DONE item

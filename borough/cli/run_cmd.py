@@ -10,12 +10,15 @@ from rich.markup import escape
 
 from borough.cli._common import (
     console,
+    deprecated,
     err_console,
     errors_reported,
     fail,
+    flag,
     opened_runtime,
     stop_on_sigterm,
     usage,
+    verb_app,
 )
 from borough.cli.exitcodes import ExitCode
 
@@ -35,35 +38,46 @@ def parse_inputs(values: list[str]) -> dict[str, str]:
     return inputs
 
 
+app = verb_app()
+
+
+@app.command("run")
 def run(
-    bot: Annotated[str, typer.Argument(help="the bot's name (see config/bots/)")],
+    bot: Annotated[str, typer.Argument(metavar="BOT", help="the bot's name (see config/bots/)")],
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", "-i", help="NAME=PATH, replaces an input of the bot's config"),
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="NAME=PATH",
+            help="replaces an input of the bot's config (repeat for several)",
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="read and validate the inputs; touch nothing")
+        bool, flag("--dry-run", help="read and validate the inputs; touch nothing")
     ] = False,
-    limit: Annotated[
-        int | None, typer.Option(help="stop after working this many items", min=1)
+    max_items: Annotated[
+        int | None,
+        typer.Option(metavar="N", min=1, help="stop after working N items; the next run goes on"),
     ] = None,
+    limit: Annotated[int | None, typer.Option(hidden=True, min=1)] = None,
     trigger: Annotated[str, typer.Option(hidden=True)] = "manual",
     schedule: Annotated[str | None, typer.Option(hidden=True)] = None,
     fire_time: Annotated[str | None, typer.Option(hidden=True)] = None,
     run_id: Annotated[str | None, typer.Option(hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="no progress bar")] = False,
     no_wait: Annotated[
-        bool,
-        typer.Option("--no-wait", help="fail at once if a licence seat the bot needs is taken"),
+        bool, flag("--no-wait", help="fail at once if a licence seat the bot needs is taken")
     ] = False,
 ) -> None:
-    """Run a bot now: record its input rows, work each one exactly once, print a summary.
+    """Run a bot now: work each input row exactly once.
 
-    The run takes a licence seat on every app of the bot with ``max_sessions``; if one is
-    taken it waits (saying who holds it) unless ``--no-wait`` is given.
-    Exit code 0: all done; 1: finished with failed or needs-review items (a dry run: rows
-    that would fail); 3: the run could not complete (stopped, cancelled, stopped itself
-    after losing its lease, no free seat, config, input).
+    Every input row is recorded before any is worked; each is worked once, and a summary
+    says what happened. The run takes a licence seat on every app of the bot with
+    `max_sessions`; if one is taken it waits (saying who holds it) unless `--no-wait` is
+    given. Exit code 0: all done; 1: finished with failed or needs-review items (a dry run:
+    rows that would fail); 3: the run could not complete (stopped, cancelled, stopped
+    itself after losing its lease, no free seat, config, input).
     """
     from borough.cli._render import (
         ProgressObserver,
@@ -73,10 +87,13 @@ def run(
         where_to_look,
     )
     from borough.errors import SeatUnavailableError
+    from borough.item_worker import RunCancelled
     from borough.ledger import ItemState
     from borough.runner import RunRequest, run_bot
-    from borough.worker import RunCancelled
 
+    if limit is not None:  # the old name: `--limit` now means "show at most N rows" only
+        deprecated("run --limit", "run --max-items")
+        max_items = max_items or limit
     request = RunRequest(
         bot=bot,
         inputs=parse_inputs(inputs or []),
@@ -85,7 +102,7 @@ def run(
         schedule=schedule,
         fire_time=datetime.fromisoformat(fire_time) if fire_time else None,
         run_id=run_id,
-        limit=limit,
+        limit=max_items,
         wait_for_seats=not no_wait,
     )
     stop_on_sigterm()
@@ -103,6 +120,7 @@ def run(
             observer.stop()
         if dry_run:
             _print_preview(observer.previews)
+            _print_plans(observer.plans)
         console.print(summary_table(record))
         if record.error:
             console.print(f"[red]The run stopped: {escape(record.error)}[/]")
@@ -133,6 +151,14 @@ def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
         label = f"already in ledger ({note})" if kind == "known" else (note or "")
         table.add_row(escape(getattr(new, "source", "") or ""), would, escape(label))
     console.print(table)
+
+
+def _print_plans(plans: list[tuple[str, list[str]]]) -> None:
+    """A recipe's steps for the first rows (personal values shown as their category)."""
+    for source, lines in plans:
+        console.print(f"\n[bold]Steps for {escape(source)}[/]")
+        for number, line in enumerate(lines, start=1):
+            console.print(f"  {number:>2}. {escape(line)}", soft_wrap=True)
 
 
 def exit_code(record: RunRecord) -> ExitCode:

@@ -1,32 +1,57 @@
-"""``borough schedules list|pause|resume|run-now``: operators' view of the schedules."""
+"""``borough schedules list|status|sync|pause|resume|run-now``: the operator's schedules.
+
+The scheduler service itself is ``borough serve scheduler``; these commands work with or
+without one running (a running one applies the changes and answers within a second).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from borough.cli._common import console, errors_reported, local, opened_runtime
+from borough.cli._common import (
+    console,
+    errors_reported,
+    flag,
+    local,
+    noun_app,
+    opened_runtime,
+    opened_view,
+)
+from borough.cli._json import JsonFlag, emit
 
-app = typer.Typer(help="See, pause, resume and run schedules.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from scheduler.operate import ScheduleRow
+    from scheduler.service import StartupReport
+    from scheduler.syncplan import SyncPlan
 
-NameArg = Annotated[str, typer.Argument(help="the schedule's name (see `borough schedules list`)")]
+app = noun_app("schedules")
+
+NameArg = Annotated[
+    str,
+    typer.Argument(metavar="SCHEDULE", help="the schedule's name (see `borough schedules list`)"),
+]
+NO_SCHEDULER = "[yellow]No scheduler is running[/] (start one: `borough serve scheduler`)."
 
 
 @app.command("list")
-def list_schedules() -> None:
+def list_schedules(as_json: JsonFlag = False) -> None:
     """Every schedule: next fire (UK local time), calendar, state and last outcome."""
     from rich.table import Table
 
     from borough.cli._render import status_text
     from scheduler.operate import Operator
 
-    with opened_runtime() as runtime, errors_reported():
+    with opened_view() as runtime, errors_reported():
         operator = Operator(runtime, actor="list")
         holder = operator.holder()
         rows = operator.rows()
+        if as_json:
+            emit({"scheduler": holder, "schedules": [_schedule_json(row) for row in rows]})
+            return
         if holder is None:
-            console.print("[yellow]No scheduler is running[/] (`borough scheduler start`).")
+            console.print(NO_SCHEDULER)
         else:
             console.print(f"Scheduler running: pid {holder.get('pid')} on {holder.get('host')}")
         if not rows:
@@ -86,7 +111,7 @@ def run_now(name: NameArg) -> None:
         if operator.holder() is None:
             console.print(
                 "[yellow]No scheduler is running[/]: it starts when one does "
-                f"(`borough scheduler start`), or run it yourself with `borough run {record.bot}`."
+                f"(`borough serve scheduler`), or run it yourself with `borough run {record.bot}`."
             )
 
 
@@ -98,3 +123,119 @@ def _change(verb: str, name: str) -> None:
         operator = Operator(runtime, actor=operator_actor())
         message = operator.pause(name) if verb == "pause" else operator.resume(name)
         console.print(message)
+
+
+@app.command("sync")
+def sync(
+    dry_run: Annotated[
+        bool, flag("--dry-run", help="show the differences; change nothing")
+    ] = False,
+) -> None:
+    """Make the schedule store match config/schedules.yaml, and show what changed.
+
+    Bot configs and apps.yaml (licence seats) are read again too; a running scheduler
+    applies the change without a restart.
+    """
+    from borough.audit.trail import operator_actor
+    from scheduler.operate import Operator
+
+    with opened_runtime() as runtime, errors_reported():
+        operator = Operator(runtime, actor=operator_actor())
+        plan = operator.plan()
+        print_plan(plan)
+        if dry_run or plan.empty:
+            if plan.empty:
+                console.print("The store already matches schedules.yaml.")
+            return
+        console.print(operator.sync())
+
+
+@app.command("status")
+def status(as_json: JsonFlag = False) -> None:
+    """Whether a scheduler is running on this store, and how many runs are queued or running."""
+    from sqlalchemy.engine import make_url
+
+    from borough.ledger import RunStatus
+    from scheduler.operate import Operator
+
+    with opened_view() as runtime, errors_reported():
+        operator = Operator(runtime, actor="status")
+        holder = operator.holder()
+        runs = runtime.ledger.runs
+        queued = runs.list(statuses=[RunStatus.QUEUED], limit=1000)
+        running = runs.list(statuses=[RunStatus.RUNNING], limit=1000)
+        store = make_url(operator.store_url).render_as_string()
+        if as_json:
+            emit(
+                {
+                    "scheduler": holder,
+                    "store": store,
+                    "queued": len(queued),
+                    "running": len(running),
+                }
+            )
+            return
+        if holder is None:
+            console.print(NO_SCHEDULER)
+        else:
+            console.print(
+                f"[green]Scheduler running[/]: pid {holder.get('pid')} on {holder.get('host')} "
+                f"since {holder.get('since')} UTC"
+            )
+        console.print(f"store: {store}")
+        console.print(f"{len(queued)} run(s) queued, {len(running)} running")
+
+
+def _schedule_json(row: ScheduleRow) -> dict[str, Any]:
+    from borough.cli._json import run_json
+
+    return {
+        "schedule": row.name,
+        "bot": row.bot,
+        "when": row.when,
+        "calendar": row.calendar,
+        "next_fire": row.next_fire,
+        "state": row.state,
+        "priority": row.priority,
+        "last": run_json(row.last) if row.last is not None else None,
+        "queued": row.queued,
+        "running": row.running,
+        "waiting_for": row.waiting_for,
+    }
+
+
+def print_plan(plan: SyncPlan) -> None:
+    for name in plan.added:
+        console.print(f"[green]+ {name}[/]  {plan.details[name]}")
+    for name in plan.changed:
+        console.print(f"[yellow]~ {name}[/]  {plan.details[name]}")
+    for name in plan.removed:
+        console.print(f"[red]- {name}[/]  {plan.details[name]}")
+    if plan.unchanged:
+        console.print(f"[dim]= {len(plan.unchanged)} unchanged[/]")
+
+
+def print_startup(report: StartupReport) -> None:
+    """What a starting scheduler found: the sync, missed fires, catch-up runs, adoptions."""
+    from rich.table import Table
+
+    print_plan(report.plan)
+    if report.missed:
+        table = Table(
+            title="Missed while no scheduler ran (recorded as MISSED)", title_justify="left"
+        )
+        for column in ("schedule", "fire time (UK)", "run", "why"):
+            table.add_column(column, overflow="fold")
+        for run in report.missed:
+            count = run.detail.get("missed_count")
+            why = (run.error or "") + (f" (and {count - 1} earlier)" if count else "")
+            table.add_row(run.schedule or "", local(run.fire_time), run.id, why)
+        console.print(table)
+    for run in report.caught_up:
+        console.print(
+            f"Catch-up run {run.id} queued for {run.schedule} (fire time {local(run.fire_time)})"
+        )
+    if report.adopted:
+        console.print(
+            f"Took over {len(report.adopted)} run(s) still running: {', '.join(report.adopted)}"
+        )

@@ -7,18 +7,17 @@ from typing import Annotated
 
 import typer
 
-from borough.cli._common import console, fail, opened_runtime, usage
+from borough.cli._common import console, fail, flag, noun_app, opened_runtime, usage
+from borough.cli._json import JsonFlag, emit
 
-app = typer.Typer(
-    help="Manage the encrypted secret store (credentials for legacy apps).", no_args_is_help=True
-)
+app = noun_app("secrets")
 
 
 @app.command("set")
 def set_secret(
     name: Annotated[str, typer.Argument(help="e.g. casework-login")],
     stdin: Annotated[
-        bool, typer.Option("--stdin", help="read the value from standard input (scripts)")
+        bool, flag("--stdin", help="read the value from standard input (scripts)")
     ] = False,
 ) -> None:
     """Store a secret; you are asked for the value (hidden), or it is read with --stdin."""
@@ -35,10 +34,13 @@ def set_secret(
 
 
 @app.command("list")
-def list_secrets() -> None:
+def list_secrets(as_json: JsonFlag = False) -> None:
     """Names of stored secrets; values are never shown."""
     with opened_runtime(console_level=None) as runtime:
         names = [n for n in runtime.secrets.names() if not n.startswith("borough.")]
+    if as_json:
+        emit(names)
+        return
     if not names:
         console.print("No secrets stored. Add one with `borough secrets set NAME`.")
     for name in names:

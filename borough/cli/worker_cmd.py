@@ -1,4 +1,4 @@
-"""``borough worker``: run scheduled runs from PostgreSQL queues (scale-out)."""
+"""``borough worker``: the old name of ``borough serve worker``, kept for one release."""
 
 from __future__ import annotations
 
@@ -6,29 +6,18 @@ from typing import Annotated
 
 import typer
 
-from borough.cli._common import console, errors_reported, opened_runtime
+from borough.cli import serve_cmd
+from borough.cli._common import deprecated, flag, verb_app
+
+app = verb_app()
 
 
+@app.command("worker")
 def worker(
-    queues: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--queue", "-q", help="a queue this machine serves, e.g. app:revenues or host:runner-2"
-        ),
-    ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="runs at once on this machine")] = 1,
-    once: Annotated[bool, typer.Option("--once", help="run what is queued now, then exit")] = False,
+    queues: Annotated[list[str] | None, typer.Option("--queue", "-q", metavar="QUEUE")] = None,
+    concurrency: Annotated[int, typer.Option(metavar="N", min=1)] = 1,
+    once: Annotated[bool, flag("--once", help="run what is queued now, then exit")] = False,
 ) -> None:
-    """Run deferred runs (scheduler.dispatch: procrastinate), each in its own process.
-
-    Licence seats are procrastinate locks, so no two workers ever share a seat. Stop with
-    Ctrl+C or SIGTERM: runs in progress are finished first.
-    """
-    from scheduler.logbridge import route_library_logs
-    from scheduler.worker import run_worker
-
-    with opened_runtime(actor="worker", console_level="INFO") as runtime, errors_reported():
-        route_library_logs()
-        served = ", ".join(queues) if queues else "all queues"
-        console.print(f"Worker serving {served} (concurrency {concurrency}).")
-        run_worker(runtime, queues=queues, concurrency=concurrency, once=once)
+    """Deprecated: `borough serve worker`."""
+    deprecated("worker", "serve worker")
+    serve_cmd.serve_worker(queues=queues, concurrency=concurrency, once=once)

@@ -104,11 +104,17 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[st
 
 @dataclass
 class Config:
-    """Everything in ``config/`` plus the resolved folders, loaded once per process."""
+    """Everything in ``config/`` plus the resolved folders, loaded once per process.
+
+    Bot config files are read on first use and kept; :meth:`reload` takes ``apps.yaml`` and
+    the bots' files afresh (the scheduler does at ``sync``). ``borough.yaml`` is read once:
+    its settings choose folders, the ledger and the keys, so a change needs a restart.
+    """
 
     paths: Paths
     settings: BoroughSettings
     apps: dict[str, AppConfig] = field(default_factory=dict)
+    _bots: dict[str, BotConfig | None] = field(default_factory=dict, repr=False)
 
     @property
     def bots_dir(self) -> Path:
@@ -118,7 +124,18 @@ class Config:
         return self.bots_dir / f"{name}.yaml"
 
     def bot_config(self, name: str) -> BotConfig | None:
-        """The bot's config file, if it has one."""
+        """The bot's config file, if it has one (read once; a file with errors is read
+        again at each call, so the error is reported each time until it is fixed)."""
+        if name not in self._bots:
+            self._bots[name] = self._read_bot_config(name)
+        return self._bots[name]
+
+    def reload(self) -> None:
+        """Read ``apps.yaml`` now, and each bot's config file again at its next use."""
+        self.apps = _read_apps(self.paths)
+        self._bots.clear()
+
+    def _read_bot_config(self, name: str) -> BotConfig | None:
         file = self.bot_config_file(name)
         if not file.exists():
             return None
@@ -172,5 +189,8 @@ def load_config(paths: Paths | None = None) -> Config:
     settings = validate_file(BoroughSettings, first.config / "borough.yaml", required=False)
     if paths is None:
         first = resolve_paths(logs=settings.paths.logs, data=settings.paths.data)
-    apps = validate_file(AppsFile, first.config / "apps.yaml", required=False).apps
-    return Config(paths=first, settings=settings, apps=apps)
+    return Config(paths=first, settings=settings, apps=_read_apps(first))
+
+
+def _read_apps(paths: Paths) -> dict[str, AppConfig]:
+    return validate_file(AppsFile, paths.config / "apps.yaml", required=False).apps

@@ -183,7 +183,9 @@ class AppConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", hide_input_in_errors=True, frozen=True)
 
-    kind: str = Field(description="connector kind: web, desktop, files, database")
+    kind: str = Field(
+        description="connector kind: web, desktop, files (installed), or module:Class"
+    )
     description: str = ""
     credential: str | None = Field(default=None, description="name of a secret in the store")
     max_sessions: int | None = Field(default=None, ge=1, description="licence seats / logins")
@@ -308,13 +310,49 @@ class BotConfig(Strict):
         default_factory=dict, description="name: path, or name: {path, encoding, sheet, limits}"
     )
     apps: list[str] = Field(default_factory=list, description="apps in config/apps.yaml it uses")
+    secrets: list[str] = Field(
+        default_factory=list,
+        description="secrets it reads with ctx.secret() besides its apps' credentials "
+        "(a scheduled run is handed these and no others)",
+    )
     retry: RetryPolicy | None = None
+    check_first: bool | None = Field(
+        default=None,
+        description="ask find_existing before process() for items that start untouched "
+        "(default: the bot's check_first)",
+    )
+    save_every: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="items per save for apps that keep changes until an explicit save "
+        "(default: the bot's save_every; 0: no batches)",
+    )
     max_run_minutes: float | None = Field(default=None, gt=0)
     preflight: Preflight | None = Field(
         default=None,
         description="when this bot's runs check their apps' screens first (default: each app's)",
     )
     settings: dict[str, Any] = Field(default_factory=dict)
+    kind: Literal["python", "recipe"] = Field(
+        default="python",
+        description="python: a Bot class (entry: or installed); recipe: the steps in recipe:",
+    )
+    recipe: dict[str, Any] | None = Field(
+        default=None, description="kind: recipe: input, columns, steps (docs/recipes.md)"
+    )
+    manual_minutes_per_item: float | None = Field(
+        default=None,
+        gt=0,
+        le=24 * 60,
+        description="how long an officer takes over one item by hand (benefit reporting)",
+    )
+    manual_error_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of items an officer keys wrongly by hand, e.g. 0.03 (benefit reporting)",
+    )
 
     @field_validator("inputs", mode="before")
     @classmethod

@@ -10,18 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 from loguru import logger
 
-
-class InterceptHandler(logging.Handler):
-    """The loguru recipe: stdlib records (uvicorn's) become loguru records."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            level: str | int = logger.level(record.levelname).name
-        except ValueError:
-            level = record.levelno
-        logger.bind(action="dashboard.server").opt(exception=record.exc_info).log(
-            level, record.getMessage()
-        )
+from borough import logconfig
 
 
 def is_loopback(host: str) -> bool:
@@ -35,10 +24,11 @@ def is_loopback(host: str) -> bool:
 
 def server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
     """A uvicorn server for ``app`` (no access log: the audit trail records actions)."""
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        std = logging.getLogger(name)
-        std.handlers = [InterceptHandler()]
-        std.propagate = False
+    logconfig.route_stdlib(
+        ("uvicorn", "uvicorn.error", "uvicorn.access"),
+        level=logging.NOTSET,
+        action="dashboard.server",
+    )
     config = uvicorn.Config(
         app,
         host=host,

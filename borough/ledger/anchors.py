@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from borough.audit.anchors import Anchor
 from borough.errors import LedgerError
 from borough.ledger import txn
+from borough.ledger.engine import BUSY_MS, READ_ONLY
 from borough.ledger.schema import audit_anchors
 
 ANCHOR_WAIT_MS = 1000  #: at most this long for SQLite's write lock (see AnchorBook)
@@ -27,8 +28,8 @@ class AnchorBook:
         # The trail's writer calls this holding the trail's file lock, while a ledger write
         # elsewhere may hold the ledger's lock and wait for the file: reads never take the
         # write lock, and a write waits a second at most (the next anchor makes good a miss).
-        self._reader = engine.execution_options(**{txn.READ_ONLY: True})
-        self._writer = engine.execution_options(**{txn.BUSY_MS: ANCHOR_WAIT_MS})
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._writer = engine.execution_options(**{BUSY_MS: ANCHOR_WAIT_MS})
 
     def record(self, anchor: Anchor) -> None:
         """Append ``anchor``; an older point than the latest is refused (anchors only grow).

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.audit.indexrows import ChainRow, Entry, Filters, IndexRow, Mark, group_people
 from borough.ledger import txn
+from borough.ledger.engine import BUSY_MS, READ_ONLY
 from borough.ledger.schema import audit_index, audit_index_marks, audit_people
 
 _COLUMNS = (
@@ -63,13 +64,13 @@ class AuditIndexBook:
         # Rows are sent by the trail's writer, which may hold the trail's lock while a ledger
         # write elsewhere holds the ledger's and waits for the trail: wait a second at most
         # (rows not sent are added from the files by the next reader).
-        self._writer = engine.execution_options(**{txn.BUSY_MS: INDEX_WAIT_MS})
+        self._writer = engine.execution_options(**{BUSY_MS: INDEX_WAIT_MS})
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A connection for reading: on SQLite it takes no write lock."""
         with self._engine.connect() as conn:
-            yield conn.execution_options(**{txn.READ_ONLY: True})
+            yield conn.execution_options(**{READ_ONLY: True})
 
     # -- writing ------------------------------------------------------------------------------
     def _insert(self, table: Any) -> Any:

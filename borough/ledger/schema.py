@@ -22,8 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: 2: licence seats (borough_seats) and audit anchors (issue 11); 3: the audit index, the
-#: trail's writers and the last verified point of each trail (issue 20)
+#: 2: licence seats, audit anchors and runners (issue 11 and scale-out); 3: the audit index,
+#: the trail's writers and the last verified point of each trail (issue 20)
 SCHEMA_VERSION = 3
 
 
@@ -122,6 +122,21 @@ seats = Table(
     Column("host", String(255), nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Index("ix_seats_run", "run_id"),
+)
+
+#: Runner machines of a scale-out installation (``borough serve worker``): one row per host,
+#: renewed while the worker lives, so ``borough status`` can list them across machines.
+runners = Table(
+    "borough_runners",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("queues", Text, nullable=False, default="[]"),
+    Column("concurrency", Integer, nullable=False, default=1),
+    Column("version", String(40), nullable=False, default=""),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
 )
 
 #: Signed points of each writer's audit trail (version 2): appended at every signed

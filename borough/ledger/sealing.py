@@ -32,3 +32,20 @@ class Sealer:
                 "(restore the secret store that belongs to this ledger)"
             ) from None
         return data
+
+
+class LockedSealer(Sealer):
+    """For a ledger opened without the keys (read-only operator commands): run and item
+    records can be read, sealed item data cannot be opened or written."""
+
+    def __init__(self) -> None:
+        pass
+
+    def seal(self, payload: dict[str, Any]) -> bytes:
+        raise LedgerError("this command opened the ledger read-only, without the keys")
+
+    def unseal(self, blob: bytes) -> dict[str, Any]:
+        raise LedgerError(
+            "this command opened the ledger without the keys, so item data stays sealed "
+            "(commands that show it unlock the secret store)"
+        )

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
-from borough import filemodes
 from borough.errors import LedgerError
-from borough.ledger import migrate, schema, txn
+from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
 from borough.ledger.auditindex import AuditIndexBook
+from borough.ledger.engine import READ_ONLY, is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
+from borough.ledger.runners import RunnerBook
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
 from borough.ledger.writers import VerifiedBook, WriterBook
@@ -35,6 +34,7 @@ class Ledger:
         self.audit_index = AuditIndexBook(engine)
         self.audit_writers = WriterBook(engine)
         self.audit_verified = VerifiedBook(engine)
+        self.runners = RunnerBook(engine)
 
     @property
     def url(self) -> str:
@@ -58,6 +58,15 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot open the ledger at {url}: {exc}") from None
 
+    def reachable(self) -> bool:
+        """Whether the database answers now (a run pauses while it does not)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -68,8 +77,10 @@ class SqliteLedger(Ledger):
     dialect = "sqlite"
 
     @classmethod
-    def connect(cls, url: str, sealer: Sealer) -> SqliteLedger:
-        engine = sqlite_engine(url)
+    def connect(cls, url: str, sealer: Sealer, *, read_only: bool = False) -> SqliteLedger:
+        engine = open_engine(url)
+        if read_only:  # plain BEGIN: reads a snapshot, never waits for a writer
+            engine = engine.execution_options(**{READ_ONLY: True})
         try:
             return cls(engine, sealer)
         except OperationalError as exc:
@@ -83,70 +94,15 @@ class PostgresLedger(Ledger):
 
     @classmethod
     def connect(cls, url: str, sealer: Sealer) -> PostgresLedger:
-        return cls(postgres_engine(url), sealer)
+        return cls(open_engine(url), sealer)
 
 
-def sqlite_engine(url: str) -> Engine:
-    """SQLite in WAL mode; transactions take the write lock at once (``BEGIN IMMEDIATE``)
-    unless the connection is marked :data:`borough.ledger.txn.READ_ONLY`, so reads never
-    queue behind writers; :data:`~borough.ledger.txn.BUSY_MS` sets how long a write waits."""
-    in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    if not in_memory:
-        database = url.removeprefix("sqlite:///")
-        filemodes.private_file(Path(database))  # its -wal and -shm files take this mode
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 60, "check_same_thread": False},
-        poolclass=StaticPool if in_memory else None,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        options = conn.get_execution_options()
-        if options.get(txn.READ_ONLY):
-            conn.exec_driver_sql("BEGIN")  # a snapshot read: never waits for a writer
-            return
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(txn.BUSY_MS, 60000))}")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-def postgres_engine(url: str) -> Engine:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    try:
-        return create_engine(url, pool_pre_ping=True)
-    except ModuleNotFoundError:
-        raise LedgerError(
-            "a PostgreSQL ledger needs psycopg: pip install 'borough[scale]'"
-        ) from None
-
-
-def open_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        return sqlite_engine(url)
-    if url.startswith(("postgresql", "postgres")):
-        return postgres_engine(url)
-    raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
-
-
-def open_ledger(url: str, sealer: Sealer) -> Ledger:
-    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``)."""
-    if url.startswith("sqlite"):
-        return SqliteLedger.connect(url, sealer)
-    if url.startswith(("postgresql", "postgres")):
+def open_ledger(url: str, sealer: Sealer, *, read_only: bool = False) -> Ledger:
+    """The ledger for a SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``);
+    ``read_only``: for a process that only reads it (operator views)."""
+    if is_sqlite(url):
+        return SqliteLedger.connect(url, sealer, read_only=read_only)
+    if is_postgres(url):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
 

@@ -19,10 +19,6 @@ from sqlalchemy import Connection, Engine
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: Execution options read by :class:`~borough.ledger.store.SqliteLedger`'s ``begin``.
-READ_ONLY = "borough_read_only"  #: a deferred ``BEGIN``: a WAL snapshot, never waits
-BUSY_MS = "borough_busy_ms"  #: how long ``BEGIN IMMEDIATE`` waits for the write lock
-
 _local = threading.local()
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from borough.ledger import txn
+from borough.ledger.engine import READ_ONLY
 from borough.ledger.schema import audit_verified, audit_writers
 
 
@@ -83,9 +83,7 @@ class VerifiedBook:
             audit_verified.c.trail == trail, audit_verified.c.verifier == verifier
         )
         with self._engine.connect() as conn:
-            found = conn.execute(
-                query.execution_options(**{txn.READ_ONLY: True})
-            ).scalar_one_or_none()
+            found = conn.execute(query.execution_options(**{READ_ONLY: True})).scalar_one_or_none()
         return None if found is None else str(found)
 
     def put(self, trail: str, verifier: str, state: str) -> None:

@@ -33,6 +33,7 @@ from borough.errors import KeysMismatchError, LedgerError, StoreMissingError
 from borough.host import host_name
 from borough.ledger import Ledger, Sealer, open_ledger, schema
 from borough.secrets import storefile
+from borough.secrets.handed import HandedSecrets, RunBundle
 from borough.secrets.keys import KEYS_SECRET, KeyMaterial, short_fingerprint, stored_keys
 from borough.secrets.store import SecretStore, holds
 from borough.secrets.writerkeys import writer_key
@@ -74,6 +75,22 @@ def unlock_installation(
     ledger = open_ledger(config.ledger_url, Sealer(keys.ledger_key))
     try:
         keys = check_binding(keys, ledger, config.paths.audit, file, store=store)
+    except BaseException:
+        ledger.close()
+        raise
+    return Unlocked(store, keys, ledger)
+
+
+def open_handed(
+    config: Config, bundle: RunBundle, *, on_value: Callable[[str], None] | None = None
+) -> Unlocked:
+    """A scheduled run's keys and secrets, as the scheduler handed them (no key derivation),
+    and its ledger, checked against each other as :func:`unlock_installation` does."""
+    keys = KeyMaterial.loads(bundle.keys)
+    store = HandedSecrets(config.secrets_file, bundle, on_value=on_value)
+    ledger = open_ledger(config.ledger_url, Sealer(keys.ledger_key))
+    try:
+        check_binding(keys, ledger, config.paths.audit, config.secrets_file)
     except BaseException:
         ledger.close()
         raise

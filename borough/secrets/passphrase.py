@@ -7,13 +7,15 @@ variable from its own environment the moment it reads it, keeping the value in m
 only. A borough process that starts another borough process (the scheduler or a worker
 starting a run) hands the passphrase over through an inherited pipe named by
 ``$BOROUGH_SECRETS_FD``: never through the environment or the command line, which any
-local user can read in ``/proc``.
+local user can read in ``/proc``. A scheduler that has unlocked the store itself hands a
+run its keys and secrets instead, so the run pays no key derivation
+(:mod:`borough.secrets.handed`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ FD_ENV = "BOROUGH_SECRETS_FD"
 MAX_BYTES = 4096  # far below a pipe's buffer, so the parent never blocks writing it
 
 _taken: dict[str, str] = {}
+_handed: list[str] = []  # a run bundle read from the pipe (at most one)
 
 
 def take_passphrase(name: str, env: Mapping[str, str] | None = None) -> str:
@@ -50,16 +53,30 @@ def require_passphrase(name: str, env: Mapping[str, str] | None = None) -> str:
     return passphrase
 
 
+def take_bundle(name: str) -> str | None:
+    """The run bundle a scheduler handed this process through the pipe, if it handed one
+    (then there is no passphrase: see :mod:`borough.secrets.handed`)."""
+    _take_from_process(name)
+    return _handed[0] if _handed else None
+
+
 def forget_passphrases() -> None:
     """Forget passphrases taken by this process (for tests that change the environment)."""
     _taken.clear()
+    _handed.clear()
 
 
 def _take_from_process(name: str) -> None:
+    from borough.secrets.handed import is_bundle
+
     fd_text = os.environ.pop(FD_ENV, None)
     value = os.environ.pop(name, None)
     if fd_text is not None:
-        _taken[name] = _read_handover(fd_text)
+        text = _read_handover(fd_text)
+        if is_bundle(text):
+            _handed[:] = [text]
+        else:
+            _taken[name] = text
     elif value:
         _taken[name] = value
 
@@ -82,22 +99,34 @@ def _read_handover(fd_text: str) -> str:
 
 @dataclass(frozen=True)
 class Handover:
-    """How a borough process gives a child borough process the passphrase."""
+    """How a borough process gives a child borough process the passphrase, or (``warm``,
+    for a run of a known bot) the keys and secrets that run needs instead."""
 
     env_name: str
     passphrase: str = field(repr=False)
+    warm: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
 
     def child_env(self, env: Mapping[str, str], fd: int) -> dict[str, str]:
         """``env`` without the passphrase, naming the pipe the child reads it from."""
         clean = {k: v for k, v in env.items() if k not in (self.env_name, FD_ENV)}
         return {**clean, FD_ENV: str(fd)}
 
-    @contextmanager
-    def pipe(self) -> Iterator[int]:
-        """A pipe holding the passphrase (written and closed); pass its fd to the child."""
+    def payload(self, bot: str | None = None) -> bytes:
+        """What goes down the pipe: a run bundle for ``bot`` when one can be made and fits
+        in a pipe's smallest buffer, else the passphrase."""
+        if bot is not None and self.warm is not None:
+            bundle = self.warm(bot)
+            if bundle is not None and len(bundle.encode("utf-8")) <= MAX_BYTES:
+                return bundle.encode("utf-8")
         data = self.passphrase.encode("utf-8")
         if len(data) > MAX_BYTES:
             raise SecretsError(f"the secrets passphrase is longer than {MAX_BYTES} bytes")
+        return data
+
+    @contextmanager
+    def pipe(self, bot: str | None = None) -> Iterator[int]:
+        """A pipe holding the payload (written and closed); pass its fd to the child."""
+        data = self.payload(bot)
         read_fd, write_fd = os.pipe()
         try:
             try:

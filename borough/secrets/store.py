@@ -124,6 +124,7 @@ class SecretStore:
         self._on_value = on_value or (lambda value: None)
         self._cache: dict[str, str] = {}
         self._verified = verified
+        self._cached_file: tuple[int, int, int] | None = self._file_state()
 
     @classmethod
     def open(
@@ -176,6 +177,23 @@ class SecretStore:
         with storefile.store_lock(self.file):
             yield
 
+    def forget_if_changed(self) -> bool:
+        """Forget cached values if the file was rewritten since they were read (a long-lived
+        process, such as the scheduler, then hands runs the new values)."""
+        state = self._file_state()
+        if state == self._cached_file:
+            return False
+        self._cache.clear()
+        self._cached_file = state
+        return True
+
+    def _file_state(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.file.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
     def has(self, name: str) -> bool:
         """Whether ``name`` is stored, read from the file now (no key derivation)."""
         return holds(self.file, name)
@@ -216,6 +234,7 @@ class SecretStore:
         self._on_value(value)
         self._keyring.set_password(SERVICE, name, value)
         self._cache[name] = value
+        self._cached_file = self._file_state()  # our own write: the cache is current
 
     def delete(self, name: str) -> None:
         from keyring.errors import PasswordDeleteError

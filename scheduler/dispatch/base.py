@@ -3,7 +3,7 @@
 The ledger is the queue: a fire (or ``run-now``) records a QUEUED run with everything
 needed to start it in ``detail``; a dispatcher starts it when seats allow and supervises
 it until it ends. Implementations: :mod:`.local` (a subprocess per run, on this machine)
-and :mod:`.procrastinate` (jobs on PostgreSQL queues, run by ``borough worker``).
+and :mod:`.procrastinate` (jobs on PostgreSQL queues, run by ``borough serve worker``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from typing import Any
 from borough.ledger import RunRecord
 
 DEFAULT_PRIORITY = 5
+#: triggers of QUEUED runs a dispatcher starts: a fire, an operator's run-now, one more part
+#: of a fire with ``runs: N``, a run resuming the work of a crashed one
+LIVE_TRIGGERS = ("schedule:", "run-now:", "part:", "resume:")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """One run in its own process: ``python -m borough run BOT --run-id ...``.
 
 Nothing secret goes into argv or the environment (any local user can read both in
-``/proc``): the child reads the secret-store passphrase from an inherited pipe named by
-``BOROUGH_SECRETS_FD`` (:class:`borough.secrets.passphrase.Handover`). The child gets its
+``/proc``): the child reads, from an inherited pipe named by ``BOROUGH_SECRETS_FD``, the
+keys and secrets its bot needs (:mod:`borough.secrets.handed`: no key derivation in the
+child), or the passphrase when those cannot be handed
+(:class:`borough.secrets.passphrase.Handover`). The child gets its
 own session, so a timeout kills the bot's whole process group (browsers included).
 """
 
@@ -22,6 +24,7 @@ from loguru import logger
 from borough import filemodes
 from borough.audit.trail import AuditTrail
 from borough.errors import AuditError
+from borough.forkserver import ForkServer, ForkServerError
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive, process_start_marker
 from borough.reaper import recorded_end, settle_gone_run
@@ -29,6 +32,7 @@ from borough.secrets.passphrase import Handover
 from scheduler.dispatch.base import QueuedRun
 
 STDERR_TAIL = 600
+FORK_REPORT_WAIT = 2.0  #: seconds a forked run's exit code may take to arrive once it is gone
 Redact = Callable[[str], str]
 
 
@@ -60,6 +64,8 @@ class Child:
     stopped: bool = False
     exit_code: int | None = field(default=None)
 
+    forked: ForkServer | None = None  # the fork server that started it (it reports the end)
+
     @classmethod
     def spawn(
         cls,
@@ -69,11 +75,38 @@ class Child:
         *,
         handover: Handover,
         cwd: Path | None = None,
+        forkserver: ForkServer | None = None,
     ) -> Child:
-        """Start the run's process; ``handover`` gives it the passphrase through a pipe."""
+        """Start the run's process; ``handover`` gives it, through a pipe, the keys and
+        secrets its bot needs (or the passphrase, when those cannot be handed)."""
         filemodes.make_folder(stderr_dir)
         stderr_file = stderr_dir / f"{run.run_id}.stderr"
-        with filemodes.open_private(stderr_file, "wb") as err, handover.pipe() as secrets_fd:
+        with (
+            filemodes.open_private(stderr_file, "wb") as err,
+            handover.pipe(run.bot) as secrets_fd,
+        ):
+            if forkserver is not None and forkserver.ready:
+                try:
+                    pid = forkserver.spawn(
+                        child_argv(run),
+                        handover.child_env(env, secrets_fd),
+                        cwd=cwd,
+                        stderr_fd=err.fileno(),
+                        secrets_fd=secrets_fd,
+                    )
+                except ForkServerError as exc:
+                    logger.bind(action="run.fork").warning(
+                        "starting run {} the ordinary way: {}", run.run_id, exc
+                    )
+                else:
+                    return cls(
+                        run=run,
+                        pid=pid,
+                        deadline=time.monotonic() + run.max_run_seconds,
+                        marker=process_start_marker(pid),
+                        stderr_file=stderr_file,
+                        forked=forkserver,
+                    )
             proc = subprocess.Popen(
                 child_argv(run),
                 env=handover.child_env(env, secrets_fd),
@@ -108,6 +141,15 @@ class Child:
             if code is None:
                 return False
             self.exit_code = code
+            return True
+        if self.forked is not None:
+            self.exit_code = self.forked.exited(self.pid)
+            if self.exit_code is not None:
+                return True
+            if process_alive(self.pid, self.marker):
+                return False
+            # gone, or a zombie until its server reaps it: the server reports its exit code
+            self.exit_code = self.forked.exited(self.pid, wait=FORK_REPORT_WAIT)
             return True
         return not process_alive(self.pid, self.marker)
 

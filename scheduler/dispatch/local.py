@@ -15,16 +15,17 @@ from pathlib import Path
 from loguru import logger
 
 from borough.audit.trail import AuditTrail
+from borough.forkserver import ForkServer
 from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive
 from borough.ledger.seats import SeatHolder
-from borough.secrets.passphrase import Handover
-from scheduler.dispatch.base import Dispatcher, QueuedRun
+from borough.secrets.passphrase import FD_ENV, Handover
+from scheduler.dispatch.base import LIVE_TRIGGERS, Dispatcher, QueuedRun
 from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
 from scheduler.seats import SeatBook
 
 QUEUE_SCAN_LIMIT = 1000
-LIVE_TRIGGERS = ("schedule:", "run-now:")
+FORK_RETRY_SECONDS = 60.0
 
 
 class LocalDispatcher(Dispatcher):
@@ -42,6 +43,7 @@ class LocalDispatcher(Dispatcher):
         on_finished: Callable[[RunRecord], None],
         handover: Handover,
         cwd: Path | None = None,
+        fork_server: bool = False,
     ) -> None:
         self.runs = runs
         self.trail = trail
@@ -56,9 +58,18 @@ class LocalDispatcher(Dispatcher):
         self.handover = handover
         self.children: dict[str, Child] = {}
         self._waiting: dict[str, str] = {}  # run id -> reason already recorded
+        self.forkserver: ForkServer | None = None
+        self._fork_retry_at = 0.0  # a server that died is started again, at most once a minute
+        if fork_server:  # started by the first tick of a running service (not by operators)
+            clean = {k: v for k, v in self.env.items() if k not in (handover.env_name, FD_ENV)}
+            self.forkserver = ForkServer(clean, cwd)
 
     # -- the Dispatcher interface -------------------------------------------------------
     def tick(self, *, look_for_work: bool) -> None:
+        fork = self.forkserver
+        if fork is not None and not fork.started and time.monotonic() >= self._fork_retry_at:
+            self._fork_retry_at = time.monotonic() + FORK_RETRY_SECONDS
+            fork.start()  # it imports in the background; runs start the ordinary way till then
         self._supervise()
         if look_for_work:
             self._start_waiting()
@@ -67,6 +78,13 @@ class LocalDispatcher(Dispatcher):
         return list(self.children)
 
     def shutdown(self, *, stop_runs: bool) -> None:
+        try:
+            self._stop_runs(stop_runs)
+        finally:
+            if self.forkserver is not None:
+                self.forkserver.close()  # its runs go on in their own sessions
+
+    def _stop_runs(self, stop_runs: bool) -> None:
         if not stop_runs:
             return
         for child in self.children.values():
@@ -155,7 +173,14 @@ class LocalDispatcher(Dispatcher):
 
     def _start(self, run: QueuedRun) -> None:
         try:
-            child = Child.spawn(run, self.env, self.work_dir, handover=self.handover, cwd=self.cwd)
+            child = Child.spawn(
+                run,
+                self.env,
+                self.work_dir,
+                handover=self.handover,
+                cwd=self.cwd,
+                forkserver=self.forkserver,
+            )
         except OSError as exc:
             error = f"cannot start the run's process: {exc}"
             bound = self.trail.bind(run_id=run.run_id, bot=run.bot)

@@ -20,7 +20,7 @@ from scheduler.lock import PostgresLock
 from scheduler.session import run_for
 from tests.support.scheduling import child_env, one_seat_home
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]  # 26 s loaded
 
 
 def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str):
@@ -31,7 +31,17 @@ def test_procrastinate_runs_never_share_a_seat(tmp_path: Path, postgres_url: str
     )
     env = {**os.environ, **child_env(home)}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "borough", "worker", "-q", "app:counting", "--concurrency", "2"],
+        [
+            sys.executable,
+            "-m",
+            "borough",
+            "serve",
+            "worker",
+            "-q",
+            "app:counting",
+            "--concurrency",
+            "2",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

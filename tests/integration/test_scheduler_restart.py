@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from borough.ledger import RunStatus, Sealer, open_ledger
+from borough.testing import COUNTING_KIND
 from tests.support.scheduling import child_env, scheduler_home
 
 EVERY = 2
@@ -22,7 +23,7 @@ EVERY = 2
 def start_scheduler(home: Path, name: str) -> subprocess.Popen[bytes]:
     with open(home / f"{name}.out", "wb") as out:  # the child keeps its own copy of the fd
         return subprocess.Popen(
-            [sys.executable, "-m", "borough", "scheduler", "start"],
+            [sys.executable, "-m", "borough", "serve", "scheduler"],
             env={**os.environ, **child_env(home), "COLUMNS": "200"},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -55,6 +56,7 @@ def wait_until(check, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)  # 102 s loaded
 def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: Path):
     interval = {"seconds": EVERY}
     home = scheduler_home(
@@ -70,15 +72,15 @@ def test_killed_scheduler_restarts_records_missed_fires_and_runs_once(tmp_path: 
         },
         bots={"sleepy-a": {"app": "app-a"}, "sleepy-b": {"app": "app-b"}},
         apps={
-            "app-a": {"kind": "counting", "path": "var/a.sqlite"},
-            "app-b": {"kind": "counting", "path": "var/b.sqlite"},
+            "app-a": {"kind": COUNTING_KIND, "path": "var/a.sqlite"},
+            "app-b": {"kind": COUNTING_KIND, "path": "var/b.sqlite"},
         },
     )
     first = start_scheduler(home, "first")
     try:
         wait_until(lambda: runs_of(home, "once") and runs_of(home, "skip"), 60, "first fires")
         second = subprocess.run(
-            [sys.executable, "-m", "borough", "scheduler", "start"],
+            [sys.executable, "-m", "borough", "serve", "scheduler"],
             env={**os.environ, **child_env(home)},
             capture_output=True,
             text=True,

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 import yaml
 from sqlalchemy import update
@@ -17,13 +18,15 @@ from borough.audit.reading import iter_records
 from borough.ledger import ItemState, RunRecord, RunStatus
 from borough.ledger.schema import runs as runs_table
 from borough.runner import RunRequest, run_bot
-from borough.testing import counted_writes, make_home, runtime_in
+from borough.testing import COUNTING_KIND, counted_writes, make_home, runtime_in
 from scheduler.operate import Operator
 from scheduler.service import SchedulerService
 from scheduler.session import run_for
 from scheduler.triggers import LONDON
 from tests.support.receivers import webhook_server
 from tests.support.scheduling import child_env, one_seat_home, scheduler_home, wait_for
+
+pytestmark = pytest.mark.timeout(240)  # real run processes; the longest took 14 s loaded
 
 
 def audit_actions(home: Path, action: str) -> list[dict]:
@@ -109,6 +112,7 @@ def hung_run_is_killed(tmp_path: Path, hook) -> None:
         bot = yaml.safe_load(config_file.read_text())
         bot["settings"]["hang"] = False
         config_file.write_text(yaml.safe_dump(bot))
+        runtime.config.reload()  # config is read once a process; an edit needs a reload
         rerun = run_bot(runtime, RunRequest("hang-bot"))
         assert rerun.status is RunStatus.SUCCEEDED and rerun.counts.recovered == 1
         states = [i.state for i in runtime.ledger.items.list(bot="hang-bot", limit=10)]
@@ -155,9 +159,9 @@ def test_dst_october_the_0130_job_fires_once(tmp_path: Path):
             assert service.store.views()["nightly"].next_fire == datetime(
                 2026, 10, 26, 1, 30, tzinfo=UTC
             ), "next fire is tomorrow, not the repeated 01:30"
-            clock.move_to(second_0130 - timedelta(seconds=2))
-            service.store.wakeup()
-            time.sleep(4)  # past the second 01:30
+            clock.move_to(second_0130 + timedelta(seconds=1))
+            past = second_0130 + timedelta(seconds=1)
+            assert service.store.wait_for_round(past), "the scheduler looked past the 2nd 01:30"
             assert fires_of(runtime, "2026-10-25") == [first_0130]
         finally:
             service.stop(stop_runs=True)
@@ -177,7 +181,7 @@ def test_dst_march_the_lost_0130_fires_once_at_0230_bst(tmp_path: Path):
             clock.move_to(fire - timedelta(seconds=2))
             service.store.wakeup()
             wait_for(lambda: fires_of(runtime, "2026-03-29"), 15, "the 02:30 BST fire")
-            time.sleep(1)
+            assert service.store.wait_for_round(datetime.now(UTC)), "a later round looked too"
             assert fires_of(runtime, "2026-03-29") == [fire]
             assert fire.astimezone(LONDON).strftime("%H:%M %Z") == "02:30 BST"
             assert service.store.views()["nightly"].next_fire == datetime(
@@ -192,7 +196,7 @@ def test_a_seat_held_by_a_dead_run_expires_and_the_waiting_run_starts(tmp_path: 
         tmp_path,
         {"job": {"bot": "sleepy-a", "cron": "0 0 1 1 *"}},
         bots={"sleepy-a": {}},
-        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+        apps={"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite", "max_sessions": 1}},
     )
     with runtime_in(home) as runtime:
         runs = runtime.ledger.runs

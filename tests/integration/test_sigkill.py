@@ -38,6 +38,7 @@ def runs_started(home: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # 55 s loaded
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path, seed: int):
     rng = random.Random(seed)

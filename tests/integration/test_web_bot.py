@@ -4,6 +4,7 @@ exactly one case per valid row, and evidence that holds no secret or personal da
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -18,13 +19,13 @@ from sandbox.web.data import Notification, notifications
 from tests.support.evidence import clear_evidence
 from tests.support.web import BOT, PASSWORD, USER, evidence_files, require_chromium, web_home
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # the sample: 44 s loaded
 
 
-def outcome(home: Path) -> dict[int, object]:
+def outcome(home: Path, bot: str = BOT) -> dict[int, object]:
     """Ledger items by their input row index (0-based)."""
     with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=10_000, unseal=True)
+        items = runtime.ledger.items.list(bot=bot, limit=10_000, unseal=True)
     found = {}
     for item in items:
         number = int(re.search(r"row (\d+)$", item.source or "").group(1))  # type: ignore[union-attr]
@@ -32,9 +33,9 @@ def outcome(home: Path) -> dict[int, object]:
     return found
 
 
-def assert_exactly_once(home: Path, store: Path, rows: list[Notification]) -> None:
+def assert_exactly_once(home: Path, store: Path, rows: list[Notification], bot: str = BOT) -> None:
     """Every valid row DONE with the app's reference, every bad row FAILED, one case each."""
-    items = outcome(home)
+    items = outcome(home, bot)
     assert len(items) == len(rows), "no row lost"
     counts = read_counts(store)
     valid = {row.key for row in rows if row.expect == "valid"}
@@ -53,15 +54,23 @@ def assert_exactly_once(home: Path, store: Path, rows: list[Notification]) -> No
                 assert item.error.startswith("the app rejected the form: "), item.error
 
 
+#: Rows in the fault-and-session test. CI works 60 (every guarantee below still holds:
+#: faults of each kind, saves broken after committing, sessions ended mid-run); set
+#: BOROUGH_TEST_WEB_ROWS=200 for the full batch before a release.
+ROWS = int(os.environ.get("BOROUGH_TEST_WEB_ROWS", "60"))
+
+
 @pytest.mark.slow
-def test_200_rows_with_faults_and_short_sessions_end_exactly_once(tmp_path: Path):
+@pytest.mark.timeout(300 + 3 * ROWS)
+def test_a_batch_with_faults_and_short_sessions_ends_exactly_once(tmp_path: Path):
     require_chromium()
-    rows = notifications(200, bad_every=10, seed=4)
+    rows = notifications(ROWS, bad_every=10, seed=4)
+    valid = sum(row.expect == "valid" for row in rows)
     config = SandboxConfig(
         store=tmp_path / "caseflow.sqlite",
         users={USER: PASSWORD},
         idle_timeout=4.0,
-        max_session_age=15.0,
+        max_session_age=10.0,  # the batch outlives a session (60 rows take 20 s and more)
         fault_rate=0.10,
         seed=4,
     )
@@ -70,12 +79,12 @@ def test_200_rows_with_faults_and_short_sessions_end_exactly_once(tmp_path: Path
         with runtime_in(home) as runtime:
             run = run_bot(runtime, RunRequest(BOT))
     assert run.status is RunStatus.COMPLETED_WITH_FAILURES
-    assert run.counts.done == 180 and run.counts.failed == 20, run.counts
+    assert (run.counts.done, run.counts.failed) == (valid, ROWS - valid), run.counts
     assert_exactly_once(home, config.store, rows)
     counts = read_counts(config.store)
-    assert counts["logins"] >= 3, "sessions ended and the bot signed in again"
+    assert counts["logins"] >= 2, "sessions ended and the bot signed in again"
     kinds = counts["faults"]
-    assert sum(kinds.values()) >= 40 and {"error500", "truncated", "locked"} <= set(kinds)
+    assert sum(kinds.values()) >= ROWS // 5 and {"error500", "truncated", "locked"} <= set(kinds)
     assert any(kind.endswith("-after") for kind in kinds), "saves broke after committing"
     assert run.counts.retried > 0
 

@@ -24,7 +24,7 @@ from connectors.web import WebSession, WebSettings
 from sandbox.web import CaseStore, SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications, seed_case
 from sandbox.web.reports import COLUMNS
-from tests.support.web import FAST_APP, PASSWORD, ROOT, USER, require_chromium
+from tests.support.web import FAST_APP, PASSWORD, ROOT, USER, HandClock, require_chromium
 
 pytestmark = [pytest.mark.browser]
 
@@ -41,7 +41,10 @@ class Session:
     """A WebSession on a fresh Caseflow, with a recorder for audit steps."""
 
     def __init__(self, tmp: Path, app: dict[str, Any] | None = None, **knobs: Any) -> None:
-        self.config = SandboxConfig(store=tmp / "cf.sqlite", users={USER: PASSWORD}, **knobs)
+        self.clock = HandClock()
+        self.config = SandboxConfig(
+            store=tmp / "cf.sqlite", users={USER: PASSWORD}, clock=self.clock, **knobs
+        )
         self.app = serve_in_thread(self.config)
         self.steps: list[str] = []
         self.secret = f"{USER}:{PASSWORD}"
@@ -110,7 +113,7 @@ def save_case(web: WebSession, content: Any, account: str) -> str:
 def test_signs_in_again_when_the_session_ended(session: Session):
     web = session.web
     web.run("open form", open_new_form(web))
-    time.sleep(1.5)
+    session.clock.advance(1.5)
     content = web.run("open form", open_new_form(web))
     assert content.locator("#caseForm").count() == 1
     assert web.sign_ins == 2 and session.steps == ["web.sign-in", "web.sign-in"]
@@ -120,7 +123,7 @@ def test_signs_in_again_when_the_session_ended(session: Session):
 def test_a_save_after_the_session_ended_is_reported_not_repeated(session: Session):
     web = session.web
     content = web.run("open form", open_new_form(web))
-    time.sleep(1.5)
+    session.clock.advance(1.5)
     account = notifications(1, seed=8)[0].row["Council Tax Account"]
     with pytest.raises(TransientError, match="session ended"):
         web.run("save", lambda: save_case(web, content, account), repeatable=False)
@@ -210,6 +213,27 @@ def test_paginated_search_results_come_back_as_one_dataframe(session: Session):
     assert frame["Name"].str.startswith("BRONTË, ").all()
     again = web.run("search", search)  # the window stayed open and is reused
     assert len(again) == 23 and len(web.page.context.pages) == 2
+
+
+@pytest.mark.parametrize("next_page", ['text="next >>"', 'role=link[name="next >>"]'])
+def test_a_pager_known_by_its_text_is_followed_and_never_read_as_a_row(
+    session: Session, next_page: str
+):
+    store = CaseStore(session.config.store)
+    for row in notifications(23, seed=3):
+        seed_case(store, row, status="Open")
+    store.close()
+    web = session.web
+
+    def case_list() -> Any:
+        content = web.frame("content")
+        web.navigate(content, web.frame("nav").locator("#lnkCaseList").click, step="cases")
+        return web.table(content, "#gvCases", next_page=next_page)
+
+    frame = web.run("case list", case_list)
+    refs = frame["Case Ref"].tolist()
+    assert refs == [f"CW-{n:06d}" for n in range(1, 24)]  # 3 pages, no "Page 1 of 3" row
+    assert not frame.apply(lambda r: r.str.contains("next >>|Page \\d", regex=True)).any().any()
 
 
 def test_report_downloads_are_sealed_at_once_under_the_apps_file_name(

@@ -147,7 +147,7 @@ def one_host_home(root: Path, seed: int) -> Outcome:
                 rng,
                 silent=LEASE + rng.uniform(0.5, 1.5),
                 host=None,
-                extra=("--limit", "2"),
+                extra=("--max-items", "2"),
             )
             assert code in (0, 1), output
             pauses += 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from borough.ledger import RunStatus
-from borough.testing import most_sessions_at_once, runtime_in
+from borough.testing import COUNTING_KIND, most_sessions_at_once, runtime_in
 from scheduler.session import run_for
 from tests.support.installs import people, people_csv
 from tests.support.reliability import (
@@ -31,7 +31,7 @@ from tests.support.scheduling import child_env, one_seat_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT)]
 
-ONE_SEAT = {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}
+ONE_SEAT = {"kind": COUNTING_KIND, "path": "var/target.sqlite", "max_sessions": 1}
 STARTS = 20
 
 

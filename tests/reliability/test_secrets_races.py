@@ -18,12 +18,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from borough.audit.reading import iter_records
 from borough.ledger import ItemState
 from borough.secrets.store import STRONG_KDF, recorded_kdf
 from borough.testing import counted_writes, home_env, runtime_in
 from tests.support.installs import counting_home, people
 from tests.support.scheduling import child_env
+
+# real Argon2 costs, 20 processes at once: 236 s and 217 s on a loaded 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 STARTS = int(os.environ.get("BOROUGH_RELIABILITY_STARTS", "20"))
 WRITERS = int(os.environ.get("BOROUGH_RELIABILITY_WRITERS", "20"))

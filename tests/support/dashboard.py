@@ -93,7 +93,7 @@ def seed(tmp_path: Path) -> Seeded:
     home = counting_home(tmp_path, rows)
     (home / "config" / "schedules.yaml").write_text(SCHEDULES, encoding="utf-8")
     with runtime_in(home) as runtime:
-        Operator(runtime, actor="user:setup").sync()  # as `borough scheduler sync` does
+        Operator(runtime, actor="user:setup").sync()  # as `borough schedules sync` does
         run = run_bot(runtime, RunRequest(bot="counting-bot"))
         failed = next(
             i

@@ -16,6 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+#: ``params`` of a fixture run over both ledger stores; the PostgreSQL one starts a server,
+#: so it carries the ``postgres`` marker (``-m "not postgres"`` leaves it out).
+LEDGER_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
 
 def postgres_bin() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4]))

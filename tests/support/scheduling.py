@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from borough import Bot, Item, RunContext
-from borough.testing import CountingTarget, home_env, make_home
+from borough.testing import COUNTING_KIND, CountingTarget, home_env, make_home
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ class SleepyBot(Bot[Tick]):
 
     def target(self, ctx: RunContext) -> CountingTarget:
         app = (ctx.settings or {}).get("app", "counting")
-        return ctx.app(app, CountingTarget)  # type: ignore[return-value]
+        return ctx.app(app, CountingTarget)
 
     def process(self, ctx: RunContext, item: Item[Tick]) -> str:
         time.sleep(float((ctx.settings or {}).get("seconds", 0)))
@@ -84,7 +84,7 @@ def scheduler_home(
 ) -> Path:
     """An installation with test bots (``bots``: name -> settings) and ``schedules``."""
     bots = bots if bots is not None else {"sleepy-a": {}, "sleepy-b": {}}
-    apps = apps or {"counting": {"kind": "counting", "path": "var/target.sqlite"}}
+    apps = apps or {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite"}}
     files: dict[str, str] = {
         "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 100}}),
         "config/apps.yaml": yaml.safe_dump({"apps": apps}),
@@ -111,7 +111,7 @@ def one_seat_home(root: Path, **options: Any) -> Path:
             "b": {"bot": "sleepy-b", "interval": {"seconds": 2}, "misfire_grace_seconds": 30},
         },
         bots={"sleepy-a": {"seconds": 0.5}, "sleepy-b": {"seconds": 0.5}},
-        apps={"counting": {"kind": "counting", "path": "var/target.sqlite", "max_sessions": 1}},
+        apps={"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite", "max_sessions": 1}},
         **options,
     )
 

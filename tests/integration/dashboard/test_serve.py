@@ -1,4 +1,4 @@
-"""`borough dashboard` as an operator starts it: a real process, real port, clean stop."""
+"""`borough serve dashboard` as an operator starts it: a real process, real port, clean stop."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_borough_dashboard_serves_and_stops_on_sigterm(tmp_path: Path):
     env = {**os.environ, **home_env(home)}
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "borough", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "borough", "serve", "dashboard", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

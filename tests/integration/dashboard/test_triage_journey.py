@@ -22,7 +22,7 @@ from borough.ledger import ItemState
 from tests.support.browser import axe_violations, open_page, sign_in
 from tests.support.dashboard import Site, overnight_failures, seeded_site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]  # up to 23 s loaded
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 320, "height": 640}

@@ -13,7 +13,7 @@ from PIL import Image
 from borough.ledger import ItemState, RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
-from bots import revenues_client
+from borough_examples.screens import revenues_client
 from connectors.desktop.screen import Screen
 from tests.support.casework import (
     BOT,
@@ -26,7 +26,7 @@ from tests.support.casework import (
 )
 from tests.support.evidence import clear_evidence
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(240)]  # 39 s loaded
 
 
 def test_fifty_records_with_pounds_and_accents_are_held_exactly(tmp_path: Path, desktop_display):

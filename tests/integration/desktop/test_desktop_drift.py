@@ -12,7 +12,7 @@ from borough.cli import app as cli
 from borough.ledger import RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.testing import home_env, runtime_in
-from bots.revenues_client import IMAGES
+from borough_examples.screens.revenues_client import IMAGES
 from tests.support.casework import APP, BOT, app_command, app_records, casework_rows, desktop_home
 
 pytestmark = [pytest.mark.xvfb]

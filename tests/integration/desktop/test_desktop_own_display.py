@@ -23,7 +23,7 @@ from tests.support.casework import (
     desktop_home,
 )
 
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_a_run_without_display_starts_and_stops_its_own(tmp_path: Path):
@@ -56,14 +56,14 @@ DEMO = """
 import sys
 from pathlib import Path
 from borough.testing import runtime_in
-from bots.desktop_demo import run_desktop_demo
+from tests.support.desktop_demo import run_desktop_demo
 with runtime_in(Path(sys.argv[1])) as runtime:
     for record in run_desktop_demo(runtime, inputs={"csv": "input/casework.csv"}, runs=2):
         print(record.status.value, record.counts.done, record.counts.already_done)
 """
 
 
-def test_the_demo_entry_point_runs_twice_on_its_own_display(tmp_path: Path):
+def test_two_runs_share_one_display_the_connector_starts(tmp_path: Path):
     for tool, package in (("Xvfb", "xvfb"), ("xclip", "xclip"), ("openbox", "openbox")):
         require(shutil.which(tool) is not None, tool, f"apt-get install {package}")
     rows = casework_rows(3, seed=10)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from borough.ledger import Ledger, Sealer, open_ledger
+from tests.support.postgres import LEDGER_STORES
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=LEDGER_STORES)
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"

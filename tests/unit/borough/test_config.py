@@ -108,3 +108,26 @@ def test_shipped_config_is_valid(tmp_path: Path, monkeypatch):
     problems, checked = check_all()
     assert problems == []
     assert any(p.name == "apps.yaml" for p in checked)
+
+
+def test_a_bot_config_is_read_once_and_again_only_after_a_reload(tmp_path: Path):
+    write(tmp_path, "apps.yaml", "apps:\n  target:\n    kind: files\n    path: out.xlsx\n")
+    bot = write(tmp_path, "bots/b.yaml", "bot: b\napps: [target]\nmax_run_minutes: 5\n")
+    config = load(tmp_path)
+    assert config.bot_config("b").max_run_minutes == 5
+    bot.write_text("bot: b\napps: [target]\nmax_run_minutes: 9\n", encoding="utf-8")
+    assert config.bot_config("b").max_run_minutes == 5, "one read a process"
+    write(tmp_path, "apps.yaml", "apps:\n  target:\n    kind: files\n    max_sessions: 1\n")
+    config.reload()
+    assert config.bot_config("b").max_run_minutes == 9
+    assert config.apps["target"].max_sessions == 1
+
+
+def test_a_broken_bot_config_is_reported_at_every_use_until_fixed(tmp_path: Path):
+    bot = write(tmp_path, "bots/b.yaml", "bot: b\nmax_run_minutes: soon\n")
+    config = load(tmp_path)
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="max_run_minutes"):
+            config.bot_config("b")
+    bot.write_text("bot: b\nmax_run_minutes: 3\n", encoding="utf-8")
+    assert config.bot_config("b").max_run_minutes == 3

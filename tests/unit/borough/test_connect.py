@@ -57,3 +57,19 @@ def test_every_item_is_announced_to_the_open_connectors(tmp_path: Path, monkeypa
     assert run.counts.done == 4
     # the connector opens during the first item, so it hears of the three after it
     assert calls == ["counting"] * 3
+
+
+def test_the_test_double_is_no_installed_kind_but_can_be_named_by_class():
+    import pytest
+
+    from borough.errors import ConfigError
+    from borough.testing import COUNTING_KIND
+
+    with pytest.raises(ConfigError, match="unknown connector kind 'counting'"):
+        connect.connector_class("counting")
+    assert connect.connector_class(COUNTING_KIND) is CountingTarget
+    assert connect.connector_class("files").__name__ == "FilesConnector"
+    with pytest.raises(ConfigError, match="is not a borough Connector"):
+        connect.connector_class("borough.testing:make_home")
+    with pytest.raises(ConfigError, match="cannot import 'no_such_module'"):
+        connect.connector_class("no_such_module:Thing")

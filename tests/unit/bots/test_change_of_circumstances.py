@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from borough import NeedsReviewError
-from bots.benefits_to_revenues import CtrChange
-from bots.caseflow import CaseworkScreens, weekly_text
-from bots.change_of_circumstances import ChangeOfCircumstances, Settings
+from borough_examples.bots.change_of_circumstances import ChangeOfCircumstances, Settings
+from borough_examples.records import CtrChange
+from borough_examples.screens.caseflow import CaseworkScreens, weekly_text
 from connectors.web import WebSession
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -110,7 +110,7 @@ def test_audit_verify_export_and_sar(counting: Path):
     invoke("run", "counting-bot")
     ok = invoke("audit", "verify")
     assert ok.exit_code == 0 and "OK" in ok.output
-    exported = invoke("audit", "export", "--format", "jsonl", "--from", "1d")
+    exported = invoke("audit", "export", "--format", "jsonl", "--since", "1d")
     rows = [json.loads(line) for line in exported.output.splitlines() if line.startswith("{")]
     assert rows and {"seq", "hash", "prev_hash", "action"} <= set(rows[0])
     sar = invoke("audit", "sar", "Person 2")
@@ -155,22 +155,45 @@ def test_secrets_set_list_delete_never_show_values(counting: Path):
 
 def test_locked_store_says_which_variable_to_set(counting: Path, monkeypatch):
     monkeypatch.delenv("BOROUGH_SECRETS_PASSPHRASE")
-    result = invoke("runs", "list")
+    result = invoke("secrets", "list")
     assert result.exit_code == 3
     assert "set the environment variable BOROUGH_SECRETS_PASSPHRASE" in result.output
 
 
 def test_wrong_passphrase_is_reported(counting: Path, monkeypatch):
-    invoke("runs", "list")
+    invoke("secrets", "list")
     monkeypatch.setenv("BOROUGH_SECRETS_PASSPHRASE", "not the passphrase")
-    result = invoke("runs", "list")
+    result = invoke("secrets", "list")
     assert result.exit_code == 3 and "wrong passphrase" in result.output
+
+
+def test_read_only_views_need_no_passphrase_but_decrypting_does(counting: Path, monkeypatch):
+    from borough.secrets.passphrase import forget_passphrases
+
+    assert invoke("run", "counting-bot", "-q").exit_code == 1  # one bad row
+    forget_passphrases()  # the run took it from the environment and kept it in memory
+    monkeypatch.delenv("BOROUGH_SECRETS_PASSPHRASE", raising=False)
+    for command in (["runs", "list"], ["items", "list"], ["items", "show", "1"]):
+        result = invoke(*command)
+        assert result.exit_code == 0, (command, result.output)
+    from borough.config import load_config, resolve_paths
+    from borough.view import open_view
+
+    view = open_view(load_config(resolve_paths(home_env(counting))))
+    [run] = view.ledger.runs.list()
+    view.close()
+    assert invoke("runs", "show", run.id).exit_code == 0
+    for command in (["items", "show", "1", "--reveal"], ["items", "list", "--key", "P1"]):
+        result = invoke(*command)
+        assert result.exit_code == 3, (command, result.output)
+        assert "BOROUGH_SECRETS_PASSPHRASE" in result.output
 
 
 def test_config_check_reports_every_problem(counting: Path):
     assert invoke("config", "check").exit_code == 0
     (counting / "config/apps.yaml").write_text(
-        "apps:\n  counting:\n    kind: counting\n    delay_seconds: soon\n    colour: red\n"
+        "apps:\n  counting:\n    kind: borough.testing:CountingTarget\n"
+        "    delay_seconds: soon\n    colour: red\n"
     )
     result = invoke("config", "check")
     assert result.exit_code == 3

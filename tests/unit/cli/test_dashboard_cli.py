@@ -84,8 +84,10 @@ def test_users_add_refuses_bad_input_clearly(home: Path, cli_env):
     assert piped.exit_code == 2 and "--password-stdin" in piped.output
 
 
-def test_dashboard_help_lists_its_commands(home: Path, cli_env):
+def test_dashboard_help_lists_its_commands_and_says_how_to_serve_it(home: Path, cli_env):
     result = invoke("dashboard", "--help")
     assert result.exit_code == 0
-    for word in ("users", "--host", "--port"):
-        assert word in result.output
+    assert "users" in result.output and "borough serve dashboard" in result.output
+    served = invoke("serve", "dashboard", "--help")
+    for word in ("--host", "--port", "default 127.0.0.1:8470"):
+        assert word in served.output

@@ -108,6 +108,8 @@ def borough(home: Path, *args: str, fsize: int | None = None) -> subprocess.Comp
     )
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_each_outcome_has_its_code_from_a_real_process(tmp_path: Path):
     home = counting_home(tmp_path, people(5, bad_every=5))
     outcomes = {

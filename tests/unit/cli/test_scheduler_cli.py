@@ -1,4 +1,4 @@
-"""`borough scheduler ...` and `borough schedules ...` through Typer's CliRunner."""
+"""`borough schedules ...` through Typer's CliRunner."""
 
 from __future__ import annotations
 
@@ -44,32 +44,33 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_help_lists_the_scheduler_nouns():
+def test_help_lists_the_service_and_the_schedules():
     output = invoke("--help").output
-    assert "scheduler" in output and "schedules" in output
+    assert "serve" in output and "schedules" in output
+    assert "scheduler" in invoke("serve", "--help").output
 
 
 def test_sync_shows_the_diff_then_applies_it(home: Path):
-    dry = invoke("scheduler", "sync", "--dry-run")
+    dry = invoke("schedules", "sync", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "+ month-end  last working day of the month at 16:00 (scotland)" in dry.output
     assert "+ morning  07:30 on working days (england-and-wales)" in dry.output
     assert "not synced" in invoke("schedules", "list").output
-    applied = invoke("scheduler", "sync")
+    applied = invoke("schedules", "sync")
     assert "2 added, 0 changed, 0 removed, 0 unchanged (no scheduler running; applied)" in (
         applied.output
     )
-    assert "already matches" in invoke("scheduler", "sync").output
+    assert "already matches" in invoke("schedules", "sync").output
     schedules = home / "config/schedules.yaml"
     schedules.write_text(schedules.read_text().replace("07:30", "08:15"))
-    changed = invoke("scheduler", "sync")
+    changed = invoke("schedules", "sync")
     assert "~ morning  07:30 on working days (england-and-wales) -> 08:15 on working days" in (
         changed.output
     )
 
 
 def test_list_pause_resume_and_run_now_without_a_running_scheduler(home: Path):
-    invoke("scheduler", "sync")
+    invoke("schedules", "sync")
     listing = invoke("schedules", "list")
     assert "No scheduler is running" in listing.output
     assert "07:30 on working days (england-and-wales)" in listing.output
@@ -89,7 +90,7 @@ def test_list_pause_resume_and_run_now_without_a_running_scheduler(home: Path):
 
 
 def test_unknown_schedule_is_a_clear_error(home: Path):
-    invoke("scheduler", "sync")
+    invoke("schedules", "sync")
     result = invoke("schedules", "pause", "evening")
     assert result.exit_code == 3
     assert "no schedule named 'evening' in the store; see `borough schedules list`" in (
@@ -114,6 +115,8 @@ def test_config_check_reports_schedules_yaml_by_line(home: Path):
     assert f"{schedules}:" in result.output and "no bot named 'sleepy-c'" in result.output
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_pause_and_resume_go_through_the_running_scheduler(home: Path):
     env = {**os.environ, **child_env(home)}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bots import revenues_client
+from borough_examples.screens import revenues_client
 from connectors.desktop.screen import Anchor, Box, Mask, Screen, mask_image
 
 LABEL = revenues_client.IMAGES / "surname_label.png"

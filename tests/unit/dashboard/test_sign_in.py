@@ -59,6 +59,8 @@ def held_seconds(response: httpx.Response) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_a_flood_of_random_names_never_keeps_a_right_password_out_for_long(
     site: Site, proxied, clock
 ):

@@ -25,11 +25,12 @@ from borough.dashboard.store.tables import users as users_table
 from borough.errors import DashboardError
 from borough.ledger import ItemState, Ledger, NewItem, Sealer, open_ledger, schema
 from tests.support.dashboard import FAST_HASHER, Clock
+from tests.support.postgres import LEDGER_STORES
 
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=LEDGER_STORES)
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     """The dashboard's tables over both ledger stores, like the ledger's contract tests."""
     if request.param == "sqlite":

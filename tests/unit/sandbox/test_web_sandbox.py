@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from sandbox.web.faults import FaultPlan
 from sandbox.web.reports import COLUMNS
 from sandbox.web.store import CaseStore
 from sandbox.web.validation import make_account, validate_case
+from tests.support.web import HandClock
 
 USER, PASSWORD = "bot.casework", "Pw-For-Tests-1"
 
@@ -79,8 +79,15 @@ def case_form(token: str, **changes: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def caseflow(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    config = SandboxConfig(store=tmp_path / "cf.sqlite", users={USER: PASSWORD}, idle_timeout=1.0)
+def clock() -> HandClock:
+    return HandClock()
+
+
+@pytest.fixture
+def caseflow(tmp_path: Path, clock: HandClock) -> Iterator[tuple[str, Path]]:
+    config = SandboxConfig(
+        store=tmp_path / "cf.sqlite", users={USER: PASSWORD}, idle_timeout=1.0, clock=clock
+    )
     with serve_in_thread(config) as app:
         yield app.url, config.store
 
@@ -97,12 +104,12 @@ def test_login_needs_the_forms_token_and_the_right_password(caseflow):
     assert read_counts(store)["logins"] == 1
 
 
-def test_an_idle_session_bounces_to_the_login_page_and_saves_nothing(caseflow):
+def test_an_idle_session_bounces_to_the_login_page_and_saves_nothing(caseflow, clock):
     url, store = caseflow
     browser = Browser(url)
     browser.login()
     _, form = browser.get("/case/new")
-    time.sleep(1.3)
+    clock.advance(1.3)
     status, page = browser.post("/case/new", case_form(browser.token(form)))
     assert status == 200 and 'id="loginForm"' in page and "session has ended" in page
     assert read_counts(store)["cases"] == 0

@@ -1,4 +1,4 @@
-"""`borough scheduler sync` (and pause) with no scheduler running: they change the store,
+"""`borough schedules sync` (and pause) with no scheduler running: they change the store,
 never fire; sync says truthfully what changed and takes bot configs and seat limits afresh."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 
 from borough.ledger import RunStatus
 from borough.runtime import Runtime
-from borough.testing import runtime_in
+from borough.testing import COUNTING_KIND, runtime_in
 from scheduler import firing, jobs
 from scheduler.operate import Operator
 from scheduler.requests import Request
@@ -168,7 +168,7 @@ def test_sync_reports_every_changed_field(home: Path, runtime: Runtime):
     rewrite(home, edit)
     apps = home / "config/apps.yaml"
     apps.write_text(
-        apps.read_text().replace("kind: counting", "kind: counting\n    max_sessions: 2")
+        apps.read_text().replace(COUNTING_KIND, f"{COUNTING_KIND}\n    max_sessions: 2")
     )
 
     plan = Operator(runtime, actor="user:olivia").plan()
@@ -198,7 +198,7 @@ def test_a_bot_config_edit_shows_in_sync_and_reaches_the_scheduler_without_a_res
     )
     apps = home / "config/apps.yaml"
     apps.write_text(
-        apps.read_text().replace("kind: counting", "kind: counting\n    max_sessions: 1")
+        apps.read_text().replace(COUNTING_KIND, f"{COUNTING_KIND}\n    max_sessions: 1")
     )
 
     plan = Operator(runtime, actor="user:olivia").plan()

@@ -183,7 +183,7 @@ def test_triggers_survive_pickling_and_refuse_unknown_versions(name: str):
     assert upcoming(copy, now, 5) == upcoming(trigger, now, 5)
     state = trigger.__getstate__()
     state["version"] = 2
-    with pytest.raises(ValueError, match="scheduler sync"):
+    with pytest.raises(ValueError, match="schedules sync"):
         type(trigger).__new__(type(trigger)).__setstate__(state)
 
 
