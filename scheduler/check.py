@@ -49,3 +49,33 @@ def check_schedules(config: Config) -> list[Path]:
         first.others = problems[1:]
         raise first
     return [schedules.file]
+
+
+def schedule_warnings(config: Config) -> list[str]:
+    """Valid but wasteful: ``runs: N`` above the smallest ``max_sessions`` of the bot's
+    apps (the parts beyond it wait for a seat instead of working)."""
+    schedules = load_schedules(config)
+    warnings = []
+    for name, schedule in sorted(schedules.entries.items()):
+        if schedule.runs <= 1:
+            continue
+        try:
+            bot_config = config.bot_config(schedule.bot)
+        except BoroughError:
+            continue  # check_schedules reports it
+        limits = [
+            (seats, app)
+            for app in (bot_config.apps if bot_config else [])
+            if app in config.apps and (seats := config.apps[app].max_sessions)
+        ]
+        if not limits:
+            continue
+        seats, app = min(limits)
+        if schedule.runs > seats:
+            line = schedules.line("schedules", name, "runs")
+            warnings.append(
+                f"{schedules.file}:{line}: schedules.{name}: runs: {schedule.runs} but app "
+                f"{app} has max_sessions: {seats}; {schedule.runs - seats} run(s) of each fire "
+                f"would wait for a seat (set runs: {seats}, or raise max_sessions)"
+            )
+    return warnings

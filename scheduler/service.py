@@ -38,6 +38,7 @@ from scheduler.syncplan import SyncPlan
 
 REQUEST_POLL_SECONDS = 0.5
 REAP_SECONDS = 5.0
+LOCK_CHECK_SECONDS = 2.0  #: a quiet scheduler proves its lock this often (and before fires)
 OFFLINE_MISSED = (
     "no scheduler was running at the fire time; the schedule changed before one started"
 )
@@ -112,7 +113,7 @@ class SchedulerService:
             wake=self.wake,
             council=config.settings.council,
         )
-        self.store = ScheduleStore(self.engine, self._on_due)
+        self.store = ScheduleStore(self.engine, self._on_due, gate=self._still_active)
         self.env = child_environment(runtime, env)
         self.dispatcher = self._dispatcher()
         self.ended_count = 0  # runs that ended while this service ran
@@ -120,6 +121,7 @@ class SchedulerService:
         self._on_run_ended = on_run_ended
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._standby = threading.Event()  #: the lock was lost: waiting to take it again
         self._thread: threading.Thread | None = None
         self._unrecorded: list[tuple[Job, datetime]] = []
         self._unrecorded_lock = threading.Lock()
@@ -337,8 +339,53 @@ class SchedulerService:
             if reaped.run.id not in ours:
                 self._run_ended(runs.get(reaped.run.id))
 
+    # -- the lock ----------------------------------------------------------------------------
+    def _still_active(self) -> bool:
+        """Whether this scheduler may fire: it proves it still holds the store's lock."""
+        if self._standby.is_set():
+            return False
+        if self.lock.held():
+            return True
+        if not self._standby.is_set():
+            self._standby.set()
+            self._wake.set()
+            logger.bind(action="scheduler.standby").error(
+                "lost the schedule store's lock (its database connection failed); standing "
+                "by: no fire, dispatch or operator request until this scheduler holds it again"
+            )
+        return False
+
+    def _stand_by(self) -> None:
+        """Stop firing, wait for the lock as a ``--standby`` scheduler does, then catch up
+        (fires recorded meanwhile by the scheduler that took over are skipped) and go on."""
+        self.store.pause_firing()
+        self.trail.emit("scheduler.standby", outcome="lock_lost", detail={"pid": os.getpid()})
+        self.lock.release()
+        if not self.lock.acquire(wait=True, stop=self._stop.is_set):
+            return
+        try:
+            self.book.forget()
+            caught = catch_up(self.store, self.book)
+            adopt = getattr(self.dispatcher, "adopt", None)
+            if callable(adopt):
+                adopt()
+        except Exception:
+            logger.bind(action="scheduler.error").exception("cannot take up the work again")
+            self.lock.release()
+            time.sleep(1)
+            return
+        self._standby.clear()
+        self.store.resume()
+        self.trail.emit(
+            "scheduler.active",
+            detail={"pid": os.getpid(), "caught_up": sum(len(r.queued) for r in caught)},
+        )
+        logger.bind(action="scheduler.active").warning(
+            "holds the schedule store's lock again: active"
+        )
+
     def _loop(self) -> None:
-        last_requests = last_reap = 0.0
+        last_requests = last_reap = last_lock = 0.0
         look = True
         while not self._stop.is_set():
             woke = self._wake.wait(self.schedules.settings.tick_seconds)
@@ -346,6 +393,11 @@ class SchedulerService:
             if self._stop.is_set():
                 break
             now = time.monotonic()
+            if now - last_lock >= LOCK_CHECK_SECONDS or self._standby.is_set():
+                last_lock = now
+                if not self._still_active():
+                    self._stand_by()
+                    continue
             try:
                 if now - last_requests >= REQUEST_POLL_SECONDS:
                     self._handle_requests()
