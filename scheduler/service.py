@@ -26,6 +26,8 @@ from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
 from scheduler.dispatch.base import Dispatcher
+from scheduler.events.book import EventBook
+from scheduler.events.loop import EventLoop
 from scheduler.firing import FireBook
 from scheduler.jobs import catch_up, fire_job
 from scheduler.lock import lock_for
@@ -112,6 +114,18 @@ class SchedulerService:
             wake=self.wake,
             council=config.settings.council,
         )
+        self.events = EventLoop(
+            EventBook(
+                config,
+                runtime.ledger,
+                self.trail,
+                self.schedules,
+                self.seats,
+                bot_version=self.book.bot_version,
+                wake=self.wake,
+            ),
+            runtime.paths.home,
+        )
         self.store = ScheduleStore(self.engine, self._on_due)
         self.env = child_environment(runtime, env)
         self.dispatcher = self._dispatcher()
@@ -179,6 +193,7 @@ class SchedulerService:
                 report.adopted = list(adopt())
             self.notifications.start()
             self.store.resume()
+            self.events.start()
             self._thread = threading.Thread(
                 target=self._loop, name="borough-scheduler", daemon=True
             )
@@ -210,6 +225,7 @@ class SchedulerService:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.events.stop()
         self.store.shutdown()
         self.dispatcher.shutdown(stop_runs=stop_runs)
         self.notifications.drain(timeout=15)
@@ -244,6 +260,7 @@ class SchedulerService:
                 reports = catch_up(self.store, self.book, only=name, missed_reason=OFFLINE_MISSED)
                 plan.missed += [run for report in reports for run in report.missed]
         self.store.apply(plan, self.schedules, config)
+        self.events.configure(self.schedules)
         if not plan.empty:
             self.trail.bind(actor=actor).emit(
                 "schedule.synced",

@@ -26,7 +26,7 @@ from scheduler.seats import SeatBook
 
 QUEUE_SCAN_LIMIT = 1000
 FORK_RETRY_SECONDS = 60.0
-LIVE_TRIGGERS = ("schedule:", "run-now:")
+LIVE_TRIGGERS = ("schedule:", "run-now:", "event:")  # event: see scheduler/events
 
 
 class LocalDispatcher(Dispatcher):

@@ -1,0 +1,92 @@
+"""Installations with event triggers, and files dropped the way other systems drop them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from borough.ledger import RunRecord, Sealer, open_ledger
+from borough.testing import COUNTING_KIND, make_home
+
+HEADER = "Ref,Name,Email,Amount\n"
+ENTRIES = {
+    "counting-bot": "tests.support.bots:CountingBot",
+    "sleepy-a": "tests.support.scheduling:SleepyBot",
+    "sleepy-b": "tests.support.scheduling:SleepyBotB",
+}
+
+
+def events_home(
+    root: Path,
+    triggers: dict[str, Any],
+    *,
+    bots: dict[str, dict[str, Any]] | None = None,
+    schedules: dict[str, Any] | None = None,
+    scheduler: dict[str, Any] | None = None,
+    apps: dict[str, Any] | None = None,
+    calendars: dict[str, Any] | None = None,
+) -> Path:
+    """An installation whose ``schedules.yaml`` declares ``triggers``; the counting bot
+    reads one input, ``csv``."""
+    bots = bots if bots is not None else {"counting-bot": {}}
+    apps = apps or {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite"}}
+    files: dict[str, str] = {
+        "config/borough.yaml": yaml.safe_dump({"audit": {"checkpoint_every": 500}}),
+        "config/apps.yaml": yaml.safe_dump({"apps": apps}),
+    }
+    for name, settings in bots.items():
+        document: dict[str, Any] = {
+            "bot": name,
+            "entry": ENTRIES[name],
+            "apps": [settings.get("app", "counting")],
+            "settings": settings,
+        }
+        if name == "counting-bot":
+            document["inputs"] = {"csv": "var/none.csv"}
+        files[f"config/bots/{name}.yaml"] = yaml.safe_dump(document)
+    document = {"scheduler": {"kill_grace_seconds": 1, **(scheduler or {})}}
+    if calendars:
+        document["calendars"] = calendars
+    document["schedules"] = schedules or {}
+    document["triggers"] = triggers
+    files["config/schedules.yaml"] = yaml.safe_dump(document, sort_keys=False)
+    return make_home(root, files=files)
+
+
+def rows_csv(refs: list[int]) -> bytes:
+    return (HEADER + "".join(f"R{ref},Person {ref},,{ref % 500}\n" for ref in refs)).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def drop(folder: Path, name: str, data: bytes, *, chunks: int = 1, pause: float = 0.0) -> None:
+    """Write ``data`` to ``folder/name`` in ``chunks`` writes with ``pause`` between them,
+    as a slow export would (the file exists, half-written, meanwhile)."""
+    path = folder / name
+    step = max(1, -(-len(data) // chunks))
+    with open(path, "wb") as handle:
+        for start in range(0, len(data), step):
+            handle.write(data[start : start + step])
+            handle.flush()
+            os.fsync(handle.fileno())
+            if pause and start + step < len(data):
+                time.sleep(pause)
+
+
+def runs_of(home: Path, name: str) -> list[RunRecord]:
+    """The runs a trigger (or schedule) started, read without the secret store."""
+    path = home / "var/ledger.sqlite"
+    if not path.exists():
+        return []
+    ledger = open_ledger(f"sqlite:///{path}", Sealer(os.urandom(32)))
+    try:
+        return ledger.runs.list(schedule=name, limit=10_000)
+    finally:
+        ledger.close()
