@@ -6,7 +6,8 @@ from pathlib import Path
 
 from borough.config.loader import Config
 from borough.errors import BoroughError, ConfigError
-from scheduler.config import load_schedules
+from scheduler.config import Schedules, load_schedules
+from scheduler.events.files import input_of
 
 
 def check_schedules(config: Config) -> list[Path]:
@@ -44,8 +45,46 @@ def check_schedules(config: Config) -> list[Path]:
                     field=f"schedules.{name}.inputs",
                 )
             )
+    problems += check_triggers(config, schedules)
     if problems:
         first = problems[0]
         first.others = problems[1:]
         raise first
     return [schedules.file]
+
+
+def check_triggers(config: Config, schedules: Schedules) -> list[ConfigError]:
+    """The bots each trigger runs or watches, and the input a file trigger fills."""
+    from borough.registry import load_bot
+
+    problems: list[ConfigError] = []
+    for name, trigger in schedules.triggers.items():
+        watched = (trigger.queue.bot if trigger.queue else None) or (
+            trigger.after.bot if trigger.after else None
+        )
+        checks: list[tuple[tuple[str, ...], str]] = [(("bot",), trigger.bot)]
+        if watched is not None:
+            checks.append(((trigger.kind, "bot"), watched))
+        before = len(problems)
+        for keys, bot in checks:
+            try:
+                load_bot(bot, config)
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, keys, f"bot {bot!r}: {exc}"))
+        if trigger.file is not None and len(problems) == before:
+            try:
+                input_of(config, trigger)
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, ("file", "input"), str(exc)))
+    return problems
+
+
+def _trigger_error(
+    schedules: Schedules, name: str, keys: tuple[str, ...], message: str
+) -> ConfigError:
+    return ConfigError(
+        message,
+        file=schedules.file,
+        line=schedules.line("triggers", name, *keys),
+        field=".".join(("triggers", name, *keys)),
+    )

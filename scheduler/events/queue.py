@@ -67,12 +67,13 @@ class QueueWatch(Watch):
         if not holds:
             self._holds_since = None
             return
-        if self._holds_since is None:
-            self._holds_since = now
         if self.book.ledger.runs.list(
             bot=self.config.bot, statuses=[RunStatus.QUEUED, RunStatus.RUNNING], limit=1
         ):
-            return  # a run of the bot is on its way: it will work these items
+            self._holds_since = None  # a run of the bot is on its way: it works these items
+            return
+        if self._holds_since is None:
+            self._holds_since = now
         start, debounce = self._holds_since, self.config.debounce
         last = self.book.last_run(self.name)
         if last is not None and last.ended_at is not None:
