@@ -136,6 +136,11 @@ class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
 
 
+class SignInError(ConnectorError):
+    """An application refused the robot's sign-in: the run stops (trying on would fail
+    every item, and real apps lock an account after a few refused passwords)."""
+
+
 class AppDriftError(BoroughError):
     """An app's screens no longer match what its bots declare (`borough check app NAME`)."""
 

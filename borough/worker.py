@@ -25,6 +25,7 @@ from borough.errors import (
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
+    SignInError,
     SkipItem,
     TransientError,
 )
@@ -106,8 +107,8 @@ class ItemWorker:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
             raise  # a lost lease or an unwritable trail stops the run: no further intent
-        except (RunCancelled, KeyboardInterrupt):
-            self._abandon(state_holder["claim"])
+        except (RunCancelled, KeyboardInterrupt, SignInError):
+            self._abandon(state_holder["claim"])  # a refused sign-in stops the run, once
             raise
         except Exception as exc:
             return self._after_failure(state_holder["claim"], item, exc)

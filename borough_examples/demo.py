@@ -31,6 +31,8 @@ IMPORT_WORKBOOK = Path("var/targets/revenues/ctr_import.xlsx")
 #: (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py, which imports Tk), demo only
 REVENUES_CLIENT_APP = "revenues-desktop"
 SANDBOX_PASSWORD = "Sandbox-£2026!"
+DESKTOP_BOT, DESKTOP_APP = "casework-to-revenues-desktop", "revenues-desktop"
+PUBLISHED = "revenues-published"  #: the same client, seen only as pixels (config/apps.yaml)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,19 @@ def legacy_systems(home: Path, *, fault_rate: float = 0.05) -> Iterator[LegacySy
             yield LegacySystems(home, caseflow, display)
     finally:
         caseflow.stop()
+
+
+def use_published_client(home: Path) -> None:
+    """Point the desktop bot of ``home`` at the revenues client published as pixels only
+    (``revenues-published``: seen through a VNC viewer, read by OCR, started and stopped by
+    the connector for each run). The bot itself is unchanged; only its config says so."""
+    import yaml
+
+    path = home / "config" / "bots" / f"{DESKTOP_BOT}.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["apps"] = [PUBLISHED if app == DESKTOP_APP else app for app in config["apps"]]
+    config.setdefault("settings", {})["target_app"] = PUBLISHED
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def caseflow_holding(store: Path) -> Holding:

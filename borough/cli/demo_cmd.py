@@ -59,6 +59,14 @@ def demo(
         float,
         typer.Option(metavar="MINUTES", min=1, help="stop after this long even if runs are left"),
     ] = 10,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="show the desktop client as a published app (remote-desktop style): the bot "
+            "sees it only through a VNC viewer, types and reads back by OCR",
+        ),
+    ] = False,
 ) -> None:
     """Run the demo: sample council data, three legacy apps.
 
@@ -71,17 +79,25 @@ def demo(
     from borough.config import load_config, resolve_paths
     from borough.runtime import open_runtime
     from borough.secrets.passphrase import take_passphrase
-    from borough_examples.demo import legacy_systems
+    from borough_examples.demo import legacy_systems, use_published_client
 
     source_home = Path(os.environ.get("BOROUGH_HOME") or Path.cwd()).resolve()
     if not (source_home / "config").is_dir():
         fail(f"run the demo from the borough folder ({source_home} has no config/)")
     demo_home = prepare_home(source_home, keep=keep)
+    if published:
+        use_published_client(demo_home)
     # Taken out of this process's environment before the legacy apps and X server start.
     passphrase = take_passphrase("BOROUGH_SECRETS_PASSPHRASE") or DEMO_PASSPHRASE
     env = {"BOROUGH_HOME": str(demo_home), "BOROUGH_SECRETS_PASSPHRASE": passphrase}
     console.rule("[bold]borough demo")
     console.print(STORY)
+    if published:
+        console.print(
+            "The revenues client is [bold]published[/]: it runs inside a VNC server and the "
+            "bot sees it only through a viewer window (no clipboard, no window titles), "
+            "typing each value and reading it back by OCR."
+        )
     console.print(f"\nDemo installation: {demo_home}")
     with errors_reported(), legacy_systems(demo_home) as systems:
         console.print(

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
 from borough.errors import ConnectorError, TransientError
-from connectors.desktop import display, drift, forms
+from connectors.desktop import display, drift, forms, signin
 from connectors.desktop.app import AppProcess, expand_command
 from connectors.desktop.clipboard import Clipboard
 from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
@@ -229,29 +229,8 @@ class DesktopConnector(Connector):
         return self._process is not None and self._process.running
 
     def sign_in(self) -> None:
-        """Fill the sign-in dialog: user name, next key, password (from the secret store)."""
-        s, session = self.settings, self.session
-        if not (s.username and s.credential and s.login_window):
-            raise ConnectorError(
-                f"app {self.name!r} asks to sign in, but apps.yaml gives no username and "
-                "credential for it"
-            )
-        password = self.services.secret(s.credential)
-        session.wait_window(s.login_window)
-        if session.fill_field(None, s.username) != s.username:
-            raise ConnectorError(
-                f"app {self.name!r}: the user name did not go into the sign-in dialog"
-            )
-        session.press(s.login_next)
-        session.fill_secret(password)
-        session.press(s.login_submit)
-        title = session.wait_for(
-            lambda t: t is not None and t != s.login_window, "the sign-in to finish"
-        )
-        if title != s.main_window:
-            text = forms.read_dialog(session, title) if title else ""
-            raise ConnectorError(f"sign-in to app {self.name!r} failed: {text or title}")
-        self._log.bind(action="desktop.sign_in").info("signed in to {}", self.name)
+        """Fill the sign-in dialog (see connectors.desktop.signin); SignInError if refused."""
+        signin.sign_in(self)
 
     def home(self) -> None:
         """Back to the main window: pop-ups and forms are left (home_keys, else Escape) and

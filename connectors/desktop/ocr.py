@@ -2,56 +2,39 @@
 
 What makes the readings trustworthy enough for read-back:
 
-* the image is cleaned first: light text on a darker background (a selected row, a title
-  bar) is inverted, a text cursor is erased, and the crop is scaled up three times;
-* each kind of field has a character whitelist (a date holds digits and ``/``) and one or
-  more Tesseract models, tried in order (the ``Latin`` script model knows Ó and ë, the
-  Icelandic one Þ);
-* every reading carries a confidence (the lowest word confidence, 0-100); callers treat a
-  low one as "cannot tell", never as a value.
+* the image is cleaned first (:mod:`connectors.desktop.ocr_image`);
+* each kind of field has a character whitelist (a date holds digits and ``/``) and
+  Tesseract models tried in order; names are read with the models of the languages whose
+  letters they hold (:mod:`connectors.desktop.ocr_kinds`);
+* a read-back is confirmed only by a reading that *equals* the value entered, word for
+  word, each word with enough confidence (0-100); anything else is a mismatch or, when
+  unsure, "cannot tell", never a guess.
 """
 
 from __future__ import annotations
 
 import os
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from borough.errors import ConnectorError
+from connectors.desktop.ocr_image import prepare, text_boxes
+from connectors.desktop.ocr_kinds import KINDS, kind_spec, models_for
+
+__all__ = ["KINDS", "Ocr", "Reading", "Word", "tessdata_dir"]
 
 PIXELS_EXTRA = (
     "reading the screen needs the pixels extra and Tesseract's language data: "
     "pip install 'borough[pixels]' and apt-get install tesseract-ocr tesseract-ocr-eng "
-    "tesseract-ocr-script-latn tesseract-ocr-isl"
+    "tesseract-ocr-script-latn and the languages of connectors/desktop/ocr_kinds.py "
+    "(scripts/bootstrap lists them)"
 )
-SCALE = 3
-PAD = 12
-
-_LATIN = "".join(chr(c) for c in range(0xC0, 0x180) if chr(c) not in "×÷")
-_NAME = string.ascii_letters + _LATIN + " '-."
-_UPPER_DIGITS = string.ascii_uppercase + string.digits
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How to read one kind of field: allowed characters and the models to try in order."""
-
-    whitelist: str | None
-    models: tuple[str, ...]
-
-
-#: kinds of field a pixels-mode app declares (``kind:`` of a field in apps.yaml)
-KINDS: dict[str, Kind] = {
-    "text": Kind(None, ("Latin",)),
-    "name": Kind(_NAME, ("Latin", "isl")),
-    "reference": Kind(_UPPER_DIGITS + "-/ ", ("eng", "Latin")),
-    "code": Kind(_UPPER_DIGITS + " ", ("eng", "Latin")),
-    "date": Kind(string.digits + "/", ("eng", "Latin")),
-    "amount": Kind("£" + string.digits + ".,", ("Latin", "eng")),
-    "digits": Kind(string.digits, ("eng",)),
-}
+#: how much a field is scaled up for reading, tried in turn (the second for the few values
+#: the first leaves unsure)
+SCALES = (3, 2)
+#: pixels of the prepared picture kept around a word read again on its own
+WORD_MARGIN = 8
 
 
 @dataclass(frozen=True)
@@ -100,82 +83,6 @@ def tessdata_dir() -> Path:
     raise ConnectorError(f"no Tesseract language data found; {PIXELS_EXTRA}")
 
 
-def ink(image: Any) -> Any:
-    """Greyscale of ``image`` as dark text on a light background: light text on a darker
-    background (a selected row, a title bar) is inverted. Returns a numpy array."""
-    import numpy as np
-
-    gray = np.asarray(image.convert("L"))
-    background = int(np.bincount(gray.ravel(), minlength=256).argmax())
-    lighter = int((gray > background + 48).sum())
-    darker = int((gray < background - 48).sum())
-    return (255 - gray) if lighter > darker else gray.copy()
-
-
-def erase_caret(gray: Any) -> Any:
-    """Whiten a text cursor: an unbroken column of ink at most 2 px wide, clearly taller
-    than any glyph stem (it spans the whole line, ascent to descent) and three quarters of
-    the crop (so a field's box must be its inside, not much taller).
-
-    Glyphs never make one unbroken column that tall (accents are detached, ascenders and
-    descenders do not meet), so the text itself is left alone.
-    """
-    import numpy as np
-
-    dark = gray < 128
-    longest = np.zeros(dark.shape[1], dtype=int)
-    run = np.zeros(dark.shape[1], dtype=int)
-    for row in dark:
-        run = np.where(row, run + 1, 0)
-        longest = np.maximum(longest, run)
-    top = int(longest.max(initial=0))
-    if top < max(gray.shape[0] * 0.75, 8):
-        return gray
-    tall = longest >= top - 1
-    others = int(longest[~tall].max(initial=0))
-    if others and top < others * 1.3:
-        return gray
-    out = gray.copy()
-    columns = np.where(tall)[0]
-    if columns.size and columns[-1] - columns[0] <= 2:
-        out[:, columns[0] : columns[-1] + 1] = 255
-    return out
-
-
-def erase_lines(gray: Any) -> Any:
-    """Whiten long straight lines (box borders, grid lines): Tesseract's page layout takes a
-    bordered area for a picture and drops the text inside it."""
-    import cv2
-    import numpy as np
-
-    dark = (gray < 160).astype(np.uint8)
-    across = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, 40), np.uint8))
-    down = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((25, 1), np.uint8))
-    out = gray.copy()
-    out[(across > 0) | (down > 0)] = 255
-    return out
-
-
-def prepare(image: Any, *, caret: bool = True, lines: bool = False, scale: int = SCALE) -> Any:
-    """The PIL image Tesseract reads best: dark on white, cursor (or long lines) erased,
-    scaled, padded. A whole screen (``lines``) is left in its own colours: its background
-    is no one colour, and its text is dark."""
-    import numpy as np
-    from PIL import Image, ImageOps
-
-    gray = np.asarray(image.convert("L")).copy() if lines else ink(image)
-    if caret:
-        gray = erase_caret(gray)
-    if lines:
-        gray = erase_lines(gray)
-    picture = Image.fromarray(gray)
-    if scale > 1:
-        picture = picture.resize(
-            (picture.width * scale, picture.height * scale), Image.Resampling.LANCZOS
-        )
-    return ImageOps.expand(picture, border=PAD, fill=255)
-
-
 class Ocr:
     """Tesseract models loaded once and reused (loading one takes longer than a reading)."""
 
@@ -188,13 +95,20 @@ class Ocr:
         self._tessdata = tessdata or tessdata_dir()
         self._apis: dict[tuple[str, int, str | None], Any] = {}
 
+    def missing(self, models: set[str]) -> list[str]:
+        """The models (of ``pol+fra`` mixes too) whose files are not installed."""
+        names = {name for model in models for name in model.split("+")}
+        return sorted(n for n in names if not (self._tessdata / f"{n}.traineddata").is_file())
+
     def _api(self, model: str, psm: int, whitelist: str | None) -> Any:
         key = (model, psm, whitelist)
         api = self._apis.get(key)
         if api is None:
-            if not (self._tessdata / f"{model}.traineddata").is_file():
+            missing = self.missing({model})
+            if missing:
                 raise ConnectorError(
-                    f"Tesseract model {model!r} is missing from {self._tessdata}; {PIXELS_EXTRA}"
+                    f"Tesseract model {', '.join(missing)} is missing from {self._tessdata}; "
+                    f"{PIXELS_EXTRA}"
                 )
             api = self._tess.PyTessBaseAPI(path=f"{self._tessdata}/", lang=model, psm=psm)
             if whitelist:
@@ -212,27 +126,102 @@ class Ocr:
         spec = kind_spec(kind)
         return self._read(prepare(image), model or spec.models[0], spec.whitelist)
 
-    def readings(self, image: Any, kind: str = "text") -> list[Reading]:
-        """The line as each of the kind's models reads it, in order (lazily useful for
-        verification: stop at the first that agrees)."""
-        spec = kind_spec(kind)
-        picture = prepare(image)
-        return [self._read(picture, model, spec.whitelist) for model in spec.models]
-
     def verify(self, image: Any, kind: str, expected: str, min_confidence: float) -> Reading:
-        """The first reading (model by model) that shows ``expected`` with enough confidence;
-        else the most confident reading, whatever it says."""
+        """A reading that shows ``expected`` with enough confidence, if any model gives one;
+        else the most confident reading, whatever it says.
+
+        Each model reads the line; where it finds as many words as expected, a word it read
+        otherwise (or unsure) is read again on its own with the models of its own letters.
+        The words must then equal the expected ones exactly, each confident: a space the
+        app lost makes one word of two, and no per-word reading can hide that.
+        """
         spec = kind_spec(kind)
-        picture = prepare(image)
+        wanted = expected.split(" ")
         best: Reading | None = None
-        for model in spec.models:
-            reading = self._read(picture, model, spec.whitelist)
-            if reading.text == expected and reading.confidence >= min_confidence:
-                return reading
-            if best is None or reading.confidence > best.confidence:
-                best = reading
+        for scale in SCALES:  # the next only if the first gives no confident reading
+            picture = prepare(image, scale=scale)
+            for model in models_for(expected, kind):
+                words = self._words(picture, model, spec.whitelist)
+                reading = Reading(
+                    " ".join(text for text, _, _ in words),
+                    min((conf for _, conf, _ in words), default=0.0),
+                    model,
+                )
+                if reading.text == expected and reading.confidence >= min_confidence:
+                    return reading
+                if len(words) == len(wanted) and self._words_hold(
+                    picture, words, wanted, kind, min_confidence
+                ):
+                    return Reading(expected, min_confidence, f"{model}, word by word")
+                if best is None or reading.confidence > best.confidence:
+                    best = reading
         assert best is not None
         return best
+
+    def _words_hold(
+        self,
+        picture: Any,
+        words: list[tuple[str, float, tuple[int, int, int, int]]],
+        wanted: list[str],
+        kind: str,
+        min_confidence: float,
+    ) -> bool:
+        whitelist = kind_spec(kind).whitelist
+        for (text, confidence, box), want in zip(words, wanted, strict=True):
+            if text == want and confidence >= min_confidence:
+                continue
+            if not any(
+                self._word_is(
+                    picture, box, model, whitelist, want=want, min_confidence=min_confidence
+                )
+                for model in models_for(want, kind)
+            ):
+                return False
+        return True
+
+    def _word_is(
+        self,
+        picture: Any,
+        box: tuple[int, int, int, int],
+        model: str,
+        whitelist: str | None,
+        *,
+        want: str,
+        min_confidence: float,
+    ) -> bool:
+        api = self._api(model, int(self._tess.PSM.SINGLE_WORD), whitelist)
+        api.SetImage(picture)
+        left, top, right, bottom = box
+        m = WORD_MARGIN
+        api.SetRectangle(
+            max(left - m, 0), max(top - m, 0), right - left + 2 * m, bottom - top + 2 * m
+        )
+        text = api.GetUTF8Text().strip()
+        confidences = api.AllWordConfidences()
+        return text == want and bool(confidences) and min(confidences) >= min_confidence
+
+    def _words(
+        self, picture: Any, model: str, whitelist: str | None
+    ) -> list[tuple[str, float, tuple[int, int, int, int]]]:
+        """Each word of the line: text, confidence, box (left, top, right, bottom)."""
+        api = self._api(model, int(self._tess.PSM.SINGLE_LINE), whitelist)
+        api.SetImage(picture)
+        api.Recognize()
+        level = self._tess.RIL.WORD
+        found = []
+        iterator = api.GetIterator()
+        while iterator is not None:
+            try:
+                text = iterator.GetUTF8Text(level)
+            except RuntimeError:  # tesserocr's "No text returned": an empty field
+                break
+            if text and text.strip():
+                found.append(
+                    (text.strip(), float(iterator.Confidence(level)), iterator.BoundingBox(level))
+                )
+            if not iterator.Next(level):
+                break
+        return found
 
     def _read(self, picture: Any, model: str, whitelist: str | None) -> Reading:
         api = self._api(model, int(self._tess.PSM.SINGLE_LINE), whitelist)
@@ -250,11 +239,10 @@ class Ocr:
         makes it drop most of the text), and per-run reading also inverts each run on its
         own, so white text on a title bar reads as well as black on grey.
         """
-        spec_whitelist = None
         found: list[Word] = []
         for left, top, width, height in text_boxes(image):
             crop = image.crop((left, top, left + width, top + height))
-            reading = self._read(prepare(crop, caret=False, scale=2), model, spec_whitelist)
+            reading = self._read(prepare(crop, caret=False, scale=2), model, None)
             found += split_words(reading, (left, top, width, height))
         return found
 
@@ -281,37 +269,3 @@ def split_words(reading: Reading, box: tuple[int, int, int, int]) -> list[Word]:
             )
         start += len(part) + 1
     return words
-
-
-def text_boxes(image: Any) -> list[tuple[int, int, int, int]]:
-    """(left, top, width, height) of each run of text: edges joined into words and phrases,
-    long straight lines (borders, grid lines) removed first."""
-    import cv2
-    import numpy as np
-
-    gray = np.asarray(image.convert("L"))
-    edges = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((2, 2), np.uint8))
-    mask = (edges > 48).astype(np.uint8)
-    across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, 30), np.uint8))
-    down = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((22, 1), np.uint8))
-    mask[(across > 0) | (down > 0)] = 0
-    joined = cv2.dilate(mask, np.ones((3, 7), np.uint8))
-    count, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    boxes = []
-    height, width = gray.shape
-    for index in range(1, count):
-        left, top, w, h, area = (int(v) for v in stats[index])
-        if not (6 <= h <= 40) or w < 4 or area < 12:
-            continue
-        left, top = max(left - 2, 0), max(top - 2, 0)
-        boxes.append((left, top, min(w + 4, width - left), min(h + 4, height - top)))
-    return boxes
-
-
-def kind_spec(kind: str) -> Kind:
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise ConnectorError(
-            f"unknown field kind {kind!r}; use one of {', '.join(sorted(KINDS))}"
-        ) from None

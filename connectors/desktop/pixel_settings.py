@@ -7,11 +7,12 @@ images), and each field the bot reads back by where it sits relative to its labe
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.desktop.ocr import KINDS
+from connectors.desktop.ocr_kinds import KINDS
 
 
 class _Strict(BaseModel):
@@ -52,6 +53,35 @@ class Region(_Strict):
         return self
 
 
+class TableKey(_Strict):
+    """The grid's key column (what a lookup matches on). A key cell read with less than
+    ``min_confidence`` or matching none of ``patterns`` makes the whole reading unsure: a
+    lookup then answers "cannot tell" (NeedsReviewError), never "not there"."""
+
+    column: str = Field(description="the key column's header text, one of columns")
+    patterns: list[str] = Field(
+        min_length=1, description="regular expressions a key cell must match whole (any one)"
+    )
+    min_confidence: float | None = Field(
+        default=None, ge=0, le=100, description="for key cells; the app's min_confidence if unset"
+    )
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"pattern {pattern!r} is not a regular expression: {exc}"
+                ) from None
+        return value
+
+    def matches(self, text: str) -> bool:
+        return any(re.fullmatch(pattern, text) for pattern in self.patterns)
+
+
 class Table(_Strict):
     """A grid read by OCR: header line first, columns found by their header text."""
 
@@ -62,6 +92,15 @@ class Table(_Strict):
     height: int = Field(gt=0)
     row_height: int = Field(default=20, gt=4, description="pixels per row (selected rows invert)")
     columns: list[str] = Field(min_length=1)
+    key: TableKey | None = Field(
+        default=None, description="the column lookups match on, checked cell by cell"
+    )
+
+    @model_validator(mode="after")
+    def _key_column(self) -> Table:
+        if self.key is not None and self.key.column not in self.columns:
+            raise ValueError(f"key column {self.key.column!r} is not one of the columns")
+        return self
 
 
 class ScreenSpec(_Strict):
@@ -101,6 +140,11 @@ class PixelSettings(_Strict):
     )
     key_pause_seconds: float = Field(
         default=0.03, ge=0, le=1, description="pause after each character the keymap lacks"
+    )
+    click_timeout_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="how long to wait for a click to show (a caret) before typing on",
     )
     read_timeout_seconds: float = Field(
         default=3.0, gt=0, description="how long a read-back waits for the screen to show"

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from borough.errors import ConnectorError, NeedsReviewError
+from connectors.desktop.grid import read_grid
 from connectors.desktop.ocr import Ocr, Reading, Word
+from connectors.desktop.ocr_image import around_field, field_crop
 from connectors.desktop.pixel_settings import PixelSettings, Region, Table
 from connectors.desktop.screen import Anchor, Screen
 from connectors.desktop.screentext import (
@@ -33,6 +35,8 @@ from connectors.desktop.typing import KeyTyper
 from connectors.desktop.xwindows import Window, XWindows
 
 POLL = 0.05
+#: width, height of the screen around a click watched for its effect
+CLICK_AREA = (120, 24)
 
 
 class PixelScreens:
@@ -176,7 +180,6 @@ class PixelSession(Session):
     pixels: PixelSettings | None = None
     screens: PixelScreens | None = None
     typer: KeyTyper | None = None
-    readings: list[tuple[str, Reading]] = field(default_factory=list)
 
     def _parts(self) -> tuple[PixelSettings, PixelScreens, KeyTyper]:
         assert self.pixels and self.screens and self.typer
@@ -218,6 +221,22 @@ class PixelSession(Session):
         if label is None:
             return value
         return self.read_field(None, value, label)
+
+    def focus(self, target: Focus | None) -> None:
+        """As Session.focus; a click is then waited for until the screen shows it (the
+        caret appears where it landed). A viewer sends key presses at once but a click can
+        reach the app later, so keys typed straight after it would go to the old field."""
+        if not isinstance(target, Anchor):
+            super().focus(target)
+            return
+        settings = self._parts()[0]
+        x, y = self.anchor_point(target)
+        area = (max(x - CLICK_AREA[0] // 2, 0), max(y - CLICK_AREA[1] // 2, 0), *CLICK_AREA)
+        before = self.screen.grab(area).tobytes()
+        self.click_at(x, y)
+        deadline = time.monotonic() + settings.click_timeout_seconds
+        while time.monotonic() < deadline and self.screen.grab(area).tobytes() == before:
+            time.sleep(POLL / 2)
 
     def anchor_point(self, anchor: Anchor) -> tuple[int, int]:
         """Searched every time: the viewer is one window whatever screen shows in it, so a
@@ -275,54 +294,35 @@ class PixelSession(Session):
     def _verify(
         self, box: tuple[int, int, int, int], kind: str, expected: str, settings: PixelSettings
     ) -> Reading:
-        image = self.screen.grab(box)
-        reading = self._parts()[1].ocr.verify(image, kind, expected, settings.min_confidence)
-        self.readings.append((kind, reading))
-        return reading
+        image = field_crop(self.screen.grab(around_field(box)))
+        return self._parts()[1].ocr.verify(image, kind, expected, settings.min_confidence)
 
     def ocr_box(self, box: tuple[int, int, int, int], kind: str) -> Reading:
         return self._parts()[1].ocr.read_line(self.screen.grab(box), kind)
 
     def _read_table(self, table: Table) -> str | None:
-        """The grid as the app would copy it: a header line, then tab-separated rows."""
+        """The grid as the app would copy it: a header line, then tab-separated rows.
+
+        A key cell that stays unsure (the grid repaints, so it is read again until
+        read_timeout_seconds) raises NeedsReviewError: a lookup cannot tell, rather than
+        answering "not there" (see connectors.desktop.grid)."""
         settings, screens, _ = self._parts()
-        anchor = screens.locate(table)
-        if anchor is None:
-            return None
-        left, top = anchor[0] + table.dx, anchor[1] + table.dy
-        image = self.screen.grab((left, top, table.width, table.height))
-        words: list[Word] = []
-        for band in range(0, table.height, table.row_height):
-            strip = image.crop((0, band, table.width, min(band + table.row_height, table.height)))
-            words += [w.moved(0, band) for w in screens.ocr.words(strip, model="Latin")]
-        rows = lines(words)
-        if not rows:
-            return None
-        starts = _column_starts(rows[0], table.columns, settings.similarity)
-        if starts is None:
-            return None
-        out = ["\t".join(table.columns)]
-        for row in rows[1:]:
-            if min(w.confidence for w in row) < settings.min_confidence:
+        deadline = time.monotonic() + settings.read_timeout_seconds
+        while True:
+            anchor = screens.locate(table)
+            if anchor is None:
                 return None
-            cells = [""] * len(table.columns)
-            for word in row:
-                index = max(i for i, start in enumerate(starts) if start <= word.left + 4)
-                cells[index] = f"{cells[index]} {word.text}".strip()
-            out.append("\t".join(cells))
-        return "\n".join(out)
-
-
-def _column_starts(header: list[Word], columns: list[str], threshold: float) -> list[int] | None:
-    """Left edge of each column, from where its header text shows (None if one is missing)."""
-    starts: list[int] = []
-    for name in columns:
-        found = find_phrase(header, name, threshold)
-        if found is None:
-            return None
-        starts.append(found.left)
-    starts[0] = min(starts[0], 0)
-    return starts
+            left, top = anchor[0] + table.dx, anchor[1] + table.dy
+            image = self.screen.grab((left, top, table.width, table.height))
+            try:
+                return read_grid(
+                    screens.ocr, image, table, settings.min_confidence, settings.similarity
+                )
+            except NeedsReviewError as exc:
+                if time.monotonic() >= deadline:
+                    raise NeedsReviewError(exc.message, app=self.app, step=exc.step) from None
+            time.sleep(POLL)
+            screens.look()
 
 
 def nearest_text(words: Sequence[Word], text: str, limit: int = 3) -> list[tuple[float, Word]]:

@@ -99,7 +99,11 @@ class Session:
         if isinstance(target, str):
             self.press(target)
             return
-        self.keys.click(*self.anchor_point(target))
+        self.click_at(*self.anchor_point(target))
+
+    def click_at(self, x: int, y: int) -> None:
+        """Click at a screen point; returns once the button is up again."""
+        self.keys.click(x, y)
         try:
             self.windows.wait_buttons_released()
         except TimeoutError as exc:

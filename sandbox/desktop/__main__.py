@@ -44,6 +44,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "under the grid, upper-cased and wrapped at --wrap columns",
     )
     parser.add_argument("--wrap", type=int, default=40, help="width of the callers' lines")
+    parser.add_argument(
+        "--unstorable",
+        default="",
+        metavar="LETTERS",
+        help="letters the change form's code page lacks: typed ones are shown and saved as the "
+        "plain letter (ř -> r), a fault for read-back tests",
+    )
     return parser.parse_args(argv)
 
 
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         save_delay_ms=args.save_delay_ms,
         next_version=args.next_version,
         callers=_callers(args.callers, args.wrap),
+        unstorable=args.unstorable,
     )
     client = RevenuesClient(store, options)
     try:

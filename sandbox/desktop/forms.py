@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tkinter as tk
+import unicodedata
 from collections.abc import Callable
 from tkinter import ttk
 
@@ -39,6 +40,7 @@ class ChangeForm(tk.Toplevel):
         save_delay_ms: int,
         on_saved: Callable[[str], None],
         title: str = TITLE,
+        unstorable: str = "",
     ) -> None:
         super().__init__(root)
         self.title(title)
@@ -47,6 +49,7 @@ class ChangeForm(tk.Toplevel):
         self._store, self._user, self._rng = store, user, rng
         self._lock_rate, self._save_delay_ms = lock_rate, save_delay_ms
         self._on_saved = on_saved
+        self._unstorable = {ord(c): base_letter(c) for c in unstorable}
         self._busy = False
         self.vars: dict[str, tk.StringVar] = {}
         self.entries: dict[str, ttk.Entry] = {}
@@ -71,11 +74,17 @@ class ChangeForm(tk.Toplevel):
     def _add_field(self, frame: ttk.Frame, row: int, field: str) -> None:
         var = tk.StringVar(self)
         limit = rules.MAX_LENGTH.get(field)
-        if limit is not None:
-            # the old client silently cuts what does not fit
-            var.trace_add(
-                "write", lambda *_a: len(var.get()) > limit and var.set(var.get()[:limit])
-            )
+
+        def keep(*_args: object) -> None:
+            """The old client silently cuts what does not fit, and keeps a letter its code
+            page lacks as the plain letter (shown and saved so)."""
+            text = var.get()
+            kept = text.translate(self._unstorable)[:limit]
+            if kept != text:
+                var.set(kept)
+
+        if limit is not None or self._unstorable:
+            var.trace_add("write", keep)
         label = ttk.Label(frame, text=rules.LABELS[field], underline=ACCELERATORS.get(field, -1))
         label.grid(row=row, column=0, sticky="w", pady=3)
         entry = ttk.Entry(frame, textvariable=var, width=36)
@@ -157,3 +166,9 @@ class ChangeForm(tk.Toplevel):
         self.grab_release()
         self.destroy()
         self.master.focus_force()
+
+
+def base_letter(char: str) -> str:
+    """``char`` without its accents (ř -> r, Ł stays Ł: it has no decomposition)."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return plain or "?"

@@ -27,6 +27,7 @@ class Options:
     save_delay_ms: int = 0
     next_version: bool = False  #: the supplier's next release: the change form is renamed
     callers: tuple[str, ...] = ()  #: other residents shown under the grid, as written
+    unstorable: str = ""  #: letters the form's code page lacks (kept as the plain letter)
 
 
 class SignIn(tk.Toplevel):
@@ -184,6 +185,7 @@ class RevenuesClient:
             save_delay_ms=self.options.save_delay_ms,
             on_saved=self._saved,
             title=NEXT_TITLE if self.options.next_version else FORM_TITLE,
+            unstorable=self.options.unstorable,
         )
 
     def _saved(self, reference: str) -> None:

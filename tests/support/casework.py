@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from borough.testing import make_home, runtime_in
+from borough.testing import home_env, make_home, runtime_in
 from sandbox.web.reports import COLUMNS  # the casework report format both apps share
 
 SURNAMES = [
@@ -147,26 +147,27 @@ def desktop_home(
     password: str = SANDBOX_PASSWORD,
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
+    app_name: str = APP,
 ) -> Path:
-    """An installation with the shipped revenues-desktop app (``command=None``: attach only),
+    """An installation with the shipped app ``app_name`` (``command=None``: attach only),
     the desktop bot reading ``input/casework.csv``, and the app's password in its secrets."""
     shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))
-    entry = {**shipped["apps"][APP], **(app or {})}
+    entry = {**shipped["apps"][app_name], **(app or {})}
     entry.pop("command", None)
     if command is not None:
         entry["command"] = command
     bot_config = {
         "bot": BOT,
         "inputs": {"csv": "input/casework.csv"},
-        "apps": [APP],
+        "apps": [app_name],
         "retry": retry or {"attempts": 6, "backoff_seconds": 0.05, "max_backoff_seconds": 0.2},
-        "settings": {"target_app": APP},
+        "settings": {"target_app": app_name},
     }
     home = make_home(
         root,
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 500}}),
-            "config/apps.yaml": yaml.safe_dump({"apps": {APP: entry}}, allow_unicode=True),
+            "config/apps.yaml": yaml.safe_dump({"apps": {app_name: entry}}, allow_unicode=True),
             f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
             "input/casework.csv": report_csv(rows),
         },
@@ -222,3 +223,52 @@ def app_events(home: Path) -> Counter[str]:
 def expected_record(row: dict[str, str]) -> dict[str, str]:
     """A report row as the client must hold it, field for field."""
     return {column: row[report] for report, column in FIELDS.items()}
+
+
+def start_bot_run(home: Path, display: str) -> subprocess.Popen[bytes]:
+    """``borough run`` of the desktop bot in its own process (to be killed at will)."""
+    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
+    return subprocess.Popen(
+        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def assert_held_once_each(home: Path, rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The client holds every row exactly once, field for field, and the ledger has each
+    item DONE with the client's own reference. Returns what the client holds."""
+    from borough.ledger import ItemState
+
+    held = app_records(home)
+    assert set(held) == {row["Case Reference"] for row in rows}, "no record lost"
+    assert app_events(home)["saved"] == len(rows), "no record saved twice"
+    for row in rows:
+        record = held[row["Case Reference"]]
+        assert {k: record[k] for k in expected_record(row)} == expected_record(row)
+    with runtime_in(home) as runtime:
+        items = runtime.ledger.items.list(bot=BOT, limit=len(rows) + 10, unseal=True)
+    assert {item.state for item in items} == {ItemState.DONE}
+    assert {item.key: item.reference for item in items} == {
+        case: record["reference"] for case, record in held.items()
+    }
+    return held
+
+
+def audit_count(home: Path, action: str) -> int:
+    """How many ``action`` records the installation's audit trail holds so far."""
+    trail = home / "logs/audit/audit.jsonl"
+    text = trail.read_text(encoding="utf-8") if trail.exists() else ""
+    return text.count(f'"action":"{action}"')
+
+
+def wait_for(
+    home: Path, action: str, count: int, run: subprocess.Popen[bytes], timeout: float = 120
+) -> None:
+    """Until the trail holds ``count`` ``action`` records, or the run has ended."""
+    deadline = time.monotonic() + timeout
+    while audit_count(home, action) < count and run.poll() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} {action} records within {timeout:g} s")
+        time.sleep(0.02)
