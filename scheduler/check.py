@@ -6,6 +6,7 @@ from pathlib import Path
 
 from borough.config.loader import Config
 from borough.errors import BoroughError, ConfigError
+from borough.mail.settings import mail_settings
 from scheduler.config import Schedules, load_schedules
 from scheduler.events.files import input_of
 
@@ -54,7 +55,8 @@ def check_schedules(config: Config) -> list[Path]:
 
 
 def check_triggers(config: Config, schedules: Schedules) -> list[ConfigError]:
-    """The bots each trigger runs or watches, and the input a file trigger fills."""
+    """The bots each trigger runs or watches, a mailbox trigger's app, and the input a
+    file or mailbox trigger fills."""
     from borough.registry import load_bot
 
     problems: list[ConfigError] = []
@@ -71,11 +73,19 @@ def check_triggers(config: Config, schedules: Schedules) -> list[ConfigError]:
                 load_bot(bot, config)
             except BoroughError as exc:
                 problems.append(_trigger_error(schedules, name, keys, f"bot {bot!r}: {exc}"))
-        if trigger.file is not None and len(problems) == before:
+        if trigger.mailbox is not None:
+            app = trigger.mailbox.app
+            try:
+                settings = mail_settings(app, config.app(app))
+                if settings.imap is None:
+                    raise ConfigError(f"app {app!r} has no imap: section to read messages from")
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, ("mailbox", "app"), str(exc)))
+        if (trigger.file or trigger.mailbox) is not None and len(problems) == before:
             try:
                 input_of(config, trigger)
             except BoroughError as exc:
-                problems.append(_trigger_error(schedules, name, ("file", "input"), str(exc)))
+                problems.append(_trigger_error(schedules, name, (trigger.kind, "input"), str(exc)))
     return problems
 
 

@@ -123,6 +123,7 @@ class SchedulerService:
                 self.seats,
                 bot_version=self.book.bot_version,
                 wake=self.wake,
+                secret=self._secret,
             ),
             runtime.paths.home,
         )
@@ -137,6 +138,12 @@ class SchedulerService:
         self._thread: threading.Thread | None = None
         self._unrecorded: list[tuple[Job, datetime]] = []
         self._unrecorded_lock = threading.Lock()
+
+    def _secret(self, name: str) -> str:
+        """A secret a trigger signs in with (a mailbox's password), kept out of every log."""
+        value = self.runtime.secrets.get(name)
+        self.runtime.redactor.add_secret(value)
+        return value
 
     def _dispatcher(self) -> Dispatcher:
         settings = self.schedules.settings

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from borough.audit.trail import AuditTrail
 from borough.config.loader import Config
-from borough.errors import LedgerError
+from borough.errors import LedgerError, SecretsError
 from borough.ledger import Ledger, RunRecord, RunStatus, txn
 from scheduler.config import Schedules
 from scheduler.events.config import TriggerConfig
@@ -50,6 +50,7 @@ class EventBook:
         *,
         bot_version: Callable[[str], str],
         wake: Callable[[], None] = lambda: None,
+        secret: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
         self.ledger = ledger
@@ -58,10 +59,17 @@ class EventBook:
         self.seats = seats
         self.bot_version = bot_version
         self.wake = wake
+        self._secret = secret
         self.store = EventStore(ledger.engine)
         self._closed_noted: dict[str, str] = {}  # trigger -> the closure already recorded
 
     # -- questions a watch asks ---------------------------------------------------------------
+    def secret(self, name: str) -> str:
+        """A secret of the store (a mailbox's password), read when a watch signs in."""
+        if self._secret is None:
+            raise SecretsError(f"secret {name!r} is needed, but this scheduler has no store open")
+        return self._secret(name)
+
     def window(self, trigger: TriggerConfig) -> Window:
         calendar = self.schedules.calendars[trigger.calendar] if trigger.calendar else None
         hours = trigger.hours

@@ -1,7 +1,7 @@
 """``triggers:`` in ``config/schedules.yaml``: runs started by events instead of the clock.
 
-A trigger names the bot to run and exactly one kind of event (``file``, ``queue``,
-``after``); it shares the clock schedules' calendars, priorities, run-time limits and
+A trigger names the bot to run and exactly one kind of event (``file``, ``mailbox``,
+``queue``, ``after``); it shares the clock schedules' calendars, priorities, run-time limits and
 scale-out queues, and adds a working window (``hours``), a debounce and a cap on its own
 runs (``max_runs``). Validated like the rest of the file, so errors name file, line and key.
 """
@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from borough.config.models import Strict
+from borough.mail.settings import check_folder
 
-KINDS = ("file", "queue", "after")
+KINDS = ("file", "mailbox", "queue", "after")
 
 
 def _clock(value: Any) -> Any:
@@ -79,6 +80,34 @@ class FileWatchConfig(Strict):
         return value
 
 
+class MailboxWatchConfig(Strict):
+    """New messages in a shared mailbox's folder, each handed once to a run as its input."""
+
+    app: str = Field(description="the mailbox: an app of kind: mail in apps.yaml")
+    folder: str | None = Field(default=None, description="where messages arrive (the app's)")
+    input: str | None = Field(
+        default=None, description="the bot's input the message becomes (default: its only input)"
+    )
+    processed: str = Field(default="Processed", description="folder for messages whose run ended")
+    rejected: str = Field(default="Rejected", description="folder for duplicates and failures")
+    max_message_mb: float = Field(
+        default=25, gt=0, le=1024, description="larger messages are rejected unread"
+    )
+
+    @field_validator("folder", "processed", "rejected")
+    @classmethod
+    def _folder(cls, value: str | None) -> str | None:
+        return None if value is None else check_folder(value)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MailboxWatchConfig:
+        if self.processed == self.rejected:
+            raise ValueError("processed and rejected must be different folders")
+        if self.folder is not None and self.folder in (self.processed, self.rejected):
+            raise ValueError("messages are moved out of folder: processed/rejected must differ")
+        return self
+
+
 class QueueWatchConfig(Strict):
     """A bot's due PENDING items: at least ``pending`` of them, or the oldest this old."""
 
@@ -110,6 +139,7 @@ class TriggerConfig(Strict):
     bot: str
     description: str = ""
     file: FileWatchConfig | None = None
+    mailbox: MailboxWatchConfig | None = None
     queue: QueueWatchConfig | None = None
     after: AfterWatchConfig | None = None
     calendar: str | None = Field(default=None, description="start only on these working days")

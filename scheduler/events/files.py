@@ -49,8 +49,9 @@ class Seen:
 
 
 def input_of(config: Config, trigger: TriggerConfig) -> str:
-    """The bot's input a dropped file becomes (``file.input``, or the bot's only input)."""
-    spec = trigger.file
+    """The bot's input a dropped file (or a received message) becomes: ``file.input``
+    (``mailbox.input``), or the bot's only input."""
+    spec = trigger.file or trigger.mailbox
     assert spec is not None
     bot_config = config.bot_config(trigger.bot)
     declared = sorted(bot_config.inputs) if bot_config else []
@@ -63,7 +64,8 @@ def input_of(config: Config, trigger: TriggerConfig) -> str:
     if len(declared) != 1:
         what = ", ".join(declared) if declared else "none declared"
         raise ConfigError(
-            f"say which input of bot {trigger.bot!r} the file is (file.input); it reads: {what}"
+            f"say which input of bot {trigger.bot!r} the {trigger.kind} event fills "
+            f"({trigger.kind}.input); it reads: {what}"
         )
     return declared[0]
 

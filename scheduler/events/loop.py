@@ -23,6 +23,7 @@ from scheduler.events.base import Watch
 from scheduler.events.book import EventBook
 from scheduler.events.config import TriggerConfig
 from scheduler.events.files import FileWatch
+from scheduler.events.mailbox import MailboxWatch
 from scheduler.events.queue import QueueWatch
 
 TICK_SECONDS = 0.2
@@ -31,6 +32,8 @@ TICK_SECONDS = 0.2
 def make_watch(name: str, config: TriggerConfig, book: EventBook, home: Path) -> Watch:
     if config.kind == "file":
         return FileWatch(name, config, book, home=home)
+    if config.kind == "mailbox":
+        return MailboxWatch(name, config, book, home=home)
     if config.kind == "queue":
         return QueueWatch(name, config, book)
     return AfterWatch(name, config, book)

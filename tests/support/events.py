@@ -16,6 +16,7 @@ from borough.testing import COUNTING_KIND, make_home
 HEADER = "Ref,Name,Email,Amount\n"
 ENTRIES = {
     "counting-bot": "tests.support.bots:CountingBot",
+    "mail-bot": "tests.support.bots:MailCountingBot",
     "sleepy-a": "tests.support.scheduling:SleepyBot",
     "sleepy-b": "tests.support.scheduling:SleepyBotB",
 }
@@ -32,7 +33,7 @@ def events_home(
     calendars: dict[str, Any] | None = None,
 ) -> Path:
     """An installation whose ``schedules.yaml`` declares ``triggers``; the counting bot
-    reads one input, ``csv``."""
+    reads one input, ``csv``; the mail bot one, ``message``, with the mailbox app ``inbox``."""
     bots = bots if bots is not None else {"counting-bot": {}}
     apps = apps or {"counting": {"kind": COUNTING_KIND, "path": "var/target.sqlite"}}
     files: dict[str, str] = {
@@ -48,6 +49,9 @@ def events_home(
         }
         if name == "counting-bot":
             document["inputs"] = {"csv": "var/none.csv"}
+        if name == "mail-bot":
+            document["inputs"] = {"message": "var/none.eml"}
+            document["apps"].append(settings.get("mailbox", "inbox"))
         files[f"config/bots/{name}.yaml"] = yaml.safe_dump(document)
     document = {"scheduler": {"kill_grace_seconds": 1, **(scheduler or {})}}
     if calendars:
@@ -90,3 +94,14 @@ def runs_of(home: Path, name: str) -> list[RunRecord]:
         return ledger.runs.list(schedule=name, limit=10_000)
     finally:
         ledger.close()
+
+
+def mailbox_app(server: Any, **extra: Any) -> dict[str, Any]:
+    """apps.yaml entry ``inbox`` for a test IMAP server (its password in secret ``inbox``)."""
+    return {
+        "kind": "mail",
+        "imap": {"host": server.host, "port": server.port, "security": "none"},
+        "username": server.user,
+        "credential": "inbox",
+        **extra,
+    }

@@ -65,7 +65,7 @@ triggers:
             "triggers:\n  x:\n    bot: counting-bot\n    queue: {pending: 5}\n"
             "    after: {bot: sleepy-a}\n",
             2,
-            "exactly one of file, queue, after",
+            "exactly one of file, mailbox, queue, after",
         ),
         ("triggers:\n  x:\n    bot: counting-bot\n    queue: {}\n", 4, "pending, oldest_minutes"),
         (
@@ -93,6 +93,18 @@ triggers:
             "must be after 'from'",
         ),
         ("triggers:\n  x:\n    bot: sleepy-a\n    after: {bot: sleepy-a}\n", 2, "its own runs"),
+        (
+            "triggers:\n  x:\n    bot: counting-bot\n"
+            "    mailbox: {app: inbox, processed: Done, rejected: Done}\n",
+            4,
+            "processed and rejected must be different folders",
+        ),
+        (
+            "triggers:\n  x:\n    bot: counting-bot\n"
+            "    mailbox: {app: inbox, folder: 'Caf\u00e9'}\n",
+            4,
+            "a folder name in plain ASCII",
+        ),
         (
             "triggers:\n  x:\n    bot: counting-bot\n    file: {folder: in, pattern: a/*.csv}\n",
             4,
@@ -131,3 +143,47 @@ def test_config_check_names_unknown_bots_and_inputs_by_line(tmp_path: Path):
     assert "no-such-bot" in str(found[0])
     assert "say which input of bot 'sleepy-a'" in str(found[1])
     assert "has no input 'xlsx'; it reads: csv" in str(found[2])
+
+
+def test_config_check_names_a_mailbox_that_is_not_a_mail_app(tmp_path: Path):
+    home = events_home(
+        tmp_path,
+        {},
+        bots={"counting-bot": {}, "mail-bot": {}},
+        apps={
+            "counting": {"kind": "borough.testing:CountingTarget", "path": "t.sqlite"},
+            "inbox": {"kind": "mail", "smtp": {"host": "localhost"}, "username": "u"},
+            "forms": {"kind": "mail", "imap": {"host": "localhost"}, "username": "u"},
+        },
+    )
+    (home / "config/schedules.yaml").write_text(
+        """triggers:
+  wrong-kind:
+    bot: mail-bot
+    mailbox: {app: counting}
+  no-imap:
+    bot: mail-bot
+    mailbox: {app: inbox}
+  unknown:
+    bot: mail-bot
+    mailbox: {app: nowhere}
+  no-input:
+    bot: counting-bot
+    mailbox: {app: forms, input: message}
+""",
+        encoding="utf-8",
+    )
+    config = load_config(resolve_paths(home_env(home)))
+    with pytest.raises(ConfigError) as caught:
+        check_schedules(config)
+    found = [caught.value, *caught.value.others]
+    assert [(e.field, e.line) for e in found] == [
+        ("triggers.wrong-kind.mailbox.app", 4),
+        ("triggers.no-imap.mailbox.app", 7),
+        ("triggers.unknown.mailbox.app", 10),
+        ("triggers.no-input.mailbox.input", 13),
+    ]
+    assert "a mailbox is an app of kind: mail" in str(found[0])
+    assert "no imap: section" in str(found[1])
+    assert "no app named 'nowhere'" in str(found[2])
+    assert "has no input 'message'; it reads: csv" in str(found[3])
