@@ -28,6 +28,7 @@ from borough.drift.preflight import preflight
 from borough.dryrun import dry_run
 from borough.errors import AuditError, BoroughError, LeaseLostError, RunFencedError
 from borough.ingest import ingest_items
+from borough.item_worker import ItemWorker, RunCancelled, describe_error
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
 from borough.ledger.runs import new_run_id, utcnow
@@ -37,7 +38,6 @@ from borough.registry import bot_settings, load_bot
 from borough.run_setup import fingerprints, resolve_inputs
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
-from borough.worker import ItemWorker, RunCancelled, describe_error
 
 MAX_WAIT_SLICE = 5.0
 

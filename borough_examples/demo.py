@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 #: where config/apps.yaml keeps the sandbox stores (relative to the installation)
 REVENUES_CLIENT_STORE = Path("var/targets/revenues-desktop.sqlite")
 IMPORT_WORKBOOK = Path("var/targets/revenues/ctr_import.xlsx")
-#: the sandbox revenues client's app in config/apps.yaml, and its built-in password
-#: (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py, which imports Tk), demo only
-REVENUES_CLIENT_APP = "revenues-desktop"
-SANDBOX_PASSWORD = "Sandbox-£2026!"
+#: the demo's desktop bot and the sandbox revenues client's app in config/apps.yaml
 DESKTOP_BOT, DESKTOP_APP = "casework-to-revenues-desktop", "revenues-desktop"
 PUBLISHED = "revenues-published"  #: the same client, seen only as pixels (config/apps.yaml)
+#: the sandbox client's built-in password (``DEFAULT_PASSWORD`` of sandbox/desktop/__main__.py,
+#: which imports Tk), demo only
+SANDBOX_PASSWORD = "Sandbox-£2026!"
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,6 @@ def _breakdown(noun: str, counts: Counter[str]) -> str:
 def store_sandbox_password(runtime: Runtime) -> None:
     """Put the sandbox client's built-in password in the store, unless the app's secret is
     already set (demo only: a real app's password is an operator's ``borough secrets set``)."""
-    credential = runtime.config.app(REVENUES_CLIENT_APP).credential or REVENUES_CLIENT_APP
+    credential = runtime.config.app(DESKTOP_APP).credential or DESKTOP_APP
     if runtime.secrets.find(credential) is None:
         runtime.secrets.set(credential, SANDBOX_PASSWORD)

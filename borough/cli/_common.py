@@ -204,7 +204,7 @@ def opened_view() -> Iterator[LedgerView]:
 
 def stop_on_sigterm() -> None:
     """SIGTERM (scheduler timeout, systemd stop) ends a run like Ctrl+C: items are kept safe."""
-    from borough.worker import RunCancelled
+    from borough.item_worker import RunCancelled
 
     def _handler(signum: int, frame: Any) -> None:
         raise RunCancelled()

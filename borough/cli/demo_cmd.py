@@ -61,7 +61,7 @@ def demo(
     ] = 10,
     published: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--published",
             help="show the desktop client as a published app (remote-desktop style): the bot "
             "sees it only through a VNC viewer, types and reads back by OCR",

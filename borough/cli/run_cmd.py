@@ -87,9 +87,9 @@ def run(
         where_to_look,
     )
     from borough.errors import SeatUnavailableError
+    from borough.item_worker import RunCancelled
     from borough.ledger import ItemState
     from borough.runner import RunRequest, run_bot
-    from borough.worker import RunCancelled
 
     if limit is not None:  # the old name: `--limit` now means "show at most N rows" only
         deprecated("run --limit", "run --max-items")

@@ -36,6 +36,18 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql", "postgres"))
 
 
+def dialect_insert(dialect: str) -> Any:
+    """``insert`` of ``dialect`` (with ``on_conflict_do_nothing``); imports only that dialect
+    (PostgreSQL's costs a read-only command on a SQLite ledger ~30 ms for nothing)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def open_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///PATH`` or ``postgresql://...``), set up as above."""
     if is_sqlite(url):

@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.errors import LeaseLostError, LedgerError
 from borough.ledger import txn
+from borough.ledger.engine import dialect_insert
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState
@@ -60,7 +60,7 @@ class ItemQueue(ItemReader):
     def __init__(self, engine: Engine, sealer: Sealer, *, skip_locked: bool) -> None:
         super().__init__(engine, sealer)
         self._skip_locked = skip_locked
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(engine.dialect.name)
 
     # -- ingest ------------------------------------------------------------------------
     def ingest(

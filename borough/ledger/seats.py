@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from borough.errors import SeatUnavailableError
+from borough.ledger.engine import dialect_insert
 from borough.ledger.models import RunStatus
 from borough.ledger.schema import runs, seats
 from borough.ledger.times import utcnow
@@ -88,7 +88,7 @@ def take(conn: Connection, run_id: str, host: str, limits: Mapping[str, int]) ->
         return
     free_stale(conn)
     held = set(conn.execute(select(seats.c.app).where(seats.c.run_id == run_id)).scalars())
-    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn.dialect.name)
     now = utcnow()
     for app, limit in sorted(limits.items()):
         if app in held:
