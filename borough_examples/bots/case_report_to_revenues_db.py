@@ -51,6 +51,13 @@ class CaseReportToRevenuesDb(Bot[ReportedCase]):
     def _db(self, ctx: RunContext, app: str) -> DatabaseConnector:
         return ctx.app(app, DatabaseConnector)  # type: ignore[return-value]
 
+    def setup(self, ctx: RunContext) -> None:
+        """A target app with a ``prepare`` query (the demo's SQLite file) runs it first."""
+        target = self._db(ctx, ctx.settings.target_app)
+        if "prepare" in target.settings.queries:
+            with target.transaction() as db:
+                db.execute("prepare")
+
     def items(self, ctx: RunContext) -> Iterator[Item[ReportedCase]]:
         for row in self._db(ctx, ctx.settings.source_app).rows("open_cases", status="Open"):
             case = ReportedCase.model_validate(row)

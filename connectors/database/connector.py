@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -53,8 +54,11 @@ class DatabaseConnector(Connector):
         super().__init__(name, settings, services)
         url = make_url(settings.url)
         if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-            path = services.home / url.database
-            url = url.set(database=str(path if not url.database.startswith("/") else url.database))
+            path = (
+                Path(url.database) if url.database.startswith("/") else services.home / url.database
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
+            url = url.set(database=str(path))
         if settings.credential is not None:
             password = services.secret(settings.credential)
             services.keep_out(password, secret=True)
