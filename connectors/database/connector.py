@@ -38,11 +38,17 @@ class Writes:
 
     def execute(self, query: str, **params: Any) -> int:
         """Run a named query (or SQL text) with ``params``; the number of rows it changed."""
-        result = self._conn.execute(self._owner.statement(query), params)
+        try:
+            result = self._conn.execute(self._owner.statement(query), params)
+        except SQLAlchemyError as exc:
+            raise self._owner._error(exc, query) from None
         return int(result.rowcount)
 
     def one(self, query: str, **params: Any) -> Row | None:
-        row = self._conn.execute(self._owner.statement(query), params).mappings().first()
+        try:
+            row = self._conn.execute(self._owner.statement(query), params).mappings().first()
+        except SQLAlchemyError as exc:
+            raise self._owner._error(exc, query) from None
         return None if row is None else dict(row)
 
 
@@ -103,7 +109,7 @@ class DatabaseConnector(Connector):
                 self.services.check_lease()  # a fenced run must not commit
                 txn.commit()
         except SQLAlchemyError as exc:
-            raise self._error(exc, "transaction") from None
+            raise self._error(exc, "commit") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from procrastinate import App
 
 TASK = "borough.run"
-LIVE_TRIGGERS = ("schedule:", "run-now:")
+LIVE_TRIGGERS = ("schedule:", "run-now:", "event:")  # event: see scheduler/events
 STALLED_SECONDS = 60
 STALLED_CHECK_SECONDS = 30.0
 

@@ -25,6 +25,7 @@ from scheduler.events.config import TriggerConfig
 from scheduler.events.files import FileWatch
 from scheduler.events.mailbox import MailboxWatch
 from scheduler.events.queue import QueueWatch
+from scheduler.events.store import paused_triggers
 
 TICK_SECONDS = 0.2
 
@@ -71,11 +72,18 @@ class EventLoop:
                     del self._due[name]
 
     def poll(self, *, force: bool = False) -> None:
-        """One round: poll every trigger that is due (``force``: every trigger)."""
+        """One round: poll every trigger that is due (``force``: every trigger); a paused
+        one is not looked at (its events wait, as outside its window)."""
         with self._lock:
+            paused: set[str] | None = None
             for name, config in self._wanted.items():
                 now = time.monotonic()
                 if not force and now < self._due.get(name, 0.0):
+                    continue
+                if paused is None:
+                    paused = set(paused_triggers(self.book.ledger.engine))
+                if name in paused:
+                    self._due[name] = now + config.poll_seconds
                     continue
                 self._due[name] = now + config.poll_seconds
                 self._poll_one(name, config)

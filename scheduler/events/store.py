@@ -28,6 +28,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    inspect,
     select,
     update,
 )
@@ -42,6 +44,8 @@ SCHEMA_VERSION = 1
 VERSION_KEY = "events_schema_version"
 TAKEN, PROCESSED, REJECTED, DONE = "taken", "processed", "rejected", "done"
 ARMED_KEY = "armed:"  #: the row that records when a trigger began counting events
+PAUSED_KEY = "paused:"  #: present while an operator has paused the trigger
+PAUSED = "paused"
 
 metadata = MetaData()
 
@@ -200,6 +204,38 @@ class EventStore:
         with self.engine.connect() as conn:
             return [(_row(r), r.run_status, r.error) for r in conn.execute(query)]
 
+    def pause(self, trigger: str, kind: str, actor: str, *, audit: Any) -> bool:
+        """Mark ``trigger`` paused (False if it already was), ``audit`` in the transaction."""
+        now = utcnow()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    events.insert().values(
+                        trigger=trigger,
+                        kind=kind,
+                        key=PAUSED_KEY,
+                        state=PAUSED,
+                        detail=json.dumps({"by": actor}),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                txn.record_in(conn, audit)
+        except IntegrityError:
+            return False
+        return True
+
+    def resume(self, trigger: str, *, audit: Any) -> bool:
+        """Clear the pause of ``trigger`` (False if it was not paused)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                events.delete().where(events.c.trigger == trigger, events.c.key == PAUSED_KEY)
+            )
+            if result.rowcount != 1:
+                return False
+            txn.record_in(conn, audit)
+        return True
+
     def settle(self, row: EventRow, state: str, *, audit: Any) -> bool:
         """``taken`` → ``state``, with ``audit`` written inside the transaction."""
         with self.engine.begin() as conn:
@@ -212,3 +248,25 @@ class EventStore:
                 return False
             txn.record_in(conn, audit)
         return True
+
+
+def paused_triggers(engine: Engine) -> dict[str, EventRow]:
+    """Triggers an operator has paused (read-only: nothing if the table is not there yet)."""
+    if not inspect(engine).has_table(events.name):
+        return {}
+    with engine.connect() as conn:
+        found = conn.execute(select(events).where(events.c.key == PAUSED_KEY))
+        return {row.trigger: _row(row) for row in found}
+
+
+def last_events(engine: Engine) -> dict[str, datetime]:
+    """When each trigger last took an event (read-only; bookkeeping rows left out)."""
+    if not inspect(engine).has_table(events.name):
+        return {}
+    query = (
+        select(events.c.trigger, func.max(events.c.created_at))
+        .where(~events.c.key.startswith(ARMED_KEY), ~events.c.key.startswith(PAUSED_KEY))
+        .group_by(events.c.trigger)
+    )
+    with engine.connect() as conn:
+        return {trigger: when for trigger, when in conn.execute(query)}
