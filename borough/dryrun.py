@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from borough.observe import RunObserver
     from borough.runtime import Runtime
 
+PLANNED_ROWS = 3  #: a recipe's dry run shows the steps it would take for this many rows
+
 
 def dry_run(
     runtime: Runtime,
@@ -43,8 +45,11 @@ def dry_run(
     counts = RunCounts()
     error = None
     previews: list[tuple[str, NewItem, str | None]] = []
+    bot = bot_cls()
+    plan = getattr(bot, "plan", None)  # a recipe says which steps it would take
+    plans: list[tuple[str, list[str]]] = []
     try:
-        for item in bot_cls().items(ctx):
+        for item in bot.items(ctx):
             new = describe(runtime, bot_cls, item)
             known = runtime.ledger.items.list(bot=bot_cls.name, token=new.key_token, limit=1)
             if known and known[0].key_token == new.key_token:
@@ -57,11 +62,16 @@ def dry_run(
             else:
                 counts.ingested += 1
                 previews.append(("new", new, None))
+                if plan is not None and len(plans) < PLANNED_ROWS:
+                    plans.append((new.source or new.key_token, plan(item)))
     except BoroughError as exc:
         error = str(exc)
     observer_preview = getattr(observer, "on_preview", None)
     if observer_preview:
         observer_preview(previews)
+    observer_plan = getattr(observer, "on_plan", None)
+    if observer_plan and plans:
+        observer_plan(plans)
     status = RunStatus.DRY_RUN if error is None else RunStatus.FAILED
     return runtime.ledger.runs.create(
         bot_cls.name,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
@@ -110,6 +111,10 @@ class ItemWorker:
         except (RunCancelled, KeyboardInterrupt, SignInError):
             self._abandon(state_holder["claim"])  # a refused sign-in stops the run, once
             raise
+        except DBAPIError as exc:
+            if not self.runtime.ledger.reachable():
+                raise  # the ledger is away: the run pauses; the item is settled on return
+            return self._after_failure(state_holder["claim"], item, exc)
         except Exception as exc:
             return self._after_failure(state_holder["claim"], item, exc)
         finally:

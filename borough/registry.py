@@ -31,6 +31,10 @@ def known_bots(config: Config) -> list[str]:
 
 def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
     bot_config = config.bot_config(name)
+    if bot_config is not None and bot_config.kind == "recipe":
+        from borough.recipes.bot import recipe_bot
+
+        return recipe_bot(config, bot_config)
     target = bot_config.entry if bot_config and bot_config.entry else installed_bots().get(name)
     if target is None:
         known = ", ".join(known_bots(config)) or "(none)"

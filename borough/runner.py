@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.exc import DBAPIError
 
 from borough.audit.trail import operator_actor
 from borough.bot import Bot
@@ -40,6 +41,8 @@ from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
 
 MAX_WAIT_SLICE = 5.0
+DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 2.0  #: seconds between looks for a lost database
+SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 
 @dataclass
@@ -227,7 +230,7 @@ class _Run:
                 self.observer,
                 self.lease,
             )
-            self._work(worker)
+            self._work_through_outages(worker)
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
         except (RunCancelled, KeyboardInterrupt):
@@ -357,10 +360,70 @@ class _Run:
                 continue
             due = items.next_due(name)
             if due is None:
-                return
+                if not self._siblings_to_wait_for():
+                    return
+                self.observer.on_wait(SIBLING_POLL)
+                time.sleep(SIBLING_POLL)
+                continue
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _work_through_outages(self, worker: ItemWorker) -> None:
+        """Work; if the ledger's database goes away, pause until it answers, then go on.
+
+        Nothing is claimed or recorded while it is away. Back, the run proves its lease
+        first (if it was silent past lease + grace, another run may have adopted its
+        items: then it is fenced and stops), and the item it held when the connection
+        dropped is taken up again as an orphan: CLAIMED back to PENDING, IN_FLIGHT checked
+        in the target before anything else.
+        """
+        while True:
+            try:
+                self._work(worker)
+                return
+            except DBAPIError as exc:
+                if self.runtime.ledger.reachable():
+                    raise  # not an outage: the run fails with the error
+                self._pause_for_database(exc)
+
+    def _pause_for_database(self, exc: DBAPIError) -> None:
+        logger.bind(action="run.paused", run_id=self.run_id).warning(
+            "the ledger's database is unreachable; pausing until it answers: {}",
+            str(exc).splitlines()[0],
+        )
+        wait = DB_RETRY_FIRST
+        while not self.runtime.ledger.reachable():
+            time.sleep(wait)
+            wait = min(wait * 2, DB_RETRY_MAX)
+        self.runtime.ledger.runs.keep(self.lease)  # fenced if taken over meanwhile
+        self.trail.emit("run.resumed", detail={"paused_by": "ledger unreachable"})
+
+    def _siblings_to_wait_for(self) -> list[str]:
+        """Other runs of this bot holding items this run may yet have to adopt.
+
+        Several runs work one bot's items at once (``runs: N``, or a manual run beside a
+        scheduled one). Nothing left to claim, this run still stays while another holds
+        items and will either finish them (alive and renewing) or be reaped (its process
+        gone, or another host silent past lease + grace): then its items are adopted here,
+        not left CLAIMED or IN_FLIGHT until the bot's next run. A run of this host that is
+        alive but silent (paused) is never reaped, so it is not waited for.
+        """
+        runs = self.runtime.ledger.runs
+        reap_dead_runs(
+            runs, self.trail, self.ledger_settings, by=self.run_id, bot=self.bot_cls.name
+        )
+        waiting = []
+        for run_id in self.runtime.ledger.items.holders(self.bot_cls.name, besides=self.run_id):
+            other = runs.get(run_id)
+            if other.status is not RunStatus.RUNNING:
+                waiting.append(run_id)  # ended: its items are adopted on the next pass
+                continue
+            silent = (utcnow() - (other.heartbeat_at or other.created_at)).total_seconds()
+            paused_here = other.host == runs.host and silent > self.ledger_settings.lease_seconds
+            if not paused_here:
+                waiting.append(run_id)
+        return waiting
 
     def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
         decision = (

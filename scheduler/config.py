@@ -152,6 +152,13 @@ class ScheduleConfig(Strict):
     on_missed: Literal["run_once", "skip"] = "run_once"
     enabled: bool = True
     queue: str | None = Field(default=None, description="scale-out queue, e.g. host:runner-2")
+    runs: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="runs working this schedule's items at once (on one machine or several); "
+        "each takes its own licence seat, so at most max_sessions of them work together",
+    )
 
     @field_validator("cron")
     @classmethod
@@ -245,11 +252,30 @@ class SchedulerSettings(Strict):
     default_max_run_minutes: float = Field(default=120, gt=0)
     kill_grace_seconds: float = Field(default=30, ge=0)
     tick_seconds: float = Field(default=0.2, gt=0, le=5)
+    stalled_job_seconds: float = Field(
+        default=60,
+        ge=1,
+        description="procrastinate dispatch: a worker silent this long is presumed dead and "
+        "its job handed to another",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, description="how often a worker tells PostgreSQL it is alive"
+    )
     fork_server: bool = Field(
         default=True,
         description="start runs as forks of a warm interpreter (borough.forkserver): "
         "no Python start-up per run; false: a fresh `python -m borough run` each time",
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_below_stall(self) -> SchedulerSettings:
+        if self.worker_heartbeat_seconds * 2 > self.stalled_job_seconds:
+            raise ValueError(
+                f"worker_heartbeat_seconds ({self.worker_heartbeat_seconds:g}) must be at most "
+                f"half of stalled_job_seconds ({self.stalled_job_seconds:g}): a live worker "
+                "must not look stalled"
+            )
+        return self
 
 
 class SchedulesFile(Strict):

@@ -40,6 +40,7 @@ from scheduler.triggers import LONDON, fire_times
 
 MISSED_ROWS = 50  # one row per missed fire up to this; the rest become one summary row
 SCHEDULE_TRIGGER = "schedule:"
+PART_TRIGGER = "part:"  #: one more run of a fire with ``runs: N`` (item-level parallelism)
 
 
 @dataclass
@@ -162,6 +163,7 @@ class FireBook:
                 "schedule.run_now", detail={"schedule": name}
             ),
         )
+        self._queue_parts(name, schedule, record)
         self.wake()
         return record
 
@@ -240,6 +242,7 @@ class FireBook:
                 detail={"schedule": name, "fire_time": _iso(fire), **extra},
             ),
         )
+        self._queue_parts(name, schedule, record)
         logger.bind(action="schedule.fired", run_id=record.id).info(
             "{} fired for {} (run {}{})",
             name,
@@ -249,6 +252,30 @@ class FireBook:
         )
         self.wake()
         return record
+
+    def _queue_parts(self, name: str, schedule: ScheduleConfig, lead: RunRecord) -> None:
+        """``runs: N``: N - 1 more runs of the same fire, working the same items at once.
+
+        Each part is a run of its own (its own process, lease and seats) that claims items
+        from the shared ledger; its trigger names the lead run, so the fire is still
+        recorded once (``schedule:`` triggers only).
+        """
+        for part in range(2, schedule.runs + 1):
+            extra: dict[str, Any] = {"lead": lead.id, "part": part, "parts": schedule.runs}
+
+            def queued(run: RunRecord, extra: dict[str, Any] = extra) -> None:
+                self.trail.bind(run_id=run.id, bot=schedule.bot).emit(
+                    "run.queued", outcome="queued", detail={"schedule": name, **extra}
+                )
+
+            self._record_queued(
+                name,
+                schedule,
+                PART_TRIGGER + lead.id,
+                lead.fire_time or datetime.now(UTC),
+                extra,
+                audit=queued,
+            )
 
     def _missed(
         self, name: str, bot: str, times: list[datetime], reason: str, *, now: datetime

@@ -157,6 +157,7 @@ class SchedulerService:
                 self.trail,
                 self.seats,
                 on_finished=self._run_ended,
+                stalled_seconds=settings.stalled_job_seconds,
             )
         from scheduler.dispatch.local import LocalDispatcher
 

@@ -23,6 +23,11 @@ ENTRIES = (
     Entry("run", "borough.cli.run_cmd", "Run a bot now: work each input row exactly once."),
     Entry("demo", "borough.cli.demo_cmd", "Run the demo: sample council data, three legacy apps."),
     Entry("serve", "borough.cli.serve_cmd", "Run a service: the scheduler, dashboard or worker."),
+    Entry(
+        "status",
+        "borough.cli.status_cmd",
+        "Every machine: runners, queues, heartbeats, runs now and seats held.",
+    ),
     Entry("runs", "borough.cli.runs_cmd", "Look at runs: when, why, and how they ended."),
     Entry(
         "items",
@@ -31,10 +36,16 @@ ENTRIES = (
         "four-eyes requests.",
     ),
     Entry(
+        "ledger",
+        "borough.cli.ledger_cmd",
+        "Repair the ledger's account in the audit trail.",
+    ),
+    Entry(
         "schedules",
         "borough.cli.schedules_cmd",
         "See, sync, pause, resume and run the schedules (config/schedules.yaml).",
     ),
+    Entry("ledger", "borough.cli.ledger_cmd", "Repair the ledger's account in the audit trail."),
     Entry(
         "ledger",
         "borough.cli.ledger_cmd",
@@ -59,6 +70,16 @@ ENTRIES = (
         "evidence",
         "borough.cli.evidence_cmd",
         "Evidence of failed items and downloaded reports: list, show or export (audited).",
+    ),
+    Entry(
+        "report",
+        "borough.cli.report_cmd",
+        "Reports from the ledger: the benefits of the bots (hours saved, exception rate).",
+    ),
+    Entry(
+        "record",
+        "borough.cli.record_cmd",
+        "Record a person using a web app and write a draft recipe bot.",
     ),
     Entry("config", "borough.cli.config_cmd", "Check the configuration."),
     Entry(

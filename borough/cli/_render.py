@@ -63,6 +63,10 @@ class QuietObserver(RunObserver):
         self.console = console
         self.waited_for_seat = False
         self.previews: list[Any] = []
+        self.plans: list[tuple[str, list[str]]] = []
+
+    def on_plan(self, plans: list[tuple[str, list[str]]]) -> None:
+        self.plans = plans
 
     def on_seat_wait(self, message: str) -> None:
         self.waited_for_seat = True

@@ -120,6 +120,7 @@ def run(
             observer.stop()
         if dry_run:
             _print_preview(observer.previews)
+            _print_plans(observer.plans)
         console.print(summary_table(record))
         if record.error:
             console.print(f"[red]The run stopped: {escape(record.error)}[/]")
@@ -150,6 +151,14 @@ def _print_preview(previews: list[tuple[str, object, str | None]]) -> None:
         label = f"already in ledger ({note})" if kind == "known" else (note or "")
         table.add_row(escape(getattr(new, "source", "") or ""), would, escape(label))
     console.print(table)
+
+
+def _print_plans(plans: list[tuple[str, list[str]]]) -> None:
+    """A recipe's steps for the first rows (personal values shown as their category)."""
+    for source, lines in plans:
+        console.print(f"\n[bold]Steps for {escape(source)}[/]")
+        for number, line in enumerate(lines, start=1):
+            console.print(f"  {number:>2}. {escape(line)}", soft_wrap=True)
 
 
 def exit_code(record: RunRecord) -> ExitCode:

@@ -312,6 +312,25 @@ class BotConfig(Strict):
         description="when this bot's runs check their apps' screens first (default: each app's)",
     )
     settings: dict[str, Any] = Field(default_factory=dict)
+    kind: Literal["python", "recipe"] = Field(
+        default="python",
+        description="python: a Bot class (entry: or installed); recipe: the steps in recipe:",
+    )
+    recipe: dict[str, Any] | None = Field(
+        default=None, description="kind: recipe: input, columns, steps (docs/recipes.md)"
+    )
+    manual_minutes_per_item: float | None = Field(
+        default=None,
+        gt=0,
+        le=24 * 60,
+        description="how long an officer takes over one item by hand (benefit reporting)",
+    )
+    manual_error_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of items an officer keys wrongly by hand, e.g. 0.03 (benefit reporting)",
+    )
 
     @field_validator("inputs", mode="before")
     @classmethod

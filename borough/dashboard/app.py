@@ -17,6 +17,7 @@ from borough.dashboard.routes import (
     admin,
     audit,
     auth,
+    benefits,
     drift,
     evidence,
     items,
@@ -36,7 +37,7 @@ from borough.dashboard.state import Dashboard
 from borough.dashboard.web import render
 
 #: Every area of the dashboard; all of them are included, none with a prefix.
-ROUTERS = (auth, overview, runs, triage, items, evidence, ops, drift, audit, admin)
+ROUTERS = (auth, overview, runs, triage, items, evidence, ops, drift, benefits, audit, admin)
 
 _PAGE_CSP = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "

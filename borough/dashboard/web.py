@@ -61,6 +61,7 @@ NAV = (
     NavItem("Seat queue", "/queue", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Approvals", "/approvals", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Apps", "/drift", (Role.OPERATOR, Role.AUDITOR)),
+    NavItem("Benefits", "/benefits", (Role.OPERATOR, Role.AUDITOR)),
     NavItem("Audit trail", "/audit", (Role.AUDITOR,)),
     NavItem("Users", "/admin/users", (Role.ADMIN,)),
 )

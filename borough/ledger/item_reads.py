@@ -64,6 +64,17 @@ class ItemReader:
         with self._engine.connect() as conn:
             return {ItemState(state): count for state, count in conn.execute(query)}
 
+    def holders(self, bot: str, *, besides: str | None = None) -> set[str]:
+        """The runs holding (CLAIMED or IN_FLIGHT) items of ``bot``, except ``besides``."""
+        held = (ItemState.CLAIMED.value, ItemState.IN_FLIGHT.value)
+        query = (
+            select(items.c.owner_run)
+            .where(items.c.bot == bot, items.c.state.in_(held), items.c.owner_run.is_not(None))
+            .distinct()
+        )
+        with self._engine.connect() as conn:
+            return {run for run in conn.execute(query).scalars() if run != besides}
+
     def scrub_payloads(self, *, before: datetime) -> int:
         """Retention: drop the sealed data of finished items last changed before ``before``."""
         with self._engine.begin() as conn:

@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: borough_seats (licence seats), borough_audit_anchors
+SCHEMA_VERSION = 2  # 2: borough_seats (licence seats), borough_audit_anchors, borough_runners
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,6 +120,21 @@ seats = Table(
     Column("host", String(255), nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Index("ix_seats_run", "run_id"),
+)
+
+#: Runner machines of a scale-out installation (``borough serve worker``): one row per host,
+#: renewed while the worker lives, so ``borough status`` can list them across machines.
+runners = Table(
+    "borough_runners",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("queues", Text, nullable=False, default="[]"),
+    Column("concurrency", Integer, nullable=False, default=1),
+    Column("version", String(40), nullable=False, default=""),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
 )
 
 #: Signed points of each writer's audit trail (version 2): appended at every signed

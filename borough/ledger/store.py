@@ -13,6 +13,7 @@ from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
 from borough.ledger.engine import READ_ONLY, is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
+from borough.ledger.runners import RunnerBook
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
 
@@ -28,6 +29,7 @@ class Ledger:
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
         self.anchors = AnchorBook(engine)
+        self.runners = RunnerBook(engine)
 
     @property
     def url(self) -> str:
@@ -46,6 +48,15 @@ class Ledger:
                 )
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
+
+    def reachable(self) -> bool:
+        """Whether the database answers now (a run pauses while it does not)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError:
+            return False
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

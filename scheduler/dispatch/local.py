@@ -20,13 +20,12 @@ from borough.ledger import RunBook, RunRecord, RunStatus
 from borough.ledger.runs import process_alive
 from borough.ledger.seats import SeatHolder
 from borough.secrets.passphrase import FD_ENV, Handover
-from scheduler.dispatch.base import Dispatcher, QueuedRun
+from scheduler.dispatch.base import LIVE_TRIGGERS, Dispatcher, QueuedRun
 from scheduler.dispatch.child import Child, Redact, enforce_deadline, settle
 from scheduler.seats import SeatBook
 
 QUEUE_SCAN_LIMIT = 1000
 FORK_RETRY_SECONDS = 60.0
-LIVE_TRIGGERS = ("schedule:", "run-now:", "event:")  # event: see scheduler/events
 
 
 class LocalDispatcher(Dispatcher):

@@ -15,6 +15,7 @@ stalled jobs, and the retried job frees the seat once the ledger shows the run e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from loguru import logger
 
 from borough.audit.trail import AuditTrail
 from borough.ledger import RunBook, RunRecord, RunStatus
-from scheduler.dispatch.base import Dispatcher, QueuedRun
+from scheduler.dispatch.base import LIVE_TRIGGERS, Dispatcher, QueuedRun
 from scheduler.errors import DispatchError, SchedulerError
 from scheduler.seats import SeatBook
 
@@ -31,9 +32,8 @@ if TYPE_CHECKING:
     from procrastinate import App
 
 TASK = "borough.run"
-LIVE_TRIGGERS = ("schedule:", "run-now:", "event:")  # event: see scheduler/events
-STALLED_SECONDS = 60
-STALLED_CHECK_SECONDS = 30.0
+SCHEMA_WAIT_SECONDS = 30.0  #: for another machine applying procrastinate's schema
+STALLED_CHECK_SECONDS = 30.0  #: at most this long between looks for stalled jobs
 
 SEAT_USE = """
 SELECT lock, count(*) AS used FROM procrastinate_jobs
@@ -63,13 +63,29 @@ def make_app(url: str) -> App:
 
 
 def ensure_schema(app: App) -> None:
-    """Apply procrastinate's schema once (applying it twice is an error)."""
+    """Apply procrastinate's schema once (applying it twice is an error).
+
+    Several machines start at once (a scheduler and its runners): one applies it, the
+    others' attempts fail on the objects it created; they wait until it is there.
+    """
     connector = app.connector.get_sync_connector()
-    row = connector.execute_query_one(
-        query="SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-    )
-    if not row["present"]:
+
+    def present() -> bool:
+        row = connector.execute_query_one(
+            query="SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+        )
+        return bool(row["present"])
+
+    if present():
+        return
+    try:
         app.schema_manager.apply_schema()
+    except Exception:  # procrastinate wraps the database's error in its own
+        deadline = time.monotonic() + SCHEMA_WAIT_SECONDS
+        while not present():
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def queue_for(run: QueuedRun, seats: SeatBook) -> str:
@@ -89,8 +105,10 @@ class ProcrastinateDispatcher(Dispatcher):
         seats: SeatBook,
         *,
         on_finished: Callable[[RunRecord], None],
+        stalled_seconds: float = 60.0,
     ) -> None:
         self.app = app
+        self.stalled_seconds = stalled_seconds
         self.runs = runs
         self.trail = trail
         self.seats = seats
@@ -107,7 +125,7 @@ class ProcrastinateDispatcher(Dispatcher):
                 self._defer(run)
             self._check_finished()
         now = datetime.now(UTC).timestamp()
-        if now - self._last_stalled_check >= STALLED_CHECK_SECONDS:
+        if now - self._last_stalled_check >= min(STALLED_CHECK_SECONDS, self.stalled_seconds / 2):
             self._last_stalled_check = now
             self.retry_stalled()
 
@@ -221,7 +239,7 @@ class ProcrastinateDispatcher(Dispatcher):
 
         rows = self.app.connector.get_sync_connector().execute_query_all(
             query=sql.queries["select_stalled_jobs_by_heartbeat"],
-            seconds_since_heartbeat=STALLED_SECONDS,
+            seconds_since_heartbeat=self.stalled_seconds,
             queue=None,
             task_name=TASK,
         )

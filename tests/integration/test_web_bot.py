@@ -22,10 +22,10 @@ from tests.support.web import BOT, PASSWORD, USER, evidence_files, require_chrom
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]  # the sample: 44 s loaded
 
 
-def outcome(home: Path) -> dict[int, object]:
+def outcome(home: Path, bot: str = BOT) -> dict[int, object]:
     """Ledger items by their input row index (0-based)."""
     with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=10_000, unseal=True)
+        items = runtime.ledger.items.list(bot=bot, limit=10_000, unseal=True)
     found = {}
     for item in items:
         number = int(re.search(r"row (\d+)$", item.source or "").group(1))  # type: ignore[union-attr]
@@ -33,9 +33,9 @@ def outcome(home: Path) -> dict[int, object]:
     return found
 
 
-def assert_exactly_once(home: Path, store: Path, rows: list[Notification]) -> None:
+def assert_exactly_once(home: Path, store: Path, rows: list[Notification], bot: str = BOT) -> None:
     """Every valid row DONE with the app's reference, every bad row FAILED, one case each."""
-    items = outcome(home)
+    items = outcome(home, bot)
     assert len(items) == len(rows), "no row lost"
     counts = read_counts(store)
     valid = {row.key for row in rows if row.expect == "valid"}

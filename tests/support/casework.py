@@ -105,6 +105,7 @@ def report_csv(rows: list[dict[str, Any]], *, bom: bool = True) -> str:
 
 
 BOT = "casework-to-revenues-desktop"
+RECIPE = "casework-to-revenues-desktop-recipe"  #: the same bot as a recipe (config only)
 APP = "revenues-desktop"
 SANDBOX_PASSWORD = "Sandbox-£2026!"
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,9 +149,12 @@ def desktop_home(
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
     app_name: str = APP,
+    bot: str = BOT,
 ) -> Path:
     """An installation with the shipped app ``app_name`` (``command=None``: attach only),
-    the desktop bot reading ``input/casework.csv``, and the app's password in its secrets."""
+    the desktop bot reading ``input/casework.csv``, and the app's password in its secrets.
+
+    ``bot=RECIPE``: the recipe version of the bot (its shipped config, keying the same csv)."""
     shipped = yaml.safe_load((ROOT / "config/apps.yaml").read_text(encoding="utf-8"))
     entry = {**shipped["apps"][app_name], **(app or {})}
     entry.pop("command", None)
@@ -163,12 +167,16 @@ def desktop_home(
         "retry": retry or {"attempts": 6, "backoff_seconds": 0.05, "max_backoff_seconds": 0.2},
         "settings": {"target_app": app_name},
     }
+    if bot == RECIPE:
+        shipped_bot = yaml.safe_load((ROOT / f"config/bots/{RECIPE}.yaml").read_text("utf-8"))
+        shipped_bot["recipe"].pop("download")  # the report is given: no casework app
+        bot_config = {**shipped_bot, **{k: bot_config[k] for k in ("inputs", "apps", "retry")}}
     home = make_home(
         root,
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 500}}),
             "config/apps.yaml": yaml.safe_dump({"apps": {app_name: entry}}, allow_unicode=True),
-            f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
+            f"config/bots/{bot}.yaml": yaml.safe_dump(bot_config, allow_unicode=True),
             "input/casework.csv": report_csv(rows),
         },
     )
@@ -225,18 +233,21 @@ def expected_record(row: dict[str, str]) -> dict[str, str]:
     return {column: row[report] for report, column in FIELDS.items()}
 
 
-def start_bot_run(home: Path, display: str) -> subprocess.Popen[bytes]:
-    """``borough run`` of the desktop bot in its own process (to be killed at will)."""
+def start_bot_run(home: Path, display: str, bot: str = BOT) -> subprocess.Popen[bytes]:
+    """``borough run`` of the desktop bot (or its recipe) in its own process (to be killed
+    at will)."""
     env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT), "DISPLAY": display}
     return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
+        [sys.executable, "-m", "borough", "run", bot, "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
 
-def assert_held_once_each(home: Path, rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+def assert_held_once_each(
+    home: Path, rows: list[dict[str, str]], bot: str = BOT
+) -> dict[str, dict[str, str]]:
     """The client holds every row exactly once, field for field, and the ledger has each
     item DONE with the client's own reference. Returns what the client holds."""
     from borough.ledger import ItemState
@@ -248,7 +259,7 @@ def assert_held_once_each(home: Path, rows: list[dict[str, str]]) -> dict[str, d
         record = held[row["Case Reference"]]
         assert {k: record[k] for k in expected_record(row)} == expected_record(row)
     with runtime_in(home) as runtime:
-        items = runtime.ledger.items.list(bot=BOT, limit=len(rows) + 10, unseal=True)
+        items = runtime.ledger.items.list(bot=bot, limit=len(rows) + 10, unseal=True)
     assert {item.state for item in items} == {ItemState.DONE}
     assert {item.key: item.reference for item in items} == {
         case: record["reference"] for case, record in held.items()

@@ -9,11 +9,13 @@ from typing import Any
 import yaml
 
 from borough.testing import make_home, runtime_in
-from sandbox.web.data import Notification, write_csv
+from sandbox.web.data import Notification, seed_case, write_csv
+from sandbox.web.store import CaseStore
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = "change-of-circumstances"
+RECIPE = "change-of-circumstances-recipe"  #: the same bot as a recipe (config only)
 SECRET = "casework-login"
 USER = "bot.casework"
 PASSWORD = "Canary-Pw-7f3e1d"  # a canary: it must never appear in any artifact
@@ -40,6 +42,24 @@ class HandClock:
         self.now += seconds
 
 
+#: valid rows of ``notifications(n, bad_every=5)`` staff keyed before the robot ran (row
+#: index -> status): two drafts the bot completes, one finished case it leaves alone
+SEEDED = {1: "Draft", 6: "Draft", 7: "Open"}
+
+
+def seed_staff_cases(
+    store: Path, rows: list[Notification], seeded: dict[int, str] | None = None
+) -> set[str]:
+    """Put the cases staff keyed by hand in Caseflow's store; their references."""
+    cases = CaseStore(store)
+    try:
+        chosen = SEEDED if seeded is None else seeded
+        assert all(rows[index].expect == "valid" for index in chosen)
+        return {seed_case(cases, rows[index], status=s) for index, s in chosen.items()}
+    finally:
+        cases.close()
+
+
 def require_chromium() -> None:
     require(shutil.which("chromium") is not None, "Debian chromium", "apt-get install chromium")
 
@@ -53,12 +73,13 @@ def web_home(
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
     secret: str | None = f"{USER}:{PASSWORD}",
+    bot: str = BOT,
 ) -> Path:
     """An installation whose ``casework`` app points at ``url``, with rows to work."""
     apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
     casework = {**apps["apps"]["casework"], "base_url": url, **FAST_APP, **(app or {})}
     bot_config = yaml.safe_load(
-        (ROOT / "config" / "bots" / f"{BOT}.yaml").read_text(encoding="utf-8")
+        (ROOT / "config" / "bots" / f"{bot}.yaml").read_text(encoding="utf-8")
     )
     bot_config["inputs"] = {"notifications": "input/notifications.csv"}
     bot_config["retry"] = retry or FAST_RETRY
@@ -67,7 +88,7 @@ def web_home(
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 100}}),
             "config/apps.yaml": yaml.safe_dump({"apps": {"casework": casework}}),
-            f"config/bots/{BOT}.yaml": yaml.safe_dump(bot_config),
+            f"config/bots/{bot}.yaml": yaml.safe_dump(bot_config),
         },
     )
     write_csv(home / "input" / "notifications.csv", rows)

@@ -13,6 +13,7 @@ from borough.errors import BoroughError
 from borough.ledger import RunStatus
 
 router = APIRouter()
+RUNNER_BEAT_SECONDS = 10.0  #: the workers' default heartbeat (scheduler.worker_heartbeat_seconds)
 
 
 @router.get("/queue")
@@ -52,6 +53,26 @@ def queue(request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDI
         queued=queued,
         seats=seats,
         now=dash.clock(),
+    )
+
+
+@router.get("/runners")
+def runners(
+    request: Request, session: Annotated[Session, Depends(OPERATOR_OR_AUDITOR)]
+) -> Response:
+    """Every machine of the installation (``borough status`` in the browser)."""
+    from borough.fleet import fleet_status
+
+    fleet = fleet_status(dashboard(request).runtime.ledger)
+    return render(
+        request,
+        session,
+        "pages/runners.html",
+        title="Runners",
+        hosts=fleet.hosts,
+        queues=fleet.queues,
+        now=fleet.now,
+        beat=RUNNER_BEAT_SECONDS,
     )
 
 

@@ -74,7 +74,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
 def test_each_role_sees_its_own_navigation(browser: Browser, contexts, site: Site):
     expected = {
-        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Apps"],
+        "olivia": ["Overview", "Runs", "Schedules", "Seat queue", "Approvals", "Apps", "Benefits"],
         "audrey": [
             "Overview",
             "Runs",
@@ -82,6 +82,7 @@ def test_each_role_sees_its_own_navigation(browser: Browser, contexts, site: Sit
             "Seat queue",
             "Approvals",
             "Apps",
+            "Benefits",
             "Audit trail",
         ],
         "adam": ["Users"],

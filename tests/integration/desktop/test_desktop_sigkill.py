@@ -17,6 +17,8 @@ import pytest
 
 from tests.support import casework
 from tests.support.casework import (
+    BOT,
+    RECIPE,
     app_db,
     assert_held_once_each,
     audit_count,
@@ -35,9 +37,9 @@ def start_client(home: Path, display: str, seed: int) -> subprocess.Popen[bytes]
     return casework.start_client(app_db(home), display, *options)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("bot", "seed"), [(BOT, 1), (BOT, 2), (RECIPE, 1)])
 def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
-    tmp_path: Path, desktop_display: str, seed: int
+    tmp_path: Path, desktop_display: str, bot: str, seed: int
 ):
     rng = random.Random(seed)
     rows = casework_rows(ROWS, seed=seed)
@@ -45,12 +47,13 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         tmp_path,
         rows,
         borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 500}},
+        bot=bot,
     )
     client = start_client(home, desktop_display, seed)
     try:
         kills = 0
         for started in range(1, 5):
-            run = start_bot_run(home, desktop_display)
+            run = start_bot_run(home, desktop_display, bot)
             # kill while it works, whatever the machine's speed: after a random number (0-2)
             # of this run's records are saved, at a random moment within the next item
             wait_for(home, "run.start", started, run)
@@ -60,7 +63,7 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
                 run.send_signal(signal.SIGKILL)
                 kills += 1
             run.communicate(timeout=60)
-        final = start_bot_run(home, desktop_display)
+        final = start_bot_run(home, desktop_display, bot)
         _, err = final.communicate(timeout=240)
         assert final.returncode == 0, err.decode()
         assert client.poll() is None, "the client survived every kill"
@@ -69,4 +72,4 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
         client.wait(10)
     assert kills >= 1
 
-    assert_held_once_each(home, rows)
+    assert_held_once_each(home, rows, bot)

@@ -22,8 +22,11 @@ PAGES: dict[str, set[str]] = {
     "/items/{item_id}": OPS,
     "/approvals": OPS,
     "/queue": OPS,
+    "/runners": OPS,
     "/schedules": OPS,
     "/drift": OPS,
+    "/benefits": OPS,
+    "/benefits.csv": OPS,
     "/evidence/view/{relative:path}": OPS,  # what it is and its hash check: not its content
     "/audit": {"audrey"},
     "/audit/verify": {"audrey"},

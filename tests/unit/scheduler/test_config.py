@@ -142,3 +142,13 @@ def test_the_shipped_schedules_file_is_valid():
     schedules = load_schedules(config)
     assert schedules.active, "config/schedules.yaml ships schedules"
     assert check_schedules(config) == [root / "config/schedules.yaml"]
+
+
+def test_runs_and_worker_timings_are_checked(tmp_path: Path):
+    error = error_of(
+        tmp_path, "schedules:\n  a:\n    bot: sleepy-a\n    daily: '09:00'\n    runs: 0\n"
+    )
+    assert error.line == 5 and error.field == "schedules.a.runs"
+    text = "scheduler:\n  stalled_job_seconds: 10\n  worker_heartbeat_seconds: 6\nschedules: {}\n"
+    error = error_of(tmp_path, text)
+    assert "must be at most half of stalled_job_seconds" in error.message

@@ -26,6 +26,7 @@ def book(tmp_path: Path) -> Iterator[FireBook]:
         tmp_path,
         {
             "tick": {"bot": "sleepy-a", "interval": {"seconds": 10}, "misfire_grace_seconds": 30},
+            "wide": {"bot": "sleepy-a", "interval": {"seconds": 10}, "runs": 3},
             "skipper": {
                 "bot": "sleepy-b",
                 "interval": {"seconds": 10},
@@ -143,3 +144,27 @@ def test_run_now_queues_a_run_named_for_the_operator(book: FireBook):
         r for r in iter_records(book.config.paths.audit) if r["action"] == "schedule.run_now"
     ]
     assert record["actor"] == "user:alice" and record["run_id"] == run.id
+
+
+def test_runs_n_queues_n_runs_of_one_fire_and_the_fire_is_recorded_once(book: FireBook):
+    report = due(book, "wide", T0, T0, T0 + timedelta(seconds=1))
+    [lead] = report.queued
+    queued = book.ledger.runs.list(schedule="wide", statuses=[RunStatus.QUEUED])
+    parts = [run for run in queued if run.id != lead.id]
+    assert len(queued) == 3 and lead.trigger == "schedule:wide"
+    assert {run.trigger for run in parts} == {f"part:{lead.id}"}
+    assert sorted(run.detail["part"] for run in parts) == [2, 3]
+    assert all(run.fire_time == T0 and run.detail["lead"] == lead.id for run in parts)
+    assert book.last_fire("wide") == T0
+    again = due(book, "wide", T0, T0, T0 + timedelta(seconds=2))  # re-offered after a crash
+    assert again.queued == [] and len(book.ledger.runs.list(schedule="wide")) == 3
+    records = [r for r in iter_records(book.config.paths.audit) if r["action"] == "run.queued"]
+    assert {r["run_id"] for r in records} == {run.id for run in parts}
+
+
+def test_run_now_of_a_wide_schedule_queues_its_parts_too(book: FireBook):
+    lead = book.run_now("wide", "user:alice")
+    queued = book.ledger.runs.list(schedule="wide", statuses=[RunStatus.QUEUED])
+    assert sorted(run.trigger for run in queued) == sorted(
+        [f"part:{lead.id}", f"part:{lead.id}", "run-now:user:alice"]
+    )

@@ -1,0 +1,191 @@
+"""Scale-out faults: the active scheduler killed, a seat shared by every runner, a runner cut
+off PostgreSQL, PostgreSQL restarted under load."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+
+from borough.ledger import RunStatus
+from scheduler.lock import PostgresLock
+from tests.scaleout.test_runners import assert_exactly_once, finish
+from tests.support.multirunner import (
+    SCHEDULE,
+    CuttableProxy,
+    cluster,
+    ledger_state,
+    runs_of,
+    settled,
+)
+from tests.support.postgres import create_database, temporary_postgres
+from tests.support.scheduling import wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def lock_holder(db_url: str) -> str | None:
+    engine = create_engine("postgresql+psycopg://" + db_url.split("://", 1)[1])
+    try:
+        holder = PostgresLock(engine).holder()
+    finally:
+        engine.dispose()
+    return None if holder is None else str(holder["host"])
+
+
+was_working: list[str] = []
+
+
+def working_on(host: str, db_url: str) -> bool:
+    """A run of ``host`` is RUNNING and has finished items (it is past its ingest)."""
+    for run in runs_of(db_url):
+        if run["host"] == host and run["status"] == "running" and '"done": 0' not in run["counts"]:
+            was_working[:] = [run["id"]]
+            return True
+    return False
+
+
+def fires(db_url: str) -> list[dict]:
+    return [r for r in runs_of(db_url) if r["trigger"].startswith("schedule:")]
+
+
+@pytest.mark.timeout(240)
+def test_the_standby_takes_over_a_killed_scheduler_and_no_fire_runs_twice(
+    tmp_path: Path, postgres_url: str
+):
+    every = {"interval": {"seconds": 2}, "misfire_grace_seconds": 1, "on_missed": "skip"}
+    with cluster(tmp_path, postgres_url, items=5, schedule=every) as made:
+        active = made.scheduler("sched-1")
+        wait_for(lambda: lock_holder(postgres_url) == "sched-1", 60, "sched-1 active")
+        made.scheduler("sched-2", standby=True)
+        made.runner("runner-1")
+        wait_for(lambda: len(fires(postgres_url)) >= 3, 60, "three fires")
+        active.kill()
+        killed_at = time.monotonic()
+        wait_for(lambda: lock_holder(postgres_url) == "sched-2", 30, "the standby to take over")
+        took = time.monotonic() - killed_at
+        before = len(fires(postgres_url))
+        wait_for(lambda: len(fires(postgres_url)) >= before + 3, 60, "fires after the takeover")
+        made.machines["sched-2"].stop()
+        wait_for(lambda: settled(postgres_url), 60, "runs to settle")
+        recorded = fires(postgres_url)
+    per_fire = Counter((r["schedule"], r["fire_time"]) for r in recorded)
+    twice = [fire for fire, n in per_fire.items() if n > 1]
+    assert not twice, f"fired twice: {twice}"
+    assert {r["host"] for r in recorded if r["status"] == RunStatus.SUCCEEDED.value} == {"runner-1"}
+    assert took < 30
+    # every fire time between the first and the last is accounted for: run, or MISSED
+    times = sorted(r["fire_time"] for r in recorded)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert max(gaps) <= 2.5, f"a fire time is missing from the ledger: gaps {gaps}"
+
+
+@pytest.mark.timeout(300)
+def test_one_licence_seat_holds_across_every_runner(tmp_path: Path, postgres_url: str):
+    with cluster(tmp_path, postgres_url, items=60, max_sessions=1, schedule={"runs": 3}) as made:
+        made.scheduler("sched-1")
+        for n in (1, 2, 3):
+            made.runner(f"runner-{n}")
+        assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
+        wait_for(lambda: ledger_state(postgres_url).get("done", 0) > 0, 120, "work to begin")
+        # a person's `borough run` on a fourth machine at the same time waits for the seat
+        by_hand = made.cli("run", "counting-bot", "-q", host="desk-1")
+        finish(made, 60, 240)
+        runs = [r for r in runs_of(postgres_url) if r["bot"] == "counting-bot"]
+    assert by_hand.returncode == 0, by_hand.stdout + by_hand.stderr
+    assert_exactly_once(made, 60)
+    assert made.most_sessions() == 1
+    worked = sorted((r for r in runs if r["started_at"]), key=lambda r: r["started_at"])
+    assert len(worked) == 4
+    for earlier, later in itertools.pairwise(worked):
+        assert earlier["ended_at"] <= later["started_at"], f"{earlier['id']} overlaps {later['id']}"
+
+
+@pytest.mark.timeout(400)
+def test_a_runner_cut_off_postgresql_for_30_s_does_not_double_work(
+    tmp_path: Path, postgres_url: str
+):
+    items = 200
+    host_port = postgres_url.split("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy("127.0.0.1", int(host_port.rsplit(":", 1)[1]))
+    try:
+        with cluster(
+            tmp_path, postgres_url, items=items, seconds_per_item=0.05, schedule={"runs": 2}
+        ) as made:
+            made.scheduler("sched-1")
+            cut_off = made.runner("runner-1", db_url=proxy.url(postgres_url))
+            made.runner("runner-2")
+            assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
+            wait_for(lambda: working_on("runner-1", postgres_url), 120, "runner-1 working")
+            proxy.cut()
+            time.sleep(30)
+            proxy.restore()
+            finish(made, items, 240)
+
+            def back_and_fenced() -> bool:
+                [run] = [r for r in runs_of(postgres_url) if r["id"] == was_working[0]]
+                return run["status"] == RunStatus.FAILED.value
+
+            wait_for(back_and_fenced, 60, "runner-1's run to come back and stop itself")
+            survived = cut_off.alive
+            runs = runs_of(postgres_url)
+    finally:
+        proxy.close()
+    assert_exactly_once(made, items)
+    assert survived, "the runner paused and came back; it did not exit:\n" + cut_off.output()
+    # its run waited for the database, then found itself taken over (30 s > lease + grace)
+    [paused] = [r for r in runs if r["host"] == "runner-1" and r["id"] == was_working[0]]
+    assert paused["status"] == RunStatus.FAILED.value and paused["error"].startswith("fenced")
+    assert any(r["host"] == "runner-2" and r["status"] == "succeeded" for r in runs)
+
+
+@pytest.mark.timeout(400)
+def test_postgresql_restarted_under_load_loses_no_item(tmp_path: Path):
+    items = 300
+    with temporary_postgres() as server:
+        db_url = create_database(server, "restart")
+        with cluster(
+            tmp_path, db_url, items=items, seconds_per_item=0.02, schedule={"runs": 3}
+        ) as made:
+            made.scheduler("sched-1")
+            for n in (1, 2, 3):
+                made.runner(f"runner-{n}")
+            assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
+            wait_for(lambda: ledger_state(db_url).get("done", 0) > 30, 120, "work under way")
+            restart(server)
+            finish(made, items, 300)
+            alive = {host: m.alive for host, m in made.machines.items()}
+        assert_exactly_once(made, items)
+    assert all(alive.values()), alive
+
+
+def restart(server_url: str) -> None:
+    """Restart the PostgreSQL server at ``server_url`` (fast shutdown: sessions cut)."""
+    from tests.support.postgres import postgres_bin
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(postgres_bin() / "pg_ctl"),
+            "-D",
+            data,
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
