@@ -12,7 +12,7 @@ its record, or none of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +25,14 @@ from borough.errors import LedgerError, SecretsError
 from borough.ledger import Ledger, RunRecord, RunStatus, txn
 from scheduler.config import Schedules
 from scheduler.events.config import TriggerConfig
-from scheduler.events.store import Event, EventStore
+from scheduler.events.store import PROCESSED, REJECTED, Event, EventRow, EventStore
 from scheduler.events.window import Window
 from scheduler.seats import SeatBook
 from scheduler.triggers import LONDON
 
 EVENT_TRIGGER = "event:"
 FINISHED = [s.value for s in RunStatus if s.finished and s is not RunStatus.MISSED]
+OK_STATUSES = (RunStatus.SUCCEEDED.value, RunStatus.COMPLETED_WITH_FAILURES.value)
 
 
 def trigger_label(kind: str, name: str) -> str:
@@ -109,6 +110,36 @@ class EventBook:
                 "trigger {}: {} event(s) wait: {}", name, waiting, closed
             )
         return 0
+
+    # -- after the runs -------------------------------------------------------------------------
+    def settle_ended(
+        self,
+        name: str,
+        trigger: TriggerConfig,
+        what: str,
+        detail_of: Callable[[EventRow], Mapping[str, Any]],
+    ) -> Iterator[tuple[EventRow, str, str | None]]:
+        """Settle the taken events of ``name`` whose run has ended — ``processed`` after
+        SUCCEEDED or COMPLETED_WITH_FAILURES, else ``rejected`` — each with its
+        ``trigger.<what>.<state>`` record in the same transaction; yields (row, state, why)
+        for each settled here, for the watch to move its file or message on."""
+        for row, status, error in self.store.ended(name, FINISHED):
+            ok = status in OK_STATUSES
+            state = PROCESSED if ok else REJECTED
+            why = None if ok else f"run {row.run_id} ended {status.upper()}: {error or ''}".strip()
+
+            def audit(
+                row: EventRow = row, state: str = state, why: str | None = why, status: str = status
+            ) -> None:
+                self.trail.bind(run_id=row.run_id, bot=trigger.bot).emit(
+                    f"trigger.{what}.{state}",
+                    outcome=state,
+                    error=why,
+                    detail={"trigger": name, **detail_of(row), "run_status": status},
+                )
+
+            if self.store.settle(row, state, audit=audit):
+                yield row, state, why
 
     # -- recording a fire -------------------------------------------------------------------
     def fire(

@@ -29,14 +29,12 @@ from loguru import logger
 from borough import filemodes
 from borough.config.loader import Config
 from borough.errors import ConfigError
-from borough.ledger import RunStatus
 from scheduler.events.base import Watch
-from scheduler.events.book import FINISHED, EventBook
+from scheduler.events.book import EventBook
 from scheduler.events.config import FileWatchConfig, TriggerConfig
 from scheduler.events.store import DONE, PROCESSED, REJECTED, TAKEN, Event, EventRow
 
 PROCESSING = "processing"
-OK_STATUSES = (RunStatus.SUCCEEDED.value, RunStatus.COMPLETED_WITH_FAILURES.value)
 WHY_SUFFIX = ".why.txt"
 
 
@@ -228,27 +226,11 @@ class FileWatch(Watch):
 
     # -- after the run ----------------------------------------------------------------------------
     def _finish_ended(self) -> None:
-        for row, status, error in self.book.store.ended(self.name, FINISHED):
-            ok = status in OK_STATUSES
-            state = PROCESSED if ok else REJECTED
-            why = None if ok else f"run {row.run_id} ended {status.upper()}: {error or ''}".strip()
+        def detail(row: EventRow) -> dict[str, object]:
+            return {"file": row.detail.get("file"), "sha256": row.key}
 
-            def audit(
-                row: EventRow = row, state: str = state, why: str | None = why, status: str = status
-            ) -> None:
-                self.book.trail.bind(run_id=row.run_id, bot=self.config.bot).emit(
-                    f"trigger.file.{state}",
-                    outcome=state,
-                    error=why,
-                    detail={
-                        "trigger": self.name,
-                        "file": row.detail.get("file"),
-                        "sha256": row.key,
-                        "run_status": status,
-                    },
-                )
-
-            if self.book.store.settle(row, state, audit=audit) and row.name:
+        for row, state, why in self.book.settle_ended(self.name, self.config, "file", detail):
+            if row.name:
                 self._place(row.name, state, why)
 
     def _recover(self) -> list[Path]:

@@ -34,9 +34,9 @@ from borough.mail.imap import ImapMailbox
 from borough.mail.message import PARTS_SUFFIX, parse_message
 from borough.mail.settings import MailSettings, mail_settings
 from scheduler.events.base import Watch
-from scheduler.events.book import FINISHED, EventBook
+from scheduler.events.book import EventBook
 from scheduler.events.config import MailboxWatchConfig, TriggerConfig
-from scheduler.events.files import OK_STATUSES, input_of
+from scheduler.events.files import input_of
 from scheduler.events.store import DONE, PROCESSED, REJECTED, TAKEN, Event, EventRow
 
 MAIL_FOLDER = Path("var") / "mail"
@@ -198,31 +198,14 @@ class MailboxWatch(Watch):
 
     # -- after the run -------------------------------------------------------------------------
     def _finish_ended(self, box: ImapMailbox) -> None:
-        for row, status, error in self.book.store.ended(self.name, FINISHED):
-            ok = status in OK_STATUSES
-            state = PROCESSED if ok else REJECTED
-            why = None if ok else f"run {row.run_id} ended {status.upper()}: {error or ''}".strip()
+        def detail(row: EventRow) -> dict[str, object]:
+            return {"uid": row.detail.get("uid"), "uidvalidity": row.detail.get("uidvalidity")}
 
-            def audit(
-                row: EventRow = row, state: str = state, why: str | None = why, status: str = status
-            ) -> None:
-                self.book.trail.bind(run_id=row.run_id, bot=self.config.bot).emit(
-                    f"trigger.mail.{state}",
-                    outcome=state,
-                    error=why,
-                    detail={
-                        "trigger": self.name,
-                        "uid": row.detail.get("uid"),
-                        "uidvalidity": row.detail.get("uidvalidity"),
-                        "run_status": status,
-                    },
-                )
-
-            if self.book.store.settle(row, state, audit=audit):
+        for row, state, _ in self.book.settle_ended(self.name, self.config, "mail", detail):
+            if _validity_of(row) == self._validity:
                 uid = int((row.name or "0:0").split(":", 1)[1])
-                if _validity_of(row) == self._validity:
-                    self._move(box, uid, state, row)
-                # renumbered: found by its Message-ID at the next look and moved then
+                self._move(box, uid, state, row)
+            # renumbered: found by its Message-ID at the next look and moved then
 
     def _move(self, box: ImapMailbox, uid: int, state: str, row: EventRow) -> None:
         folder = self.spec.processed if state == PROCESSED else self.spec.rejected

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,21 +15,19 @@ import pytest
 from borough.audit.reading import iter_records
 from borough.ledger import RunStatus
 from borough.testing import counted_writes
-from tests.support.events import drop, events_home, rows_csv, runs_of, sha256
-from tests.support.scheduling import child_env, wait_for
+from tests.support.events import (
+    drop,
+    events_home,
+    kill_and_restart_at,
+    rows_csv,
+    runs_of,
+    sha256,
+    start_scheduler,
+)
+from tests.support.scheduling import wait_for
 
 DROPS = int(os.environ.get("BOROUGH_TEST_DROPS", "200"))
 ROWS = 3
-
-
-def start_scheduler(home: Path, name: str) -> subprocess.Popen[bytes]:
-    with open(home / f"{name}.out", "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "borough", "serve", "scheduler"],
-            env={**os.environ, **child_env(home), "COLUMNS": "200"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def drop_in_bursts(inbox: Path, rng: random.Random) -> tuple[dict[str, bytes], list[str]]:
@@ -82,8 +78,7 @@ def test_each_dropped_file_is_taken_once_across_kill_9(tmp_path: Path):
     )
     inbox = home / "inbox"
     inbox.mkdir()
-    scheduler = start_scheduler(home, "first")
-    kills = 0
+    scheduler = [start_scheduler(home, "first")]
     try:
         dropped: dict[str, object] = {}
         dropper = threading.Thread(
@@ -92,17 +87,13 @@ def test_each_dropped_file_is_taken_once_across_kill_9(tmp_path: Path):
             )
         )
         dropper.start()
-        for fraction in (0.3, 0.6):
-            wait_for(
-                lambda f=fraction: len(runs_of(home, "inbox")) >= int(DROPS * f * 0.9),
-                600,
-                f"{fraction:.0%} of the files to be taken",
-            )
-            scheduler.send_signal(signal.SIGKILL)
-            scheduler.wait(30)
-            kills += 1
-            time.sleep(rng.uniform(0.1, 1.5))
-            scheduler = start_scheduler(home, f"restart-{kills}")
+        kills = kill_and_restart_at(
+            home,
+            scheduler,
+            lambda f: len(runs_of(home, "inbox")) >= int(DROPS * f * 0.9),
+            rng,
+            "files",
+        )
         dropper.join()
         contents: dict[str, bytes] = dropped["contents"]  # type: ignore[assignment]
         duplicates: list[str] = dropped["dups"]  # type: ignore[assignment]
@@ -116,8 +107,8 @@ def test_each_dropped_file_is_taken_once_across_kill_9(tmp_path: Path):
             "every file processed or rejected",
         )
     finally:
-        scheduler.send_signal(signal.SIGTERM)
-        scheduler.wait(60)
+        scheduler[0].send_signal(signal.SIGTERM)
+        scheduler[0].wait(60)
     assert kills == 2
     runs = runs_of(home, "inbox")
     taken = [r.detail["event"]["sha256"] for r in runs]

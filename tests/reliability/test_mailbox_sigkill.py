@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,25 +17,22 @@ from borough.audit.reading import iter_records
 from borough.ledger import ItemState, RunStatus
 from borough.testing import counted_writes, runtime_in
 from tests.integration.test_mailbox_trigger import SENDER, failed_items, xlsx_rows
-from tests.support.events import events_home, mailbox_app, rows_csv, runs_of
+from tests.support.events import (
+    events_home,
+    kill_and_restart_at,
+    mailbox_app,
+    rows_csv,
+    runs_of,
+    start_scheduler,
+)
 from tests.support.imap import ImapServer, form_message
-from tests.support.scheduling import child_env, wait_for
+from tests.support.scheduling import wait_for
 
 MESSAGES = int(os.environ.get("BOROUGH_TEST_MESSAGES", "100"))
 ROWS = 2
 BROKEN_EVERY = 10
 
 pytestmark = [pytest.mark.imap, pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def start_scheduler(home: Path, name: str) -> subprocess.Popen[bytes]:
-    with open(home / f"{name}.out", "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "borough", "serve", "scheduler"],
-            env={**os.environ, **child_env(home), "COLUMNS": "200"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def refs(number: int, part: int) -> list[int]:
@@ -87,22 +82,17 @@ def test_each_message_processed_once_across_kill_9(tmp_path: Path, imap_server: 
     )
     with runtime_in(home) as runtime:
         runtime.secrets.set("inbox", imap_server.password)
-    scheduler = start_scheduler(home, "first")
-    kills = 0
+    scheduler = [start_scheduler(home, "first")]
     try:
         sender = threading.Thread(target=send_in_bursts, args=(imap_server, rng))
         sender.start()
-        for fraction in (0.3, 0.6):
-            wait_for(
-                lambda f=fraction: len(runs_of(home, "forms")) >= int(MESSAGES * f),
-                600,
-                f"{fraction:.0%} of the messages to be taken",
-            )
-            scheduler.send_signal(signal.SIGKILL)
-            scheduler.wait(30)
-            kills += 1
-            time.sleep(rng.uniform(0.1, 1.5))
-            scheduler = start_scheduler(home, f"restart-{kills}")
+        kills = kill_and_restart_at(
+            home,
+            scheduler,
+            lambda f: len(runs_of(home, "forms")) >= int(MESSAGES * f),
+            rng,
+            "messages",
+        )
         sender.join()
         wait_for(
             lambda: imap_server.count("Processed") == MESSAGES,
@@ -110,8 +100,8 @@ def test_each_message_processed_once_across_kill_9(tmp_path: Path, imap_server: 
             "every message processed",
         )
     finally:
-        scheduler.send_signal(signal.SIGTERM)
-        scheduler.wait(60)
+        scheduler[0].send_signal(signal.SIGTERM)
+        scheduler[0].wait(60)
     assert kills == 2
     assert imap_server.count("INBOX") == 0 and imap_server.count("Rejected") == 0
     processed = imap_server.message_ids("Processed")

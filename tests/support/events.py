@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +110,41 @@ def mailbox_app(server: Any, **extra: Any) -> dict[str, Any]:
         "credential": "inbox",
         **extra,
     }
+
+
+def start_scheduler(home: Path, name: str) -> subprocess.Popen[bytes]:
+    """``borough serve scheduler`` in its own process, its output in ``home/<name>.out``."""
+    from tests.support.scheduling import child_env
+
+    with open(home / f"{name}.out", "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "borough", "serve", "scheduler"],
+            env={**os.environ, **child_env(home), "COLUMNS": "200"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def kill_and_restart_at(
+    home: Path,
+    current: list[subprocess.Popen[bytes]],
+    reached: Callable[[float], bool],
+    rng: random.Random,
+    what: str,
+    *,
+    fractions: tuple[float, ...] = (0.3, 0.6),
+) -> int:
+    """SIGKILL the scheduler ``current[0]`` once ``reached(fraction)`` for each fraction
+    and start it again after a short random pause (``current[0]`` is always the live one,
+    for the caller to stop); the number of kills."""
+    from tests.support.scheduling import wait_for
+
+    kills = 0
+    for fraction in fractions:
+        wait_for(lambda f=fraction: reached(f), 600, f"{fraction:.0%} of the {what} to be taken")
+        current[0].send_signal(signal.SIGKILL)
+        current[0].wait(30)
+        kills += 1
+        time.sleep(rng.uniform(0.1, 1.5))
+        current[0] = start_scheduler(home, f"restart-{kills}")
+    return kills
