@@ -77,6 +77,7 @@ def verify(
     from borough.audit.anchors import parse_anchor, read_anchor_file
     from borough.errors import BoroughError
 
+    _require_installation()
     try:
         external = [parse_anchor(text) for text in anchor or []]
         if anchors is not None:
@@ -92,6 +93,23 @@ def verify(
     except OSError as exc:
         fail(f"cannot read the audit trail: {exc}", ExitCode.ERROR)
     _print_verdict(verdict)
+
+
+def _require_installation() -> None:
+    """Nothing here at all (no trail, no ledger or secret store): say so (exit 3) and create
+    nothing, rather than vouch for an empty folder. Where an installation's own state is
+    left, a missing trail is for the verification to judge (records were deleted)."""
+    from borough.config import load_config
+
+    with errors_reported():
+        paths = load_config().paths
+    if any(folder.is_dir() and any(folder.iterdir()) for folder in (paths.audit, paths.data)):
+        return
+    fail(
+        f"no audit trail in {paths.audit}: nothing to verify. Run this in the installation "
+        "(BOROUGH_HOME, or the folder with config/) whose trail you mean",
+        ExitCode.ERROR,
+    )
 
 
 def _verify_with_store(external: list[Anchor]) -> Verdict:

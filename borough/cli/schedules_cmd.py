@@ -6,7 +6,7 @@ without one running (a running one applies the changes and answers within a seco
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,12 +19,14 @@ from borough.cli._common import (
     opened_runtime,
     opened_view,
 )
+from borough.cli._json import JsonFlag, emit
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from borough.ledger import RunRecord
     from scheduler.events.view import TriggerRow
+    from scheduler.operate import ScheduleRow
     from scheduler.service import StartupReport
     from scheduler.syncplan import SyncPlan
 
@@ -41,7 +43,7 @@ NO_SCHEDULER = "[yellow]No scheduler is running[/] (start one: `borough serve sc
 
 
 @app.command("list")
-def list_schedules() -> None:
+def list_schedules(as_json: JsonFlag = False) -> None:
     """Every schedule (next fire in UK local time, state, last outcome) and every event
     trigger (what it watches, state, last event, working window, last outcome)."""
     from rich.table import Table
@@ -53,6 +55,15 @@ def list_schedules() -> None:
         holder = operator.holder()
         rows = operator.rows()
         triggers = operator.trigger_rows()
+        if as_json:
+            emit(
+                {
+                    "scheduler": holder,
+                    "schedules": [_schedule_json(row) for row in rows],
+                    "triggers": [_trigger_json(row) for row in triggers],
+                }
+            )
+            return
         if holder is None:
             console.print(NO_SCHEDULER)
         else:
@@ -198,7 +209,7 @@ def sync(
 
 
 @app.command("status")
-def status() -> None:
+def status(as_json: JsonFlag = False) -> None:
     """Whether a scheduler is running on this store, and how many runs are queued or running."""
     from sqlalchemy.engine import make_url
 
@@ -208,6 +219,24 @@ def status() -> None:
     with opened_view() as runtime, errors_reported():
         operator = Operator(runtime, actor="status")
         holder = operator.holder()
+        runs = runtime.ledger.runs
+        queued = runs.list(statuses=[RunStatus.QUEUED], limit=1000)
+        running = runs.list(statuses=[RunStatus.RUNNING], limit=1000)
+        store = make_url(operator.store_url).render_as_string()
+        triggers = operator.trigger_rows()
+        paused = [row.name for row in triggers if row.state == "paused"]
+        active = sum(1 for row in triggers if row.state == "active")
+        if as_json:
+            emit(
+                {
+                    "scheduler": holder,
+                    "store": store,
+                    "queued": len(queued),
+                    "running": len(running),
+                    "triggers": {"total": len(triggers), "active": active, "paused": paused},
+                }
+            )
+            return
         if holder is None:
             console.print(NO_SCHEDULER)
         else:
@@ -215,19 +244,48 @@ def status() -> None:
                 f"[green]Scheduler running[/]: pid {holder.get('pid')} on {holder.get('host')} "
                 f"since {holder.get('since')} UTC"
             )
-        console.print(f"store: {make_url(operator.store_url).render_as_string()}")
-        runs = runtime.ledger.runs
-        queued = runs.list(statuses=[RunStatus.QUEUED], limit=1000)
-        running = runs.list(statuses=[RunStatus.RUNNING], limit=1000)
+        console.print(f"store: {store}")
         console.print(f"{len(queued)} run(s) queued, {len(running)} running")
-        triggers = operator.trigger_rows()
         if triggers:
-            paused = [row.name for row in triggers if row.state == "paused"]
-            active = sum(1 for row in triggers if row.state == "active")
             console.print(
                 f"{len(triggers)} event trigger(s): {active} active"
                 + (f", paused: {', '.join(paused)}" if paused else "")
             )
+
+
+def _schedule_json(row: ScheduleRow) -> dict[str, Any]:
+    from borough.cli._json import run_json
+
+    return {
+        "schedule": row.name,
+        "bot": row.bot,
+        "when": row.when,
+        "calendar": row.calendar,
+        "next_fire": row.next_fire,
+        "state": row.state,
+        "priority": row.priority,
+        "last": run_json(row.last) if row.last is not None else None,
+        "queued": row.queued,
+        "running": row.running,
+        "waiting_for": row.waiting_for,
+    }
+
+
+def _trigger_json(row: TriggerRow) -> dict[str, Any]:
+    from borough.cli._json import run_json
+
+    return {
+        "trigger": row.name,
+        "bot": row.bot,
+        "kind": row.kind,
+        "watches": row.watches,
+        "state": row.state,
+        "last_event": row.last_event,
+        "window": row.window,
+        "last": run_json(row.last) if row.last is not None else None,
+        "queued": row.queued,
+        "running": row.running,
+    }
 
 
 def print_plan(plan: SyncPlan) -> None:

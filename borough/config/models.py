@@ -306,6 +306,18 @@ class BotConfig(Strict):
         "(a scheduled run is handed these and no others)",
     )
     retry: RetryPolicy | None = None
+    check_first: bool | None = Field(
+        default=None,
+        description="ask find_existing before process() for items that start untouched "
+        "(default: the bot's check_first)",
+    )
+    save_every: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="items per save for apps that keep changes until an explicit save "
+        "(default: the bot's save_every; 0: no batches)",
+    )
     max_run_minutes: float | None = Field(default=None, gt=0)
     preflight: Preflight | None = Field(
         default=None,

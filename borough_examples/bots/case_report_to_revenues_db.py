@@ -49,7 +49,7 @@ class CaseReportToRevenuesDb(Bot[ReportedCase]):
     declares_intent: ClassVar[bool] = True  # failures before the insert are retried plainly
 
     def _db(self, ctx: RunContext, app: str) -> DatabaseConnector:
-        return ctx.app(app, DatabaseConnector)  # type: ignore[return-value]
+        return ctx.app(app, DatabaseConnector)
 
     def setup(self, ctx: RunContext) -> None:
         """A target app with a ``prepare`` query (the demo's SQLite file) runs it first."""

@@ -34,6 +34,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app: str = "casework"
+    #: Caseflow runs with --save-later: cases wait in its unsaved work until Save all (give
+    #: the bot's config save_every: N too; the runtime then presses Save all every N cases)
+    save_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class ExistingCase:
     weekly: str
 
 
-class ChangeOfCircumstances(Bot[CtrChange]):
+class ChangeOfCircumstances(Bot[CtrChange, Settings]):
     name: ClassVar[str] = "change-of-circumstances"
     version: ClassVar[str] = "1.0.0"
     description: ClassVar[str] = "Change-of-circumstance notifications into Caseflow cases"
@@ -53,7 +56,7 @@ class ChangeOfCircumstances(Bot[CtrChange]):
     retry = RetryPolicy(attempts=6, backoff_seconds=1, max_backoff_seconds=20)
     personal: ClassVar[dict[str, str]] = PERSONAL
 
-    def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
+    def items(self, ctx: RunContext[Settings]) -> Iterator[Item[CtrChange]]:
         source = ctx.inputs["notifications"]
         if source.suffix.lower() == ".eml":  # a form e-mailed in (a mailbox trigger's input)
             message = read_message(source)
@@ -62,16 +65,15 @@ class ChangeOfCircumstances(Bot[CtrChange]):
         for row in read_table(source, CtrChange):
             yield row.to_item(key=_key, key_column="Claim Ref")
 
-    def setup(self, ctx: RunContext) -> None:
+    def setup(self, ctx: RunContext[Settings]) -> None:
         """Sign in before the first item, so a refused credential stops the run at once."""
         self._web(ctx).run("sign-in", lambda: None)
 
-    def _web(self, ctx: RunContext) -> WebSession:
-        return ctx.app(ctx.settings.app, WebSession)  # type: ignore[return-value]
+    def _web(self, ctx: RunContext[Settings]) -> WebSession:
+        return ctx.app(ctx.settings.app, WebSession)
 
-    def process(self, ctx: RunContext, item: Item[CtrChange]) -> str:
+    def process(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         change = item.data
-        assert change is not None
         web = self._web(ctx)
         screens = CaseworkScreens(web)
         existing = self._existing(screens, change)
@@ -81,13 +83,19 @@ class ChangeOfCircumstances(Bot[CtrChange]):
         draft = existing.reference if existing is not None else None
         content = screens.open_form(draft)
 
-        def fill_and_save() -> str:
+        def fill_and_save() -> str | None:
             screens.fill(content, change, item.key)
             ctx.intent("update-draft" if draft else "create-case", target=web.name)
             return screens.save(content)
 
         try:
-            return web.run("save", fill_and_save, repeatable=False)
+            reference = web.run("save", fill_and_save, repeatable=False)
+            if reference is None and not ctx.settings.save_later:
+                raise NeedsReviewError(
+                    "Caseflow held the case in its unsaved work (it runs with --save-later): "
+                    "set settings.save_later: true and save_every: N in the bot's config"
+                )
+            return reference  # None: held until the runtime's save()
         except BusinessRuleError as exc:
             if "Duplicate case" not in str(exc):
                 raise
@@ -98,9 +106,12 @@ class ChangeOfCircumstances(Bot[CtrChange]):
                 return again.reference
             raise
 
-    def find_existing(self, ctx: RunContext, item: Item[CtrChange]) -> str | None:
+    def save(self, ctx: RunContext[Settings]) -> dict[str, str]:
+        """Save all (Caseflow --save-later): the held cases are written, with references."""
+        return CaseworkScreens(self._web(ctx)).save_all()
+
+    def find_existing(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         change = item.data
-        assert change is not None
         found = self._existing(CaseworkScreens(self._web(ctx)), change)
         if found is None or found.status == "Draft":
             return None

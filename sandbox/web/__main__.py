@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         "--callers", type=Path, default=None, help="JSON list of other residents to show"
     )
     parser.add_argument("--wrap", type=int, default=0, help="re-wrap shown text at N columns")
+    parser.add_argument(
+        "--save-later",
+        action="store_true",
+        help="new cases wait in the session's unsaved work until Save all (lost with it)",
+    )
     args = parser.parse_args(argv)
     users = json.loads(os.environ.get(USERS_ENV) or "{}") or None
     config = SandboxConfig(
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         next_version=args.next_version,
         callers=tuple(json.loads(args.callers.read_text("utf-8"))) if args.callers else (),
         wrap=args.wrap,
+        save_later=args.save_later,
         **({"users": users} if users else {}),
     )
     stopped = threading.Event()
