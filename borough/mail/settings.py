@@ -80,8 +80,10 @@ class MailSettings(_Strict):
     credential: str | None = Field(default=None, description="secret holding the password")
     sender: str | None = Field(default=None, description="From: of replies (default: username)")
     folder: str = Field(default="INBOX", description="the folder messages arrive in")
-    timeout_seconds: float = Field(default=30, gt=0, le=600)
-    replies: dict[str, ReplyTemplate] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=30, gt=0, le=600, description="connect and reply waits")
+    replies: dict[str, ReplyTemplate] = Field(
+        default_factory=dict, description="name: {subject, text} templates bots reply with"
+    )
 
     @field_validator("folder")
     @classmethod
