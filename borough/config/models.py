@@ -92,6 +92,16 @@ class AuditSettings(Strict):
     redact_patterns: list[str] = Field(
         default_factory=list, description="extra regular expressions to redact"
     )
+    segment_mb: int = Field(
+        default=64, ge=1, le=4096, description="close the live audit file at this size (MiB)"
+    )
+    segment_daily: bool = Field(
+        default=True, description="also close it at the first record of each UTC day"
+    )
+    trails: dict[str, str] = Field(
+        default_factory=dict,
+        description="other runner machines' audit folders reachable from here (host: path)",
+    )
 
 
 class SecretsSettings(Strict):
