@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from borough.config.models import RetryPolicy
 from borough.errors import NeedsReviewError, TransientError
@@ -14,31 +14,64 @@ from borough.errors import NeedsReviewError, TransientError
 if TYPE_CHECKING:
     from borough.context import RunContext
 
-T = TypeVar("T", bound=BaseModel)
+#: the schema (pydantic model) of one item's data
+T = TypeVar("T", bound=BaseModel, default=Any)
+#: the bot's settings model (``settings_model``); ``ctx.settings`` has this type
+S = TypeVar("S", default=Any)
 
 
-@dataclass
 class Item(Generic[T]):
     """One unit of work, identified by a stable key derived from its source row.
 
     ``invalid`` holds the reason when the row could not be validated: the item is still
-    recorded (as FAILED, with that reason) so nothing read from the input is lost.
+    recorded (as FAILED, with that reason) so nothing read from the input is lost. Such an
+    item is never given to ``process()``, so there ``item.data`` is always the schema type
+    (no ``assert item.data is not None``).
     """
 
-    key: str
-    data: T | None = None
-    source: str | None = None
-    invalid: str | None = None
-    raw: Mapping[str, Any] | None = None
+    __slots__ = ("_data", "invalid", "key", "raw", "source")
+
+    def __init__(
+        self,
+        key: str,
+        data: T | None = None,
+        source: str | None = None,
+        invalid: str | None = None,
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self._data = data
+        self.source = source
+        self.invalid = invalid
+        self.raw = raw
+
+    @property
+    def data(self) -> T:
+        """The validated row (the bot's ``schema``); an invalid item has none."""
+        if self._data is None:
+            raise ValueError(f"item {self.key!r} has no data: {self.invalid or 'none recorded'}")
+        return self._data
+
+    @property
+    def has_data(self) -> bool:
+        return self._data is not None
 
     @property
     def valid(self) -> bool:
         return self.invalid is None
 
+    def __repr__(self) -> str:
+        return (
+            f"Item(key={self.key!r}, data={self._data!r}, source={self.source!r}, "
+            f"invalid={self.invalid!r})"
+        )
+
     def payload(self) -> dict[str, Any] | None:
         """JSON-able data kept (sealed) in the ledger: the model, or the raw row if invalid."""
-        if self.data is not None:
-            return self.data.model_dump(mode="json")
+        if isinstance(self._data, BaseModel):
+            return self._data.model_dump(mode="json")
+        if isinstance(self._data, Mapping):  # a bot without a schema
+            return {str(k): v for k, v in self._data.items()}
         if self.raw is not None:
             return {str(k): (None if v is None else str(v)) for k, v in self.raw.items()}
         return None
@@ -54,8 +87,9 @@ class Item(Generic[T]):
         return found
 
 
-class Bot(Generic[T]):
-    """Base class of every bot.
+class Bot(Generic[T, S]):
+    """Base class of every bot: ``Bot[Row, Settings]`` (``Row`` its ``schema``, ``Settings``
+    its ``settings_model``), so that ``item.data`` and ``ctx.settings`` are typed.
 
     Attributes
     ----------
@@ -72,6 +106,16 @@ class Bot(Generic[T]):
         False: the runtime records the intent to change the target before ``process``.
         True: ``process`` calls ``ctx.intent(...)`` itself just before the change, so
         failures before that point are retried without a ``find_existing`` check.
+    check_first
+        True: ``find_existing`` is asked before ``process`` for every item that starts
+        untouched (its first try, and a retry), so a ledger that is new to a target which
+        already holds the data duplicates nothing: found -> DONE with the found reference
+        (``detail.found_first``). ``check_first:`` in the bot's config overrides it.
+    save_every
+        For apps that keep changes until an explicit save: ``process`` puts one item into
+        the app's unsaved state, and the runtime calls ``save`` after every ``save_every``
+        items (and before waiting, stopping at ``--max-items`` or ending). 0: every
+        ``process`` is its own save. ``save_every:`` in the bot's config overrides it.
     """
 
     name: ClassVar[str]
@@ -82,17 +126,19 @@ class Bot(Generic[T]):
     retry: ClassVar[RetryPolicy] = RetryPolicy()
     retryable: ClassVar[tuple[type[BaseException], ...]] = (TransientError,)
     declares_intent: ClassVar[bool] = False
+    check_first: ClassVar[bool] = False
+    save_every: ClassVar[int] = 0
     settings_model: ClassVar[type[BaseModel] | None] = None
 
-    def items(self, ctx: RunContext) -> Iterable[Item[T]]:
+    def items(self, ctx: RunContext[S]) -> Iterable[Item[T]]:
         """Read the inputs; each item is recorded as PENDING before any is worked."""
         raise NotImplementedError(f"bot {self.name!r} must define items()")
 
-    def process(self, ctx: RunContext, item: Item[T]) -> str | None:
+    def process(self, ctx: RunContext[S], item: Item[T]) -> str | None:
         """Do one item in the target and return the target's own reference for it."""
         raise NotImplementedError(f"bot {self.name!r} must define process()")
 
-    def find_existing(self, ctx: RunContext, item: Item[T]) -> str | None:
+    def find_existing(self, ctx: RunContext[S], item: Item[T]) -> str | None:
         """Look the item up in the target: its reference if there, None if certainly not.
 
         Raise when the target cannot tell; the item then goes to NEEDS_REVIEW rather
@@ -103,8 +149,31 @@ class Bot(Generic[T]):
             "target already holds this item"
         )
 
-    def setup(self, ctx: RunContext) -> None:
+    def save(self, ctx: RunContext[S]) -> Mapping[str, str | None] | None:
+        """Save what the app holds unsaved (bots with ``save_every``): the batch's items are
+        DONE once this returns. Return ``{item key: reference}`` for references known only
+        now; an item missing there keeps the one its ``process`` returned.
+
+        Raise when the save failed or its fate is unknown: every item of the batch is then
+        looked up with ``find_existing``, as after any failure past the intent.
+        """
+        raise NotImplementedError(
+            f"bot {self.name!r} sets save_every but has no save(): define save(ctx) to press "
+            "the app's save"
+        )
+
+    def discard(self, ctx: RunContext[S]) -> None:
+        """Throw away what the app still holds unsaved after a failed ``save`` (bots with
+        ``save_every``), before the batch's items are looked up and perhaps done again.
+
+        The default closes every app of the run (a connector's ``close`` ends its session
+        or process, and the unsaved changes with it); the next use opens it afresh.
+        Override it when the app offers a cheaper way (a "Discard changes" button).
+        """
+        ctx.close()
+
+    def setup(self, ctx: RunContext[S]) -> None:
         """Called once before items are processed (open sessions, log in)."""
 
-    def teardown(self, ctx: RunContext) -> None:
+    def teardown(self, ctx: RunContext[S]) -> None:
         """Called once at the end of the run, even after an error."""

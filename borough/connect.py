@@ -23,6 +23,10 @@ def no_lease() -> None:
     """Outside a run (tests, tools) there is no lease to lose."""
 
 
+def _no_book(pid: int, what: str = "") -> None:
+    """Processes are not recorded (a connector used outside a run)."""
+
+
 def _ignore(value: str, *, secret: bool = False) -> None:
     """Outside a run (tests, tools) there is no redactor to tell."""
 
@@ -46,6 +50,11 @@ class AppServices:
     #: ``keep_out(value, secret=False)``: a value typed into an app (or a cookie) is
     #: redacted from every log, reason and piece of evidence of the run from now on
     keep_out: Callable[..., None] = _ignore
+    #: ``own_process(pid, what)``: the connector started this process (an app, a display);
+    #: if the run is killed, the next run stops it (:mod:`borough.processes`)
+    own_process: Callable[[int, str], None] = _no_book
+    #: ``disown_process(pid)``: the connector stopped it itself
+    disown_process: Callable[[int], None] = _no_book
 
 
 class Connector(abc.ABC):
@@ -98,6 +107,12 @@ def connector_class(kind: str) -> type[Connector]:
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         raise ConfigError(f"connector kind {kind!r} is not a borough Connector")
     return cls
+
+
+def installed_kinds() -> list[tuple[str, type[BaseModel]]]:
+    """(kind, its ``Settings`` model) of every installed connector kind, by name."""
+    found = {ep.name for ep in entry_points(group=GROUP)}
+    return [(kind, connector_class(kind).Settings) for kind in sorted(found)]
 
 
 def app_settings(name: str, app: AppConfig, doc: LocatedYaml | None = None) -> BaseModel:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from loguru import logger
+from typing_extensions import TypeVar
 
 from borough.audit.trail import AuditTrail
 from borough.connect import AppServices, Connector, no_lease, open_connector
 from borough.errors import ConfigError, ConnectorError
 from borough.evidence import DownloadFolder
+from borough.processes import ProcessBook
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from borough.runtime import Runtime
 
 C = TypeVar("C", bound=Connector)
+#: the bot's settings model: a bot declares ``ctx: RunContext[Settings]``
+S = TypeVar("S", default=Any)
 
 
 @dataclass
@@ -36,15 +40,19 @@ class ItemScope:
 
 
 @dataclass
-class RunContext:
-    """Passed to every bot method. Connectors are opened lazily and closed at run end."""
+class RunContext(Generic[S]):
+    """Passed to every bot method. Connectors are opened lazily and closed at run end.
+
+    ``RunContext[Settings]``: ``ctx.settings`` is the bot's ``settings:`` validated by its
+    ``settings_model`` (a plain dict for a bot without one).
+    """
 
     runtime: Runtime
     run_id: str
     bot_name: str
     trail: AuditTrail
     inputs: Mapping[str, Path]
-    settings: Any = None
+    settings: S = field(default=cast(Any, None))
     dry_run: bool = False
     apps_allowed: tuple[str, ...] = ()
     item: ItemScope | None = None
@@ -71,8 +79,13 @@ class RunContext:
         """A secret by name; the value is registered for redaction."""
         return self.runtime.secrets.get(name)
 
-    def app(self, name: str, kind: type[C] | None = None) -> C | Connector:
-        """The open connector for app ``name`` of ``config/apps.yaml`` (opened on first use)."""
+    @overload
+    def app(self, name: str) -> Connector: ...
+    @overload
+    def app(self, name: str, kind: type[C]) -> C: ...
+    def app(self, name: str, kind: type[Connector] | None = None) -> Connector:
+        """The open connector for app ``name`` of ``config/apps.yaml`` (opened on first use);
+        with ``kind`` it is checked to be one, and typed so: ``ctx.app("casework", WebSession)``."""
         if self.dry_run:
             raise ConnectorError(f"dry run: app {name!r} must not be touched")
         if self.apps_allowed and name not in self.apps_allowed:
@@ -162,4 +175,11 @@ class RunContext:
             run_folder=self.run_folder,
             check_lease=self.lease_check,
             keep_out=self.runtime.redactor.keep_out,
+            own_process=lambda pid, what: self.process_book.own(self.run_id, pid, what),
+            disown_process=lambda pid: self.process_book.disown(self.run_id, pid),
         )
+
+    @property
+    def process_book(self) -> ProcessBook:
+        """Processes this run's connectors started (stopped by the next run if it dies)."""
+        return ProcessBook(self.runtime.paths.data / "processes")

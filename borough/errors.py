@@ -146,7 +146,13 @@ class ConnectorError(BoroughError):
     """A connector cannot reach or drive its application."""
 
 
-class SignInError(ConnectorError):
+class AppRefusedError(ConnectorError):
+    """The app refuses the robot itself (a wrong password, a locked account): no item can
+    be worked, and trying each one would only lock the account. The run stops once with
+    this message; its items wait, untouched or parked for a check, for the next run."""
+
+
+class SignInError(AppRefusedError):
     """An application refused the robot's sign-in: the run stops (trying on would fail
     every item, and real apps lock an account after a few refused passwords)."""
 

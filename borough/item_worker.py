@@ -10,6 +10,7 @@ stops the run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,11 +23,11 @@ from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
 from borough.context import ItemScope, RunContext
 from borough.errors import (
+    AppRefusedError,
     AuditError,
     BusinessRuleError,
     LeaseLostError,
     NeedsReviewError,
-    SignInError,
     SkipItem,
     TransientError,
 )
@@ -36,6 +37,7 @@ from borough.ledger.runs import utcnow
 
 if TYPE_CHECKING:
     from borough.audit.trail import AuditTrail
+    from borough.batches import SaveBatch
     from borough.observe import RunObserver
     from borough.runtime import Runtime
 
@@ -60,6 +62,8 @@ class ItemWorker:
     counts: RunCounts
     observer: RunObserver
     lease: RunLease | None = None
+    check_first: bool = False  # find_existing before process() (borough.batches)
+    batch: SaveBatch | None = None  # items held by the app until bot.save()
 
     @property
     def _items(self) -> ItemQueue:
@@ -84,6 +88,10 @@ class ItemWorker:
             self.runtime.redactor.add_personal(value, category)
         if claim.state is ItemState.IN_FLIGHT:
             return self._settle_orphan(claim, item)
+        if self.check_first:
+            found = self._check_first(claim, item)
+            if found is not None:
+                return found
 
         def intent(step: str, target: str | None) -> None:
             held = state_holder["claim"]
@@ -108,18 +116,45 @@ class ItemWorker:
             return self._finish(state_holder["claim"], ItemState.SKIPPED, error=str(exc))
         except (LeaseLostError, AuditError):
             raise  # a lost lease or an unwritable trail stops the run: no further intent
-        except (RunCancelled, KeyboardInterrupt, SignInError):
-            self._abandon(state_holder["claim"])  # a refused sign-in stops the run, once
+        except (RunCancelled, KeyboardInterrupt, AppRefusedError):
+            # a refused robot (SignInError too) stops the run once; its item waits
+            self._abandon(state_holder["claim"])
             raise
         except DBAPIError as exc:
             if not self.runtime.ledger.reachable():
                 raise  # the ledger is away: the run pauses; the item is settled on return
             return self._after_failure(state_holder["claim"], item, exc)
         except Exception as exc:
+            if self.batch is not None and state_holder["claim"].state is ItemState.IN_FLIGHT:
+                # the app may hold part of it: saved first, so the lookup tells the truth
+                self.batch.save_failing(state_holder["claim"], item, exc)
+                return self._items.get(claim.item_id).state
             return self._after_failure(state_holder["claim"], item, exc)
         finally:
             scope.on_intent = None
+        if self.batch is not None and state_holder["claim"].state is ItemState.IN_FLIGHT:
+            return self.batch.stage(state_holder["claim"], item, reference)
         return self._finish(state_holder["claim"], ItemState.DONE, reference=reference)
+
+    def _check_first(self, claim: Claim, item: Item[Any]) -> ItemState | None:
+        """check_first: an untouched item the target already holds is DONE, not redone."""
+        found = self._check_target(claim, item, "checked before processing", first=True)
+        if found is _UNSETTLED:
+            return self._items.get(claim.item_id).state
+        if not found:
+            return None
+        reference = found if isinstance(found, str) else None
+        return self._finish(claim, ItemState.DONE, reference=reference, found_first=True)
+
+    # -- the worker as borough.batches settles a saved (or failed) batch -------------------
+    def batch_done(self, claim: Claim, reference: str | None, detail: Mapping[str, Any]) -> None:
+        self._finish(claim, ItemState.DONE, reference=reference, more=detail)
+
+    def batch_failed(self, claim: Claim, item: Item[Any], exc: Exception) -> None:
+        self._after_failure(claim, item, exc)
+
+    def batch_parked(self, claim: Claim) -> None:
+        self._abandon(claim)
 
     # -- failure handling ------------------------------------------------------------------
     def _after_failure(self, claim: Claim, item: Item[Any], exc: Exception) -> ItemState:
@@ -168,12 +203,21 @@ class ItemWorker:
             error = f"gave up after {claim.attempt} attempts: {error}"
         return self._finish(claim, ItemState.FAILED, error=error)
 
-    def _check_target(self, claim: Claim, item: Item[Any], error: str) -> object:
-        """find_existing: a reference / True if there, None if absent, _UNSETTLED if unknown."""
+    def _check_target(
+        self, claim: Claim, item: Item[Any], error: str, *, first: bool = False
+    ) -> object:
+        """find_existing: a reference / True if there, None if absent, _UNSETTLED if unknown.
+
+        ``first``: asked before processing (check_first): the item is untouched, so a
+        lookup that cannot answer now sends it back to wait, never to be processed blind.
+        """
         try:
             reference = self.bot.find_existing(self.ctx, item)
         except TransientError as check:
             checked = str(check)
+            if first:
+                self._decide(claim, check, f"{error}; the target could not be checked: {check}")
+                return _UNSETTLED
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
                 self._items.park(
@@ -196,6 +240,9 @@ class ItemWorker:
                 error=f"{error}; the target could not be checked: {check}",
             )
             return _UNSETTLED
+        except AppRefusedError:
+            self._abandon(claim)  # parked: checked by the next run, once the robot may sign in
+            raise
         except Exception as check:
             self._finish(
                 claim,
@@ -203,9 +250,13 @@ class ItemWorker:
                 error=f"{error}; cannot tell whether the target holds it: {describe_error(check)}",
             )
             return _UNSETTLED
-        self._emit(
-            "item.checked", claim, step="find_existing", outcome="found" if reference else "absent"
-        )
+        if not first:
+            self._emit(
+                "item.checked",
+                claim,
+                step="find_existing",
+                outcome="found" if reference else "absent",
+            )
         return reference
 
     def _settle_orphan(self, claim: Claim, item: Item[Any]) -> ItemState:
@@ -265,11 +316,16 @@ class ItemWorker:
         reference: str | None = None,
         error: str | None = None,
         recovered: bool = False,
+        found_first: bool = False,
+        more: Mapping[str, Any] | None = None,
     ) -> ItemState:
         error = self.runtime.redactor.redact(error) if error else None
         detail: dict[str, Any] = {"reference": reference} if reference else {}
         if recovered:
             detail["recovered"] = True
+        if found_first:
+            detail["found_first"] = True
+        detail.update(more or {})
         self._items.finish(
             claim,
             state,

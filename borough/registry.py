@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +31,7 @@ def known_bots(config: Config) -> list[str]:
     return sorted({*installed_bots(), *config.bot_names()})
 
 
-def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
+def load_bot(name: str, config: Config) -> type[Bot[Any, Any]]:
     bot_config = config.bot_config(name)
     if bot_config is not None and bot_config.kind == "recipe":
         from borough.recipes.bot import recipe_bot
@@ -39,6 +41,7 @@ def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
     if target is None:
         known = ", ".join(known_bots(config)) or "(none)"
         raise BotNotFoundError(f"no bot named {name!r}; known bots: {known}")
+    council_first(config.paths.home, target)
     cls = import_target(target, where=str(config.bot_config_file(name)))
     if not (isinstance(cls, type) and issubclass(cls, Bot)):
         raise ConfigError(f"{target} is not a borough Bot subclass", field="entry")
@@ -49,6 +52,27 @@ def load_bot(name: str, config: Config) -> type[Bot]:  # type: ignore[type-arg]
             field="entry",
         )
     return cls
+
+
+def council_first(home: Path, target: str) -> None:
+    """Import ``target``'s package from the bots repository at ``home`` if it is there,
+    before anything installed: a council's bots run from their repository without an
+    install step or ``PYTHONPATH`` (and no installed package can hide them)."""
+    top = target.partition(":")[0].partition(".")[0]
+    if not ((home / top / "__init__.py").exists() or (home / f"{top}.py").exists()):
+        return
+    folder = str(home.resolve())
+    if sys.path[:1] != [folder]:
+        if folder in sys.path:
+            sys.path.remove(folder)
+        sys.path.insert(0, folder)
+    loaded = sys.modules.get(top)
+    origin = getattr(loaded, "__file__", None) or ""
+    if loaded is not None and not Path(origin).resolve().is_relative_to(folder):
+        # imported from elsewhere before (an installed package of the same name): forget it
+        for module in [m for m in sys.modules if m == top or m.startswith(f"{top}.")]:
+            del sys.modules[module]
+    importlib.invalidate_caches()
 
 
 def import_target(target: str, *, where: str) -> object:

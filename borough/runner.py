@@ -22,6 +22,7 @@ from loguru import logger
 from sqlalchemy.exc import DBAPIError
 
 from borough.audit.trail import operator_actor
+from borough.batches import ItemRules, SaveBatch, item_rules
 from borough.bot import Bot
 from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
@@ -40,6 +41,7 @@ from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, R
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
 from borough.ledger.runs import new_run_id, utcnow
 from borough.observe import RunObserver
+from borough.processes import OwnedProcess
 from borough.reaper import reap_dead_runs
 from borough.registry import bot_settings, load_bot
 from borough.run_outage import LedgerOutages
@@ -80,6 +82,7 @@ def run_bot(
     policy = (bot_config.retry if bot_config and bot_config.retry else None) or bot_cls.retry
     inputs = resolve_inputs(runtime, bot_config, request.inputs)
     settings = bot_settings(runtime.config, bot_cls, bot_config)
+    rules = item_rules(bot_cls, bot_config)
     if request.dry_run:
         return dry_run(
             runtime,
@@ -98,6 +101,7 @@ def run_bot(
         inputs=inputs,
         settings=settings,
         observer=observer,
+        rules=rules,
     )
     try:
         run.begin()
@@ -118,8 +122,10 @@ class _Run:
         inputs: dict[str, Path],
         settings: Any,
         observer: RunObserver,
+        rules: ItemRules,
     ) -> None:
         self.runtime = runtime
+        self.rules = rules
         self.bot_cls = bot_cls
         self.bot_config = bot_config
         self.policy = policy
@@ -214,6 +220,7 @@ class _Run:
                 by=run_id,
                 bot=self.bot_cls.name,
             )
+            self._stop_orphaned_processes()
             # a drifted app stops the run here, before any item is recorded or claimed
             preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
             self._ingest_through_outages(bot)
@@ -230,7 +237,18 @@ class _Run:
                 self.counts,
                 self.observer,
                 self.lease,
+                check_first=self.rules.check_first,
             )
+            if self.rules.save_every:
+                worker.batch = SaveBatch(
+                    self.rules.save_every,
+                    bot,
+                    self.ctx,
+                    self.trail,
+                    done=worker.batch_done,
+                    settle=worker.batch_failed,
+                    park=worker.batch_parked,
+                )
             self.outages.through(lambda: self._work(worker), stage="work")
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
@@ -394,6 +412,21 @@ class _Run:
         )
 
     def _work(self, worker: ItemWorker) -> None:
+        """Work every due item; a batch still held by the app is saved before the run
+        waits or ends, and parked for the next run's check if the run stops mid-way."""
+        batch = worker.batch
+        try:
+            self._work_items(worker)
+            if batch is not None:
+                batch.save()
+        except (LeaseLostError, AuditError):
+            raise  # nothing more may be written for this run's items
+        except BaseException:
+            if batch is not None:
+                batch.abandon()
+            raise
+
+    def _work_items(self, worker: ItemWorker) -> None:
         items = self.runtime.ledger.items
         runs = self.runtime.ledger.runs
         name, run_id = self.bot_cls.name, self.run_id
@@ -401,7 +434,11 @@ class _Run:
         while self.request.limit is None or worked < self.request.limit:
             runs.keep(self.lease)
             orphans = items.adopt_orphans(
-                name, run_id, runs.live_run_ids() - {run_id}, audit=self._record_adoption
+                name,
+                run_id,
+                runs.live_run_ids() - {run_id},
+                audit=self._record_adoption,
+                keep=worker.batch.held if worker.batch is not None else (),
             )
             for claim in orphans:
                 self._work_one(worker, claim)
@@ -411,9 +448,13 @@ class _Run:
             if next_claim is not None:
                 self._work_one(worker, next_claim)
                 worked += 1
+                if worker.batch is not None and worker.batch.full:
+                    worker.batch.save()
                 continue
             if orphans:
                 continue
+            if worker.batch is not None:
+                worker.batch.save()  # before waiting (or ending): nothing held unsaved
             due = items.next_due(name)
             if due is None:
                 if not self._siblings_to_wait_for():
@@ -424,6 +465,19 @@ class _Run:
             wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
             self.observer.on_wait(wait)
             time.sleep(wait)
+
+    def _stop_orphaned_processes(self) -> None:
+        """Apps (and displays) a killed run started are stopped before this run opens its
+        own: no second copy on the same files, nothing unsaved carried over."""
+
+        def stopped(record: OwnedProcess, how: str) -> None:
+            self.trail.emit(
+                "app.orphan_stopped",
+                outcome=how,
+                detail={"what": record.what, "pid": record.pid, "from_run": record.run_id},
+            )
+
+        self.ctx.process_book.stop_orphans(stopped)
 
     def _siblings_to_wait_for(self) -> list[str]:
         """Other runs of this bot holding items this run may yet have to adopt.

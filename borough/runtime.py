@@ -63,6 +63,9 @@ class Runtime:
             checkpoint_every=self.config.settings.audit.checkpoint_every,
             redact=self.redactor.redact,
             anchors=lambda: self.ledger.anchors,
+            segment_bytes=self.config.settings.audit.segment_mb * 1024 * 1024,
+            segment_daily=self.config.settings.audit.segment_daily,
+            index=lambda: self.ledger.audit_index,
         )
 
     @cached_property

@@ -1,5 +1,7 @@
 """Test helpers shipped for bot authors: a throw-away installation, a write-counting target
-and an in-memory store of audit anchors.
+and an in-memory store of audit anchors; for unit tests in milliseconds, a bot run in
+memory against fakes (:class:`OfflineRun`, :class:`MemoryTarget`, :class:`MemorySecrets`,
+:func:`memory_keys`, :class:`TestClock`; see :mod:`borough.offline` and :mod:`borough.fakes`).
 
 ``CountingTarget`` is a fake legacy system in a SQLite file: it counts every write, so a
 test can prove a bot never created anything twice, even across killed processes. Fault
@@ -31,8 +33,30 @@ from borough.drift.report import Candidate, Finding, element_path
 from borough.drift.screens import ScreenDecl
 from borough.drift.similar import similarity
 from borough.errors import BoroughError, TransientError
+from borough.fakes import MemorySecrets, MemoryTarget, TestClock, memory_keys
+from borough.offline import OfflineContext, OfflineRun, Outcome, RunResult
 from borough.runtime import Runtime, open_runtime
 from borough.secrets.store import TEST_ONLY_KDF, SecretStore
+
+__all__ = [
+    "COUNTING_KIND",
+    "TEST_PASSPHRASE",
+    "CountingTarget",
+    "MemoryAnchors",
+    "MemorySecrets",
+    "MemoryTarget",
+    "OfflineContext",
+    "OfflineRun",
+    "Outcome",
+    "RunResult",
+    "TestClock",
+    "counted_writes",
+    "home_env",
+    "make_home",
+    "memory_keys",
+    "prepare_test_secrets",
+    "runtime_in",
+]
 
 TEST_PASSPHRASE = "borough-test-passphrase"
 #: the ``kind:`` of an ``apps.yaml`` entry that is a :class:`CountingTarget`
@@ -115,6 +139,9 @@ class CountingSettings(BaseModel):
     fail_before_rate: float = 0.0  # TransientError, nothing written
     fail_after_rate: float = 0.0  # TransientError raised after the write committed
     unreachable: bool = False  # every call raises TransientError (app down)
+    save_later: bool = False  # creates are held in memory until save() (an app's "Save")
+    fail_save_rate: float = 0.0  # save(): TransientError, nothing written
+    fail_after_save_rate: float = 0.0  # save(): TransientError after the batch committed
     seed: int | None = None
     screens: dict[str, ScreenDecl] = Field(default_factory=dict)  # for the drift check
     shows: list[str] = Field(default_factory=list)  # the locators the fake app shows today
@@ -132,6 +159,7 @@ class CountingTarget(Connector):
         self.path = raw if raw.is_absolute() else services.home / raw
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._random = random.Random(settings.seed)
+        self._held: list[tuple[str, str]] = []
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
@@ -153,20 +181,47 @@ class CountingTarget(Connector):
         if rate and self._random.random() < rate:
             raise TransientError(f"{self.name} fault injected {where}", app=self.name, step=where)
 
-    def create(self, key: str, payload: str = "") -> str:
+    def create(self, key: str, payload: str = "") -> str | None:
+        """Write one record and return its reference; with ``save_later``, hold it
+        unsaved (returns None: the reference is known at :meth:`save`)."""
         self._maybe_fail(self.settings.fail_before_rate, "before write")
         if self.settings.delay_seconds:
             time.sleep(self.settings.delay_seconds)
+        if self.settings.save_later:
+            self._held.append((key, payload))
+            self._maybe_fail(self.settings.fail_after_rate, "after write")
+            return None
         self.services.check_lease()  # a run that lost its lease must not write
-        self._db.execute("BEGIN IMMEDIATE")
-        (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
-        reference = f"REF-{count + 1:06d}"
-        self._db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?)", (key, reference, payload, os.getpid())
-        )
-        self._db.execute("COMMIT")
+        [(_, reference)] = self._write([(key, payload)])
         self._maybe_fail(self.settings.fail_after_rate, "after write")
         return reference
+
+    def save(self) -> dict[str, str]:
+        """``save_later``: write every held record in one transaction, as an app's "Save"
+        does; ``{key: reference}``. A killed process loses what was held, never half."""
+        self._maybe_fail(self.settings.fail_save_rate, "before save")
+        self.services.check_lease()
+        held, self._held = self._held, []
+        saved = dict(self._write(held))
+        self._maybe_fail(self.settings.fail_after_save_rate, "after save")
+        return saved
+
+    @property
+    def unsaved(self) -> int:
+        return len(self._held)
+
+    def _write(self, records: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        self._db.execute("BEGIN IMMEDIATE")
+        (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()
+        written = []
+        for number, (key, payload) in enumerate(records, start=count + 1):
+            reference = f"REF-{number:06d}"
+            self._db.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?)", (key, reference, payload, os.getpid())
+            )
+            written.append((key, reference))
+        self._db.execute("COMMIT")
+        return written
 
     def find(self, key: str) -> str | None:
         self._maybe_fail(0.0, "search")

@@ -24,12 +24,20 @@ def _ni_number(value: Any) -> str:
     return text
 
 
+UK_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+
+
 def _uk_date(value: Any) -> Any:
     """DD/MM/YYYY text; anything else (a real date, ISO text from the ledger) passes on."""
     if isinstance(value, str) and "/" in value:
+        text = value.strip()
         try:
-            return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+            return datetime.strptime(text, "%d/%m/%Y").date()
         except ValueError:
+            if UK_DATE.match(text):  # 31/02/2026: the form is right, the day is not
+                raise ValueError(
+                    "date does not exist (that month has no such day, or no such month)"
+                ) from None
             raise ValueError("date must be DD/MM/YYYY") from None
     return value
 

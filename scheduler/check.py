@@ -6,7 +6,9 @@ from pathlib import Path
 
 from borough.config.loader import Config
 from borough.errors import BoroughError, ConfigError
-from scheduler.config import load_schedules
+from borough.mail.settings import mail_settings
+from scheduler.config import Schedules, load_schedules
+from scheduler.events.files import input_of
 
 
 def check_schedules(config: Config) -> list[Path]:
@@ -44,6 +46,7 @@ def check_schedules(config: Config) -> list[Path]:
                     field=f"schedules.{name}.inputs",
                 )
             )
+    problems += check_triggers(config, schedules)
     if problems:
         first = problems[0]
         first.others = problems[1:]
@@ -79,3 +82,49 @@ def schedule_warnings(config: Config) -> list[str]:
                 f"would wait for a seat (set runs: {seats}, or raise max_sessions)"
             )
     return warnings
+
+
+def check_triggers(config: Config, schedules: Schedules) -> list[ConfigError]:
+    """The bots each trigger runs or watches, a mailbox trigger's app, and the input a
+    file or mailbox trigger fills."""
+    from borough.registry import load_bot
+
+    problems: list[ConfigError] = []
+    for name, trigger in schedules.triggers.items():
+        watched = (trigger.queue.bot if trigger.queue else None) or (
+            trigger.after.bot if trigger.after else None
+        )
+        checks: list[tuple[tuple[str, ...], str]] = [(("bot",), trigger.bot)]
+        if watched is not None:
+            checks.append(((trigger.kind, "bot"), watched))
+        before = len(problems)
+        for keys, bot in checks:
+            try:
+                load_bot(bot, config)
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, keys, f"bot {bot!r}: {exc}"))
+        if trigger.mailbox is not None:
+            app = trigger.mailbox.app
+            try:
+                settings = mail_settings(app, config.app(app))
+                if settings.imap is None:
+                    raise ConfigError(f"app {app!r} has no imap: section to read messages from")
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, ("mailbox", "app"), str(exc)))
+        if (trigger.file or trigger.mailbox) is not None and len(problems) == before:
+            try:
+                input_of(config, trigger)
+            except BoroughError as exc:
+                problems.append(_trigger_error(schedules, name, (trigger.kind, "input"), str(exc)))
+    return problems
+
+
+def _trigger_error(
+    schedules: Schedules, name: str, keys: tuple[str, ...], message: str
+) -> ConfigError:
+    return ConfigError(
+        message,
+        file=schedules.file,
+        line=schedules.line("triggers", name, *keys),
+        field=".".join(("triggers", name, *keys)),
+    )

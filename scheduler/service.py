@@ -26,6 +26,8 @@ from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
 from scheduler.dispatch.base import Dispatcher
+from scheduler.events.book import EventBook
+from scheduler.events.loop import EventLoop
 from scheduler.firing import FireBook
 from scheduler.jobs import catch_up, fire_job
 from scheduler.lock import lock_for
@@ -113,6 +115,20 @@ class SchedulerService:
             wake=self.wake,
             council=config.settings.council,
         )
+        self.events = EventLoop(
+            EventBook(
+                config,
+                runtime.ledger,
+                self.trail,
+                self.schedules,
+                self.seats,
+                bot_version=self.book.bot_version,
+                wake=self.wake,
+                secret=self._secret,
+            ),
+            runtime.paths.home,
+            active=lambda: not self._standby.is_set(),
+        )
         self.store = ScheduleStore(self.engine, self._on_due, gate=self._still_active)
         self.env = child_environment(runtime, env)
         self.dispatcher = self._dispatcher()
@@ -125,6 +141,12 @@ class SchedulerService:
         self._thread: threading.Thread | None = None
         self._unrecorded: list[tuple[Job, datetime]] = []
         self._unrecorded_lock = threading.Lock()
+
+    def _secret(self, name: str) -> str:
+        """A secret a trigger signs in with (a mailbox's password), kept out of every log."""
+        value = self.runtime.secrets.get(name)
+        self.runtime.redactor.add_secret(value)
+        return value
 
     def _dispatcher(self) -> Dispatcher:
         settings = self.schedules.settings
@@ -182,6 +204,7 @@ class SchedulerService:
                 report.adopted = list(adopt())
             self.notifications.start()
             self.store.resume()
+            self.events.start()
             self._thread = threading.Thread(
                 target=self._loop, name="borough-scheduler", daemon=True
             )
@@ -213,6 +236,7 @@ class SchedulerService:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.events.stop()
         self.store.shutdown()
         self.dispatcher.shutdown(stop_runs=stop_runs)
         self.notifications.drain(timeout=15)
@@ -247,6 +271,7 @@ class SchedulerService:
                 reports = catch_up(self.store, self.book, only=name, missed_reason=OFFLINE_MISSED)
                 plan.missed += [run for report in reports for run in report.missed]
         self.store.apply(plan, self.schedules, config)
+        self.events.configure(self.schedules)
         if not plan.empty:
             self.trail.bind(actor=actor).emit(
                 "schedule.synced",

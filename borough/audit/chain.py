@@ -9,6 +9,9 @@ logging call returns, so the audit of an intended change precedes the change.
 The file is opened on the first append only, so read-only commands work on a read-only
 trail. A write that fails (disk full, quota, read-only, I/O error) is undone back to the
 last complete record and raised as an :class:`~borough.errors.AuditError`.
+
+The live file rolls over into a closed segment (:mod:`borough.audit.segments`) when it
+reaches ``segment_bytes`` or, with ``segment_daily``, at the first write of a new UTC day.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ from borough.audit.files import (
 )
 from borough.audit.guard import Seen, prove_tail
 from borough.audit.head import GENESIS, HeadUnreadable, Point, read_head, write_head
+from borough.audit.index import IndexFeed, IndexSource
+from borough.audit.indexrows import entry_of
 from borough.audit.keys import AuditKeys
+from borough.audit.rolling import Roller
 from borough.errors import AuditError
 from borough.host import host_name
 
@@ -65,6 +71,9 @@ class ChainSink:
         redact: Callable[[str], str] = lambda text: text,
         anchors: AnchorSource = None,
         trail_id: str | None = None,
+        segment_bytes: int | None = None,
+        segment_daily: bool = False,
+        index: IndexSource = None,
     ) -> None:
         self.folder = folder
         self.path = folder / LOG_NAME
@@ -84,6 +93,12 @@ class ChainSink:
         self.last_anchor: Anchor | None = None  #: the last anchor this sink signed
         self.written = 0
         self.last_seq = 0
+        self.last_ts: str | None = None  #: time of the last record written or proven
+        self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
+        self.index = IndexFeed(index)  #: the audit index, fed in batches
+        self._group: tuple[int, Point, int] | None = None  #: (size, end, segment) at its start
+        self._pending: list[tuple[dict[str, Any], bytes]] = []
+        self._depth = 0
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
     def write(self, message: Any) -> None:
@@ -98,6 +113,10 @@ class ChainSink:
             return self.append_locked([fields])[0]
 
     def close(self) -> None:
+        self.index.close()
+        self._close_fd()
+
+    def _close_fd(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -116,8 +135,16 @@ class ChainSink:
     # -- locking and the proven end ----------------------------------------------------------
     @contextmanager
     def exclusive(self) -> Iterator[ChainSink]:
-        """Hold the trail's exclusive lock (threads and processes) and open it if needed."""
+        """Hold the trail's exclusive lock (threads and processes) and open it if needed;
+        re-entrant within a thread (a group's appends)."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
             self._open()
             while True:
                 fcntl.flock(self.fd, fcntl.LOCK_EX)
@@ -128,11 +155,13 @@ class ChainSink:
                 if current == os.fstat(self.fd).st_ino:
                     break
                 fcntl.flock(self.fd, fcntl.LOCK_UN)  # replaced (a purge elsewhere): reopen
-                self.close()
+                self._close_fd()
                 self._open()
+            self._depth = 1
             try:
                 yield self
             finally:
+                self._depth = 0
                 if self._fd is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -177,7 +206,9 @@ class ChainSink:
                 "copied from another installation); nothing more is written. Run "
                 "`borough audit verify`"
             )
-        self._end = prove_tail(
+        if self._fingerprint is None or fingerprint[0] != self._fingerprint[0]:
+            self.roller.forget()  # a new live file (a roll-over, a purge): list segments again
+        tail = prove_tail(
             self.fd,
             fingerprint[1],
             head,
@@ -186,7 +217,11 @@ class ChainSink:
             anchor=anchor,
             seen=None if inode_changed else self._seen,
             seen_seq=self._seen.seq if self._seen else 0,
+            closed=self.roller.closed(),
         )
+        self._end = tail.point
+        self.last_ts = str(tail.record["ts"]) if tail.record else None
+        self.roller.saw(tail)
         self._size = fingerprint[1]
         self._anchor_checked = True
         self._fingerprint = fingerprint
@@ -250,27 +285,106 @@ class ChainSink:
 
         ``proven`` (end, file size) is for repair and restart, which prove the end themselves.
         """
+        if self._group is not None:
+            return self.write_batch(batch, allow_checkpoint=allow_checkpoint)
         if proven is None:
             self.prove_end()
+            self.roller.before(batch[0])
         else:
             self._end, self._size = proven
             self._seen = None
+        written = self.write_batch(batch, allow_checkpoint=allow_checkpoint)
+        self.roller.after(batch[-1])
+        return written
+
+    def write_batch(
+        self, batch: list[dict[str, Any]], *, allow_checkpoint: bool = True
+    ) -> list[dict[str, Any]]:
+        """Write, fsync and sign ``batch`` after the proven end (no roll-over); inside a
+        :meth:`group`, write it now and leave fsync and signature to the group's end."""
+        if self._group is not None:
+            try:
+                written = self._write_lines(batch, allow_checkpoint)
+            except OSError as exc:
+                start_size, start_end, _ = self._group
+                self._group = None
+                self._undo(start_size, start_end)
+                raise AuditError(write_failure(exc, self.path)) from None
+            self._pending += written
+            self._count(written)
+            return [record for record, _ in written]
         start_size, start_end = self._size, self._end
-        written: list[tuple[dict[str, Any], bytes]] = []
+        segment = self.roller.live_segment() if start_size else self._end.seq + 1
         try:
-            for fields in batch:
-                written.append(self._write(fields))
-            last = written[-1][0]
-            due = (last["seq"] + 1) % self._checkpoint_every == 0
-            if allow_checkpoint and due and last.get("action") not in records.SIGNED_ACTIONS:
-                written.append(self._write(checkpoint_fields(batch[-1], reason="every-n")))
+            written = self._write_lines(batch, allow_checkpoint)
             os.fsync(self.fd)
             write_head(self.head_path, self._end, self.keys)
         except OSError as exc:
             self._undo(start_size, start_end)
             raise AuditError(write_failure(exc, self.path)) from None
-        self._after_write(written)
+        self._committed(written, segment, start_size)
+        self._count(written)
         return [record for record, _ in written]
+
+    def _count(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
+        self.written += len(written)
+        self.last_seq = written[0][0]["seq"]
+
+    def _write_lines(
+        self, batch: list[dict[str, Any]], allow_checkpoint: bool
+    ) -> list[tuple[dict[str, Any], bytes]]:
+        written = [self._write(fields) for fields in batch]
+        last = written[-1][0]
+        due = (last["seq"] + 1) % self._checkpoint_every == 0
+        if allow_checkpoint and due and last.get("action") not in records.SIGNED_ACTIONS:
+            written.append(self._write(checkpoint_fields(batch[-1], reason="every-n")))
+        return written
+
+    def _committed(
+        self, written: list[tuple[dict[str, Any], bytes]], segment: int, start_size: int
+    ) -> None:
+        if not start_size:
+            self.roller.started(written[0][0])
+        self._after_write(written, segment, start_size)
+
+    @contextmanager
+    def group(self) -> Iterator[ChainSink]:
+        """Group commit: records appended inside are written at once (their seq known) and
+        made durable together when the group ends, with one fsync and one signed head.
+
+        Whatever a record of the group gates (an item's ``process()``) must wait until the
+        group has ended. A write that fails undoes the whole group. Groups nest (the outer
+        one commits).
+        """
+        with self.exclusive():
+            if self._group is not None:
+                yield self
+                return
+            self.prove_end()
+            self.roller.before({})
+            start_size, start_end = self._size, self._end
+            segment = self.roller.live_segment() if start_size else start_end.seq + 1
+            self._group, self._pending = (start_size, start_end, segment), []
+            try:
+                yield self
+            finally:
+                group, pending = self._group, self._pending
+                self._group, self._pending = None, []
+                if group is not None and pending:
+                    self._commit_group(group, pending)
+
+    def _commit_group(
+        self, group: tuple[int, Point, int], pending: list[tuple[dict[str, Any], bytes]]
+    ) -> None:
+        start_size, start_end, segment = group
+        try:
+            os.fsync(self.fd)
+            write_head(self.head_path, self._end, self.keys)
+        except OSError as exc:
+            self._undo(start_size, start_end)
+            raise AuditError(write_failure(exc, self.path)) from None
+        self._committed(pending, segment, start_size)
+        self.roller.after(pending[-1][0])
 
     def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         record: dict[str, Any] = {k: fields.get(k) for k in records.FIELDS if k != "hash"}
@@ -306,12 +420,27 @@ class ChainSink:
         self._size, self._end = size, end
         self._fingerprint = None
 
-    def _after_write(self, written: list[tuple[dict[str, Any], bytes]]) -> None:
+    def _after_write(
+        self, written: list[tuple[dict[str, Any], bytes]], segment: int, offset: int
+    ) -> None:
+        entries = []
+        for written_record, written_line in written:
+            entries.append(
+                entry_of(
+                    self.trail_id,
+                    written_record,
+                    segment=segment,
+                    offset=offset,
+                    length=len(written_line),
+                )
+            )
+            offset += len(written_line)
         record, line = written[-1]
         self._fingerprint = self._stat()
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
-        self.written += len(written)
-        self.last_seq = written[0][0]["seq"]
+        self.last_ts = record["ts"]
+        signed_any = any(r.get("action") in records.SIGNED_ACTIONS for r, _ in written)
+        self.index.add(entries, urgent=signed_any)
         for signed, _ in written:
             action = signed.get("action")
             if action in records.SIGNED_ACTIONS:
@@ -343,6 +472,12 @@ class ChainSink:
         self._size, self._end = size, end
         self._seen = None
         self._fingerprint = None
+        self.roller.forget()
+
+    @property
+    def size(self) -> int:
+        """The live file's size as proven (under :meth:`exclusive`)."""
+        return self._size
 
     def reopen(self) -> None:
         """The file was replaced under the lock (purge, repair): hold the new one instead."""

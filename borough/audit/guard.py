@@ -16,12 +16,22 @@ from typing import Any
 
 from borough.audit import records
 from borough.audit.anchors import Anchor
-from borough.audit.files import HEAD_NAME, Line, complete_end, lines_backwards
+from borough.audit.files import HEAD_NAME, complete_end
 from borough.audit.head import GENESIS, Point, SignedHead
 from borough.audit.keys import AuditKeys
+from borough.audit.segments import Backwards, TrailFile, lines_backwards_across
 from borough.errors import AuditError
 
 VERIFY = "Run `borough audit verify` to see what changed."
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The proven end: the last record, and whether it is in the live file."""
+
+    point: Point
+    record: dict[str, Any] | None = None
+    in_live: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,20 @@ def prove_tail(
     anchor: Anchor | None = None,
     seen: Seen | None = None,
     seen_seq: int = 0,
-) -> Point:
-    """The last record of the trail once proven (``GENESIS`` for an empty trail)."""
+    closed: list[TrailFile] | None = None,
+) -> Tail:
+    """The last record of the trail once proven (``GENESIS`` for an empty trail).
+
+    ``closed``: the trail's closed segments; after a roll-over the live file is empty and
+    the end is the last record of the newest one.
+    """
+    closed = closed or []
     wrote = max(seen_seq, seen.seq if seen else 0)
-    if size == 0:
-        return _empty(path, head, anchor, wrote)
+    if size == 0 and not closed:
+        return Tail(_empty(path, head, anchor, wrote))
     end = complete_end(fd, size)
     if end != size:
-        raise AuditError(torn_message(path, size - end, _last_seq(fd, end)))
+        raise AuditError(torn_message(path, size - end, _last_seq(fd, end, closed)))
     if seen is not None:
         _check_seen(fd, size, seen, path)
     if head is None:
@@ -71,7 +87,9 @@ def prove_tail(
             "`borough audit repair` signs it again"
         )
     floor = min(head.seq, anchor.seq if anchor else head.seq)
-    tail = _read_back(fd, size, floor)
+    tail = _read_back(fd, size, floor, closed)
+    if not tail:
+        return Tail(_empty(path, head, anchor, wrote))
     last = tail[-1][1]
     if last["seq"] < wrote:
         raise AuditError(
@@ -94,7 +112,7 @@ def prove_tail(
     _prove_unsigned(tail, head, keys)
     if anchor is not None:
         _check_anchor(anchor, last, by_seq)
-    return Point(last["seq"], last["hash"])
+    return Tail(Point(last["seq"], last["hash"]), last, tail[-1][0].file.first_seq is None)
 
 
 def _empty(path: Path, head: SignedHead | None, anchor: Anchor | None, seen: int) -> Point:
@@ -119,10 +137,10 @@ def _empty(path: Path, head: SignedHead | None, anchor: Anchor | None, seen: int
     return GENESIS
 
 
-def _last_seq(fd: int, end: int) -> int | None:
-    for line in lines_backwards(fd, end):
+def _last_seq(fd: int, end: int, closed: list[TrailFile]) -> int | None:
+    for found in lines_backwards_across(fd, end, closed):
         try:
-            return int(line.record()["seq"])
+            return int(found.line.record()["seq"])
         except records.MalformedRecord:
             return None
     return None
@@ -142,18 +160,20 @@ def _check_seen(fd: int, size: int, seen: Seen, path: Path) -> None:
     )
 
 
-def _read_back(fd: int, size: int, floor: int) -> list[tuple[Line, dict[str, Any]]]:
+def _read_back(
+    fd: int, size: int, floor: int, closed: list[TrailFile]
+) -> list[tuple[Backwards, dict[str, Any]]]:
     """Records from the end back to the first with seq ≤ ``floor`` (or the start), in order."""
-    found: list[tuple[Line, dict[str, Any]]] = []
-    for line in lines_backwards(fd, size):
+    found: list[tuple[Backwards, dict[str, Any]]] = []
+    for back in lines_backwards_across(fd, size, closed):
         try:
-            record = line.record()
+            record = back.line.record()
         except records.MalformedRecord as exc:
             raise AuditError(
-                f"a line of the audit trail (byte {line.offset}) is not a valid record ({exc}); "
-                f"nothing more is written. {VERIFY}"
+                f"a line of the audit trail ({back.file.name}, byte {back.line.offset}) is not a "
+                f"valid record ({exc}); nothing more is written. {VERIFY}"
             ) from None
-        found.append((line, record))
+        found.append((back, record))
         if record["seq"] <= floor:
             break
     found.reverse()
@@ -161,7 +181,7 @@ def _read_back(fd: int, size: int, floor: int) -> list[tuple[Line, dict[str, Any
 
 
 def _prove_unsigned(
-    tail: list[tuple[Line, dict[str, Any]]], head: SignedHead, keys: AuditKeys
+    tail: list[tuple[Backwards, dict[str, Any]]], head: SignedHead, keys: AuditKeys
 ) -> None:
     """Records after the head must chain on from it and carry this installation's MAC."""
     previous = next(record for _, record in tail if record["seq"] == head.seq)

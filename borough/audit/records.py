@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -176,3 +177,80 @@ def parse_ts(text: str) -> datetime:
 def ordered(record: dict[str, Any]) -> dict[str, Any]:
     """The record with its fields in the documented order (for readable files)."""
     return {key: record.get(key) for key in FIELDS if key in record or key != "signature"}
+
+
+@dataclass(frozen=True, slots=True)
+class Quick:
+    """What verification needs of a record line whose bytes hash to its ``hash`` field."""
+
+    seq: int
+    hash: str
+    prev_hash: str
+    schema: str
+    mac: str | None
+    ts: str
+
+
+_HASH = b',"hash":"'
+_MAC = b',"mac":"'
+_PREV = b',"prev_hash":"'
+_SCHEMA = b',"schema":"'
+_SEQ = b',"seq":'
+_TS = b',"ts":"'
+_SCHEMA_BYTES = {s.encode(): s for s in SCHEMAS}
+
+
+def quick(raw: bytes) -> Quick | None:
+    """The chain fields of an ordinary record line whose bytes match its hash, else None.
+
+    Keys are sorted, and every key after ``hash`` holds a string, a number or a list of
+    strings, so the last occurrence of each of those keys is the record's own. The hash
+    covers the line without its ``hash`` and ``mac`` members, byte for byte: when it
+    matches, these bytes are the ones that were hashed (and, once a MAC, a signature or the
+    head vouches for that hash, the writer's canonical line). Signed actions, lines that do
+    not match and anything unusual return None: the strict :func:`parse_line` decides those.
+    """
+    if not raw.endswith(b'"}\n') or raw.startswith(b'{"action":"audit.'):
+        return None
+    h = raw.rfind(_HASH)
+    if h < 0 or raw[h + 73 : h + 75] != b'",':
+        return None
+    m = raw.find(_MAC, h + 75)
+    p = raw.find(_PREV, h + 75)
+    s = raw.find(_SCHEMA, p + 80)
+    q = raw.find(_SEQ, s + 11)
+    t = raw.find(_TS, q + 7)
+    if p < 0 or s < 0 or q < 0 or t < 0:
+        return None
+    end = raw.find(b'"', s + 11)
+    schema = _SCHEMA_BYTES.get(raw[s + 11 : end])
+    if schema is None:
+        return None
+    if schema == SCHEMA:
+        if not 0 < m < p or raw[m + 40 : m + 42] != b'",':
+            return None
+        mac: str | None = raw[m + 8 : m + 40].decode("ascii", "replace")
+        body = raw[:h] + raw[h + 74 : m] + raw[m + 41 : -1]
+    else:
+        if m >= 0:
+            return None
+        mac = None
+        body = raw[:h] + raw[h + 74 : -1]
+    prev = raw[p + 14 : p + 78]
+    digest = raw[h + 9 : h + 73]
+    if raw[p + 78 : p + 80] != b'",':
+        return None
+    if hashlib.sha256(prev + body).hexdigest().encode("ascii") != digest:
+        return None
+    comma = raw.find(b",", q + 7)
+    number = raw[q + 7 : comma]
+    if not number.isdigit():
+        return None
+    return Quick(
+        int(number),
+        digest.decode("ascii"),
+        prev.decode("ascii"),
+        schema,
+        mac,
+        raw[t + 7 : -3].decode("utf-8", "replace"),
+    )

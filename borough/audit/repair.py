@@ -25,14 +25,13 @@ from borough.audit import records
 from borough.audit.chain import ChainSink, checkpoint_fields
 from borough.audit.files import (
     QUARANTINE_NAME,
-    Line,
     complete_end,
-    lines_backwards,
     private_dir,
     write_private,
 )
 from borough.audit.guard import prove_tail, unproven_reason
 from borough.audit.head import GENESIS, HeadUnreadable, Point, SignedHead, read_head
+from borough.audit.segments import SEGMENTS_DIR, Backwards, lines_backwards_across
 from borough.audit.verify import verify_file
 from borough.errors import AuditError
 
@@ -74,7 +73,7 @@ def repair(
         else:
             _prove_without_head(sink, head)
             report.reasons.append(head)
-        last = _last_record(fd, cut)
+        last = _last_record(sink, cut)
         end = Point(last["seq"], last["hash"]) if last else GENESIS
         report.kept_through = end.seq
         if not report.reasons:
@@ -102,19 +101,20 @@ def _completes_last_record(sink: ChainSink, cut: int, size: int) -> bool:
     """The torn bytes are a whole record but for its newline (and chain on, MAC and all)."""
     try:
         record = records.parse_line(os.pread(sink.fd, size - cut, cut))
-        previous = _last_record(sink.fd, cut) or {"seq": 0, "hash": records.GENESIS_HASH}
+        previous = _last_record(sink, cut) or {"seq": 0, "hash": records.GENESIS_HASH}
     except (records.MalformedRecord, AuditError):
         return False
     return unproven_reason(record, previous, sink.keys) is None
 
 
-def _last_record(fd: int, end: int) -> dict[str, Any] | None:
-    for line in lines_backwards(fd, end):
+def _last_record(sink: ChainSink, end: int) -> dict[str, Any] | None:
+    for back in lines_backwards_across(sink.fd, end, sink.roller.closed()):
         try:
-            return line.record()
+            return back.line.record()
         except records.MalformedRecord as exc:
             raise AuditError(
-                f"the audit trail has a damaged line at byte {line.offset} ({exc}): repair "
+                f"the audit trail has a damaged line ({back.file.name}, byte {back.line.offset}: "
+                f"{exc}): repair "
                 "mends only its end. Run `borough audit verify`; restore the trail from a "
                 "backup, or see `borough audit restart`"
             ) from None
@@ -137,20 +137,26 @@ def _after_head(
     sink: ChainSink, head: SignedHead, cut: int, quarantine_unproven: bool, report: RepairReport
 ) -> int:
     """Cut back to the last record provably the installation's; refuse anything else."""
-    tail: list[tuple[Line, dict[str, Any] | None, str | None]] = []
-    for line in lines_backwards(sink.fd, cut):
+    tail: list[tuple[Backwards, dict[str, Any] | None, str | None]] = []
+    for back in lines_backwards_across(sink.fd, cut, sink.roller.closed()):
         try:
-            record: dict[str, Any] | None = line.record()
+            record: dict[str, Any] | None = back.line.record()
         except records.MalformedRecord as exc:
-            tail.append((line, None, f"it is not a valid record ({exc})"))
+            if back.file.closed:
+                raise AuditError(
+                    f"the closed segment {back.file.name} has a damaged line (byte "
+                    f"{back.line.offset}: {exc}): repair mends only the live file's end. Run "
+                    "`borough audit verify`; restore the segment from a backup"
+                ) from None
+            tail.append((back, None, f"it is not a valid record ({exc})"))
             continue
-        tail.append((line, record, None))
+        tail.append((back, record, None))
         if record is not None and record["seq"] <= head.seq:
             break
     tail.reverse()
     if tail and tail[0][1] is not None and tail[0][1]["seq"] == head.seq:
         previous = tail[0][1]
-        for index, (line, record, damage) in enumerate(tail[1:], start=1):
+        for index, (back, record, damage) in enumerate(tail[1:], start=1):
             why = damage or unproven_reason(record or {}, previous, sink.keys)
             if why is None and record is not None:
                 previous = record
@@ -163,11 +169,24 @@ def _after_head(
                     "then run `borough audit repair --quarantine-unproven` to move the "
                     "unproven records aside"
                 )
+            if back.file.closed:
+                raise AuditError(
+                    f"record {seq}, in the closed segment {back.file.name}, cannot be proven "
+                    f"({why}); repair mends only the live file. Run `borough audit verify`"
+                )
             report.removed_records = len(tail) - index
             report.reasons.append("unproven")
-            cut = line.offset
+            cut = back.line.offset
             break
-    prove_tail(sink.fd, cut, head, sink.keys, path=sink.path, anchor=sink.latest_anchor())
+    prove_tail(
+        sink.fd,
+        cut,
+        head,
+        sink.keys,
+        path=sink.path,
+        anchor=sink.latest_anchor(),
+        closed=sink.roller.closed(),
+    )
     return cut
 
 
@@ -204,6 +223,16 @@ def _quarantine(sink: ChainSink, cut: int, size: int, after: int, report: Repair
     report.quarantine = target
 
 
+def _digest_file(path: Path, digest: Any) -> int:
+    """Feed ``path`` into ``digest`` block by block; returns its size."""
+    size = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return size
+
+
 @dataclass(frozen=True)
 class RestartReport:
     refusal: str  #: why the writer would not append to the old trail
@@ -232,13 +261,17 @@ def restart(sink: ChainSink, context: dict[str, Any], reason: str) -> RestartRep
         lost = sink.folder / QUARANTINE_NAME / f"lost-{stamp}"
         private_dir(lost)
         lost_bytes, digest = 0, hashlib.sha256()
+        for segment in sink.roller.closed():
+            lost_bytes += _digest_file(segment.path, digest)
         for path in (sink.path, sink.head_path):
             if path.exists():
                 if path == sink.path:
-                    data = path.read_bytes()
-                    lost_bytes, digest = len(data), hashlib.sha256(data)
+                    lost_bytes += _digest_file(path, digest)
                 os.replace(path, lost / path.name)
+        if (sink.folder / SEGMENTS_DIR).exists():
+            os.replace(sink.folder / SEGMENTS_DIR, lost / SEGMENTS_DIR)
         sink.reopen()
+        sink.reset_after_rewrite(0, GENESIS)
         last_anchor = {"seq": anchor.seq, "hash": anchor.hash, "ts": anchor.ts} if anchor else None
         fields = {**checkpoint_fields(context, reason="restart"), "action": records.RESTARTED}
         fields["actor"] = context.get("actor") or "borough"

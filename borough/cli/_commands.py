@@ -92,7 +92,8 @@ ENTRIES = (
         "borough.cli.dashboard_cmd",
         "The web dashboard's accounts (serve it with `borough serve dashboard`).",
     ),
-    Entry("new", "borough.cli.new_cmd", "Create a new bot from a template."),
+    Entry("init", "borough.cli.init_cmd", "Create a council's own bots repository."),
+    Entry("new", "borough.cli.new_cmd", "Create a new bot (files, web or desktop) with its tests."),
     Entry(
         "scheduler",
         "borough.cli.scheduler_cmd",

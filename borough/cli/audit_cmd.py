@@ -1,11 +1,8 @@
-"""``borough audit verify|anchor|export|sar|repair|restart|purge|public-key``."""
+"""``borough audit verify|anchor|export|sar|reindex|repair|restart|purge|public-key``."""
 
 from __future__ import annotations
 
-import enum
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,48 +10,43 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from borough.cli import audit_reading
 from borough.cli._common import (
-    Since,
-    Until,
     console,
-    deprecated,
     err_console,
     errors_reported,
     fail,
     flag,
     noun_app,
     opened_runtime,
-    parse_when,
 )
 from borough.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from borough.audit.anchors import Anchor
     from borough.audit.verify import Verdict
 
 app = noun_app("audit")
 
 
-class Format(enum.StrEnum):
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-def _audit_folder() -> Path:
-    from borough.config import load_config
-
-    with errors_reported():
-        return load_config().paths.audit
-
-
 @app.command("verify")
 def verify(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="exported trails to verify instead (`audit export --format jsonl`, shipped "
+            "from other machines)"
+        ),
+    ] = None,
     public_key: Annotated[
         Path | None,
         typer.Option(
             metavar="FILE",
             help="PEM public key you kept (default: the installation's key from the secret "
-            "store, which also checks every record's MAC)",
+            "store, which also checks every record's MAC; other machines' trails are checked "
+            "with the public keys registered in the ledger)",
         ),
     ] = None,
     anchor: Annotated[
@@ -68,49 +60,75 @@ def verify(
             help="file of kept anchors: lines from `borough audit anchor`, or SEQ:HASH",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="walk every record (on both cores) instead of only those after the last "
+            "point verified",
+        ),
+    ] = False,
 ) -> None:
-    """Check every record, link, MAC, signature and anchor; name the first record that is not
-    as written.
+    """Check every record, link, MAC, signature, anchor and the index; name the first record
+    that is not as written, on this machine's trail and every other one readable here.
 
     Exit code 0: intact; 4: tampering or damage found; 3: verification could not run.
     """
     from borough.audit.anchors import parse_anchor, read_anchor_file
     from borough.errors import BoroughError
 
+    if not files:  # shipped exports are verified anywhere, installation or not
+        _require_installation()
     try:
         external = [parse_anchor(text) for text in anchor or []]
         if anchors is not None:
             external += read_anchor_file(anchors)
     except BoroughError as exc:
         fail(str(exc), ExitCode.USAGE)
+    notes: list[str] = []
     try:
-        verdict = (
-            _verify_with_public_key(public_key, external)
-            if public_key is not None
-            else _verify_with_store(external)
-        )
+        if files:
+            verdicts = _verify_files(files, public_key)
+        elif public_key is not None:
+            verdicts = [_verify_with_public_key(public_key, external, full)]
+        else:
+            verdicts, notes = _verify_with_store(external, full)
     except OSError as exc:
         fail(f"cannot read the audit trail: {exc}", ExitCode.ERROR)
-    _print_verdict(verdict)
+    for verdict in verdicts:
+        _print_verdict(verdict, named=len(verdicts) > 1)
+    audit_reading.notes(notes)
+    if any(not v.ok for v in verdicts):
+        raise typer.Exit(ExitCode.TAMPERED)
 
 
-def _verify_with_store(external: list[Anchor]) -> Verdict:
-    from borough.audit.check import verify_installation
+def _require_installation() -> None:
+    """Nothing here at all (no trail, no ledger or secret store): say so (exit 3) and create
+    nothing, rather than vouch for an empty folder. Where an installation's own state is
+    left, a missing trail is for the verification to judge (records were deleted)."""
+    from borough.config import load_config
+
+    with errors_reported():
+        paths = load_config().paths
+    if any(folder.is_dir() and any(folder.iterdir()) for folder in (paths.audit, paths.data)):
+        return
+    fail(
+        f"no audit trail in {paths.audit}: nothing to verify. Run this in the installation "
+        "(BOROUGH_HOME, or the folder with config/) whose trail you mean",
+        ExitCode.ERROR,
+    )
+
+
+def _verify_with_store(external: list[Anchor], full: bool) -> tuple[list[Verdict], list[str]]:
+    from borough.audit.check import verify_estate
 
     with opened_runtime(console_level=None) as runtime:
-        return verify_installation(runtime, external=external)
+        return verify_estate(runtime, external=external, full=full)
 
 
-def _verify_with_public_key(path: Path, external: list[Anchor]) -> Verdict:
-    """For an auditor without the passphrase: signatures, the head and every anchor."""
+def _load_public_key(path: Path) -> Ed25519PublicKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    from borough.audit.verify import verify_file
-    from borough.config import load_config
-    from borough.errors import BoroughError
-    from borough.host import host_name
-    from borough.ledger.anchors import read_anchors
 
     try:
         key = load_pem_public_key(path.read_bytes())
@@ -118,37 +136,86 @@ def _verify_with_public_key(path: Path, external: list[Anchor]) -> Verdict:
         fail(f"cannot read public key {path}: {exc}", ExitCode.ERROR)
     if not isinstance(key, Ed25519PublicKey):
         fail(f"{path} is not an Ed25519 public key (borough's audit key)", ExitCode.ERROR)
-    with errors_reported():
-        config = load_config()
-    ledger: list[Anchor] = []
-    try:
-        ledger = read_anchors(config.ledger_url, host_name())
-    except BoroughError as exc:
-        err_console.print(f"[yellow]note:[/] {escape(str(exc))}; checking without them")
-    return verify_file(config.paths.audit, key, anchors=ledger, external=external)
+    return key
 
 
-def _print_verdict(verdict: Verdict) -> None:
+def _verify_with_public_key(path: Path, external: list[Anchor], full: bool) -> Verdict:
+    """For an auditor without the passphrase: signatures, the head, every anchor, the index."""
+    from borough.audit.keys import AuditKeys
+    from borough.audit.verifytrail import TrailCheck, verify_trail
+    from borough.host import host_name
+
+    key = _load_public_key(path)
+    trail = host_name()
+    with audit_reading.audit_books() as (config, books):
+        try:
+            ledger = books.anchors.since_restart(trail)
+        except Exception as exc:
+            err_console.print(f"[yellow]note:[/] {escape(str(exc))}; checking without them")
+            ledger = []
+        return verify_trail(
+            TrailCheck(
+                config.paths.audit,
+                trail,
+                AuditKeys.public_only(key),
+                anchors=ledger,
+                external=external,
+                index=books.index,
+                full=True,
+                parallel=full,
+            )
+        )
+
+
+def _verify_files(files: list[Path], public_key: Path | None) -> list[Verdict]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from borough.audit.keys import AuditKeys
+    from borough.audit.shipped import verify_export
+
+    given = AuditKeys.public_only(_load_public_key(public_key)) if public_key else None
+    with audit_reading.audit_books() as (_config, books):
+        writers = {w.trail: w.public_key for w in books.writers.all()}
+
+        def keys_for(trail: str) -> AuditKeys | None:
+            if given is not None:
+                return given
+            pem = writers.get(trail)
+            if pem is None:
+                return None
+            key = load_pem_public_key(pem.encode("ascii"))
+            return AuditKeys.public_only(key) if isinstance(key, Ed25519PublicKey) else None
+
+        verdicts = []
+        for file in files:
+            verdicts += verify_export(file, keys_for, books.anchors.since_restart)
+        return verdicts
+
+
+def _print_verdict(verdict: Verdict, *, named: bool = False) -> None:
+    from borough.audit.verify import first_problem_text
+
+    who = f"{verdict.trail}: " if named and verdict.trail else ""
     if verdict.ok:
         held = f"; held against {verdict.anchors} anchor(s)" if verdict.anchors else ""
         macs = "every record's MAC checked" if verdict.macs_checked else "public key only"
+        segments = f" in {verdict.segments + 1} files" if verdict.segments else ""
         console.print(
-            f"[green]OK[/] {verdict.records} records (seq {verdict.first_seq}-{verdict.last_seq}), "
-            f"{verdict.checkpoints} signed checkpoints, signed through record "
-            f"{verdict.signed_through}; {macs}{held}"
+            f"[green]OK[/] {who}{verdict.records} records{segments} (seq {verdict.first_seq}-"
+            f"{verdict.last_seq}), {verdict.checkpoints} signed checkpoints, signed through "
+            f"record {verdict.signed_through}; {macs}{held}"
         )
         for warning in verdict.warnings:
             console.print(f"[yellow]note:[/] {escape(warning)}", soft_wrap=True)
         return
     problem = verdict.problem
     assert problem is not None
-    where = f"record {problem.seq}" if problem.seq is not None else "trail"
-    line = f", line {problem.line}" if problem.line else ""
     console.print(
-        f"[red]TAMPERED[/] {problem.kind} at {where}{line}: {escape(problem.message)}",
+        f"[red]TAMPERED[/] {who}{problem.kind} at {first_problem_text(problem)}: "
+        f"{escape(problem.message)}",
         soft_wrap=True,
     )
-    raise typer.Exit(ExitCode.TAMPERED)
 
 
 @app.command("anchor")
@@ -233,99 +300,9 @@ def restart(
     )
 
 
-@app.command("export")
-def export(
-    since: Since = None,
-    until: Until = None,
-    fmt: Annotated[Format, typer.Option("--format", help="csv or jsonl")] = Format.csv,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", metavar="FILE", help="file (default stdout)")
-    ] = None,
-    from_: Annotated[str | None, typer.Option("--from", hidden=True)] = None,
-    to: Annotated[str | None, typer.Option("--to", hidden=True)] = None,
-) -> None:
-    """Records in a time range for an auditor (tokens only: no personal data in clear)."""
-    from borough.audit.reading import TrailReader, in_range, write_export
-
-    if from_ is not None or to is not None:  # the old names, for one release
-        deprecated("audit export --from/--to", "audit export --since/--until")
-        since, until = since or from_, until or to
-    reader = TrailReader(_audit_folder())
-    rows = in_range(reader, parse_when(since), parse_when(until))
-    with _reading_errors():
-        if output is None:
-            count = write_export(rows, sys.stdout, fmt.value)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                count = write_export(rows, handle, fmt.value)
-            console.print(f"{count} records written to {output}", style="dim")
-    _notes(reader.notes)
-
-
-@contextmanager
-def _reading_errors() -> Iterator[None]:
-    """A trail that cannot be read is an error (exit 3) in one line, never a traceback."""
-    from borough.errors import AuditError
-
-    try:
-        yield
-    except AuditError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    except OSError as exc:
-        fail(f"cannot read the audit trail: {exc}", ExitCode.ERROR)
-
-
-def _notes(notes: list[str]) -> None:
-    for note in notes:
-        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
-
-
-@app.command("sar")
-def sar(
-    who: Annotated[str, typer.Argument(help="a person token (p_...) or an identifier to tokenise")],
-    fmt: Annotated[Format | None, typer.Option("--format", help="csv or jsonl")] = None,
-) -> None:
-    """Subject access request: every event and item about one person."""
-    from rich.table import Table
-
-    from borough.audit.reading import TrailReader, about_subject, write_export
-    from borough.audit.tokens import is_token
-    from borough.cli._render import items_table
-    from borough.errors import AuditError
-
-    with opened_runtime(console_level=None) as runtime:
-        token = who if is_token(who) else runtime.tokenizer.token(who)
-        reader = TrailReader(runtime.paths.audit)
-        with _reading_errors():
-            records = list(about_subject(reader, token))
-        items = runtime.ledger.items.list(token=token, limit=10_000)
-        try:
-            runtime.trail.emit("audit.sar", subjects=[token], detail={"records": len(records)})
-        except AuditError as exc:  # a read-only or full trail: answer, and say it went unrecorded
-            reader.notes.append(f"this search could not be recorded in the audit trail: {exc}")
-    _notes(reader.notes)
-    if fmt is not None:
-        write_export(iter(records), sys.stdout, fmt.value)
-        return
-    console.print(
-        f"person token [bold]{token}[/]: {len(records)} audit records, {len(items)} items"
-    )
-    if items:
-        console.print(items_table(items, title="Items"))
-    table = Table(title="Audit records", title_justify="left")
-    for column in ("seq", "time (UTC)", "run", "bot", "action", "outcome", "actor"):
-        table.add_column(column)
-    for r in records:
-        table.add_row(
-            str(r["seq"]),
-            r["ts"],
-            r.get("run_id") or "",
-            r.get("bot") or "",
-            r.get("action") or "",
-            r.get("outcome") or "",
-            r.get("actor") or "",
-        )
-    console.print(table)
+app.command("export")(audit_reading.export)
+app.command("sar")(audit_reading.sar)
+app.command("reindex")(audit_reading.reindex)
 
 
 @app.command("purge")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.markup import escape
 
@@ -32,3 +35,50 @@ def check() -> None:
         err_console.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(ExitCode.ERROR)
     console.print("[green]configuration OK[/]")
+
+
+@app.command("reference")
+def reference(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write the reference to this file, not the screen"),
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check", help="compare with this file (docs/settings-reference.md); 3 if stale"
+        ),
+    ] = None,
+) -> None:
+    """Print every configuration key (type, default, limits, meaning), generated from the
+    models that validate config/ — borough.yaml, apps.yaml (each installed kind),
+    bots/*.yaml and schedules.yaml."""
+    from borough.config.reference import Section, core_sections, render
+    from scheduler.config import SchedulesFile
+
+    text = render(
+        [
+            *core_sections(),
+            Section(
+                "config/schedules.yaml",
+                "When bots run: the scheduler, notifications, calendars and schedules.",
+                SchedulesFile,
+            ),
+        ]
+    )
+    if check is not None:
+        current = check.read_text(encoding="utf-8") if check.exists() else ""
+        if current != text:
+            err_console.print(
+                f"[red]✗[/] {escape(str(check))} is stale: regenerate it with "
+                f"`borough config reference --output {escape(str(check))}`",
+                soft_wrap=True,
+            )
+            raise typer.Exit(ExitCode.ERROR)
+        console.print(f"{escape(str(check))} is up to date")
+        return
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {escape(str(output))}")
+        return
+    typer.echo(text, nl=False)

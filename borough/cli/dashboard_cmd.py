@@ -23,6 +23,7 @@ from borough.cli._common import (
     opened_runtime,
     usage,
 )
+from borough.cli._json import JsonFlag, emit
 
 if TYPE_CHECKING:
     from borough.dashboard.state import Dashboard
@@ -109,10 +110,24 @@ def add(
 
 
 @users_app.command("list")
-def list_users() -> None:
+def list_users(as_json: JsonFlag = False) -> None:
     """Every account, its roles and whether it is enabled."""
     with _dashboard() as dash:
         users = dash.users.list()
+    if as_json:
+        emit(
+            [
+                {
+                    "name": user.name,
+                    "roles": list(user.role_names),
+                    "disabled": user.disabled,
+                    "created_at": user.created_at,
+                    "last_login_at": user.last_login_at,
+                }
+                for user in users
+            ]
+        )
+        return
     if not users:
         console.print(
             "No dashboard accounts. Add one: borough dashboard users add NAME --role admin"

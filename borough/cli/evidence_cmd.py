@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from borough.cli._common import console, fail, noun_app, opened_runtime
+from borough.cli._json import JsonFlag, emit
 
 app = noun_app("evidence")
 
@@ -28,6 +29,7 @@ PurposeOption = Annotated[
 def list_evidence(
     run: Annotated[str | None, typer.Option(help="only this run's evidence")] = None,
     item: Annotated[str | None, typer.Option(help="only this item's (its p_ token)")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Evidence files as the audit trail lists them, each checked against its hash
     (nothing is decrypted)."""
@@ -38,6 +40,20 @@ def list_evidence(
     with opened_runtime() as runtime:
         run_id = runtime.ledger.runs.get(run).id if run else None
         found = listed(runtime.paths.audit, run=run_id, item=item)
+        if as_json:
+            emit(
+                [
+                    {
+                        "path": captured.relative,
+                        "kind": captured.kind,
+                        "item": captured.item,
+                        "record": captured.seq,
+                        "check": stored_state(runtime.paths.logs, captured),
+                    }
+                    for captured in found
+                ]
+            )
+            return
         if not found:
             console.print("No evidence matches.")
             return
@@ -59,6 +75,7 @@ def list_evidence(
 def show(
     path: Annotated[str, typer.Argument(help="the file, as `borough evidence list` shows it")],
     purpose: PurposeOption,
+    as_json: JsonFlag = False,
 ) -> None:
     """Print a text piece of evidence (page HTML, app state) after recording the view."""
     from borough.evidence.access import find, open_evidence
@@ -71,6 +88,9 @@ def show(
                 f"`borough evidence export {captured.relative} --purpose ... -o FILE`"
             )
         opened = open_evidence(runtime, runtime.trail, captured.relative, purpose=purpose)
+        if as_json:
+            emit({"path": captured.relative, "kind": captured.kind, "text": opened.text()})
+            return
         console.print(escape(opened.text()), soft_wrap=True)
 
 

@@ -19,6 +19,7 @@ from borough.cli._common import (
     opened_view,
     usage,
 )
+from borough.cli._json import JsonFlag, emit, item_json
 
 app = noun_app("items")
 
@@ -47,6 +48,7 @@ def list_items(
     ] = None,
     limit: Annotated[int, limit_option()] = 100,
     offset: Annotated[int, typer.Option(metavar="N", min=0, help="skip the first N rows")] = 0,
+    as_json: JsonFlag = False,
 ) -> None:
     """Items in the ledger, oldest first."""
     from borough.cli._render import items_table
@@ -64,6 +66,9 @@ def list_items(
         items = runtime.ledger.items.list(
             bot=bot, states=states, run_id=run_id, token=token, limit=limit, offset=offset
         )
+        if as_json:
+            emit([item_json(item) for item in items])
+            return
         if not items:
             console.print("No items match.")
             return
@@ -76,6 +81,7 @@ def show_item(
     reveal: Annotated[
         bool, flag("--reveal", help="decrypt and show the item's key and data")
     ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """One item; `--reveal` decrypts its personal data (recorded in the audit trail)."""
     from borough.cli._render import items_table
@@ -88,6 +94,9 @@ def show_item(
             runtime.trail.emit(
                 "item.revealed", item=item.key_token, data_categories=item.data_categories
             )
+        if as_json:
+            emit(item_json(item, revealed=reveal))
+            return
         console.print(items_table([item], show_key=reveal))
         console.print(f"subjects: {' '.join(item.subjects) or '-'}")
         console.print(f"data categories: {', '.join(item.data_categories) or '-'}")

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from borough.cli._common import console, errors_reported, noun_app, opened_runtime
+from borough.cli._json import JsonFlag, emit
 from borough.cli.exitcodes import ExitCode
 
 app = noun_app("keys")
@@ -26,6 +27,7 @@ def show(
         Path | None,
         typer.Option("--file", help="a store or backup file to look at (default: the store)"),
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """The keys' fingerprint and public key, and whether ledger and trail agree with them.
 
@@ -38,6 +40,19 @@ def show(
     with errors_reported():
         config = load_config()
         report = key_report(config, file or config.secrets_file)
+    code = ExitCode.OK if report.ok else ExitCode.ERROR
+    if as_json:
+        checks = [{"found": line, "agrees": ok} for line, ok in report.checks]
+        emit(
+            {
+                "store": report.file,
+                "fingerprint": report.fingerprint,
+                "public_key_pem": report.public_key_pem,
+                "checks": checks,
+                "ok": report.ok,
+            }
+        )
+        raise typer.Exit(code)
     console.print(f"store:        {report.file}")
     if report.fingerprint is None:
         console.print("[red]keys:         none in this store[/]")
@@ -48,7 +63,7 @@ def show(
         console.print(f"[{'green' if ok else 'red'}]{'ok  ' if ok else 'BAD '}[/] {escape(line)}")
     if report.public_key_pem:
         console.print(report.public_key_pem.rstrip(), highlight=False)
-    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.ERROR)
+    raise typer.Exit(code)
 
 
 @app.command("backup")

@@ -19,6 +19,7 @@ from borough.cli._common import (
     opened_view,
     parse_when,
 )
+from borough.cli._json import JsonFlag, emit, item_json, run_json
 
 if TYPE_CHECKING:
     from borough.ledger import RunBook, RunRecord
@@ -35,6 +36,7 @@ def list_runs(
     since: Since = None,
     until: Until = None,
     limit: Annotated[int, limit_option()] = 30,
+    as_json: JsonFlag = False,
 ) -> None:
     """Recent runs, newest first (times in UK local time)."""
     from borough.cli._render import runs_table
@@ -54,6 +56,9 @@ def list_runs(
         runs = runs_between(
             runtime.ledger.runs, start, end, bot=bot, statuses=statuses, limit=limit
         )
+        if as_json:
+            emit([run_json(run) for run in runs])
+            return
         if not runs:
             console.print("No runs match.")
             return
@@ -85,12 +90,17 @@ def runs_between(
 @app.command("show")
 def show_run(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="run id (or a unique prefix)")],
+    as_json: JsonFlag = False,
 ) -> None:
     """One run: its outcome, counts and the items it touched."""
     from borough.cli._render import items_table, status_text, summary_table, where_to_look
 
     with opened_view() as runtime:
         run = runtime.ledger.runs.get(run_id)
+        if as_json:
+            items = runtime.ledger.items.list(run_id=run.id, limit=200)
+            emit({**run_json(run), "items": [item_json(item) for item in items]})
+            return
         console.print(f"[bold]{run.bot}[/] {run.bot_version} — {status_text(run.status)}")
         console.print(
             f"trigger {run.trigger}" + (f" (schedule {run.schedule})" if run.schedule else "")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from borough.cli._common import console, fail, flag, noun_app, opened_runtime, usage
+from borough.cli._json import JsonFlag, emit
 
 app = noun_app("secrets")
 
@@ -33,10 +34,13 @@ def set_secret(
 
 
 @app.command("list")
-def list_secrets() -> None:
+def list_secrets(as_json: JsonFlag = False) -> None:
     """Names of stored secrets; values are never shown."""
     with opened_runtime(console_level=None) as runtime:
         names = [n for n in runtime.secrets.names() if not n.startswith("borough.")]
+    if as_json:
+        emit(names)
+        return
     if not names:
         console.print("No secrets stored. Add one with `borough secrets set NAME`.")
     for name in names:

@@ -15,6 +15,7 @@ ExtraCheck = Callable[[Config], list[Path]]
 
 def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[Path]]:
     """(problems as text, files checked); ``extra_checks`` validate more files (schedules)."""
+    from borough.batches import item_rules
     from borough.connect import app_settings
     from borough.registry import bot_settings, load_bot
 
@@ -45,7 +46,9 @@ def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[
     for name in config.bot_names():
         checked.append(config.bot_config_file(name))
         try:
-            bot_settings(config, load_bot(name, config), config.bot_config(name))
+            bot_cls = load_bot(name, config)
+            bot_settings(config, bot_cls, config.bot_config(name))
+            item_rules(bot_cls, config.bot_config(name))  # check_first, save_every
         except BoroughError as exc:
             note(exc)
     for extra in extra_checks:

@@ -92,6 +92,16 @@ class AuditSettings(Strict):
     redact_patterns: list[str] = Field(
         default_factory=list, description="extra regular expressions to redact"
     )
+    segment_mb: int = Field(
+        default=64, ge=1, le=4096, description="close the live audit file at this size (MiB)"
+    )
+    segment_daily: bool = Field(
+        default=True, description="also close it at the first record of each UTC day"
+    )
+    trails: dict[str, str] = Field(
+        default_factory=dict,
+        description="other runner machines' audit folders reachable from here (host: path)",
+    )
 
 
 class SecretsSettings(Strict):
@@ -306,6 +316,18 @@ class BotConfig(Strict):
         "(a scheduled run is handed these and no others)",
     )
     retry: RetryPolicy | None = None
+    check_first: bool | None = Field(
+        default=None,
+        description="ask find_existing before process() for items that start untouched "
+        "(default: the bot's check_first)",
+    )
+    save_every: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="items per save for apps that keep changes until an explicit save "
+        "(default: the bot's save_every; 0: no batches)",
+    )
     max_run_minutes: float | None = Field(default=None, gt=0)
     preflight: Preflight | None = Field(
         default=None,

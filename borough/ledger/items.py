@@ -15,7 +15,7 @@ the record, the ledger still shows the old state and recovery confirms the recor
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -188,12 +188,15 @@ class ItemQueue(ItemReader):
         live_runs: set[str],
         *,
         audit: Callable[[ItemRecord, Claim | None], object] | None = None,
+        keep: Collection[int] = (),
     ) -> list[Claim]:
         """Take over items held by runs that are no longer alive.
 
         CLAIMED orphans go back to PENDING (the target was never touched). IN_FLIGHT orphans
         are claimed by ``run_id`` for a ``find_existing`` check; they are returned. ``audit``
         gets each orphan (and its new claim, None if released) inside the transaction.
+        Items in ``keep`` (ids: ``run_id``'s own items waiting in an app for its save) are
+        never taken.
         """
         now = utcnow()
         held = (ItemState.CLAIMED.value, ItemState.IN_FLIGHT.value)
@@ -204,6 +207,8 @@ class ItemQueue(ItemReader):
             ).all()
             for row in rows:
                 if row.owner_run is not None and row.owner_run in live_runs:
+                    continue
+                if row.id in keep and row.owner_run == run_id:
                     continue
                 parked = row.owner_run is None and row.not_before is not None
                 if parked and aware(row.not_before) > now:

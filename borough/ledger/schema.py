@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 
 #: 2: borough_seats (licence seats), borough_audit_anchors, borough_runners;
-#: 3: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler),
+#: 3: the audit index, the trail's writers and the last verified point of each trail (issue 20);
+#: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler),
 #: borough_runners.beat_seconds (each runner's heartbeat interval)
 SCHEMA_VERSION = 3
 
@@ -161,4 +162,72 @@ audit_anchors = Table(
     Column("signature", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Index("ix_audit_anchors_trail", "trail", "id"),
+)
+
+#: The audit index (version 3): one row per record of every writer's trail, derived from
+#: the files (``borough audit reindex`` rebuilds it). ``segment`` is the first seq of the
+#: segment file holding the record, ``byte_offset``/``length`` where its line is.
+audit_index = Table(
+    "borough_audit_index",
+    metadata,
+    Column("trail", String(255), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", String(32), nullable=False),
+    Column("action", String(100)),
+    Column("outcome", String(40)),
+    Column("run_id", String(64)),
+    Column("bot", String(100)),
+    Column("item", String(64)),
+    Column("actor", String(255)),
+    Column("segment", BigInteger, nullable=False),
+    Column("byte_offset", BigInteger, nullable=False),
+    Column("length", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_index_ts", "ts", "trail", "seq"),
+    Index("ix_audit_index_run", "run_id", "ts"),
+    Index("ix_audit_index_item", "item", "ts"),
+    Index("ix_audit_index_action", "action", "ts"),
+    Index("ix_audit_index_actor", "actor", "ts"),
+)
+
+#: How far each trail's index is known to be complete: every record up to ``seq`` (whose
+#: line ends at ``byte_offset`` in segment ``segment``) is indexed.
+audit_index_marks = Table(
+    "borough_audit_index_marks",
+    metadata,
+    Column("trail", String(255), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("segment", BigInteger, nullable=False),
+    Column("byte_offset", BigInteger, nullable=False),
+)
+
+#: Person tokens of each record (its item's token and its subjects), for subject access.
+audit_people = Table(
+    "borough_audit_people",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("ts", String(32), primary_key=True),
+    Column("trail", String(255), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+)
+
+#: Every writer (runner machine) of the installation's trails and its public key.
+audit_writers = Table(
+    "borough_audit_writers",
+    metadata,
+    Column("trail", String(255), primary_key=True),
+    Column("public_key", Text, nullable=False),
+    Column("folder", Text),
+    Column("registered_at", UTCDateTime, nullable=False),
+)
+
+#: The last point of each trail that ``audit verify`` proved, signed by the verifier.
+audit_verified = Table(
+    "borough_audit_verified",
+    metadata,
+    Column("trail", String(255), primary_key=True),
+    Column("verifier", String(255), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False),
 )

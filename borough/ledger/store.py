@@ -11,11 +11,13 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from borough.errors import LedgerError
 from borough.ledger import migrate, schema
 from borough.ledger.anchors import AnchorBook
+from borough.ledger.auditindex import AuditIndexBook
 from borough.ledger.engine import READ_ONLY, is_postgres, is_sqlite, open_engine
 from borough.ledger.items import ItemQueue
 from borough.ledger.runners import RunnerBook
 from borough.ledger.runs import RunBook
 from borough.ledger.sealing import Sealer
+from borough.ledger.writers import VerifiedBook, WriterBook
 
 
 class Ledger:
@@ -29,6 +31,9 @@ class Ledger:
         self.runs = RunBook(engine)
         self.items = ItemQueue(engine, sealer, skip_locked=self.dialect == "postgresql")
         self.anchors = AnchorBook(engine)
+        self.audit_index = AuditIndexBook(engine)
+        self.audit_writers = WriterBook(engine)
+        self.audit_verified = VerifiedBook(engine)
         self.runners = RunnerBook(engine)
 
     @property
@@ -36,18 +41,22 @@ class Ledger:
         return self.engine.url.render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
+        self.migrate_engine(self.engine, self.url)
+
+    @staticmethod
+    def migrate_engine(engine: Engine, url: str) -> None:
         """Create the tables on first use, upgrade an older ledger, refuse a newer one."""
         try:
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
                 migrate.migrate(
                     conn,
                     schema.metadata,
                     key="schema_version",
                     version=schema.SCHEMA_VERSION,
-                    what=f"ledger at {self.url}",
+                    what=f"ledger at {url}",
                 )
         except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot open the ledger at {self.url}: {exc}") from None
+            raise LedgerError(f"cannot open the ledger at {url}: {exc}") from None
 
     def reachable(self) -> bool:
         """Whether the database answers now (a run pauses while it does not)."""
@@ -96,6 +105,26 @@ def open_ledger(url: str, sealer: Sealer, *, read_only: bool = False) -> Ledger:
     if is_postgres(url):
         return PostgresLedger.connect(url, sealer)
     raise LedgerError(f"unsupported ledger URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+class AuditBooks:
+    """The ledger's audit tables without its keys: for commands that need no passphrase
+    (``audit export``, ``audit reindex``, ``audit verify --public-key``)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+        try:
+            Ledger.migrate_engine(self.engine, self.engine.url.render_as_string(True))
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self.index = AuditIndexBook(self.engine)
+        self.writers = WriterBook(self.engine)
+        self.verified = VerifiedBook(self.engine)
+        self.anchors = AnchorBook(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def dumps(data: Any) -> str:

@@ -69,14 +69,14 @@ def restore_store(config: Config, passphrase: str, backup: Path) -> Restored:
 
 def _checked(config: Config, passphrase: str, staged: Path, backup: Path) -> KeyMaterial:
     try:
-        keys = stored_keys(SecretStore.open(staged, passphrase))
+        store = SecretStore.open(staged, passphrase)
+        keys = stored_keys(store)
     except SecretsError as exc:
         raise type(exc)(str(exc).replace(str(staged), f"backup {backup}")) from None
     if keys is None:
         raise KeysMismatchError(f"the backup {backup} holds no borough keys; it cannot be used")
     ledger = open_ledger(config.ledger_url, Sealer(keys.ledger_key))
     try:
-        check_binding(keys, ledger, config.paths.audit, backup)
+        return check_binding(keys, ledger, config.paths.audit, backup, store=store, register=False)
     finally:
         ledger.close()
-    return keys

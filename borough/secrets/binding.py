@@ -15,7 +15,7 @@ that were lost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import (
@@ -23,17 +23,20 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_public_key,
 )
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from borough.audit.chain import LOG_NAME, PUBLIC_KEY_NAME
+from borough.audit.segments import closed_segments
 from borough.config.loader import Config
 from borough.errors import KeysMismatchError, LedgerError, StoreMissingError
+from borough.host import host_name
 from borough.ledger import Ledger, Sealer, open_ledger, schema
 from borough.secrets import storefile
 from borough.secrets.handed import HandedSecrets, RunBundle
 from borough.secrets.keys import KEYS_SECRET, KeyMaterial, short_fingerprint, stored_keys
 from borough.secrets.store import SecretStore, holds
+from borough.secrets.writerkeys import writer_key
 
 FINGERPRINT_KEY = "keys_fingerprint"
 RECOVERY = (
@@ -71,7 +74,7 @@ def unlock_installation(
     assert keys is not None  # _first_use returns a store holding keys
     ledger = open_ledger(config.ledger_url, Sealer(keys.ledger_key))
     try:
-        check_binding(keys, ledger, config.paths.audit, file)
+        keys = check_binding(keys, ledger, config.paths.audit, file, store=store)
     except BaseException:
         ledger.close()
         raise
@@ -157,7 +160,7 @@ def history(ledger: Ledger, audit: Path) -> list[str]:
     if runs:
         found.append(f"the ledger holds {runs} run(s)")
     log = audit / LOG_NAME
-    if log.exists() and log.stat().st_size > 0:
+    if (log.exists() and log.stat().st_size > 0) or closed_segments(audit):
         found.append("the audit trail holds records")
     if (audit / PUBLIC_KEY_NAME).exists():
         found.append(f"{PUBLIC_KEY_NAME} holds the trail's public key")
@@ -186,13 +189,28 @@ def record_fingerprint(ledger: Ledger, fingerprint: str) -> str:
         return recorded
 
 
-def check_binding(keys: KeyMaterial, ledger: Ledger, audit: Path, file: Path) -> None:
-    """Refuse keys that are not the ones the ledger and the audit trail were made with."""
+def check_binding(
+    keys: KeyMaterial,
+    ledger: Ledger,
+    audit: Path,
+    file: Path,
+    *,
+    store: SecretStore | None = None,
+    register: bool = True,
+) -> KeyMaterial:
+    """Refuse keys that are not the ones the ledger and the audit trail were made with.
+
+    Returns ``keys`` with this machine's signing key (its writer's: see
+    :mod:`borough.secrets.writerkeys`; registered now if it is new, unless ``register``
+    is false, as for a restore that only checks).
+    """
     ours = keys.fingerprint()
     recorded = recorded_fingerprint(ledger)
     if recorded is None:
         _check_items_open(keys, ledger, file)
         recorded = record_fingerprint(ledger, ours)
+    elif recorded == keys.fingerprint_v1():  # recorded before signing keys were per machine
+        recorded = _upgrade_fingerprint(ledger, ours)
     if recorded != ours:
         raise KeysMismatchError(
             f"the secret store {file} holds keys {short_fingerprint(ours)}, but the ledger "
@@ -201,7 +219,21 @@ def check_binding(keys: KeyMaterial, ledger: Ledger, audit: Path, file: Path) ->
             f"borough will not run with it (the ledger's items could not be read and tokens "
             f"would not match). {RECOVERY}"
         )
+    if store is not None:
+        signing = writer_key(store, keys, ledger, audit, host_name(), register=register)
+        keys = replace(keys, signing_key=signing)
     _check_public_key(keys, audit / PUBLIC_KEY_NAME, file)
+    return keys
+
+
+def _upgrade_fingerprint(ledger: Ledger, fingerprint: str) -> str:
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            update(schema.meta)
+            .where(schema.meta.c.key == FINGERPRINT_KEY)
+            .values(value=fingerprint)
+        )
+    return fingerprint
 
 
 def _check_items_open(keys: KeyMaterial, ledger: Ledger, file: Path) -> None:

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -17,7 +18,8 @@ from borough.secrets.store import SecretStore
 
 KEYS_SECRET = "borough.keys"
 KEYS_VERSION = 1
-_FINGERPRINT_LABEL = b"borough keys fingerprint v1\0"
+_FINGERPRINT_LABEL_V1 = b"borough keys fingerprint v1\0"
+_FINGERPRINT_LABEL = b"borough keys fingerprint v2\0"
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,31 @@ class KeyMaterial:
         return self.signing_key.public_key()
 
     def fingerprint(self) -> str:
-        """``sha256:<hex>`` naming this key set: recorded in the ledger, shown to operators.
+        """``sha256:<hex>`` naming the installation's shared keys: recorded in the ledger,
+        shown to operators.
 
-        It covers the signing public key and a keyed check value of each secret key, so two
-        key sets never share it, and it reveals nothing that helps to find a key.
+        It covers a keyed check value of the token key and of the ledger's sealing key, so
+        two installations never share it, and it reveals nothing that helps to find a key.
+        Signing keys are per runner machine and registered in the ledger on their own
+        (:mod:`borough.secrets.writerkeys`), so they are not part of it.
         """
+        digest = hashlib.sha256(_FINGERPRINT_LABEL)
+        self._checks(digest)
+        return "sha256:" + digest.hexdigest()
+
+    def fingerprint_v1(self) -> str:
+        """The fingerprint ledgers recorded before signing keys were per machine (it also
+        covered the signing public key); such a record is replaced by :meth:`fingerprint`."""
         public = self.public_key.public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        digest = hashlib.sha256(_FINGERPRINT_LABEL + public)
+        digest = hashlib.sha256(_FINGERPRINT_LABEL_V1 + public)
+        self._checks(digest)
+        return "sha256:" + digest.hexdigest()
+
+    def _checks(self, digest: Any) -> None:
         for key, label in ((self.token_key, b"token"), (self.ledger_key, b"ledger")):
             digest.update(hmac.new(key, b"borough key check: " + label, hashlib.sha256).digest())
-        return "sha256:" + digest.hexdigest()
 
     def public_key_pem(self) -> str:
         return self.public_key.public_bytes(

@@ -27,7 +27,7 @@ class Settings(BaseModel):
     max_weekly_reduction: Decimal = Field(default=Decimal("400.00"), gt=0)
 
 
-class BenefitsToRevenues(Bot[CtrChange]):
+class BenefitsToRevenues(Bot[CtrChange, Settings]):
     name: ClassVar[str] = "benefits-to-revenues"
     version: ClassVar[str] = "1.0.0"
     description: ClassVar[str] = "CTR changes from the benefits CSV export into the revenues import"
@@ -35,23 +35,22 @@ class BenefitsToRevenues(Bot[CtrChange]):
     settings_model = Settings
     personal: ClassVar[dict[str, str]] = PERSONAL
 
-    def items(self, ctx: RunContext) -> Iterator[Item[CtrChange]]:
+    def items(self, ctx: RunContext[Settings]) -> Iterator[Item[CtrChange]]:
         for row in read_table(ctx.inputs["csv"], CtrChange):
             yield row.to_item(key=lambda change: change.key, key_column="Claim Ref")
 
-    def _workbook(self, ctx: RunContext) -> FilesConnector:
-        return ctx.app(ctx.settings.target_app, FilesConnector)  # type: ignore[return-value]
+    def _workbook(self, ctx: RunContext[Settings]) -> FilesConnector:
+        return ctx.app(ctx.settings.target_app, FilesConnector)
 
-    def process(self, ctx: RunContext, item: Item[CtrChange]) -> str:
+    def process(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str:
         change = item.data
-        assert change is not None
         if change.weekly_amount > ctx.settings.max_weekly_reduction:
             maximum = ctx.settings.max_weekly_reduction
             raise BusinessRuleError(f"weekly reduction above the scheme maximum of £{maximum:.2f}")
         ctx.step("convert", target=ctx.settings.target_app)
         return self._workbook(ctx).append(to_import_row(change, item.key))
 
-    def find_existing(self, ctx: RunContext, item: Item[CtrChange]) -> str | None:
+    def find_existing(self, ctx: RunContext[Settings], item: Item[CtrChange]) -> str | None:
         return self._workbook(ctx).find(item.key)
 
 

@@ -78,7 +78,7 @@ class Settings(BaseModel):
     )
 
 
-class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
+class CaseworkToRevenuesDesktop(Bot[CaseworkChange, Settings]):
     name: ClassVar[str] = "casework-to-revenues-desktop"
     version: ClassVar[str] = "1.0.0"
     description: ClassVar[str] = "CTR changes from the casework report into the revenues client"
@@ -88,7 +88,7 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
     retry = RetryPolicy(attempts=5, backoff_seconds=2.0)
     personal: ClassVar[dict[str, str]] = PERSONAL
 
-    def items(self, ctx: RunContext) -> Iterator[Item[CaseworkChange]]:
+    def items(self, ctx: RunContext[Settings]) -> Iterator[Item[CaseworkChange]]:
         allowed = ctx.settings.enter_statuses
         later = 0
         for row in read_table(self._report(ctx), CaseworkChange):
@@ -99,7 +99,7 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
         if later:
             ctx.step("report.rows-left", rows=later, statuses=", ".join(allowed or ()))
 
-    def _report(self, ctx: RunContext) -> Path | SealedFile:
+    def _report(self, ctx: RunContext[Settings]) -> Path | SealedFile:
         """The ``csv`` input if the run has one, else today's report from the casework app.
 
         The download is sealed in the run's evidence (``logs/evidence/<run id>/downloads/``,
@@ -117,24 +117,23 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
             )
         web = ctx.app(app, WebSession)
         try:
-            report = CaseworkScreens(web).download_report(ctx.downloads)  # type: ignore[arg-type]
+            report = CaseworkScreens(web).download_report(ctx.downloads)
         finally:
             ctx.close_app(app)  # the browser is not needed while the client is keyed
         ctx.step("report.downloaded", target=app, file=report.relative, sha256=report.sha256)
         return report
 
-    def _client(self, ctx: RunContext) -> DesktopConnector:
-        return ctx.app(ctx.settings.target_app, DesktopConnector)  # type: ignore[return-value]
+    def _client(self, ctx: RunContext[Settings]) -> DesktopConnector:
+        return ctx.app(ctx.settings.target_app, DesktopConnector)
 
-    def setup(self, ctx: RunContext) -> None:
+    def setup(self, ctx: RunContext[Settings]) -> None:
         """Start (or attach to) the client and sign in now, so a missing display or app
         fails the run once with a clear message instead of failing every item."""
         client = self._client(ctx)
         client.declare_sensitive(*revenues_client.masks(client.title_of(revenues_client.FORM)))
 
-    def process(self, ctx: RunContext, item: Item[CaseworkChange]) -> str:
+    def process(self, ctx: RunContext[Settings], item: Item[CaseworkChange]) -> str:
         change = item.data
-        assert change is not None
         client = self._client(ctx)
         fields = change.client_values().fields()
         revenues_client.open_form(client)
@@ -144,5 +143,5 @@ class CaseworkToRevenuesDesktop(Bot[CaseworkChange]):
         ctx.intent("save", target=client.name)
         return revenues_client.save(client)
 
-    def find_existing(self, ctx: RunContext, item: Item[CaseworkChange]) -> str | None:
+    def find_existing(self, ctx: RunContext[Settings], item: Item[CaseworkChange]) -> str | None:
         return revenues_client.find_case(self._client(ctx), item.key)

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from borough.evidence import DownloadFolder, SealedFile
 
 CODES = {"NEW": "N", "CHANGE": "C", "END": "E"}
-#: the saved-case page: its confirmation and the reference Caseflow gave the case (CSS)
+#: the saved-case page: its confirmation and the reference Caseflow gave the case (CSS), and
+#: whether the case was only held in the unsaved work instead (Caseflow --save-later)
 _SAVED = """() => [document.querySelector(%s) !== null,
-  ((document.querySelector(%s) || {}).innerText || "").trim()]"""
+  ((document.querySelector(%s) || {}).innerText || "").trim(),
+  document.querySelector(%s) !== null]"""
 REFERENCE = r"CW-\d{6}"
 
 
@@ -88,20 +90,42 @@ class CaseworkScreens:
             web.fill(web.locator(content, "case form", element), value, sensitive=personal)
         web.locator(content, "case form", "change type").select_option(CODES[change.change])
 
-    def save(self, content: Frame) -> str:
-        """Click Save; the app's reference from the saved page (validation -> business rule)."""
+    def save(self, content: Frame) -> str | None:
+        """Click Save; the app's reference from the saved page (validation -> business rule),
+        or None if the app only held the case in its unsaved work (``--save-later``)."""
         web = self.web
         save = web.locator(content, "case form", "save").click
         read = _SAVED % (
             json.dumps(web.selector("saved case", "confirmation")),
             json.dumps(web.selector("saved case", "case reference")),
+            json.dumps(web.selector("held case", "confirmation")),
         )
-        confirmed, reference = web.navigate(content, save, step="save", validation=True, read=read)
+        page = web.navigate(content, save, step="save", validation=True, read=read)
+        confirmed, reference, held = page
+        if held:
+            return None
         if not confirmed:
             raise TransientError("the app did not confirm the save", app=self.web.name, step="save")
         if not is_reference(reference):
             raise TransientError("no case reference on the saved page", app=self.web.name)
         return str(reference)
+
+    def save_all(self) -> dict[str, str]:
+        """Press Save all in the unsaved work; ``{item key: case reference}`` of what it
+        wrote (Caseflow ``--save-later``). Not repeatable: a lost answer raises."""
+        web = self.web
+
+        def press() -> dict[str, str]:
+            content = web.frame("content")
+            web.goto("/basket", content, step="unsaved work")
+            button = web.locator(content, "unsaved work", "save all")
+            web.navigate(content, button.click, step="save all")
+            if not content.locator(web.selector("saved all", "confirmation")).count():
+                raise TransientError("the app did not confirm Save all", app=web.name)
+            rows = as_records(web.table(content, web.selector("saved all", "cases")))
+            return {_key(row): row["Case Ref"] for row in rows}
+
+        return web.run("save all", press, repeatable=False)
 
     def download_report(self, folder: DownloadFolder, *, excel: bool = False) -> SealedFile:
         """The case report (every case, the shared report format), sealed into ``folder``."""
@@ -116,6 +140,12 @@ class CaseworkScreens:
             return web.download(content, report.click, folder, step="report")
 
         return web.run("report", fetch)
+
+
+def _key(row: dict[str, str]) -> str:
+    """An item's key (``CtrChange.key``) from a row of Caseflow's saved-cases table."""
+    day, month, year = row["Effective"].split("/")
+    return f"{row['Claim Ref']}:{row['Change']}:{year}-{month}-{day}"
 
 
 def is_reference(text: object) -> bool:

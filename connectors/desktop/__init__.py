@@ -1,16 +1,16 @@
 """Desktop connector (``kind: desktop``): legacy desktop apps on an X display, keyboard first.
 
 Bot authors use :class:`DesktopConnector` (from ``ctx.app(name, DesktopConnector)``),
-:class:`Field` to describe what to enter, :class:`Anchor` to click by reference image and
-:class:`Mask` to hide personal data in failure screenshots. :func:`virtual_display` keeps
-one Xvfb for several runs in one process.
+:class:`FormField` (also ``Field``) to describe what to enter, :class:`Anchor` to click by
+reference image and :class:`Mask` to hide personal data in failure screenshots.
+:func:`virtual_display` keeps one Xvfb for several runs in one process.
 """
 
 from __future__ import annotations
 
 from connectors.desktop.connector import DesktopConnector
 from connectors.desktop.display import virtual_display
-from connectors.desktop.forms import Dialog, Field
+from connectors.desktop.forms import Dialog, Field, FormField
 from connectors.desktop.screen import Anchor, Mask
 from connectors.desktop.settings import DesktopSettings
 
@@ -20,6 +20,7 @@ __all__ = [
     "DesktopSettings",
     "Dialog",
     "Field",
+    "FormField",
     "Mask",
     "virtual_display",
 ]

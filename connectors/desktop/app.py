@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -14,15 +15,32 @@ from connectors.desktop.display import stop_process
 
 def expand_command(command: Sequence[str], home: Path) -> list[str]:
     """Replace ``{python}`` (this interpreter) and ``{home}`` (BOROUGH_HOME) in each part."""
-    return [
-        part.replace("{python}", sys.executable).replace("{home}", str(home)) for part in command
-    ]
+    return [_expand(part, home) for part in command]
+
+
+def app_environment(env: Mapping[str, str], home: Path) -> dict[str, str] | None:
+    """The run's environment plus the app's ``env:`` (expanded as the command is); None
+    (inherit it as it is) when the app sets nothing."""
+    if not env:
+        return None
+    return {**os.environ, **{name: _expand(value, home) for name, value in env.items()}}
+
+
+def _expand(part: str, home: Path) -> str:
+    return part.replace("{python}", sys.executable).replace("{home}", str(home))
 
 
 class AppProcess:
     """A launched app; its output goes to a log file kept with the run."""
 
-    def __init__(self, name: str, command: list[str], cwd: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        cwd: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.command = command
         self.log_path = log_path
@@ -32,6 +50,7 @@ class AppProcess:
             self.process = subprocess.Popen(
                 command,
                 cwd=cwd,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,

@@ -57,20 +57,37 @@ class Clipboard:
         finally:
             self._reap()
 
-    def copy(self, press: Callable[[], None], timeout: float | None = None) -> str | None:
-        """Run ``press`` (the copy keys); the text the app copied, or None if it copied nothing."""
-        before = self._windows.clipboard_owner()
+    def copy(
+        self, press: Callable[[], None], timeout: float | None = None, *, primary: bool = False
+    ) -> str | None:
+        """Run ``press`` (the copy keys); the text the app copied, or None if it copied nothing.
+
+        ``primary``: ``press`` only selects (an app that offers no copy, only the X PRIMARY
+        selection, as selecting text does in most X toolkits); the selected text is read.
+        """
+        selection = "PRIMARY" if primary else "CLIPBOARD"
+        before = self._windows.clipboard_owner(selection)
         if before:
-            before = self._windows.hold_clipboard()  # so that the app's copy is visible
+            before = self._windows.hold_clipboard(selection)  # so that the app's copy shows
         press()
         deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
-        while self._windows.clipboard_owner() in (before, 0):
+        while self._windows.clipboard_owner(selection) in (before, 0):
             if time.monotonic() > deadline:
                 self._reap()
                 return None
             time.sleep(0.001)
         self._reap()
-        return self._read()
+        return self._read_primary() if primary else self._read()
+
+    def _read_primary(self) -> str:
+        done = subprocess.run(
+            [self._xclip, "-o", "-selection", "primary"],
+            capture_output=True,
+            env=self._env,
+            timeout=self._timeout,
+            check=False,
+        )
+        return done.stdout.decode("utf-8", errors="replace")
 
     def close(self) -> None:
         for process in self._held:

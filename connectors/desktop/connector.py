@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from subprocess import Popen
@@ -21,8 +21,9 @@ from pydantic import BaseModel
 
 from borough.connect import AppServices, Connector
 from borough.errors import ConnectorError, TransientError
+from borough.ledger.runs import process_alive
 from connectors.desktop import display, drift, forms, signin
-from connectors.desktop.app import AppProcess, expand_command
+from connectors.desktop.app import AppProcess, app_environment, expand_command
 from connectors.desktop.clipboard import Clipboard
 from connectors.desktop.keyboard import Keyboard, load_pyautogui, release_pyautogui
 from connectors.desktop.ocr import Ocr
@@ -58,6 +59,7 @@ class DesktopConnector(Connector):
         self._lock: display.DisplayLock | None = None
         self._windows: XWindows | None = None
         self._process: AppProcess | None = None
+        self._owned: list[int] = []
         self._masks: list[Mask] = []
         # the run folder is named after the run: its log is where an operator looks
         self._log = logger.bind(run_id=services.run_folder.name)
@@ -83,12 +85,14 @@ class DesktopConnector(Connector):
                 )
             display_name = display.start_virtual(settings.size)
             self._virtual = True
+            self._own(display.virtual_pid(), "virtual display (Xvfb)")
         pixels = settings.pixels if settings.mode == "pixels" else None
         self._windows = PixelWindows(display_name) if pixels else XWindows(display_name)
         self._lock = display.DisplayLock(display_name)
         self._lock.acquire(settings.display_lock_timeout_seconds)
         if settings.window_manager and not self._windows.window_manager_running():
             self._wm = display.start_window_manager(settings.window_manager, self._windows)
+            self._own(self._wm.pid, f"window manager {settings.window_manager}")
         gui = load_pyautogui(display_name)
         self._pyautogui_display = display_name
         keys = Keyboard(gui, settings.key_pause_seconds)
@@ -154,6 +158,7 @@ class DesktopConnector(Connector):
             self._lock.release if self._lock else None,
             display.release_virtual if self._virtual else None,
         ]
+        owned, self._owned = self._owned, []
         self._process = self._windows = self._wm = self._lock = None
         self._ocr = None
         self._virtual = False
@@ -163,6 +168,15 @@ class DesktopConnector(Connector):
                     step()
                 except Exception as exc:
                     self._log.bind(action="desktop.close").warning("closing {}: {}", self.name, exc)
+        for pid in owned:  # stopped above (or left to the next run if it is still alive)
+            if not process_alive(pid, None):
+                self.services.disown_process(pid)
+
+    def _own(self, pid: int | None, what: str) -> None:
+        """A process this connector started: stopped by the next run if this one dies."""
+        if pid is not None:
+            self._owned.append(pid)
+            self.services.own_process(pid, what)
 
     # -- the app's process and its windows -------------------------------------------------
     def _app_titles(self) -> list[str]:
@@ -198,8 +212,13 @@ class DesktopConnector(Connector):
             )
         command = expand_command(self.settings.command, self.services.home)
         self._process = AppProcess(
-            self.name, command, self.services.home, self.services.run_folder / f"{self.name}.log"
+            self.name,
+            command,
+            self.services.home,
+            self.services.run_folder / f"{self.name}.log",
+            env=app_environment(self.settings.env, self.services.home),
         )
+        self._own(self._process.process.pid, f"app {self.name}")
         self._log.bind(action="desktop.start").info("started app {}", self.name)
         try:
             self.session.wait_for(
@@ -338,6 +357,20 @@ class DesktopConnector(Connector):
     def read(self, target: Focus) -> str:
         """A field's text, read back by select-all and copy."""
         return self.session.read_field(target)
+
+    def wait_field(
+        self,
+        target: Focus | None,
+        accept: Callable[[str], bool],
+        *,
+        what: str,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Wait until the field's text passes ``accept`` (e.g. ``str.strip`` for "filled
+        in", ``lambda t: t == ""`` for "cleared"); returns the text. ``what`` names the
+        state in the error ("a case reference")."""
+        return self.session.wait_field(target, accept, what, label=label, timeout=timeout)
 
     def enter(self, fields: Sequence[forms.Field]) -> None:
         """Fill fields in order, each confirmed by read-back (see connectors.desktop.forms)."""

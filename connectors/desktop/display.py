@@ -56,6 +56,13 @@ def start_virtual(size: tuple[int, int]) -> str:
     return virtual.name
 
 
+def virtual_pid() -> int | None:
+    """The pid of this process's Xvfb, while it runs."""
+    virtual = _shared.get("xvfb")
+    pid = getattr(virtual.display, "pid", None) if virtual is not None else None
+    return pid if isinstance(pid, int) else None
+
+
 def last_virtual_user() -> bool:
     """True if releasing now would stop this process's Xvfb."""
     virtual = _shared.get("xvfb")

@@ -9,7 +9,7 @@ saved. Messages name the field, never its value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from borough.errors import BusinessRuleError, NeedsReviewError, TransientError
@@ -18,11 +18,27 @@ from connectors.desktop.session import Focus, Session
 
 @dataclass(frozen=True)
 class Field:
-    """One form field: its label (for messages), the value, and how to reach it."""
+    """One form field: its label (for messages), the value, and how to reach it.
+
+    ``normalise`` (optional) is applied to the value entered and to the text read back
+    before they are compared, for an app that shows a value its own way (upper case, a
+    date or amount reformatted): ``normalise=str.upper``, or a function of your own.
+    """
 
     label: str
     value: str
     focus: Focus | None
+    normalise: Callable[[str], str] | None = None
+
+    def holds(self, text: str) -> bool:
+        """Whether the field's read-back ``text`` is the value entered."""
+        if self.normalise is None:
+            return text == self.value
+        return self.normalise(text) == self.normalise(self.value)
+
+
+#: the desktop connector's form field, under a name that does not clash with pydantic's
+FormField = Field
 
 
 @dataclass(frozen=True)
@@ -50,9 +66,9 @@ def enter_fields(session: Session, fields: Sequence[Field]) -> None:
     """Paste each field's value and confirm it by read-back (one re-entry on a mismatch)."""
     for field in fields:
         held = session.fill_field(field.focus, field.value, field.label)
-        if held != field.value:
+        if not field.holds(held):
             held = session.fill_field(field.focus, field.value, field.label)
-        if held != field.value:
+        if not field.holds(held):
             raise BusinessRuleError(
                 f"field {field.label!r} does not hold what was entered: "
                 f"{difference(field.value, held)}; nothing was saved",
@@ -66,9 +82,9 @@ def verify_fields(session: Session, fields: Sequence[Field]) -> None:
     wrong = []
     for field in fields:
         held = session.read_field(field.focus, field.value, field.label)
-        if held != field.value:  # read once more: a dropped focus key reads the wrong field
+        if not field.holds(held):  # read once more: a dropped focus key reads the wrong field
             held = session.read_field(field.focus, field.value, field.label)
-        if held != field.value:
+        if not field.holds(held):
             wrong.append(f"{field.label!r} ({difference(field.value, held)})")
     if wrong:
         raise BusinessRuleError(

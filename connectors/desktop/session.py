@@ -14,8 +14,16 @@ from connectors.desktop.screen import Anchor, Screen
 from connectors.desktop.settings import DesktopSettings
 from connectors.desktop.xwindows import Window, XWindows
 
-#: How a field is reached: a key chord (keyboard first) or an image anchor to click.
-Focus = str | Anchor
+#: How a field is reached: key chords (keyboard first: "alt+r", or several in order,
+#: "alt+c tab tab" or ("alt+c", "tab", "tab")) or an image anchor to click.
+Focus = str | tuple[str, ...] | Anchor
+
+
+def keys_of(target: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The chords of a keyboard focus, in order ("alt+c tab" -> ("alt+c", "tab"))."""
+    return tuple(target.split()) if isinstance(target, str) else target
+
+
 EMPTY_FIELD_WAIT = 0.3
 NUDGE_AFTER = 0.3
 FIRST_PASTE_WAIT = 0.5
@@ -96,8 +104,8 @@ class Session:
         """
         if target is None:
             return
-        if isinstance(target, str):
-            self.press(target)
+        if isinstance(target, str | tuple):
+            self.press(*keys_of(target))
             return
         self.click_at(*self.anchor_point(target))
 
@@ -166,7 +174,37 @@ class Session:
         return "" if text is None else text
 
     def _copy_field(self, wait: float) -> str | None:
+        if self.settings.read_back == "primary":  # selecting is copying: PRIMARY holds it
+            assert self.clipboard is not None
+            chord = self.settings.select_all
+            return self.clipboard.copy(lambda: self.keys.press(chord), wait, primary=True)
         return self.copy(self.settings.select_all, self.settings.copy_keys, timeout=wait)
+
+    def wait_field(
+        self,
+        target: Focus | None,
+        accept: Callable[[str], bool],
+        what: str,
+        *,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Read the field until its text passes ``accept`` (a reference the app fills in
+        after a save, a field it clears); its text then. TransientError naming ``what``
+        (never the text) if it does not within ``timeout`` (default window_timeout)."""
+        limit = self.settings.window_timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            text = self.read_field(target, None, label)
+            if accept(text):
+                return text
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    f"field {label or 'at the focus'!s} did not show {what} within {limit:g}s",
+                    app=self.app,
+                    step="wait",
+                )
+            time.sleep(0.1)
 
     def fill_field(self, target: Focus | None, value: str, label: str | None = None) -> str:
         """Replace the field's text with ``value``; returns what the field then holds.

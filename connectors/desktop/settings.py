@@ -44,6 +44,11 @@ class DesktopSettings(BaseModel):
         description="how to start the app; {python} and {home} are replaced; "
         "omit to only attach to a running app",
     )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment variables for the app's command ({python} and {home} are "
+        "replaced), added to the run's own; no secret here: the app signs in with credential",
+    )
     main_window: str = Field(description="title of the app's main window (where work starts)")
     login_window: str | None = Field(default=None, description="title of its sign-in dialog")
     username: str | None = Field(default=None, description="user name typed at sign-in")
@@ -58,6 +63,11 @@ class DesktopSettings(BaseModel):
         default="openbox", description="started when the display has none (keeps focus sane)"
     )
     select_all: str = Field(default="ctrl+/", description="Tk's select-all; ctrl+a elsewhere")
+    read_back: Literal["clipboard", "primary"] = Field(
+        default="clipboard",
+        description="how a field is read back: select-all + copy_keys through the clipboard, "
+        "or (an app that offers no copy) select-all alone and the X PRIMARY selection",
+    )
     copy_keys: str = "ctrl+c"
     paste_keys: str = "ctrl+v"
     clear_keys: str = Field(default="delete", description="deletes the selected text")
@@ -99,6 +109,19 @@ class DesktopSettings(BaseModel):
     @classmethod
     def _chord(cls, value: str) -> str:
         chord_keys(value)
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"env: {name!r} is not a variable name (letters, digits, _)")
+            if any(word in name.upper() for word in ("PASSWORD", "PASSPHRASE", "SECRET")):
+                raise ValueError(
+                    f"env: {name!r} looks like a secret; secrets never go in config "
+                    "(store it with `borough secrets set NAME`)"
+                )
         return value
 
     @field_validator("home_keys")

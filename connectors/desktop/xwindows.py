@@ -62,6 +62,7 @@ class XWindows:
                 "UTF8_STRING",
                 "_NET_SUPPORTING_WM_CHECK",
                 "CLIPBOARD",
+                "PRIMARY",
                 "_NET_CLIENT_LIST",
             )
         }
@@ -248,16 +249,17 @@ class XWindows:
         )
         return bool(prop is not None and prop.value and prop.value[0])
 
-    def clipboard_owner(self) -> int:
-        owner = self.display.get_selection_owner(self._atoms["CLIPBOARD"])
+    def clipboard_owner(self, selection: str = "CLIPBOARD") -> int:
+        """The window owning ``selection`` (CLIPBOARD, or PRIMARY: the selected text)."""
+        owner = self.display.get_selection_owner(self._atoms[selection])
         return int(getattr(owner, "id", owner) or 0)
 
-    def hold_clipboard(self) -> int:
-        """Make a window of this connection own the clipboard (holding nothing), so that the
-        next copy by the app shows as a change of owner. Returns the owner's id."""
+    def hold_clipboard(self, selection: str = "CLIPBOARD") -> int:
+        """Make a window of this connection own ``selection`` (holding nothing), so that the
+        next copy (or selection) by the app shows as a change of owner. Returns its id."""
         if self._holder is None:
             self._holder = self.root.create_window(0, 0, 1, 1, 0, self._X.CopyFromParent)
-        self._holder.set_selection_owner(self._atoms["CLIPBOARD"], self._X.CurrentTime)
+        self._holder.set_selection_owner(self._atoms[selection], self._X.CurrentTime)
         self.display.sync()  # before any key is sent on pyautogui's own connection
         while self.display.pending_events():  # SelectionClear from earlier holds
             self.display.next_event()

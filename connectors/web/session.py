@@ -225,6 +225,12 @@ class WebSession(Connector):
             read=read,
         )
 
+    def home(self, *, step: str = "home") -> Page:
+        """The main window at ``start_path``, signed in and checked: the main page of an
+        app without frames (``web.page`` is the main window wherever sign-in left it)."""
+        self.goto(self.settings.start_path, step=step)
+        return self.page
+
     def goto(self, path: str, where: Page | Frame | None = None, *, step: str = "open") -> None:
         target = where if where is not None else self.page
         response = target.goto(self.settings.url(path), wait_until="load")
@@ -291,9 +297,13 @@ class WebSession(Connector):
         max_pages: int = 50,
         step: str = "read table",
     ) -> pd.DataFrame:
-        """The table ``selector`` as a DataFrame, following ``next_page`` links if given.
+        """The table ``selector`` (CSS) as a DataFrame, following ``next_page`` if given.
 
-        Both are CSS selectors; no table at all gives an empty DataFrame.
+        ``next_page`` is a locator of any declared form: CSS (``#lnkNext``), text
+        (``text="next >>"``), role (``role=link[name="next >>"]``) or ``label=...``. The
+        row that holds it, and a pager row inside the table (fewer cells than the header,
+        one spanning columns, with links), are never returned as data. No table at all
+        gives an empty DataFrame.
         """
         pages: list[tuple[list[str], list[list[str]]]] = []
         for _ in range(max_pages):
@@ -303,7 +313,7 @@ class WebSession(Connector):
             pages.append(tables.split(rows))
             if next_page is None or not more:
                 break
-            self.navigate(where, where.locator(next_page).first.click, step=step)
+            self.navigate(where, screens.find(where, next_page).first.click, step=step)
         else:
             raise TransientError(f"table has more than {max_pages} pages", app=self.name, step=step)
         return tables.combine(pages)

@@ -89,4 +89,9 @@ class WebSettings(_Strict):
         return self
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else self.base_url + path
+        """``path`` joined to ``base_url``, keeping the base's own path: with ``base_url:
+        https://apps.council.local/caseflow``, ``/login`` and ``login`` are both
+        ``https://apps.council.local/caseflow/login``. A full URL is used as it is."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from borough.errors import ConnectorError, TransientError
+from borough.errors import AppRefusedError, ConnectorError, TransientError
 from connectors.web import checks
 from connectors.web.settings import WebSettings
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 
-class SignInRefused(ConnectorError):
+class SignInRefused(AppRefusedError):
     """The app refused the credential: trying again would only lock the account."""
 
 

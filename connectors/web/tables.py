@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from borough.errors import TransientError
+from connectors.web import screens
 
 if TYPE_CHECKING:
     import pandas as pd
     from playwright.sync_api import Frame, Page
 
+# A navigation row is never data: the row holding the next-page link, and a pager row (a
+# row with fewer cells than the header, one spanning several columns, holding links).
 _ROWS = """([selector, next]) => {
   const table = document.querySelector(selector);
-  const rows = table === null ? null : Array.from(table.rows).map(
-    (row) => Array.from(row.cells).map((cell) => (cell.innerText || "").trim()));
-  return {rows: rows, next: next ? document.querySelector(next) !== null : false};
+  if (table === null) return null;
+  const all = Array.from(table.rows);
+  const width = all.length ? all[0].cells.length : 0;
+  const pager = (row) => row.cells.length < width
+    && Array.from(row.cells).some((cell) => cell.colSpan > 1)
+    && row.querySelector("a, button, input[type=submit], input[type=button]") !== null;
+  return all.filter((row, i) => i === 0 || !((next && row.contains(next)) || pager(row)))
+    .map((row) => Array.from(row.cells).map((cell) => (cell.innerText || "").trim()));
 }"""
 
 
@@ -23,10 +31,16 @@ def read_rows(
 ) -> tuple[list[list[str]] | None, bool]:
     """(header row then data rows, or None without such a table; whether a next page exists).
 
-    One round trip: the CSS ``selector`` and ``next_page`` are looked up in the page.
+    ``selector`` is CSS (the table); ``next_page`` is any declared locator form (CSS,
+    ``text="next >>"``, ``role=link[name="next >>"]``, ``label=...``). The row holding the
+    next-page link, and a pager row inside the table, are left out of the data rows.
     """
-    found: dict[str, Any] = where.evaluate(_ROWS, [selector, next_page])
-    return found["rows"], bool(found["next"])
+    link = None
+    if next_page is not None:
+        found = screens.find(where, next_page)
+        link = found.first.element_handle() if found.count() else None
+    rows: list[list[str]] | None = where.evaluate(_ROWS, [selector, link])
+    return rows, link is not None
 
 
 def to_frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:

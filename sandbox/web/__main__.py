@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--jitter", type=float, default=0.0)
     parser.add_argument("--commit-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--break-every-nth-save", type=int, default=0,
+        help="every Nth case save commits, then its answer breaks (0: only random faults)",
+    )  # fmt: skip
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
@@ -41,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         "--callers", type=Path, default=None, help="JSON list of other residents to show"
     )
     parser.add_argument("--wrap", type=int, default=0, help="re-wrap shown text at N columns")
+    parser.add_argument(
+        "--save-later",
+        action="store_true",
+        help="new cases wait in the session's unsaved work until Save all (lost with it)",
+    )
     args = parser.parse_args(argv)
     users = json.loads(os.environ.get(USERS_ENV) or "{}") or None
     config = SandboxConfig(
@@ -53,11 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         latency=args.latency,
         jitter=args.jitter,
         commit_delay=args.commit_delay,
+        break_every_nth_save=args.break_every_nth_save,
         page_size=args.page_size,
         seed=args.seed,
         next_version=args.next_version,
         callers=tuple(json.loads(args.callers.read_text("utf-8"))) if args.callers else (),
         wrap=args.wrap,
+        save_later=args.save_later,
         **({"users": users} if users else {}),
     )
     stopped = threading.Event()

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sandbox.web import nextver, pages, reports
+from sandbox.web import basket, nextver, pages, reports
 from sandbox.web.faults import Fault, FaultPlan
 from sandbox.web.store import Case, CaseStore, DuplicateCase
 from sandbox.web.validation import validate_case
@@ -49,6 +49,10 @@ class SandboxConfig:
     #: one does; each a dict of name, address, nino, email, phone, bank
     callers: tuple[Mapping[str, str], ...] = ()
     wrap: int = 0  #: re-wrap shown text (callers, a saved case's addressee) at this width
+    #: new cases wait in the session's unsaved work until "Save all" (sandbox/web/basket.py)
+    save_later: bool = False
+    #: every Nth case save commits, then breaks its answer (0: only random faults)
+    break_every_nth_save: int = 0
 
 
 @dataclass
@@ -76,6 +80,8 @@ class Session:
     token: str
     created: float
     last_seen: float
+    #: --save-later: new cases held until Save all (lost with the session)
+    held: list[dict[str, Any]] = field(default_factory=list)
 
 
 def html(text: str, status: int = 200) -> Response:
@@ -98,6 +104,7 @@ class CaseworkApp:
             latency=config.latency,
             jitter=config.jitter,
             seed=config.seed,
+            break_every_nth_save=config.break_every_nth_save,
         )
         self.next_version = config.next_version  #: switchable while serving (an upgrade)
         self._sessions: dict[str, Session] = {}
@@ -169,6 +176,8 @@ class CaseworkApp:
         save = req.method == "POST"
         match = _CASE_PATH.match(req.path)
         fault = self.faults.draw(save=save, lockable=bool(match and match.group(2)) or save)
+        if fault is None and save and req.path.startswith("/case"):
+            fault = self.faults.nth_save_breaks()
         if fault is not None:
             self.store.record_fault(
                 fault.kind + ("-after" if fault.after_commit else ""), req.method, req.path
@@ -199,6 +208,10 @@ class CaseworkApp:
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "xlsx",
             )
+        if req.path == "/basket":
+            return html(basket.held_page(session.held, session.token, added=False))
+        if req.path == "/basket/save" and req.method == "POST":
+            return self.save_all(req, session)
         if req.path == "/case/new":
             if req.method == "GET":
                 return html(
@@ -371,6 +384,12 @@ class CaseworkApp:
             return html(pages.forbidden("The security token of this form is not valid."), 403)
         action = f"/case/{ref}/edit" if ref else "/case/new"
         fields, errors = validate_case(req.form, today=self.config.today)
+        if not errors and ref is None and self.config.save_later:
+            fields["effective_text"] = req.form.get("txtEffDate", "")
+            with self._lock:
+                session.held.append(fields)
+                held = list(session.held)
+            return html(basket.held_page(held, session.token, added=True))
         if not errors:
             try:
                 if ref is None:
@@ -391,6 +410,26 @@ class CaseworkApp:
                 action=action, values=req.form, token=session.token, errors=errors, **title
             )
         )
+
+    def save_all(self, req: Request, session: Session) -> Response:
+        """--save-later's Save all: write every held case; list them with their references."""
+        token = req.form.get("__RequestVerificationToken", "")
+        if not secrets.compare_digest(token, session.token):
+            return html(pages.forbidden("The security token of this form is not valid."), 403)
+        with self._lock:
+            held, session.held = session.held, []
+        saved: list[Case] = []
+        duplicates: list[str] = []
+        for fields in held:
+            clean = {k: v for k, v in fields.items() if k != "effective_text"}
+            try:
+                saved.append(self.store.create(clean, user=session.user))
+            except DuplicateCase as dup:
+                self.store.record_fault("duplicate-held", req.method, req.path)
+                duplicates.append(dup.case_ref)
+        if self.config.commit_delay:
+            time.sleep(self.config.commit_delay)
+        return html(basket.saved_page(saved, duplicates))
 
     def _download(
         self, render: Callable[[list[Case]], bytes], content_type: str, ext: str

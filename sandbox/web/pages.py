@@ -123,13 +123,23 @@ def _grid(table_id: str, cases: Sequence[Case], *, select: bool) -> str:
     return f'<table class="grid" id="{table_id}">{head}{"".join(rows)}</table>'
 
 
-def _pager(base: str, page: int, pages: int) -> str:
-    parts = [f'<span id="lblPage">Page {page} of {pages}</span>']
+def _page_links(base: str, page: int, pages: int, *, old: bool) -> list[str]:
+    """Prev, "Page N of M", next: with ids (the search's pager), or, in an old GridView's
+    pager row, links known only by their text."""
+    prev, next_ = ("&lt;&lt; prev", "next &gt;&gt;") if old else ("&lt; Prev", "Next &gt;")
+    ids = ("", "") if old else (' id="lnkPrev"', ' id="lnkNext"')
+    parts = [
+        f"Page {page} of {pages}" if old else f'<span id="lblPage">Page {page} of {pages}</span>'
+    ]
     if page > 1:
-        parts.insert(0, f'<a id="lnkPrev" href="{e(base)}&amp;page={page - 1}">&lt; Prev</a>')
+        parts.insert(0, f'<a{ids[0]} href="{e(base)}&amp;page={page - 1}">{prev}</a>')
     if page < pages:
-        parts.append(f'<a id="lnkNext" href="{e(base)}&amp;page={page + 1}">Next &gt;</a>')
-    return f'<div class="pager">{" ".join(parts)}</div>'
+        parts.append(f'<a{ids[1]} href="{e(base)}&amp;page={page + 1}">{next_}</a>')
+    return parts
+
+
+def _pager(base: str, page: int, pages: int) -> str:
+    return f'<div class="pager">{" ".join(_page_links(base, page, pages, old=False))}</div>'
 
 
 def search_form(query: dict[str, str]) -> str:
@@ -281,9 +291,17 @@ def case_view(case: Case, *, saved: bool = False, alert: str = "") -> str:
     return layout(f"Case {case.case_ref}", body, page_id="page-case")
 
 
+def _pager_row(base: str, page: int, pages: int) -> str:
+    """An old GridView's pager: a row of the table itself, links known only by their text."""
+    links = " | ".join(_page_links(base, page, pages, old=True))
+    return f'<tr class="pgr"><td colspan="7">{links}</td></tr>'
+
+
 def case_list(cases: Sequence[Case], page: int, pages: int) -> str:
-    body = "<h1>Case list</h1>" + _grid("gvCases", cases, select=False)
-    body += _pager("/cases?go=1", page, pages)
+    grid = _grid("gvCases", cases, select=False)
+    if pages > 1:
+        grid = grid.removesuffix("</table>") + _pager_row("/cases?go=1", page, pages) + "</table>"
+    body = "<h1>Case list</h1>" + grid
     return layout("Case list", body, page_id="page-case-list")
 
 

@@ -215,6 +215,27 @@ def test_paginated_search_results_come_back_as_one_dataframe(session: Session):
     assert len(again) == 23 and len(web.page.context.pages) == 2
 
 
+@pytest.mark.parametrize("next_page", ['text="next >>"', 'role=link[name="next >>"]'])
+def test_a_pager_known_by_its_text_is_followed_and_never_read_as_a_row(
+    session: Session, next_page: str
+):
+    store = CaseStore(session.config.store)
+    for row in notifications(23, seed=3):
+        seed_case(store, row, status="Open")
+    store.close()
+    web = session.web
+
+    def case_list() -> Any:
+        content = web.frame("content")
+        web.navigate(content, web.frame("nav").locator("#lnkCaseList").click, step="cases")
+        return web.table(content, "#gvCases", next_page=next_page)
+
+    frame = web.run("case list", case_list)
+    refs = frame["Case Ref"].tolist()
+    assert refs == [f"CW-{n:06d}" for n in range(1, 24)]  # 3 pages, no "Page 1 of 3" row
+    assert not frame.apply(lambda r: r.str.contains("next >>|Page \\d", regex=True)).any().any()
+
+
 def test_report_downloads_are_sealed_at_once_under_the_apps_file_name(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ):

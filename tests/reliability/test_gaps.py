@@ -36,36 +36,11 @@ from tests.support.reliability import (
     scaled,
     start,
     start_run,
+    unaccounted,
     wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT)]
-
-ENDS = {"run.end", "run.reaped", "run.dry_run", "run.crashed", "run.failed", "run.cancelled"}
-
-
-def unaccounted(home: Path) -> list[str]:
-    """Ledger states with no record in the trail (read from the files, no secrets needed)."""
-    records = audit_records(home)
-    ingested = {(r["bot"], r["item"]) for r in records if r["action"] == "item.ingested"}
-    done = {
-        (r["bot"], r["item"])
-        for r in records
-        if r["action"] == "item.done" or (r["action"] == "item.resolved" and r["outcome"] == "done")
-    }
-    ended = {r["run_id"] for r in records if r["action"] in ENDS}
-    problems = []
-    for item_id, bot, token, state in ledger_rows(
-        home, "SELECT id, bot, key_token, state FROM borough_items"
-    ):
-        if (bot, token) not in ingested:
-            problems.append(f"item {item_id} has no item.ingested")
-        if state == ItemState.DONE.value and (bot, token) not in done:
-            problems.append(f"item {item_id} is DONE without item.done")
-    for run_id, status in ledger_rows(home, "SELECT id, status FROM borough_runs"):
-        if status not in ("running", "queued") and run_id not in ended:
-            problems.append(f"run {run_id} is {status.upper()} without an end record")
-    return problems
 
 
 def kill_trial(root: Path, seed: int) -> tuple[list[str], int]:

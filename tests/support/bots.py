@@ -9,8 +9,10 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, BusinessRuleError, Item, RetryPolicy, RunContext
+from borough.errors import AppRefusedError, ConnectorError
 from borough.testing import CountingTarget
 from connectors.files import read_table
+from connectors.mail import MailConnector, attachment_items
 
 
 class Person(BaseModel):
@@ -36,11 +38,10 @@ class CountingBot(Bot[Person]):
             yield row.to_item(key="ref", key_column="Ref")
 
     def target(self, ctx: RunContext) -> CountingTarget:
-        return ctx.app("counting", CountingTarget)  # type: ignore[return-value]
+        return ctx.app("counting", CountingTarget)
 
-    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+    def process(self, ctx: RunContext, item: Item[Person]) -> str | None:
         person = item.data
-        assert person is not None
         if person.amount == 999:
             raise BusinessRuleError(f"amount for {person.name} is over the limit")
         ctx.step("create", target="counting")
@@ -64,9 +65,16 @@ class NoLookupBot(CountingBot):
     """Like CountingBot but cannot check the target (no find_existing)."""
 
     name: ClassVar[str] = "no-lookup-bot"
+    find_existing = Bot.find_existing
 
-    def find_existing(self, ctx: RunContext, item: Item[Person]) -> str | None:
-        return Bot.find_existing(self, ctx, item)
+
+class RefusedBot(CountingBot):
+    """Its app refuses the robot's credential at the first item (a wrong password)."""
+
+    name: ClassVar[str] = "refused-bot"
+
+    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+        raise AppRefusedError("app 'counting' refused to sign in with secret 'counting-login'")
 
 
 class IntentBot(CountingBot):
@@ -75,9 +83,47 @@ class IntentBot(CountingBot):
     name: ClassVar[str] = "intent-bot"
     declares_intent = True
 
-    def process(self, ctx: RunContext, item: Item[Person]) -> str:
+    def process(self, ctx: RunContext, item: Item[Person]) -> str | None:
         target = self.target(ctx)
         ctx.step("prepare")
         ctx.intent("create", target="counting")
-        assert item.data is not None
         return target.create(item.key, item.data.name)
+
+
+class MailCountingBot(CountingBot):
+    """Rows of the CSV/Excel attachments of a received message (a mailbox trigger's
+    ``message`` input) to the counting target; replies with ``settings.reply`` if set."""
+
+    name: ClassVar[str] = "mail-bot"
+
+    def mailbox(self, ctx: RunContext) -> MailConnector:
+        return ctx.app((ctx.settings or {}).get("mailbox", "inbox"), MailConnector)
+
+    def setup(self, ctx: RunContext) -> None:
+        if (ctx.settings or {}).get("refuse"):
+            raise ConnectorError("told to refuse this run")
+
+    def items(self, ctx: RunContext) -> Iterator[Item[Person]]:
+        message = self.mailbox(ctx).read(ctx.inputs["message"])
+        yield from attachment_items(message, Person, key="ref", key_column="Ref")
+
+    def teardown(self, ctx: RunContext) -> None:
+        template = (ctx.settings or {}).get("reply")
+        if template:
+            connector = self.mailbox(ctx)
+            message = connector.read(ctx.inputs["message"])
+            connector.reply(message, template, run=ctx.run_id)
+
+
+class SavingBot(CountingBot):
+    """Its app keeps what it is given until "Save" (the counting target's ``save_later``):
+    the runtime saves every ``save_every`` items."""
+
+    name: ClassVar[str] = "saving-bot"
+    save_every: ClassVar[int] = 5
+
+    def save(self, ctx: RunContext) -> dict[str, str]:
+        pause = float((ctx.settings or {}).get("save_pause_seconds", 0))
+        if pause:
+            time.sleep(pause)
+        return self.target(ctx).save()

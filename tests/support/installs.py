@@ -40,12 +40,16 @@ def counting_home(
     settings: dict[str, Any] | None = None,
     retry: dict[str, Any] | None = None,
     borough: dict[str, Any] | None = None,
+    bot_options: dict[str, Any] | None = None,
 ) -> Path:
-    """An installation with one counting app and ``bot`` reading people.csv."""
+    """An installation with one counting app and ``bot`` reading people.csv
+    (``bot_options``: more keys of the bot's config, e.g. ``check_first``)."""
     entry = {
         "counting-bot": "tests.support.bots:CountingBot",
         "no-lookup-bot": "tests.support.bots:NoLookupBot",
         "intent-bot": "tests.support.bots:IntentBot",
+        "refused-bot": "tests.support.bots:RefusedBot",
+        "saving-bot": "tests.support.bots:SavingBot",
     }[bot]
     bot_config: dict[str, Any] = {
         "bot": bot,
@@ -53,6 +57,7 @@ def counting_home(
         "inputs": {"csv": "input/people.csv"},
         "apps": ["counting"],
         "settings": settings or {},
+        **(bot_options or {}),
     }
     if retry:
         bot_config["retry"] = retry

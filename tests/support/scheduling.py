@@ -36,7 +36,7 @@ class SleepyBot(Bot[Tick]):
 
     def target(self, ctx: RunContext) -> CountingTarget:
         app = (ctx.settings or {}).get("app", "counting")
-        return ctx.app(app, CountingTarget)  # type: ignore[return-value]
+        return ctx.app(app, CountingTarget)
 
     def process(self, ctx: RunContext, item: Item[Tick]) -> str:
         time.sleep(float((ctx.settings or {}).get("seconds", 0)))

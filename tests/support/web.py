@@ -74,21 +74,23 @@ def web_home(
     borough: dict[str, Any] | None = None,
     secret: str | None = f"{USER}:{PASSWORD}",
     bot: str = BOT,
+    bot_config: dict[str, Any] | None = None,
 ) -> Path:
-    """An installation whose ``casework`` app points at ``url``, with rows to work."""
+    """An installation whose ``casework`` app points at ``url``, with rows to work
+    (``bot_config``: more keys of the bot's config, merged in; its ``settings`` too)."""
     apps = yaml.safe_load((ROOT / "config" / "apps.yaml").read_text(encoding="utf-8"))
     casework = {**apps["apps"]["casework"], "base_url": url, **FAST_APP, **(app or {})}
-    bot_config = yaml.safe_load(
-        (ROOT / "config" / "bots" / f"{bot}.yaml").read_text(encoding="utf-8")
-    )
-    bot_config["inputs"] = {"notifications": "input/notifications.csv"}
-    bot_config["retry"] = retry or FAST_RETRY
+    config = yaml.safe_load((ROOT / "config" / "bots" / f"{bot}.yaml").read_text(encoding="utf-8"))
+    config["inputs"] = {"notifications": "input/notifications.csv"}
+    config["retry"] = retry or FAST_RETRY
+    for key, value in (bot_config or {}).items():
+        config[key] = {**config.get(key, {}), **value} if key == "settings" else value
     home = make_home(
         root,
         files={
             "config/borough.yaml": yaml.safe_dump(borough or {"audit": {"checkpoint_every": 100}}),
             "config/apps.yaml": yaml.safe_dump({"apps": {"casework": casework}}),
-            f"config/bots/{bot}.yaml": yaml.safe_dump(bot_config),
+            f"config/bots/{bot}.yaml": yaml.safe_dump(config),
         },
     )
     write_csv(home / "input" / "notifications.csv", rows)

@@ -1,25 +1,32 @@
-"""The auditor's area (read-only): browse the trail, verify the chain, export, SAR search."""
+"""The auditor's area (read-only): browse the trail, verify the chain, export, SAR search.
+
+Pages read the audit index and seek into the segment files for the records they show
+(:mod:`borough.audit.browse`); exports stream; nothing here reads a whole trail.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from borough.audit.browse import AuditView, person_filters, range_filters
 from borough.audit.check import verify_installation
-from borough.audit.reading import about_subject, export_text, in_range, iter_records
+from borough.audit.indexrows import Filters
+from borough.audit.reading import export_chunks, export_text
 from borough.audit.tokens import Tokenizer, is_token
 from borough.dashboard.charts import LONDON
 from borough.dashboard.routes.runs import page_number, pages
 from borough.dashboard.security import AUDITOR, dashboard
 from borough.dashboard.store import Session
 from borough.dashboard.web import redirect, render
-from borough.formulas import csv_safe
+from borough.errors import AuditError
 
 router = APIRouter()
 PAGE = 50
@@ -29,31 +36,17 @@ FILTERS = ("run", "item", "person", "action", "actor")
 def download_text(records: list[dict[str, Any]], fmt: str) -> str:
     """Records as CSV or JSON Lines. CSV cells that a spreadsheet would run as a formula
     (a reason typed as ``=HYPERLINK(...)``) are made inert; JSON Lines stay exactly as stored."""
-    if fmt != "csv":
-        return export_text(iter(records), fmt)
-    flat = (
-        {
-            key: csv_safe(
-                json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-            )
-            for key, value in record.items()
-        }
-        for record in records
+    return export_text(iter(records), fmt)
+
+
+def download(records: Iterator[dict[str, Any]], fmt: str, filename: str) -> StreamingResponse:
+    """A download that streams (constant memory however many records)."""
+    media = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        (chunk.encode("utf-8") for chunk in export_chunks(records, fmt)),
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-    return export_text(flat, fmt)
-
-
-def _matches(record: dict[str, Any], wanted: dict[str, str]) -> bool:
-    if wanted.get("run") and record.get("run_id") != wanted["run"]:
-        return False
-    if wanted.get("item") and record.get("item") != wanted["item"]:
-        return False
-    person = wanted.get("person")
-    if person and record.get("item") != person and person not in (record.get("subjects") or []):
-        return False
-    if wanted.get("action") and not str(record.get("action") or "").startswith(wanted["action"]):
-        return False
-    return not (wanted.get("actor") and record.get("actor") != wanted["actor"])
 
 
 @router.post("/audit")
@@ -101,10 +94,13 @@ def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> R
     for field in ("item", "person"):
         if f"filter-{field}" in errors:
             wanted[field] = ""
-    found = [r for r in iter_records(dash.runtime.paths.audit) if _matches(r, wanted)]
-    found.reverse()
     number = page_number(request.query_params.get("page"))
-    start = (number - 1) * PAGE
+    filters = Filters(**wanted)
+    try:
+        found = AuditView.of(dash.runtime).catch_up().page(filters, number, PAGE)
+    except AuditError as exc:
+        errors["filter-run"] = str(exc)
+        found = None
     return render(
         request,
         session,
@@ -113,10 +109,12 @@ def browse(request: Request, session: Annotated[Session, Depends(AUDITOR)]) -> R
         error_title=bool(errors),
         errors=errors,
         wanted=wanted,
-        records=found[start : start + PAGE],
-        total=len(found),
+        records=found.records if found else [],
+        total=found.total if found else 0,
+        capped=found.capped if found else False,
+        notes=found.notes if found else [],
         page=number,
-        **pages(request, number, len(found) > start + PAGE),
+        **pages(request, number, bool(found and found.more)),
     )
 
 
@@ -193,24 +191,19 @@ def _export(request: Request, session: Session, form: FormData) -> Response:
             errors=errors,
             form=dict(form),
         )
-    rows = list(in_range(dash.runtime.paths.audit, since, until))
-    body = download_text(rows, fmt)
+    view = AuditView.of(dash.runtime).catch_up()
+    filters = range_filters(since, until)
     dash.trail(session.user).emit(
         "audit.export",
         detail={
             "from": since.isoformat() if since else None,
             "to": until.isoformat() if until else None,
             "format": fmt,
-            "records": len(rows),
+            "records": view.count(filters),
         },
     )
     stamp = dash.clock().astimezone(LONDON).strftime("%Y%m%d-%H%M%S")
-    media = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    return Response(
-        body.encode("utf-8"),
-        media_type=f"{media}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="borough-audit-{stamp}.{fmt}"'},
-    )
+    return download(view.stream(filters), fmt, f"borough-audit-{stamp}.{fmt}")
 
 
 @router.get("/audit/sar")
@@ -231,8 +224,12 @@ def sar(
     session: Annotated[Session, Depends(AUDITOR)],
     who: Annotated[str, Form()] = "",
     format: Annotated[str, Form()] = "page",
+    page: Annotated[str, Form()] = "1",
 ) -> Response:
-    """The identifier is posted, tokenised here and never stored, logged or put in a URL."""
+    """The identifier is posted, tokenised here and never stored, logged or put in a URL.
+
+    The first page of records comes at once from the index; further pages and downloads
+    are posted back with the token (never the identifier)."""
     dash = dashboard(request)
     who = who.strip()
     if not who:
@@ -247,22 +244,33 @@ def sar(
             result=None,
         )
     token = who if is_token(who) else dash.runtime.tokenizer.token(who)
-    records = list(about_subject(dash.runtime.paths.audit, token))
-    items = dash.runtime.ledger.items.list(token=token, limit=10_000)
-    dash.trail(session.user).emit(
-        "audit.sar", subjects=[token], detail={"records": len(records), "via": "dashboard"}
-    )
-    if format in ("csv", "jsonl"):
-        return Response(
-            download_text(records, format).encode("utf-8"),
-            media_type="text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson",
-            headers={"Content-Disposition": f'attachment; filename="sar-{token}.{format}"'},
+    view = AuditView.of(dash.runtime).catch_up()
+    filters = person_filters(token)
+    number = page_number(page)
+    total = view.count(filters)
+    if format in ("csv", "jsonl") or number == 1:
+        dash.trail(session.user).emit(
+            "audit.sar",
+            subjects=[token],
+            detail={"records": total, "via": "dashboard", "format": format},
         )
+    if format in ("csv", "jsonl"):
+        return download(view.stream(filters), format, f"sar-{token}.{format}")
+    found = view.page(filters, number, PAGE)
+    items = dash.runtime.ledger.items.list(token=token, limit=10_000)
     return render(
         request,
         session,
         "pages/audit_sar.html",
         title="Subject access request",
         errors={},
-        result={"token": token, "records": records, "items": items},
+        result={
+            "token": token,
+            "records": found.records,
+            "total": total,
+            "page": number,
+            "more": found.more,
+            "notes": found.notes,
+            "items": items,
+        },
     )

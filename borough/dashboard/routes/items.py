@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 
-from borough.audit.reading import iter_records
+from borough.audit.browse import AuditView
 from borough.dashboard.security import OPERATOR, OPERATOR_OR_AUDITOR, dashboard
 from borough.dashboard.store import Role, Session
 from borough.dashboard.web import flash, redirect, render
@@ -67,7 +67,7 @@ def _item_page(
 ) -> Response:
     dash = dashboard(request)
     paths = dash.runtime.paths
-    history = [r for r in iter_records(paths.audit) if r.get("item") == item.key_token]
+    history = AuditView.of(dash.runtime).catch_up().history(item.key_token)
     evidence = [evidence_check(paths.logs, e) for r in history for e in r.get("evidence") or []]
     pending = dash.approvals.pending(item_id=item.id)
     decided = [

@@ -16,7 +16,7 @@ import yaml
 from borough.connect import AppServices
 from borough.errors import ConnectorError
 from borough_examples.screens import revenues_client
-from connectors.desktop import DesktopConnector, DesktopSettings, Field
+from connectors.desktop import DesktopConnector, DesktopSettings, Field, FormField
 from connectors.desktop.display import DisplayLock
 from connectors.desktop.xwindows import XWindows
 from tests.support.casework import APP, ROOT, SANDBOX_PASSWORD
@@ -159,3 +159,31 @@ def test_one_desktop_bot_per_display(tmp_path: Path, desktop_display: str):
 def test_an_unknown_key_name_in_config_fails_at_open(tmp_path: Path, desktop_display: str):
     with pytest.raises(ConnectorError, match=r"unknown key name\(s\) 'slash' in 'ctrl\+slash'"):
         DesktopConnector(APP, settings(tmp_path / "a", select_all="ctrl+slash"), services(tmp_path))
+
+
+def test_env_several_keys_and_a_primary_only_read_back_against_the_real_client(
+    tmp_path: Path, windows: XWindows
+):
+    # copy_keys that copy nothing: every read-back below comes through PRIMARY (selecting)
+    chosen = settings(
+        tmp_path / "app.sqlite",
+        env={"BOROUGH_CLIENT_MARK": "{home}/mark"},
+        read_back="primary",
+        copy_keys="f12",
+    )
+    connector = DesktopConnector(APP, chosen, services(tmp_path))
+    try:
+        process = connector._process
+        assert process is not None
+        environ = Path(f"/proc/{process.process.pid}/environ").read_bytes().split(b"\0")
+        assert f"BOROUGH_CLIENT_MARK={tmp_path}/mark".encode() in environ
+        revenues_client.open_form(connector)
+        # Claim reference reached as a person would: Case reference's key, then Tab
+        connector.enter([FormField("Claim reference", "CLM-778812", ("alt+c", "tab"))])
+        assert connector.read("alt+l") == "CLM-778812"  # it went into that field
+        connector.enter([FormField("Surname", "brontë", "alt+u", normalise=str.casefold)])
+        waited = connector.wait_field("alt+u", str.strip, what="a surname", timeout=5)
+        assert waited == "brontë"
+        connector.home()
+    finally:
+        connector.close()

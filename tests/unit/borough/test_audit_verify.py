@@ -15,6 +15,7 @@ import pytest
 
 from borough.audit.keys import AuditKeys
 from borough.audit.verify import Verdict, check_run_ends, verify_file
+from tests.support.segments import SEGMENT_ACCEPTED, SEGMENT_CASES, build_segmented
 from tests.support.tamper import ACCEPTED, CASES, KEY, OTHER_KEY, TRAIL, Scene, build
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "audit"
@@ -28,7 +29,8 @@ def verdict_text(verdict: Verdict) -> str:
         )
     problem = verdict.problem
     assert problem is not None
-    return f"{problem.kind} seq={problem.seq} line={problem.line}: {problem.message}"
+    where = f" of {problem.segment}" if problem.segment else ""
+    return f"{problem.kind} seq={problem.seq} line={problem.line}{where}: {problem.message}"
 
 
 def verdicts(scene: Scene) -> tuple[Verdict, Verdict]:
@@ -41,9 +43,13 @@ def verdicts(scene: Scene) -> tuple[Verdict, Verdict]:
     return check_run_ends(full, ends), check_run_ends(public, ends)
 
 
+ALL_CASES = {**CASES, **SEGMENT_CASES}
+ALL_ACCEPTED = ACCEPTED | SEGMENT_ACCEPTED
+
+
 def tampered(folder: Path, case: str) -> Scene:
-    scene = build(folder)
-    tamper = CASES[case]
+    scene = build_segmented(folder) if case in SEGMENT_CASES else build(folder)
+    tamper = ALL_CASES[case]
     if tamper is not None:
         tamper(scene)
     return scene
@@ -53,7 +59,7 @@ def test_there_are_at_least_26_tamper_cases():
     assert len(set(CASES) - ACCEPTED) >= 26
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(ALL_CASES))
 def test_tamper_case_verdict_matches_golden(tmp_path: Path, case: str):
     full, public = verdicts(tampered(tmp_path / "audit", case))
     got = f"key: {verdict_text(full)}\npublic-key: {verdict_text(public)}\n"
@@ -63,14 +69,14 @@ def test_tamper_case_verdict_matches_golden(tmp_path: Path, case: str):
     assert got == golden.read_text("utf-8")
 
 
-@pytest.mark.parametrize("case", sorted(set(CASES) - ACCEPTED))
+@pytest.mark.parametrize("case", sorted(set(ALL_CASES) - ALL_ACCEPTED))
 def test_every_tamper_case_fails_with_the_key(tmp_path: Path, case: str):
     full, _ = verdicts(tampered(tmp_path / "audit", case))
     assert not full.ok, case
     assert full.problem is not None
 
 
-@pytest.mark.parametrize("case", sorted(ACCEPTED))
+@pytest.mark.parametrize("case", sorted(ALL_ACCEPTED))
 def test_accepted_cases_pass_with_the_key(tmp_path: Path, case: str):
     full, _ = verdicts(tampered(tmp_path / "audit", case))
     assert full.ok, full.problem

@@ -179,3 +179,19 @@ def test_unknown_input_name_is_refused(tmp_path: Path):
     home = counting_home(tmp_path, people(1))
     with runtime_in(home) as runtime, pytest.raises(InputError, match="unknown input 'xls'"):
         run_bot(runtime, RunRequest("counting-bot", inputs={"xls": "a.xlsx"}))
+
+
+def test_a_refused_sign_in_stops_the_run_once_and_leaves_the_items_waiting(tmp_path: Path):
+    """Without a sign-in in setup(), a wrong password used to fail every item as
+    "unexpected SignInRefused", each needing a retry by hand."""
+    home = counting_home(tmp_path, people(5), bot="refused-bot")
+    with runtime_in(home) as runtime:
+        run = run_bot(runtime, RunRequest("refused-bot"))
+        left = states(runtime, bot="refused-bot")
+    assert run.status is RunStatus.FAILED
+    assert run.error is not None and "refused to sign in with secret 'counting-login'" in run.error
+    assert "unexpected" not in run.error
+    assert run.counts.failed == 0
+    # the first item is parked in flight (its intent was recorded): the next run checks it
+    # in the target before anything else, then works the others
+    assert left == {ItemState.IN_FLIGHT: 1, ItemState.PENDING: 4}

@@ -30,7 +30,7 @@ def test_sample_export_lands_once_in_the_import_workbook(home: Path):
     assert second.counts.done == 0 and second.counts.already_done == 20
     reasons = sorted(f"{item.source}: {item.error}" for item in failed)
     assert any("row 7: NI Number: not a valid National Insurance number" in r for r in reasons)
-    assert any("row 13: Effective From: date must be DD/MM/YYYY" in r for r in reasons)
+    assert any("row 13: Effective From: date does not exist" in r for r in reasons)
     assert any("row 19: Council Tax Account: Field required" in r for r in reasons)
     assert any("row 22: weekly reduction above the scheme maximum of £400.00" in r for r in reasons)
     rows = workbook_rows(home)

@@ -66,7 +66,7 @@ def test_report_rows_become_items_keyed_by_case_reference(tmp_path: Path):
     assert [item.key for item in items] == [row["Case Reference"] for row in rows]
     first = items[0].data
     assert first is not None and first.surname == "Ó Súilleabháin" and first.forenames == "Zoë"
-    assert items[1].data is not None and items[1].data.nino == "AB123456C"
+    assert items[1].data.nino == "AB123456C"
     assert (
         items[2].invalid
         == "report.csv row 4: Weekly Amount: Input should be less than or equal to 1000"

@@ -67,6 +67,30 @@ def test_settings_refuse_a_base_url_without_scheme():
     assert SETTINGS.url("/login") == "http://127.0.0.1:9/login"
 
 
+@pytest.mark.parametrize(
+    "base", ["https://apps.council.local/caseflow", "https://apps.council.local/caseflow/"]
+)
+@pytest.mark.parametrize("path", ["/login", "login"])
+def test_a_base_url_with_a_path_keeps_it_before_every_page_path(base: str, path: str):
+    settings = WebSettings(base_url=base, credential="x")
+    assert settings.url(path) == "https://apps.council.local/caseflow/login"
+    assert settings.url("https://sso.council.local/login") == "https://sso.council.local/login"
+
+
+def test_the_page_checks_run_in_their_documented_order():
+    # 5xx, then the sign-in form, then a transient text, then half-rendered, then validation
+    everything = state(
+        login=True, ready=False, messages=["Surname is required."], said="Record locked"
+    )
+    assert "HTTP 502" in str(verdict(everything, status=502, validation=True))
+    assert "session ended" in str(verdict(everything, validation=True))
+    no_login = state(login=False, ready=False, messages=["x"], said="Record locked")
+    assert "the app said: Record locked" in str(verdict(no_login, validation=True))
+    assert "half-rendered" in str(verdict(state(ready=False, messages=["x"]), validation=True))
+    assert isinstance(verdict(state(messages=["x"]), validation=True), BusinessRuleError)
+    assert verdict(state(messages=["x"]), validation=False) is None
+
+
 def test_shipped_apps_yaml_is_valid_and_credential_is_required(cli_env, home: Path):
     problems, _ = check_all()
     assert problems == []
