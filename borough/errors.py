@@ -111,6 +111,11 @@ class RunFencedError(LeaseLostError):
         super().__init__(message)
 
 
+class LedgerUnreachableError(LedgerError):
+    """The ledger's database does not answer and the run was stopped before it could
+    record its end."""
+
+
 class FireRecordedError(LedgerError):
     """This fire time of the schedule is already in the ledger (another scheduler recorded
     it); a fire is recorded once."""

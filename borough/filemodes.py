@@ -10,6 +10,7 @@ the runtime opens them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterable
@@ -60,9 +61,16 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty and 0600 if it is missing (so SQLite and others keep the mode)."""
+    """Create ``path`` empty and 0600 if it is missing (so SQLite and others keep the mode).
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, so touching an SQLite database another engine of this
+    process has open lets another process take it for unused (checkpoint, WAL removed) and
+    that engine's next statement fails with "disk I/O error".
+    """
     make_folder(path.parent)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
     return tighten(path)
 
 

@@ -28,7 +28,13 @@ from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
 from borough.drift.preflight import preflight
 from borough.dryrun import dry_run
-from borough.errors import AuditError, BoroughError, LeaseLostError, RunFencedError
+from borough.errors import (
+    AuditError,
+    BoroughError,
+    LeaseLostError,
+    LedgerUnreachableError,
+    RunFencedError,
+)
 from borough.ingest import ingest_items
 from borough.item_worker import ItemWorker, RunCancelled, describe_error
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
@@ -38,12 +44,12 @@ from borough.observe import RunObserver
 from borough.processes import OwnedProcess
 from borough.reaper import reap_dead_runs
 from borough.registry import bot_settings, load_bot
+from borough.run_outage import LedgerOutages
 from borough.run_setup import fingerprints, resolve_inputs
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
 
 MAX_WAIT_SLICE = 5.0
-DB_RETRY_FIRST, DB_RETRY_MAX = 0.5, 2.0  #: seconds between looks for a lost database
 SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
 
 
@@ -150,6 +156,9 @@ class _Run:
             apps_allowed=self.apps,
             lease_check=self.check_lease,
         )
+        self.outages = LedgerOutages(runtime.ledger, self.lease, self.trail, self.run_id)
+        self._end_seq: int | None = None  # run.end is in the trail (even if not committed)
+        self._fence_recorded = False
 
     def check_lease(self) -> None:
         """Cheap unless the heartbeat fell behind; raises RunFencedError once fenced."""
@@ -214,15 +223,7 @@ class _Run:
             self._stop_orphaned_processes()
             # a drifted app stops the run here, before any item is recorded or claimed
             preflight(self.ctx, self.bot_config, self.request.trigger, self.request.schedule)
-            ingest_items(
-                runtime,
-                self.bot_cls,
-                bot.items(self.ctx),
-                run_id=run_id,
-                trail=self.trail,
-                counts=self.counts,
-                observer=self.observer,
-            )
+            self._ingest_through_outages(bot)
             self.observer.on_work_started(
                 runtime.ledger.items.count_by_state(bot=self.bot_cls.name).get(ItemState.PENDING, 0)
             )
@@ -248,7 +249,7 @@ class _Run:
                     settle=worker.batch_failed,
                     park=worker.batch_parked,
                 )
-            self._work_through_outages(worker)
+            self.outages.through(lambda: self._work(worker), stage="work")
             problems = self.counts.failed + self.counts.needs_review
             status = RunStatus.COMPLETED_WITH_FAILURES if problems else RunStatus.SUCCEEDED
         except (RunCancelled, KeyboardInterrupt):
@@ -304,7 +305,55 @@ class _Run:
         )
         return self.runtime.ledger.runs.get(self.run_id)
 
+    def _ingest_through_outages(self, bot: Bot[Any]) -> None:
+        """Ingest; after an outage read the input again from the top (the rows recorded
+        before it are known and skipped, so each is recorded, and counted, once)."""
+        already_done = self.counts.already_done
+
+        def attempt() -> None:
+            self.counts.already_done = already_done
+            ingest_items(
+                self.runtime,
+                self.bot_cls,
+                bot.items(self.ctx),
+                run_id=self.run_id,
+                trail=self.trail,
+                counts=self.counts,
+                observer=self.observer,
+            )
+
+        self.outages.through(attempt, stage="ingest")
+
     def _end(self, status: RunStatus, error: str | None) -> RunRecord:
+        """Record the run's end, pausing while the ledger's database is away.
+
+        ``run.end`` is written to the trail once: if the database went away after it was
+        written but before the ledger committed it, the retry commits the same record.
+        Taken over meanwhile (fenced) with its end in the trail, the run stops there: the
+        reaper ended it as that record says. Stopped (a signal) while the database is
+        still away, it gives up with :class:`LedgerUnreachableError` (exit code 3).
+        """
+        while True:
+            try:
+                return self._end_once(status, error)
+            except DBAPIError as exc:
+                if self.runtime.ledger.reachable():
+                    raise
+                try:
+                    self.outages.pause(exc, stage="the run's end", note=self._end_seq is None)
+                except LeaseLostError:
+                    if self._end_seq is not None:
+                        return self.runtime.ledger.runs.get(self.run_id)
+                    error = self._fenced_error()  # the next pass takes the fenced path
+                except (RunCancelled, KeyboardInterrupt):
+                    raise LedgerUnreachableError(
+                        f"run {self.run_id} was stopped while the ledger's database was "
+                        f"unreachable; its end ({status.value}) is not recorded in the ledger: "
+                        f"the next run of {self.bot_cls.name} or the scheduler ends it once "
+                        "the database answers, and its items are checked in the target first"
+                    ) from None
+
+    def _end_once(self, status: RunStatus, error: str | None) -> RunRecord:
         """Write ``run.end`` and its checkpoint, then commit the outcome (never SUCCEEDED
         for a fenced run: one whose lease was lost keeps FAILED, whatever it got done)."""
         runs = self.runtime.ledger.runs
@@ -317,22 +366,24 @@ class _Run:
                 expect=(RunStatus.RUNNING,),
                 audit=lambda: self._record_end(status, error),
             )
-            if ended:
+            if ended or self._end_seq is not None:  # ended by a reaper as its run.end says
                 return runs.get(self.run_id)
             self.lease.fence(self.lease.taken_over(runs.get(self.run_id).status.value.upper()))
             error = self._fenced_error()
         status = RunStatus.FAILED
-        self.trail.emit(
-            "run.fenced",
-            outcome="fenced",
-            error=error,
-            detail={
-                "silent_seconds": round(self.lease.fenced_silent, 3),
-                "lease_seconds": self.lease.lease_seconds,
-                "grace_seconds": self.lease.grace_seconds,
-            },
-        )
-        logger.bind(action="run.fenced", run_id=self.run_id).error("{}", error)
+        if not self._fence_recorded:
+            self.trail.emit(
+                "run.fenced",
+                outcome="fenced",
+                error=error,
+                detail={
+                    "silent_seconds": round(self.lease.fenced_silent, 3),
+                    "lease_seconds": self.lease.lease_seconds,
+                    "grace_seconds": self.lease.grace_seconds,
+                },
+            )
+            logger.bind(action="run.fenced", run_id=self.run_id).error("{}", error)
+            self._fence_recorded = True
         runs.finish(
             self.run_id,
             status,
@@ -344,10 +395,15 @@ class _Run:
         return runs.get(self.run_id)
 
     def _record_end(self, status: RunStatus, error: str | None) -> int:
-        self.trail.emit(
-            "run.end", outcome=status.value, error=error, detail={"counts": self.counts.__dict__}
-        )
-        return self.trail.checkpoint("run end")
+        if self._end_seq is None:
+            self.trail.emit(
+                "run.end",
+                outcome=status.value,
+                error=error,
+                detail={"counts": self.counts.__dict__},
+            )
+            self._end_seq = self.trail.checkpoint("run end")
+        return self._end_seq
 
     def _fenced_error(self) -> str:
         return (
@@ -422,36 +478,6 @@ class _Run:
             )
 
         self.ctx.process_book.stop_orphans(stopped)
-
-    def _work_through_outages(self, worker: ItemWorker) -> None:
-        """Work; if the ledger's database goes away, pause until it answers, then go on.
-
-        Nothing is claimed or recorded while it is away. Back, the run proves its lease
-        first (if it was silent past lease + grace, another run may have adopted its
-        items: then it is fenced and stops), and the item it held when the connection
-        dropped is taken up again as an orphan: CLAIMED back to PENDING, IN_FLIGHT checked
-        in the target before anything else.
-        """
-        while True:
-            try:
-                self._work(worker)
-                return
-            except DBAPIError as exc:
-                if self.runtime.ledger.reachable():
-                    raise  # not an outage: the run fails with the error
-                self._pause_for_database(exc)
-
-    def _pause_for_database(self, exc: DBAPIError) -> None:
-        logger.bind(action="run.paused", run_id=self.run_id).warning(
-            "the ledger's database is unreachable; pausing until it answers: {}",
-            str(exc).splitlines()[0],
-        )
-        wait = DB_RETRY_FIRST
-        while not self.runtime.ledger.reachable():
-            time.sleep(wait)
-            wait = min(wait * 2, DB_RETRY_MAX)
-        self.runtime.ledger.runs.keep(self.lease)  # fenced if taken over meanwhile
-        self.trail.emit("run.resumed", detail={"paused_by": "ledger unreachable"})
 
     def _siblings_to_wait_for(self) -> list[str]:
         """Other runs of this bot holding items this run may yet have to adopt.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,3 +37,53 @@ def test_a_read_only_connection_reads_while_this_process_holds_the_write_lock(tm
         assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
     engine.dispose()
     assert oct((tmp_path / "ledger.sqlite").stat().st_mode & 0o777) == "0o600"
+
+
+def _folder(where: str, tmp_path: Path) -> Path:
+    if where == "tmp_path":
+        return tmp_path
+    if not Path(where).is_dir():
+        pytest.skip(f"{where} is not here")
+    return Path(tempfile.mkdtemp(dir=where))
+
+
+@pytest.mark.parametrize("where", ["tmp_path", "/dev/shm", "/var/tmp"])
+def test_a_second_engine_in_the_process_leaves_the_first_ones_locks_alone(
+    where: str, tmp_path: Path
+):
+    """A scheduler service keeps its ledger open while a command in the same process
+    (``runs_of``) opens another engine, and its runs (other processes) open and close
+    theirs. Opening the second engine must not drop the POSIX locks the first one holds
+    (closing any descriptor of the file does): another process then believes it is the
+    last one, checkpoints and removes the WAL, and the service's next write fails with
+    "disk I/O error"."""
+    folder = _folder(where, tmp_path)
+    try:
+        path = folder / "ledger.sqlite"
+        first = open_engine(f"sqlite:///{path}")
+        with first.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (v INT)")
+        for n in range(3):
+            with first.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (?)", (n,))
+            second = open_engine(f"sqlite:///{path}")
+            with second.connect() as conn:
+                assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == n + 1
+            second.dispose()
+            subprocess.run(  # a run of the scheduler: opens the ledger, reads, closes
+                [sys.executable, "-c", READ_AND_CLOSE, str(path)], check=True, timeout=60
+            )
+            with first.begin() as conn:
+                assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == n + 1
+        first.dispose()
+    finally:
+        if folder != tmp_path:
+            shutil.rmtree(folder)
+
+
+READ_AND_CLOSE = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT count(*) FROM t").fetchall()
+conn.close()
+"""
