@@ -17,7 +17,13 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from borough.audit.literals import MIN_SKELETON, LiteralIndex, skeleton, sub_decoded
+from borough.audit.literals import (
+    ESCAPE_MARKS,
+    MIN_SKELETON,
+    LiteralIndex,
+    skeleton,
+    sub_decoded,
+)
 
 #: (label, pattern) in the order they are applied; bank details before phone numbers.
 UK_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -36,6 +42,18 @@ UK_PATTERNS: tuple[tuple[str, str], ...] = (
         r"(?i)\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b",
     ),
 )
+
+
+def _inline(pattern: str) -> str:
+    """``pattern`` as a group usable inside an alternation (a leading ``(?i)`` scoped)."""
+    if pattern.startswith("(?i)"):
+        return f"(?i:{pattern[4:]})"
+    return f"(?:{pattern})"
+
+
+#: Any UK pattern anywhere: text it does not match needs none of them (no pattern
+#: matches, so none replaces anything that could make a later one match).
+_ANY_UK = re.compile("|".join(_inline(pattern) for _, pattern in UK_PATTERNS))
 
 _MIN_SECRET = 3
 _MEMO_TEXT = 256  #: longer texts (error messages, page text) are redacted every time
@@ -106,8 +124,8 @@ class Redactor:
         *,
         tokenize: Callable[[str], str] | None = None,
     ) -> None:
-        self._patterns = [(label, re.compile(p)) for label, p in UK_PATTERNS]
-        self._patterns += [("REDACTED", re.compile(p)) for p in extra_patterns]
+        self._uk = [(label, re.compile(p)) for label, p in UK_PATTERNS]
+        self._extra = [("REDACTED", re.compile(p)) for p in extra_patterns]
         self._identifiers: list[tuple[str, re.Pattern[str]]] = []
         self._tokenize = tokenize
         self._literals = LiteralIndex()
@@ -174,7 +192,9 @@ class Redactor:
             identifiers = list(self._identifiers)
         for label, pattern in identifiers:
             result = sub_decoded(pattern, partial(self._identifier_label, label), result)
-        for label, pattern in self._patterns:
+        plain = not any(mark in result for mark in ESCAPE_MARKS)
+        patterns = self._extra if plain and not _ANY_UK.search(result) else self._uk + self._extra
+        for label, pattern in patterns:
             result = sub_decoded(pattern, f"[{label}]", result)
         if remember:
             with self._lock:
