@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from borough.observe import RunObserver
     from borough.runtime import Runtime
 
-BATCH = 100
+BATCH = 500  #: rows per ledger transaction (one group of audit records, one fsync)
 
 
 def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
@@ -47,23 +47,27 @@ def ingest_items(
 ) -> None:
     """Record items in batches; rows read before an input error stay recorded.
 
-    Each batch is inserted, the records of its new rows written (fsynced), then committed:
-    no item is ever in the ledger without its ``item.ingested`` record.
+    Each batch is inserted, the records of its new rows written and made durable together
+    (one group: one fsync, one signed head), then committed: no item is ever in the ledger
+    without its ``item.ingested`` record.
     """
 
     def record(batch: list[tuple[NewItem, ItemRecord, Ingested]]) -> None:
-        for new, stored, outcome in batch:
-            if outcome is Ingested.KNOWN:
-                continue
-            trail.emit(
-                "item.ingested" if outcome is Ingested.NEW else "item.corrected",
-                outcome="failed" if stored.state is ItemState.FAILED else "pending",
-                item=stored.key_token,
-                error=stored.error,
-                data_categories=new.data_categories,
-                subjects=new.subjects,
-                detail={"source": stored.source, "ledger_id": stored.id},
-            )
+        with trail.group():
+            for new, stored, outcome in batch:
+                if outcome is not Ingested.KNOWN:
+                    emit(new, stored, outcome)
+
+    def emit(new: NewItem, stored: ItemRecord, outcome: Ingested) -> None:
+        trail.emit(
+            "item.ingested" if outcome is Ingested.NEW else "item.corrected",
+            outcome="failed" if stored.state is ItemState.FAILED else "pending",
+            item=stored.key_token,
+            error=stored.error,
+            data_categories=new.data_categories,
+            subjects=new.subjects,
+            detail={"source": stored.source, "ledger_id": stored.id},
+        )
 
     for batch in _batches(items):
         described = [describe(runtime, bot, item) for item in batch]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +44,11 @@ class AuditTrail:
     def bind(self, **context: Any) -> AuditTrail:
         """A trail whose records also carry ``context`` (run_id, bot, bot_version, actor)."""
         return replace(self, context={**self.context, **context})
+
+    def group(self) -> AbstractContextManager[ChainSink]:
+        """Records emitted inside are made durable together at its end (one fsync, one
+        signed head): use it only where nothing a record gates happens before the end."""
+        return self.sink.group()
 
     def emit(
         self,
