@@ -132,7 +132,7 @@ class ItemQueue(ItemReader):
             if new.key_token in inserted and firsts[new.key_token] is new:
                 outcome = Ingested.NEW
             elif row.invalid and row.digest != new.digest:
-                row = self._correct(conn, bot, run_id, new, row, now)
+                row = self._correct(conn, bot, run_id, new, row=row, now=now)
                 stored[new.key_token] = row
                 outcome = Ingested.CORRECTED
             else:
@@ -156,7 +156,7 @@ class ItemQueue(ItemReader):
         }
 
     def _correct(
-        self, conn: Connection, bot: str, run_id: str, new: NewItem, row: Row[Any], now: datetime
+        self, conn: Connection, bot: str, run_id: str, new: NewItem, *, row: Row[Any], now: datetime
     ) -> Row[Any]:
         """A corrected row replaces its invalid item (fenced: the item may not move meanwhile)."""
         where = (items.c.bot == bot, items.c.key_token == new.key_token)
