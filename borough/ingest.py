@@ -53,20 +53,24 @@ def ingest_items(
     """
 
     def record(batch: list[tuple[NewItem, ItemRecord, Ingested]]) -> None:
-        with trail.group():
-            for new, stored, outcome in batch:
-                if outcome is not Ingested.KNOWN:
-                    emit(new, stored, outcome)
-
-    def emit(new: NewItem, stored: ItemRecord, outcome: Ingested) -> None:
-        trail.emit(
-            "item.ingested" if outcome is Ingested.NEW else "item.corrected",
-            outcome="failed" if stored.state is ItemState.FAILED else "pending",
-            item=stored.key_token,
-            error=stored.error,
-            data_categories=new.data_categories,
-            subjects=new.subjects,
-            detail={"source": stored.source, "ledger_id": stored.id},
+        fields = [
+            trail.fields(
+                "item.ingested" if outcome is Ingested.NEW else "item.corrected",
+                outcome="failed" if stored.state is ItemState.FAILED else "pending",
+                item=stored.key_token,
+                error=stored.error,
+                data_categories=new.data_categories,
+                subjects=new.subjects,
+                detail={"source": stored.source, "ledger_id": stored.id},
+            )
+            for new, stored, outcome in batch
+            if outcome is not Ingested.KNOWN
+        ]
+        known = len(batch) - len(fields)
+        trail.emit_many(
+            fields,
+            summary=f"item.ingested {len(fields)} items"
+            + (f" ({known} already recorded)" if known else ""),
         )
 
     for batch in _batches(items):
