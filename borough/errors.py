@@ -111,6 +111,11 @@ class RunFencedError(LeaseLostError):
         super().__init__(message)
 
 
+class FireRecordedError(LedgerError):
+    """This fire time of the schedule is already in the ledger (another scheduler recorded
+    it); a fire is recorded once."""
+
+
 class SeatUnavailableError(LedgerError):
     """No licence seat is free on an app this bot uses."""
 

@@ -23,6 +23,9 @@ from borough.ledger.times import utcnow
 
 #: a runner whose heartbeat is older than this many beats is shown as silent
 SILENT_AFTER_BEATS = 3
+#: the interval of a runner that did not record its own (scheduler.worker_heartbeat_seconds'
+#: default; workers record theirs in ``borough_runners.beat_seconds``)
+DEFAULT_BEAT_SECONDS = 10.0
 
 QUEUE_DEPTH = """
 SELECT queue_name, status, count(*) AS jobs FROM procrastinate_jobs
@@ -39,13 +42,24 @@ class HostStatus:
     runs: list[RunRecord] = field(default_factory=list)
     seats: list[SeatHolder] = field(default_factory=list)
 
-    def state(self, now: datetime, beat_seconds: float) -> str:
+    def state(self, now: datetime, beat_seconds: float | None = None) -> str:
+        """``alive``, ``silent Ns`` (three of its beats missed), ``stopped``, ...; judged by
+        the interval the runner recorded, unless ``beat_seconds`` overrides it."""
         if self.runner is None:
             return "manual runs" if self.runs else "-"
         if self.runner.stopped_at is not None:
             return "stopped"
         silent = self.runner.silent_seconds(now)
-        return f"silent {silent:.0f}s" if silent > beat_seconds * SILENT_AFTER_BEATS else "alive"
+        return (
+            f"silent {silent:.0f}s"
+            if silent > self.beat(beat_seconds) * SILENT_AFTER_BEATS
+            else "alive"
+        )
+
+    def beat(self, override: float | None = None) -> float:
+        """The heartbeat interval this host's runner is judged by."""
+        recorded = self.runner.beat_seconds if self.runner else None
+        return override or recorded or DEFAULT_BEAT_SECONDS
 
 
 @dataclass

@@ -19,6 +19,7 @@ from borough.config.models import Strict
 from borough.config.yaml_lines import LocatedYaml, load_yaml
 from borough.errors import ConfigError
 from scheduler.calendars import BUILTIN, AnnualClosure, WorkingCalendar, parse_month_day
+from scheduler.events.config import TriggerConfig
 from scheduler.triggers import (
     INTERVAL_ANCHOR,
     LONDON,
@@ -285,6 +286,7 @@ class SchedulesFile(Strict):
     notify: NotifySettings = NotifySettings()
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+    triggers: dict[str, TriggerConfig] = Field(default_factory=dict)
 
 
 @dataclass
@@ -297,10 +299,15 @@ class Schedules:
     calendars: dict[str, WorkingCalendar]
     entries: dict[str, ScheduleConfig]
     doc: LocatedYaml | None = field(default=None, repr=False)
+    triggers: dict[str, TriggerConfig] = field(default_factory=dict)  #: event triggers
 
     @property
     def active(self) -> dict[str, ScheduleConfig]:
         return {name: s for name, s in self.entries.items() if s.enabled}
+
+    @property
+    def active_triggers(self) -> dict[str, TriggerConfig]:
+        return {name: t for name, t in self.triggers.items() if t.enabled}
 
     def trigger(self, name: str) -> BoroughTrigger:
         return build_trigger(self.entries[name], self.calendars)
@@ -366,22 +373,42 @@ def load_schedules(config: Config, file: Path | None = None) -> Schedules:
                 field=f"calendars.{name}",
             )
     calendars = _calendars(parsed)
-    for name, schedule in parsed.schedules.items():
+    named: list[tuple[str, str, str | None]] = [
+        ("schedules", name, s.calendar) for name, s in parsed.schedules.items()
+    ]
+    named += [("triggers", name, t.calendar) for name, t in parsed.triggers.items()]
+    for section, name, calendar in named:
         if not NAME_PATTERN.match(name):
             raise ConfigError(
-                f"schedule name {name!r}: use lower-case letters, digits, '-', '_' or '.'",
+                f"{section[:-1]} name {name!r}: use lower-case letters, digits, '-', '_' or '.'",
                 file=file,
-                line=doc.line_of(("schedules", name)),
-                field=f"schedules.{name}",
+                line=doc.line_of((section, name)),
+                field=f"{section}.{name}",
             )
-        if schedule.calendar is not None and schedule.calendar not in calendars:
+        if section == "triggers" and name in parsed.schedules:
             raise ConfigError(
-                f"unknown calendar {schedule.calendar!r}; known: {', '.join(sorted(calendars))}",
+                f"trigger {name!r} has the name of a schedule; runs are listed by that name, "
+                "so give it another",
                 file=file,
-                line=doc.line_of(("schedules", name, "calendar")),
-                field=f"schedules.{name}.calendar",
+                line=doc.line_of((section, name)),
+                field=f"{section}.{name}",
             )
-    return Schedules(file, parsed.scheduler, parsed.notify, calendars, parsed.schedules, doc)
+        if calendar is not None and calendar not in calendars:
+            raise ConfigError(
+                f"unknown calendar {calendar!r}; known: {', '.join(sorted(calendars))}",
+                file=file,
+                line=doc.line_of((section, name, "calendar")),
+                field=f"{section}.{name}.calendar",
+            )
+    return Schedules(
+        file,
+        parsed.scheduler,
+        parsed.notify,
+        calendars,
+        parsed.schedules,
+        doc,
+        triggers=parsed.triggers,
+    )
 
 
 def _calendars(parsed: SchedulesFile) -> dict[str, WorkingCalendar]:

@@ -11,7 +11,9 @@ last one, so each fire time ends in the ledger exactly once:
 * the schedule's previous run still queued or running → MISSED ("still busy").
 
 A fire time already in the ledger is ignored, so a fire re-offered after a crash (the
-ledger write happened, the store update did not) is not run twice.
+ledger write happened, the store update did not) is not run twice; and the ledger itself
+refuses a second record of one fire (``borough_runs.fire_key``), so two schedulers that
+both believe they are active (a split brain) still record each fire once.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from sqlalchemy import func, select
 
 from borough.audit.trail import AuditTrail
 from borough.config.loader import Config
-from borough.errors import BoroughError
+from borough.errors import BoroughError, FireRecordedError
 from borough.ledger import Ledger, RunRecord, RunStatus
-from borough.ledger.runs import RunAudit
+from borough.ledger.runs import SCHEDULE_TRIGGER, RunAudit
 from borough.ledger.schema import runs as runs_table
 from borough.registry import load_bot
 from scheduler.config import ScheduleConfig, Schedules
@@ -39,7 +41,6 @@ from scheduler.seats import SeatBook
 from scheduler.triggers import LONDON, fire_times
 
 MISSED_ROWS = 50  # one row per missed fire up to this; the rest become one summary row
-SCHEDULE_TRIGGER = "schedule:"
 PART_TRIGGER = "part:"  #: one more run of a fire with ``runs: N`` (item-level parallelism)
 
 
@@ -143,7 +144,8 @@ class FireBook:
                 if schedule.on_missed == "run_once" and (late or late_by > grace):
                     # this run stands in for the fires missed before it
                     extra.update(catch_up=True, covers_missed=len(late) + (late_by > grace))
-                report.queued.append(self._queue(name, schedule, latest, extra))
+                queued = self._queue(name, schedule, latest, extra)
+                report.queued += [queued] if queued is not None else []
         self._last_fire[name] = latest.astimezone(UTC)
         if report.missed:
             self._notify_missed(name, schedule.bot, report)
@@ -166,6 +168,11 @@ class FireBook:
         self._queue_parts(name, schedule, record)
         self.wake()
         return record
+
+    def forget(self) -> None:
+        """Drop the cached last fires: another scheduler may have fired since."""
+        with self._lock:
+            self._last_fire.clear()
 
     def last_fire(self, name: str) -> datetime | None:
         """The latest fire time of ``name`` the ledger has (any outcome), cached."""
@@ -228,20 +235,25 @@ class FireBook:
 
     def _queue(
         self, name: str, schedule: ScheduleConfig, fire: datetime, extra: dict[str, Any]
-    ) -> RunRecord:
+    ) -> RunRecord | None:
+        """The fire's run (and its parts); ``None`` if the ledger already has this fire."""
         catch_up = bool(extra.get("catch_up"))
-        record = self._record_queued(
-            name,
-            schedule,
-            SCHEDULE_TRIGGER + name,
-            fire,
-            extra,
-            audit=lambda run: self.trail.bind(run_id=run.id, bot=schedule.bot).emit(
-                "schedule.fired",
-                outcome="queued",
-                detail={"schedule": name, "fire_time": _iso(fire), **extra},
-            ),
-        )
+        try:
+            record = self._record_queued(
+                name,
+                schedule,
+                SCHEDULE_TRIGGER + name,
+                fire,
+                extra,
+                audit=lambda run: self.trail.bind(run_id=run.id, bot=schedule.bot).emit(
+                    "schedule.fired",
+                    outcome="queued",
+                    detail={"schedule": name, "fire_time": _iso(fire), **extra},
+                ),
+            )
+        except FireRecordedError as exc:
+            self._recorded_elsewhere(exc)
+            return None
         self._queue_parts(name, schedule, record)
         logger.bind(action="schedule.fired", run_id=record.id).info(
             "{} fired for {} (run {}{})",
@@ -280,7 +292,7 @@ class FireBook:
     def _missed(
         self, name: str, bot: str, times: list[datetime], reason: str, *, now: datetime
     ) -> list[RunRecord]:
-        records = []
+        records: list[RunRecord | None] = []
         summarised: list[datetime] = []
         if len(times) > MISSED_ROWS:
             summarised, times = times[: -MISSED_ROWS + 1], times[-MISSED_ROWS + 1 :]
@@ -296,9 +308,23 @@ class FireBook:
         logger.bind(action="schedule.missed").warning(
             "{}: {} fire(s) missed ({})", name, len(summarised) + len(times), reason
         )
-        return records
+        return [record for record in records if record is not None]
 
     def _missed_row(
+        self, name: str, bot: str, moment: datetime, reason: str, detail: dict[str, Any]
+    ) -> RunRecord | None:
+        try:
+            return self._create_missed(name, bot, moment, reason, detail)
+        except FireRecordedError as exc:
+            self._recorded_elsewhere(exc)
+            return None
+
+    def _recorded_elsewhere(self, exc: FireRecordedError) -> None:
+        logger.bind(action="schedule.duplicate").warning(
+            "{}; not recorded again (another scheduler was active)", exc
+        )
+
+    def _create_missed(
         self, name: str, bot: str, moment: datetime, reason: str, detail: dict[str, Any]
     ) -> RunRecord:
         return self.ledger.runs.create(

@@ -2,7 +2,10 @@
 PostgreSQL (a standby waits on it and takes over when the active one stops or dies).
 
 Both locks are released by the operating system or the database when the holder dies,
-so a killed scheduler never leaves a stale lock behind.
+so a killed scheduler never leaves a stale lock behind. A PostgreSQL lock is also lost
+when the holder's connection is (a network partition: the database ends the session and
+the standby takes the lock), so the active scheduler proves it still holds it
+(:meth:`SchedulerLock.held`) before each round of fires, and stands by when it cannot.
 """
 
 from __future__ import annotations
@@ -10,19 +13,46 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, text
+from loguru import logger
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from borough.host import host_name
 from scheduler.errors import SchedulerLockedError
 
 ADVISORY_KEY = 0x626F726F  # "boro"
 APP_NAME = "borough-scheduler"
+#: The lock's own connection notices a silent network (a partition that drops packets
+#: rather than closing the connection) within about 15 s on both ends: libpq gives up on
+#: unacknowledged data and keepalives here, and the server ends the session (releasing the
+#: lock for the standby) by its keepalives, set for this session below.
+LOCK_CONNECT_ARGS = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+    "connect_timeout": 10,
+}
+SERVER_KEEPALIVES = (
+    "SELECT set_config('tcp_keepalives_idle', '5', false), "
+    "set_config('tcp_keepalives_interval', '2', false), "
+    "set_config('tcp_keepalives_count', '3', false)"
+)
+HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
+    "AND pid = pg_backend_pid() AND granted)"
+)
+Stop = Callable[[], bool]
 
 
 def holder_info() -> dict[str, Any]:
@@ -44,11 +74,16 @@ class SchedulerLock(ABC):
     """Held for the whole life of an active scheduler."""
 
     @abstractmethod
-    def acquire(self, *, wait: bool = False, poll: float = 1.0) -> None:
-        """Take the lock, or raise :class:`SchedulerLockedError` (``wait``: block instead)."""
+    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
+        """Take the lock, or raise :class:`SchedulerLockedError` (``wait``: block instead,
+        until ``stop()`` says to give up: then ``False``)."""
 
     @abstractmethod
     def release(self) -> None: ...
+
+    @abstractmethod
+    def held(self) -> bool:
+        """Whether this scheduler still holds the lock (proved, not remembered)."""
 
     @abstractmethod
     def holder(self) -> dict[str, Any] | None:
@@ -62,7 +97,7 @@ class FileLock(SchedulerLock):
         self.path = path
         self._handle: IO[str] | None = None
 
-    def acquire(self, *, wait: bool = False, poll: float = 1.0) -> None:
+    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while we run
         while True:
@@ -78,12 +113,19 @@ class FileLock(SchedulerLock):
                         "stop it first, or start this one with --standby to take over "
                         "when it stops"
                     ) from None
+                if stop is not None and stop():
+                    handle.close()
+                    return False
                 time.sleep(poll)
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(holder_info()))
         handle.flush()
         self._handle = handle
+        return True
+
+    def held(self) -> bool:
+        return self._handle is not None  # an flock lasts as long as the process
 
     def release(self) -> None:
         if self._handle is not None:
@@ -117,40 +159,93 @@ class FileLock(SchedulerLock):
 
 
 class PostgresLock(SchedulerLock):
-    """A session advisory lock on a connection kept open while the scheduler runs."""
+    """A session advisory lock on a connection of its own, kept open while the scheduler
+    runs; ``engine`` (the store's) answers :meth:`holder`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._lock_engine = create_engine(
+            engine.url, poolclass=NullPool, connect_args=LOCK_CONNECT_ARGS
+        )
         self._conn: Connection | None = None
+        self._guard = threading.Lock()  # APScheduler's thread and the service's both ask
 
-    def acquire(self, *, wait: bool = False, poll: float = 1.0) -> None:
-        conn = self.engine.connect()
+    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
         while True:
-            got = conn.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
-            ).scalar()
-            conn.commit()
-            if got:
+            try:
+                conn = self._try()
+            except SQLAlchemyError as exc:
+                if not wait:
+                    raise
+                logger.bind(action="scheduler.lock").warning(
+                    "cannot reach the schedule store to wait for its lock: {}", exc.__class__
+                )
+                conn = None
+            if conn is not None:
                 break
             if not wait:
-                conn.close()
                 raise SchedulerLockedError(
                     f"{describe_holder(self.holder())} holds this schedule store's lock; stop it "
                     "first, or start this one with --standby to take over when it stops"
                 )
+            if stop is not None and stop():
+                return False
             time.sleep(poll)
-        info = holder_info()
-        conn.execute(  # application_name holds 63 characters: pid@host is what fits
-            text("SELECT set_config('application_name', :name, false)"),
-            {"name": f"{APP_NAME} {info['pid']}@{info['host']}"[:63]},
-        )
-        conn.commit()
-        self._conn = conn
+        with self._guard:
+            self._conn = conn
+        return True
+
+    def _try(self) -> Connection | None:
+        """A connection holding the lock, or ``None`` (another holds it)."""
+        conn = self._lock_engine.connect()
+        try:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+            ).scalar()
+            if not got:
+                conn.rollback()
+                conn.close()
+                return None
+            info = holder_info()
+            conn.execute(  # application_name holds 63 characters: pid@host is what fits
+                text("SELECT set_config('application_name', :name, false)"),
+                {"name": f"{APP_NAME} {info['pid']}@{info['host']}"[:63]},
+            )
+            conn.execute(text(SERVER_KEEPALIVES))
+            conn.commit()
+        except BaseException:
+            conn.invalidate()
+            conn.close()
+            raise
+        return conn
+
+    def held(self) -> bool:
+        with self._guard:
+            if self._conn is None:
+                return False
+            try:
+                got = bool(self._conn.execute(HELD, {"k": ADVISORY_KEY}).scalar())
+                self._conn.commit()
+            except SQLAlchemyError:
+                got = False
+            if not got:
+                self._drop()
+            return got
 
     def release(self) -> None:
+        with self._guard:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                self._conn.commit()
+            except SQLAlchemyError:
+                pass  # the connection is gone, and the lock with it
+            self._drop()
+
+    def _drop(self) -> None:
         if self._conn is not None:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-            self._conn.commit()
+            self._conn.invalidate()
             self._conn.close()
             self._conn = None
 

@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from borough.audit.trail import AuditTrail
 from borough.ledger import RunRecord, RunStatus
 from borough.view import LedgerView
 from scheduler.config import Schedules, load_schedules
 from scheduler.errors import ScheduleNotFoundError, SchedulerError, SchedulerLockedError
+from scheduler.events import view as trigger_view
+from scheduler.events.view import TriggerRow, trigger_rows
 from scheduler.lock import lock_for
 from scheduler.requests import Request
 from scheduler.store import read_jobs, store_engine
@@ -125,6 +128,10 @@ class Operator:
             )
         return rows
 
+    def trigger_rows(self, *, now: datetime | None = None) -> list[TriggerRow]:
+        """The event triggers of schedules.yaml: kind, state, last event, window."""
+        return trigger_rows(self.schedules, self.runtime.ledger, now or datetime.now(UTC))
+
     def plan(self) -> SyncPlan:
         """What ``sync`` would change (bot configs and ``apps.yaml`` read afresh)."""
         self.runtime.config.reload()
@@ -132,10 +139,22 @@ class Operator:
 
     # -- changing -------------------------------------------------------------------------
     def pause(self, name: str) -> str:
+        if name in self.schedules.triggers:
+            return trigger_view.pause(
+                self.schedules, self.runtime.ledger, self._trail(), name, self.actor
+            )
         return self._act("pause", self._known(name))
 
     def resume(self, name: str) -> str:
+        if name in self.schedules.triggers:
+            return trigger_view.resume(self.schedules, self.runtime.ledger, self._trail(), name)
         return self._act("resume", self._known(name))
+
+    def _trail(self) -> AuditTrail:
+        """Who changes a trigger signs its record (a read-only view cannot)."""
+        if isinstance(self.runtime, LedgerView):
+            raise SchedulerError("changing triggers needs the installation unlocked")
+        return self.runtime.trail.bind(actor=self.actor)
 
     def sync(self) -> str:
         return self._act("sync", None)

@@ -26,6 +26,8 @@ from borough.reaper import reap_dead_runs
 from borough.runtime import Runtime
 from scheduler.config import Schedules, load_schedules
 from scheduler.dispatch.base import Dispatcher
+from scheduler.events.book import EventBook
+from scheduler.events.loop import EventLoop
 from scheduler.firing import FireBook
 from scheduler.jobs import catch_up, fire_job
 from scheduler.lock import lock_for
@@ -38,6 +40,7 @@ from scheduler.syncplan import SyncPlan
 
 REQUEST_POLL_SECONDS = 0.5
 REAP_SECONDS = 5.0
+LOCK_CHECK_SECONDS = 2.0  #: a quiet scheduler proves its lock this often (and before fires)
 OFFLINE_MISSED = (
     "no scheduler was running at the fire time; the schedule changed before one started"
 )
@@ -112,7 +115,21 @@ class SchedulerService:
             wake=self.wake,
             council=config.settings.council,
         )
-        self.store = ScheduleStore(self.engine, self._on_due)
+        self.events = EventLoop(
+            EventBook(
+                config,
+                runtime.ledger,
+                self.trail,
+                self.schedules,
+                self.seats,
+                bot_version=self.book.bot_version,
+                wake=self.wake,
+                secret=self._secret,
+            ),
+            runtime.paths.home,
+            active=lambda: not self._standby.is_set(),
+        )
+        self.store = ScheduleStore(self.engine, self._on_due, gate=self._still_active)
         self.env = child_environment(runtime, env)
         self.dispatcher = self._dispatcher()
         self.ended_count = 0  # runs that ended while this service ran
@@ -120,9 +137,16 @@ class SchedulerService:
         self._on_run_ended = on_run_ended
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._standby = threading.Event()  #: the lock was lost: waiting to take it again
         self._thread: threading.Thread | None = None
         self._unrecorded: list[tuple[Job, datetime]] = []
         self._unrecorded_lock = threading.Lock()
+
+    def _secret(self, name: str) -> str:
+        """A secret a trigger signs in with (a mailbox's password), kept out of every log."""
+        value = self.runtime.secrets.get(name)
+        self.runtime.redactor.add_secret(value)
+        return value
 
     def _dispatcher(self) -> Dispatcher:
         settings = self.schedules.settings
@@ -180,6 +204,7 @@ class SchedulerService:
                 report.adopted = list(adopt())
             self.notifications.start()
             self.store.resume()
+            self.events.start()
             self._thread = threading.Thread(
                 target=self._loop, name="borough-scheduler", daemon=True
             )
@@ -211,6 +236,7 @@ class SchedulerService:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.events.stop()
         self.store.shutdown()
         self.dispatcher.shutdown(stop_runs=stop_runs)
         self.notifications.drain(timeout=15)
@@ -245,6 +271,7 @@ class SchedulerService:
                 reports = catch_up(self.store, self.book, only=name, missed_reason=OFFLINE_MISSED)
                 plan.missed += [run for report in reports for run in report.missed]
         self.store.apply(plan, self.schedules, config)
+        self.events.configure(self.schedules)
         if not plan.empty:
             self.trail.bind(actor=actor).emit(
                 "schedule.synced",
@@ -337,8 +364,53 @@ class SchedulerService:
             if reaped.run.id not in ours:
                 self._run_ended(runs.get(reaped.run.id))
 
+    # -- the lock ----------------------------------------------------------------------------
+    def _still_active(self) -> bool:
+        """Whether this scheduler may fire: it proves it still holds the store's lock."""
+        if self._standby.is_set():
+            return False
+        if self.lock.held():
+            return True
+        if not self._standby.is_set():
+            self._standby.set()
+            self._wake.set()
+            logger.bind(action="scheduler.standby").error(
+                "lost the schedule store's lock (its database connection failed); standing "
+                "by: no fire, dispatch or operator request until this scheduler holds it again"
+            )
+        return False
+
+    def _stand_by(self) -> None:
+        """Stop firing, wait for the lock as a ``--standby`` scheduler does, then catch up
+        (fires recorded meanwhile by the scheduler that took over are skipped) and go on."""
+        self.store.pause_firing()
+        self.trail.emit("scheduler.standby", outcome="lock_lost", detail={"pid": os.getpid()})
+        self.lock.release()
+        if not self.lock.acquire(wait=True, stop=self._stop.is_set):
+            return
+        try:
+            self.book.forget()
+            caught = catch_up(self.store, self.book)
+            adopt = getattr(self.dispatcher, "adopt", None)
+            if callable(adopt):
+                adopt()
+        except Exception:
+            logger.bind(action="scheduler.error").exception("cannot take up the work again")
+            self.lock.release()
+            time.sleep(1)
+            return
+        self._standby.clear()
+        self.store.resume()
+        self.trail.emit(
+            "scheduler.active",
+            detail={"pid": os.getpid(), "caught_up": sum(len(r.queued) for r in caught)},
+        )
+        logger.bind(action="scheduler.active").warning(
+            "holds the schedule store's lock again: active"
+        )
+
     def _loop(self) -> None:
-        last_requests = last_reap = 0.0
+        last_requests = last_reap = last_lock = 0.0
         look = True
         while not self._stop.is_set():
             woke = self._wake.wait(self.schedules.settings.tick_seconds)
@@ -346,6 +418,11 @@ class SchedulerService:
             if self._stop.is_set():
                 break
             now = time.monotonic()
+            if now - last_lock >= LOCK_CHECK_SECONDS or self._standby.is_set():
+                last_lock = now
+                if not self._still_active():
+                    self._stand_by()
+                    continue
             try:
                 if now - last_requests >= REQUEST_POLL_SECONDS:
                     self._handle_requests()

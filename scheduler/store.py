@@ -32,6 +32,8 @@ JOBS_TABLE = "apscheduler_jobs"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1}
 
 DueHandler = Callable[[Job, list[datetime]], None]
+Gate = Callable[[], bool]
+GATE_RETRY_SECONDS = 1.0
 
 
 def store_engine(url: str) -> Engine:
@@ -49,18 +51,24 @@ class StoreScheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler 
     scheduler it would queue runs after it decided to stop. Due jobs stay due instead, for
     the next start to account for.
 
+    Before each round it asks its ``gate`` (does this scheduler still hold the store's
+    lock?); a closed gate skips the round, so neither a fire nor a store update happens.
+
     It also notes when each round of due jobs began, so that a caller can wait until the
     scheduler has looked at the clock past a given moment (:meth:`wait_for_round`).
     """
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, gate: Gate | None = None, **options: Any) -> None:
         super().__init__(**options)
+        self._gate = gate
         self._rounds = threading.Condition()
         self._round_began: datetime | None = None
 
     def _process_jobs(self) -> float | None:
         if self.state == STATE_STOPPED:
             return None
+        if self.state == STATE_RUNNING and self._gate is not None and not self._gate():
+            return GATE_RETRY_SECONDS
         began = datetime.now(UTC) if self.state == STATE_RUNNING else None
         wait: float | None = super()._process_jobs()
         if began is not None:
@@ -132,9 +140,10 @@ def _view(job: Job) -> JobView:
 class ScheduleStore:
     """The APScheduler scheduler bound to borough's store and executor."""
 
-    def __init__(self, engine: Engine, on_due: DueHandler) -> None:
+    def __init__(self, engine: Engine, on_due: DueHandler, gate: Gate | None = None) -> None:
         self.engine = engine
         self.scheduler = StoreScheduler(
+            gate,
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
             executors={"default": FireExecutor(on_due)},
             job_defaults=JOB_DEFAULTS,
@@ -147,6 +156,10 @@ class ScheduleStore:
 
     def resume(self) -> None:
         self.scheduler.resume()
+
+    def pause_firing(self) -> None:
+        """Stop processing due jobs (they stay due) until :meth:`resume`."""
+        self.scheduler.pause()
 
     def wakeup(self) -> None:
         self.scheduler.wakeup()

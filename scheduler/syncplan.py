@@ -32,7 +32,10 @@ LABELS = {
     "queue": "queue",
     "apps": "apps of the bot",
     "seats": "licence seats",
+    "runs": "runs",
 }
+#: What a setting stored by an older borough (which did not record it) meant.
+STORED_DEFAULTS: dict[str, Any] = {"runs": 1}
 
 
 @dataclass
@@ -69,6 +72,7 @@ def schedule_settings(name: str, schedules: Schedules, config: Config) -> dict[s
         "queue": schedule.queue,
         "apps": apps,
         "seats": seats,
+        "runs": schedule.runs,
     }
 
 
@@ -159,7 +163,7 @@ def settings_changes(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> l
         return ["settings recorded for the first time (stored by an older borough)"]
     changes = []
     for key, label in LABELS.items():
-        before, after = stored.get(key), wanted.get(key)
+        before, after = stored.get(key, STORED_DEFAULTS.get(key)), wanted.get(key)
         if before != after:
             changes.append(f"{label} {_show(before)} -> {_show(after)}")
     return changes

@@ -217,7 +217,7 @@ class RunnerPresence(threading.Thread):
         super().__init__(name="runner-presence", daemon=True)
         self.book, self.host, self.interval = book, host, interval
         self.pid = os.getpid()
-        self.book.register(host, self.pid, queues, concurrency, __version__)
+        self.book.register(host, self.pid, queues, concurrency, __version__, beat_seconds=interval)
         self._stop_event = threading.Event()
 
     def run(self) -> None:

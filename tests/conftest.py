@@ -6,11 +6,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from borough.runtime import Runtime
 from borough.testing import home_env, make_home, runtime_in
+
+if TYPE_CHECKING:
+    from tests.support.imap import ImapServer
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -68,6 +72,19 @@ def postgres_server() -> Iterator[str]:
     require(postgres_bin() is not None, "PostgreSQL", "apt-get install postgresql")
     with temporary_postgres() as url:
         yield url
+
+
+@pytest.fixture
+def imap_server(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
+    """A dovecot IMAP server for one test (fails under CI if dovecot is absent); the test
+    must carry the ``imap`` marker."""
+    from tests.support.imap import available, dovecot_server
+
+    if request.node.get_closest_marker("imap") is None:
+        pytest.fail(f"{request.node.nodeid} starts dovecot without the imap marker", pytrace=False)
+    require(available(), "dovecot (IMAP server)", "apt-get install dovecot-imapd")
+    with dovecot_server() as server:
+        yield server
 
 
 @pytest.fixture

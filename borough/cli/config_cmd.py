@@ -22,12 +22,12 @@ def check() -> None:
     Exit code 0: valid; 3: problems found (each named by file:line).
     """
     from borough.config.check import check_all, check_warnings
-    from scheduler.check import check_schedules
+    from scheduler.check import check_schedules, schedule_warnings
 
     problems, checked = check_all(extra_checks=[check_schedules])
     for file in checked:
         console.print(f"checked {file}")
-    for warning in check_warnings():
+    for warning in check_warnings(extra_warnings=[schedule_warnings]):
         err_console.print(f"[yellow]![/] {escape(warning)}", soft_wrap=True)
     if problems:
         for problem in problems:

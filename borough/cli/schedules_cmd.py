@@ -22,6 +22,10 @@ from borough.cli._common import (
 from borough.cli._json import JsonFlag, emit
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from borough.ledger import RunRecord
+    from scheduler.events.view import TriggerRow
     from scheduler.operate import ScheduleRow
     from scheduler.service import StartupReport
     from scheduler.syncplan import SyncPlan
@@ -30,32 +34,46 @@ app = noun_app("schedules")
 
 NameArg = Annotated[
     str,
-    typer.Argument(metavar="SCHEDULE", help="the schedule's name (see `borough schedules list`)"),
+    typer.Argument(
+        metavar="NAME",
+        help="a schedule's or an event trigger's name (see `borough schedules list`)",
+    ),
 ]
 NO_SCHEDULER = "[yellow]No scheduler is running[/] (start one: `borough serve scheduler`)."
 
 
 @app.command("list")
 def list_schedules(as_json: JsonFlag = False) -> None:
-    """Every schedule: next fire (UK local time), calendar, state and last outcome."""
+    """Every schedule (next fire in UK local time, state, last outcome) and every event
+    trigger (what it watches, state, last event, working window, last outcome)."""
     from rich.table import Table
 
-    from borough.cli._render import status_text
     from scheduler.operate import Operator
 
     with opened_view() as runtime, errors_reported():
         operator = Operator(runtime, actor="list")
         holder = operator.holder()
         rows = operator.rows()
+        triggers = operator.trigger_rows()
         if as_json:
-            emit({"scheduler": holder, "schedules": [_schedule_json(row) for row in rows]})
+            emit(
+                {
+                    "scheduler": holder,
+                    "schedules": [_schedule_json(row) for row in rows],
+                    "triggers": [_trigger_json(row) for row in triggers],
+                }
+            )
             return
         if holder is None:
             console.print(NO_SCHEDULER)
         else:
             console.print(f"Scheduler running: pid {holder.get('pid')} on {holder.get('host')}")
+        if not rows and not triggers:
+            console.print(f"No schedules or triggers in {operator.schedules.file}.")
+            return
+        if triggers:
+            console.print(_triggers_table(triggers))
         if not rows:
-            console.print(f"No schedules in {operator.schedules.file}.")
             return
         table = Table(title_justify="left")
         for column in (
@@ -69,32 +87,72 @@ def list_schedules(as_json: JsonFlag = False) -> None:
         ):
             table.add_column(column, overflow="fold")
         for row in rows:
-            last = "-"
-            if row.last is not None:
-                when = row.last.ended_at or row.last.fire_time or row.last.created_at
-                last = f"{status_text(row.last.status)} {local(when)}"
-            queue = ""
-            if row.running:
-                queue = f"{row.running} running"
-            if row.queued:
-                queue = ", ".join(filter(None, [queue, f"{row.queued} queued"]))
-                if row.waiting_for:
-                    queue += f" (waiting for {row.waiting_for})"
-            style = {"paused": "yellow", "not synced": "yellow", "removed": "red"}.get(row.state)
-            state = f"[{style}]{row.state}[/]" if style else row.state
-            table.add_row(row.name, row.bot, row.when, local(row.next_fire), state, last, queue)
+            queue = _queue_text(row.running, row.queued)
+            if row.queued and row.waiting_for:
+                queue += f" (waiting for {row.waiting_for})"
+            table.add_row(
+                row.name,
+                row.bot,
+                row.when,
+                local(row.next_fire),
+                _state_text(row.state),
+                _last_text(row.last),
+                queue,
+            )
         console.print(table)
+
+
+def _triggers_table(rows: list[TriggerRow]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Event triggers", title_justify="left")
+    for column in ("trigger", "bot", "watches", "state", "last event", "window", "last outcome",
+                   "queue"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.bot,
+            f"{row.kind}: {row.watches}",
+            _state_text(row.state),
+            local(row.last_event) if row.last_event else "-",
+            row.window,
+            _last_text(row.last),
+            _queue_text(row.running, row.queued),
+        )
+    return table
+
+
+def _state_text(state: str) -> str:
+    style = {"paused": "yellow", "not synced": "yellow", "removed": "red"}.get(state)
+    return f"[{style}]{state}[/]" if style else state
+
+
+def _last_text(run: RunRecord | None) -> str:
+    from borough.cli._render import status_text
+
+    if run is None:
+        return "-"
+    when = run.ended_at or run.fire_time or run.created_at
+    return f"{status_text(run.status)} {local(when)}"
+
+
+def _queue_text(running: int, queued: int) -> str:
+    parts = [f"{running} running" if running else "", f"{queued} queued" if queued else ""]
+    return ", ".join(filter(None, parts))
 
 
 @app.command("pause")
 def pause(name: NameArg) -> None:
-    """Stop firing a schedule until it is resumed (fires while paused are not missed)."""
+    """Stop firing a schedule until it is resumed (fires while paused are not missed), or
+    stop a trigger looking for events (they wait, and start runs once it is resumed)."""
     _change("pause", name)
 
 
 @app.command("resume")
 def resume(name: NameArg) -> None:
-    """Fire a paused schedule again, from its next fire time after now."""
+    """Fire a paused schedule again, from its next fire time after now; or let a paused
+    trigger take the events that waited."""
     _change("resume", name)
 
 
@@ -165,6 +223,9 @@ def status(as_json: JsonFlag = False) -> None:
         queued = runs.list(statuses=[RunStatus.QUEUED], limit=1000)
         running = runs.list(statuses=[RunStatus.RUNNING], limit=1000)
         store = make_url(operator.store_url).render_as_string()
+        triggers = operator.trigger_rows()
+        paused = [row.name for row in triggers if row.state == "paused"]
+        active = sum(1 for row in triggers if row.state == "active")
         if as_json:
             emit(
                 {
@@ -172,6 +233,7 @@ def status(as_json: JsonFlag = False) -> None:
                     "store": store,
                     "queued": len(queued),
                     "running": len(running),
+                    "triggers": {"total": len(triggers), "active": active, "paused": paused},
                 }
             )
             return
@@ -184,6 +246,11 @@ def status(as_json: JsonFlag = False) -> None:
             )
         console.print(f"store: {store}")
         console.print(f"{len(queued)} run(s) queued, {len(running)} running")
+        if triggers:
+            console.print(
+                f"{len(triggers)} event trigger(s): {active} active"
+                + (f", paused: {', '.join(paused)}" if paused else "")
+            )
 
 
 def _schedule_json(row: ScheduleRow) -> dict[str, Any]:
@@ -201,6 +268,23 @@ def _schedule_json(row: ScheduleRow) -> dict[str, Any]:
         "queued": row.queued,
         "running": row.running,
         "waiting_for": row.waiting_for,
+    }
+
+
+def _trigger_json(row: TriggerRow) -> dict[str, Any]:
+    from borough.cli._json import run_json
+
+    return {
+        "trigger": row.name,
+        "bot": row.bot,
+        "kind": row.kind,
+        "watches": row.watches,
+        "state": row.state,
+        "last_event": row.last_event,
+        "window": row.window,
+        "last": run_json(row.last) if row.last is not None else None,
+        "queued": row.queued,
+        "running": row.running,
     }
 
 

@@ -18,14 +18,15 @@ app = verb_app()
 def status(
     as_json: Annotated[bool, flag("--json", help="print the status as JSON")] = False,
     beat: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--beat",
             metavar="SECONDS",
             min=0.1,
-            help="the workers' heartbeat interval (silent after 3 missed beats)",
+            help="judge every runner by this heartbeat interval instead of the one it "
+            "recorded (silent after 3 missed beats)",
         ),
-    ] = 10.0,
+    ] = None,
 ) -> None:
     """Runner machines, their queues and heartbeats, current runs and seats, across machines.
 
@@ -69,7 +70,7 @@ def status(
         console.print(f"Run queues: {escape(waiting) or 'empty'}")
 
 
-def _as_dict(fleet: object, beat: float) -> dict[str, object]:
+def _as_dict(fleet: object, beat: float | None) -> dict[str, object]:
     from borough.fleet import FleetStatus
 
     assert isinstance(fleet, FleetStatus)
@@ -82,6 +83,7 @@ def _as_dict(fleet: object, beat: float) -> dict[str, object]:
                 "queues": list(host.runner.queues) if host.runner else [],
                 "concurrency": host.runner.concurrency if host.runner else None,
                 "heartbeat_at": host.runner.heartbeat_at.isoformat() if host.runner else None,
+                "beat_seconds": host.beat(beat) if host.runner else None,
                 "runs": [{"id": r.id, "bot": r.bot, "trigger": r.trigger} for r in host.runs],
                 "seats": [{"app": s.app, "slot": s.slot, "run_id": s.run_id} for s in host.seats],
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from borough.config.loader import Config, load_config
@@ -58,10 +59,15 @@ def check_all(extra_checks: Sequence[ExtraCheck] = ()) -> tuple[list[str], list[
     return problems, checked
 
 
-def check_warnings() -> list[str]:
-    """Settings that are valid but unsafe (e.g. a heartbeat close to the lease)."""
+def check_warnings(extra_warnings: Sequence[Callable[[Config], list[str]]] = ()) -> list[str]:
+    """Settings that are valid but unsafe (e.g. a heartbeat close to the lease);
+    ``extra_warnings`` add others' (the scheduler's), given the loaded config."""
     try:
         config = load_config()
     except BoroughError:
         return []
-    return config.settings.ledger.warnings()
+    warnings = config.settings.ledger.warnings()
+    for extra in extra_warnings:
+        with suppress(BoroughError):  # a broken file is reported as a problem by the checks
+            warnings += extra(config)
+    return warnings

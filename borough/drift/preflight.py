@@ -17,7 +17,7 @@ from borough.drift.check import check_in_run, declares_screens
 from borough.drift.report import DriftReport
 from borough.errors import AppDriftError
 
-SCHEDULED_TRIGGERS = ("schedule:", "run-now:")
+SCHEDULED_TRIGGERS = ("schedule:", "run-now:", "event:")
 
 
 def wanted(mode: Preflight, trigger: str, schedule: str | None) -> bool:

@@ -31,6 +31,7 @@ class Runner:
     started_at: datetime
     heartbeat_at: datetime
     stopped_at: datetime | None
+    beat_seconds: float | None = None  #: None: recorded by an older borough
 
     def silent_seconds(self, now: datetime | None = None) -> float:
         return ((now or utcnow()) - self.heartbeat_at).total_seconds()
@@ -41,9 +42,17 @@ class RunnerBook:
         self._engine = engine
 
     def register(
-        self, host: str, pid: int, queues: Sequence[str], concurrency: int, version: str
+        self,
+        host: str,
+        pid: int,
+        queues: Sequence[str],
+        concurrency: int,
+        version: str,
+        *,
+        beat_seconds: float | None = None,
     ) -> None:
-        """This machine's row, created or taken over (a restart keeps the host's row)."""
+        """This machine's row, created or taken over (a restart keeps the host's row);
+        ``beat_seconds``: how often it will beat, so readers know when it is silent."""
         now = utcnow()
         values = {
             "pid": pid,
@@ -53,6 +62,7 @@ class RunnerBook:
             "started_at": now,
             "heartbeat_at": now,
             "stopped_at": None,
+            "beat_seconds": beat_seconds,
         }
         with self._engine.begin() as conn:
             changed = conn.execute(update(runners).where(runners.c.host == host).values(**values))
@@ -90,6 +100,7 @@ class RunnerBook:
                 started_at=aware(row.started_at),
                 heartbeat_at=aware(row.heartbeat_at),
                 stopped_at=aware(row.stopped_at) if row.stopped_at else None,
+                beat_seconds=row.beat_seconds,
             )
             for row in rows
         ]

@@ -8,13 +8,14 @@ import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Row, select, update
+from sqlalchemy.exc import IntegrityError
 
 from borough.audit.redact import Redactor
-from borough.errors import LedgerError
+from borough.errors import FireRecordedError, LedgerError
 from borough.host import host_name
 from borough.ledger import lease as leases
 from borough.ledger import reaping, txn
@@ -32,6 +33,15 @@ T = TypeVar("T")
 #: Called inside the transaction that records a run's change; if it raises, nothing changes.
 RunAudit = Callable[[RunRecord], object]
 Audit = Callable[[], object]
+SCHEDULE_TRIGGER = "schedule:"  #: the trigger of the run (or MISSED row) that records a fire
+
+
+def fire_key(trigger: str, schedule: str | None, fire_time: datetime | None) -> str | None:
+    """What makes a fire unique in the ledger: its schedule and fire time (``None`` for
+    runs that record no fire: manual runs, run-now, the parts of ``runs: N``)."""
+    if schedule is None or fire_time is None or trigger != SCHEDULE_TRIGGER + schedule:
+        return None
+    return f"{schedule}@{fire_time.astimezone(UTC).isoformat()}"
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -105,11 +115,14 @@ class RunBook:
         """Record a run; a RUNNING one takes its licence ``seats`` (app -> limit) with it.
 
         Raises :class:`~borough.ledger.seats.SeatsTaken` (nothing recorded) if a seat is not
-        free. ``audit`` is called with the new record before the transaction commits.
+        free, :class:`~borough.errors.FireRecordedError` (nothing recorded) if the fire this
+        row records (see :func:`fire_key`) is already in the ledger. ``audit`` is called
+        with the new record before the transaction commits.
         """
         now = utcnow()
         pid = os.getpid() if status is RunStatus.RUNNING else None
         new_id = run_id or new_run_id(now)
+        once = fire_key(trigger, schedule, fire_time)
         values = {
             "id": new_id,
             "bot": bot,
@@ -128,14 +141,27 @@ class RunBook:
             "counts": json.dumps(asdict(counts or RunCounts())),
             "error": error,
             "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+            "fire_key": once,
         }
-        with self._engine.begin() as conn:
-            conn.execute(runs.insert().values(**values))
-            if seats and status in (RunStatus.RUNNING, RunStatus.QUEUED):
-                seat_table.take(conn, new_id, self.host, seats)
-            if audit is not None:
-                txn.record_in(conn, audit, self._get(conn, new_id))
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(runs.insert().values(**values))
+                if seats and status in (RunStatus.RUNNING, RunStatus.QUEUED):
+                    seat_table.take(conn, new_id, self.host, seats)
+                if audit is not None:
+                    txn.record_in(conn, audit, self._get(conn, new_id))
+        except IntegrityError:
+            if once is None or not self._fire_recorded(once):
+                raise
+            raise FireRecordedError(
+                f"the fire of schedule {schedule} at {fire_time} is already in the ledger"
+            ) from None
         return self.get(new_id)
+
+    def _fire_recorded(self, key: str) -> bool:
+        with self._engine.connect() as conn:
+            found = conn.execute(select(runs.c.id).where(runs.c.fire_key == key)).first()
+        return found is not None
 
     def start(
         self,

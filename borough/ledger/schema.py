@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -22,8 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: 2: licence seats, audit anchors and runners (issue 11 and scale-out); 3: the audit index,
-#: the trail's writers and the last verified point of each trail (issue 20)
+#: 2: borough_seats (licence seats), borough_audit_anchors, borough_runners;
+#: 3: the audit index, the trail's writers and the last verified point of each trail (issue 20);
+#: borough_runs.fire_key (a schedule's fire time is recorded once, whichever scheduler),
+#: borough_runners.beat_seconds (each runner's heartbeat interval)
 SCHEMA_VERSION = 3
 
 
@@ -78,8 +81,12 @@ runs = Table(
     Column("error", Text),
     Column("audit_seq_end", Integer),
     Column("detail", Text, nullable=False, default="{}"),
+    #: ``SCHEDULE@FIRE_TIME`` on the row that records a fire (trigger ``schedule:``), else
+    #: NULL: two schedulers that both think they are active cannot record one fire twice
+    Column("fire_key", String(255)),
     Index("ix_runs_bot_created", "bot", "created_at"),
     Index("ix_runs_status", "status"),
+    Index("uq_runs_fire_key", "fire_key", unique=True),
 )
 
 items = Table(
@@ -137,6 +144,8 @@ runners = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
+    #: how often this runner renews ``heartbeat_at`` (its scheduler.worker_heartbeat_seconds)
+    Column("beat_seconds", Float),
 )
 
 #: Signed points of each writer's audit trail (version 2): appended at every signed

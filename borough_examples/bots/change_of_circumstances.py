@@ -1,6 +1,9 @@
 """Change-of-circumstance notifications (CSV or Excel) -> cases in the casework web app.
 
 Each notification becomes one case in Caseflow, the council's benefits casework system.
+Notifications come as a CSV or Excel export, or as forms residents e-mail to the benefits
+inbox: an ``.eml`` input (what a ``mailbox:`` trigger hands the run) is read for its CSV
+and Excel attachments, and an attachment that cannot be read is a FAILED item saying why.
 The bot searches the app first: a case staff already completed is left alone, a draft
 case staff started is completed, otherwise a new case is created. The app's own case
 reference is returned. ``find_existing`` asks the app the same question, so a run killed
@@ -19,7 +22,12 @@ from borough import Bot, BusinessRuleError, Item, NeedsReviewError, RetryPolicy,
 from borough_examples.records import PERSONAL, CtrChange
 from borough_examples.screens.caseflow import CaseworkScreens, weekly_text
 from connectors.files import read_table
+from connectors.mail import attachment_items, read_message
 from connectors.web import WebSession
+
+
+def _key(change: CtrChange) -> str:
+    return change.key
 
 
 class Settings(BaseModel):
@@ -49,8 +57,13 @@ class ChangeOfCircumstances(Bot[CtrChange, Settings]):
     personal: ClassVar[dict[str, str]] = PERSONAL
 
     def items(self, ctx: RunContext[Settings]) -> Iterator[Item[CtrChange]]:
-        for row in read_table(ctx.inputs["notifications"], CtrChange):
-            yield row.to_item(key=lambda change: change.key, key_column="Claim Ref")
+        source = ctx.inputs["notifications"]
+        if source.suffix.lower() == ".eml":  # a form e-mailed in (a mailbox trigger's input)
+            message = read_message(source)
+            yield from attachment_items(message, CtrChange, key=_key, key_column="Claim Ref")
+            return
+        for row in read_table(source, CtrChange):
+            yield row.to_item(key=_key, key_column="Claim Ref")
 
     def setup(self, ctx: RunContext[Settings]) -> None:
         """Sign in before the first item, so a refused credential stops the run at once."""

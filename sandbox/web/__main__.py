@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--jitter", type=float, default=0.0)
     parser.add_argument("--commit-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--break-every-nth-save", type=int, default=0,
+        help="every Nth case save commits, then its answer breaks (0: only random faults)",
+    )  # fmt: skip
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         latency=args.latency,
         jitter=args.jitter,
         commit_delay=args.commit_delay,
+        break_every_nth_save=args.break_every_nth_save,
         page_size=args.page_size,
         seed=args.seed,
         next_version=args.next_version,

@@ -51,6 +51,8 @@ class SandboxConfig:
     wrap: int = 0  #: re-wrap shown text (callers, a saved case's addressee) at this width
     #: new cases wait in the session's unsaved work until "Save all" (sandbox/web/basket.py)
     save_later: bool = False
+    #: every Nth case save commits, then breaks its answer (0: only random faults)
+    break_every_nth_save: int = 0
 
 
 @dataclass
@@ -102,6 +104,7 @@ class CaseworkApp:
             latency=config.latency,
             jitter=config.jitter,
             seed=config.seed,
+            break_every_nth_save=config.break_every_nth_save,
         )
         self.next_version = config.next_version  #: switchable while serving (an upgrade)
         self._sessions: dict[str, Session] = {}
@@ -173,6 +176,8 @@ class CaseworkApp:
         save = req.method == "POST"
         match = _CASE_PATH.match(req.path)
         fault = self.faults.draw(save=save, lockable=bool(match and match.group(2)) or save)
+        if fault is None and save and req.path.startswith("/case"):
+            fault = self.faults.nth_save_breaks()
         if fault is not None:
             self.store.record_fault(
                 fault.kind + ("-after" if fault.after_commit else ""), req.method, req.path

@@ -27,6 +27,7 @@ class FaultPlan:
         latency: float = 0.0,
         jitter: float = 0.0,
         seed: int | None = None,
+        break_every_nth_save: int = 0,
     ) -> None:
         unknown = set(kinds) - set(KINDS)
         if unknown:
@@ -39,6 +40,20 @@ class FaultPlan:
         self.jitter = jitter
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        #: every Nth case save commits, then its answer breaks: a test sure to meet the fault
+        #: that random draws reach only by chance
+        self.break_every_nth_save = break_every_nth_save
+        self._saves = 0
+
+    def nth_save_breaks(self) -> Fault | None:
+        """Counts a case save; every ``break_every_nth_save``-th breaks after committing."""
+        if self.break_every_nth_save <= 0:
+            return None
+        with self._lock:
+            self._saves += 1
+            if self._saves % self.break_every_nth_save:
+                return None
+        return Fault("error500", after_commit=True)
 
     def delay(self) -> float:
         """Seconds to wait before answering (base latency plus jitter)."""

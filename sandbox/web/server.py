@@ -171,6 +171,7 @@ def _flags(config: SandboxConfig) -> list[str]:
         "--jitter", str(config.jitter),
         "--commit-delay", str(config.commit_delay),
         "--page-size", str(config.page_size),
+        "--break-every-nth-save", str(config.break_every_nth_save),
     ]  # fmt: skip
     if config.max_session_age is not None:
         flags += ["--max-session-age", str(config.max_session_age)]

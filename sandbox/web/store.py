@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS logins (
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, method TEXT, path TEXT
 );
+-- the reporting view a supplier grants read access to: no names, NI numbers or postcodes
+CREATE VIEW IF NOT EXISTS case_report AS
+    SELECT case_ref, claim_ref, account, change_type, effective_date, weekly_pence, status,
+           created_at
+    FROM cases;
 """
 
 CHANGE_TYPES = ("NEW", "CHANGE", "END")

@@ -18,7 +18,7 @@ from borough.ledger import RunRecord
 DEFAULT_PRIORITY = 5
 #: triggers of QUEUED runs a dispatcher starts: a fire, an operator's run-now, one more part
 #: of a fire with ``runs: N``, a run resuming the work of a crashed one
-LIVE_TRIGGERS = ("schedule:", "run-now:", "part:", "resume:")
+LIVE_TRIGGERS = ("schedule:", "run-now:", "part:", "resume:", "event:")  # event: scheduler/events
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import ClassVar
 
+from borough.mail.smtp import login
 from borough.secrets import SecretStore
 from scheduler.config import EmailChannel
 from scheduler.notify.base import Notice, Notifier
@@ -45,18 +45,3 @@ class SmtpNotifier(Notifier):
                 )
                 login(smtp, channel.username, password)
             smtp.send_message(self.message(notice))
-
-
-def login(smtp: smtplib.SMTP, username: str, password: str) -> None:
-    """``smtplib`` encodes credentials as ASCII; AUTH PLAIN is UTF-8 (RFC 4616), so send it
-    ourselves when the password has a £ or an accent in it."""
-    if (username + password).isascii():
-        smtp.login(username, password)
-        return
-    smtp.ehlo_or_helo_if_needed()
-    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
-        raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN (non-ASCII password)")
-    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
-    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
-    if code != 235:
-        raise smtplib.SMTPAuthenticationError(code, reply)

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from borough.audit.reading import iter_records
 from borough.ledger import RunStatus
 from borough.testing import runtime_in
 from scheduler.errors import SchedulerLockedError
-from scheduler.lock import PostgresLock
+from scheduler.lock import ADVISORY_KEY, PostgresLock
 from scheduler.session import run_for
 from tests.support.scheduling import child_env, one_seat_home
 
@@ -82,4 +82,33 @@ def test_postgres_lock_allows_one_active_scheduler(postgres_url: str):
         other.release()
         assert active.holder() is None
     finally:
+        engine.dispose()
+
+
+def test_a_scheduler_whose_lock_session_ended_knows_it_no_longer_holds_the_lock(
+    postgres_url: str,
+):
+    """The database ended the active scheduler's session (as it does when the network
+    drops it): the lock went with it, and ``held`` says so instead of remembering."""
+    engine = create_engine("postgresql+psycopg://" + postgres_url.split("://", 1)[1])
+    active, standby = PostgresLock(engine), PostgresLock(engine)
+    try:
+        active.acquire()
+        assert active.held()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND objid = :k AND granted"
+                ),
+                {"k": ADVISORY_KEY},
+            )
+        assert standby.acquire(wait=True, poll=0.1, stop=lambda: False)
+        assert not active.held()
+        assert standby.held()
+        active.release()  # harmless: nothing left to release
+        assert standby.held()
+    finally:
+        standby.release()
+        active.release()
         engine.dispose()

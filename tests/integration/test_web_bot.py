@@ -73,6 +73,7 @@ def test_a_batch_with_faults_and_short_sessions_ends_exactly_once(tmp_path: Path
         max_session_age=10.0,  # the batch outlives a session (60 rows take 20 s and more)
         fault_rate=0.10,
         seed=4,
+        break_every_nth_save=25,  # random draws meet a broken-after-commit save only by chance
     )
     with serve_in_subprocess(config) as app:  # its own process, as a real server would be
         home = web_home(tmp_path / "home", app.url, rows)

@@ -91,6 +91,23 @@ def kill_at_a_batch_intent(home: Path, proc: Any, rng: random.Random) -> None:
     time.sleep(rng.uniform(0.0, 0.03))  # in the save, or among the item.done records
 
 
+def progress(home: Path) -> int:
+    """Item records so far (intents and dones): how far the runs have worked."""
+    return count_action(home, "item.intent") + count_action(home, "item.done")
+
+
+def kill_after_some_progress(home: Path, proc: Any, rng: random.Random) -> None:
+    """A random moment tied to the work, not the clock (a quick run outruns any fixed
+    sleep): after 0-4 more item records, within the next few milliseconds of work."""
+    goal = progress(home) + rng.randint(0, 4)
+
+    def worked() -> bool:
+        return progress(home) >= goal or proc.poll() is not None
+
+    wait_for(worked, timeout=90, what="item records")
+    time.sleep(rng.uniform(0.0, 0.05))  # ingest, an item, a save, the very end
+
+
 def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool) -> Trial:
     rng = random.Random(seed)
     rows = people(ROWS, bad_every=9)
@@ -120,7 +137,7 @@ def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool
             if save_later and round_ % 2:
                 kill_at_a_batch_intent(home, proc, rng)
             else:
-                time.sleep(rng.uniform(0.0, 1.0))  # ingest, an item, a save, the very end
+                kill_after_some_progress(home, proc, rng)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 result.kills += 1

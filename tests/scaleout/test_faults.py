@@ -13,6 +13,8 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine
 
+from borough.audit.reading import iter_records
+from borough.audit.records import parse_ts
 from borough.ledger import RunStatus
 from scheduler.lock import PostgresLock
 from tests.scaleout.test_runners import assert_exactly_once, finish
@@ -84,6 +86,60 @@ def test_the_standby_takes_over_a_killed_scheduler_and_no_fire_runs_twice(
     times = sorted(r["fire_time"] for r in recorded)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert max(gaps) <= 2.5, f"a fire time is missing from the ledger: gaps {gaps}"
+
+
+def fires_recorded_by(home: Path, since: float) -> int:
+    """Fire records (queued or missed) ``home``'s scheduler wrote after ``since`` (epoch)."""
+    return sum(
+        1
+        for r in iter_records(home / "logs" / "audit")
+        if r["action"] in ("schedule.fired", "schedule.missed")
+        and parse_ts(r["ts"]).timestamp() > since
+    )
+
+
+@pytest.mark.timeout(300)
+def test_a_scheduler_cut_off_postgresql_stands_by_and_no_fire_is_recorded_twice(
+    tmp_path: Path, postgres_url: str
+):
+    """Split brain: the active scheduler loses PostgreSQL without dying. The database drops
+    its session and lock, the standby takes over; when the network comes back the first
+    must not carry on firing as if it still held the lock."""
+    every = {"interval": {"seconds": 2}, "misfire_grace_seconds": 1, "on_missed": "skip"}
+    host_port = postgres_url.split("@", 1)[1].split("/", 1)[0]
+    proxy = CuttableProxy("127.0.0.1", int(host_port.rsplit(":", 1)[1]))
+    try:
+        with cluster(tmp_path, postgres_url, items=5, schedule=every) as made:
+            first = made.scheduler("sched-1", db_url=proxy.url(postgres_url))
+            wait_for(lambda: lock_holder(postgres_url) == "sched-1", 60, "sched-1 active")
+            made.scheduler("sched-2", standby=True)
+            made.runner("runner-1")
+            wait_for(lambda: len(fires(postgres_url)) >= 3, 60, "three fires")
+            proxy.cut()
+            wait_for(lambda: lock_holder(postgres_url) == "sched-2", 30, "the standby to take over")
+            time.sleep(5)  # longer than the standby's takeover took
+            proxy.restore()
+            restored = time.time()
+            before = len(fires(postgres_url))
+            wait_for(lambda: len(fires(postgres_url)) >= before + 6, 60, "fires after the cut")
+            time.sleep(4)  # sched-1 is back on the network for a while
+            holder = lock_holder(postgres_url)
+            survived = first.alive
+            made.machines["sched-2"].stop()
+            first.stop()
+            wait_for(lambda: settled(postgres_url), 60, "runs to settle")
+            recorded = fires(postgres_url)
+            late = fires_recorded_by(first.home, since=restored)
+            output = first.output()
+    finally:
+        proxy.close()
+    per_fire = Counter((r["schedule"], r["fire_time"]) for r in recorded)
+    twice = [fire for fire, n in per_fire.items() if n > 1]
+    assert not twice, f"fired twice: {twice}"
+    assert survived, "the cut-off scheduler stands by; it does not exit:\n" + output
+    assert holder == "sched-2"
+    assert late == 0, f"sched-1 went on firing after the cut ({late} fires):\n{output}"
+    assert "standing by" in output, output
 
 
 @pytest.mark.timeout(300)

@@ -9,9 +9,10 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from borough import Bot, BusinessRuleError, Item, RetryPolicy, RunContext
-from borough.errors import AppRefusedError
+from borough.errors import AppRefusedError, ConnectorError
 from borough.testing import CountingTarget
 from connectors.files import read_table
+from connectors.mail import MailConnector, attachment_items
 
 
 class Person(BaseModel):
@@ -87,6 +88,31 @@ class IntentBot(CountingBot):
         ctx.step("prepare")
         ctx.intent("create", target="counting")
         return target.create(item.key, item.data.name)
+
+
+class MailCountingBot(CountingBot):
+    """Rows of the CSV/Excel attachments of a received message (a mailbox trigger's
+    ``message`` input) to the counting target; replies with ``settings.reply`` if set."""
+
+    name: ClassVar[str] = "mail-bot"
+
+    def mailbox(self, ctx: RunContext) -> MailConnector:
+        return ctx.app((ctx.settings or {}).get("mailbox", "inbox"), MailConnector)
+
+    def setup(self, ctx: RunContext) -> None:
+        if (ctx.settings or {}).get("refuse"):
+            raise ConnectorError("told to refuse this run")
+
+    def items(self, ctx: RunContext) -> Iterator[Item[Person]]:
+        message = self.mailbox(ctx).read(ctx.inputs["message"])
+        yield from attachment_items(message, Person, key="ref", key_column="Ref")
+
+    def teardown(self, ctx: RunContext) -> None:
+        template = (ctx.settings or {}).get("reply")
+        if template:
+            connector = self.mailbox(ctx)
+            message = connector.read(ctx.inputs["message"])
+            connector.reply(message, template, run=ctx.run_id)
 
 
 class SavingBot(CountingBot):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from borough.ledger import NewItem
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from borough.ledger import Ledger, NewItem
+from borough.ledger.schema import runners
+from borough.ledger.times import utcnow
 
 
 def new(key: str, invalid: str | None = None) -> NewItem:
@@ -16,3 +22,13 @@ def new(key: str, invalid: str | None = None) -> NewItem:
         invalid_reason=invalid,
         digest=f"d-{key}-{invalid}",
     )
+
+
+def age_heartbeat(ledger: Ledger, host: str, seconds: float) -> None:
+    """Make ``host``'s runner row look silent for ``seconds`` (its last beat that long ago)."""
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            update(runners)
+            .where(runners.c.host == host)
+            .values(heartbeat_at=utcnow() - timedelta(seconds=seconds))
+        )

@@ -138,13 +138,17 @@ class Cluster:
             settings = yaml.safe_load(borough_yaml.read_text())
             settings["ledger"]["url"] = db_url
             borough_yaml.write_text(yaml.safe_dump(settings))
+            schedules_yaml = home / "config" / "schedules.yaml"
+            schedules = yaml.safe_load(schedules_yaml.read_text())
+            schedules["scheduler"]["store"] = db_url
+            schedules_yaml.write_text(yaml.safe_dump(schedules, sort_keys=False))
         return home
 
     def env_for(self, host: str, home: Path) -> dict[str, str]:
         return {**os.environ, **child_env(home), "BOROUGH_HOST": host}
 
-    def scheduler(self, host: str, *, standby: bool = False) -> Machine:
-        home = self.home_for(host)
+    def scheduler(self, host: str, *, standby: bool = False, db_url: str | None = None) -> Machine:
+        home = self.home_for(host, db_url=db_url)
         argv = [sys.executable, "-m", "borough", "serve", "scheduler"]
         if standby:
             argv.append("--standby")

@@ -13,7 +13,6 @@ from borough.errors import BoroughError
 from borough.ledger import RunStatus
 
 router = APIRouter()
-RUNNER_BEAT_SECONDS = 10.0  #: the workers' default heartbeat (scheduler.worker_heartbeat_seconds)
 
 
 @router.get("/queue")
@@ -72,7 +71,7 @@ def runners(
         hosts=fleet.hosts,
         queues=fleet.queues,
         now=fleet.now,
-        beat=RUNNER_BEAT_SECONDS,
+        beat=None,  # each runner is judged by the heartbeat interval it recorded
     )
 
 

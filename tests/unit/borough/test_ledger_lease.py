@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, create_engine, inspect, text, update
 
-from borough.errors import AuditError, LeaseLostError, RunFencedError
+from borough.errors import AuditError, FireRecordedError, LeaseLostError, RunFencedError
 from borough.ledger import ItemState, Ledger, RunCounts, RunLease, RunStatus, Sealer, open_ledger
 from borough.ledger import schema as ledger_schema
 from borough.ledger.lease import LeaseStale, boot_clock
@@ -268,6 +268,39 @@ def test_a_version_1_ledger_gains_the_seats_table_and_keeps_its_runs(tmp_path: P
             version = conn.execute(
                 text("SELECT value FROM borough_meta WHERE key = 'schema_version'")
             ).scalar()
-        assert version == str(ledger_schema.SCHEMA_VERSION)  # upgraded to the current one
+        assert version == str(ledger_schema.SCHEMA_VERSION)
+    finally:
+        ledger.close()
+
+
+def test_a_version_2_ledger_gains_the_fire_key_and_keeps_a_fire_recorded_twice(tmp_path: Path):
+    """An older split brain may have left one fire recorded twice: the upgrade still opens
+    the ledger (old rows have no key), and from then on a fire is refused a second row."""
+    url = f"sqlite:///{tmp_path / 'v2.sqlite'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        ledger_schema.metadata.create_all(conn)
+        conn.execute(text("DROP INDEX uq_runs_fire_key"))
+        conn.execute(text("ALTER TABLE borough_runs DROP COLUMN fire_key"))
+        conn.execute(text("INSERT INTO borough_meta VALUES ('schema_version', '2')"))
+        for run_id in ("r1", "r2"):
+            conn.execute(
+                text(
+                    "INSERT INTO borough_runs (id, bot, bot_version, trigger, schedule, status, "
+                    "host, created_at, fire_time, counts, detail) VALUES (:id, 'bot', '1', "
+                    "'schedule:s', 's', 'succeeded', 'h', '2026-01-01 00:00:00', "
+                    "'2026-01-01 00:00:00', '{}', '{}')"
+                ),
+                {"id": run_id},
+            )
+    engine.dispose()
+    ledger = open_ledger(url, Sealer(secrets.token_bytes(32)))
+    try:
+        fire = utcnow()
+        ledger.runs.create("bot", "1", trigger="schedule:s", schedule="s", fire_time=fire)
+        with pytest.raises(FireRecordedError):
+            ledger.runs.create("bot", "1", trigger="schedule:s", schedule="s", fire_time=fire)
+        part = ledger.runs.create("bot", "1", trigger="part:x", schedule="s", fire_time=fire)
+        assert {r.id for r in ledger.runs.list(schedule="s", limit=10)} >= {"r1", "r2", part.id}
     finally:
         ledger.close()

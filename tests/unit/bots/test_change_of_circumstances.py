@@ -125,3 +125,18 @@ def test_an_excel_export_with_real_dates_and_numbers_reads_the_same(tmp_path: Pa
     )  # type: ignore[arg-type]
     assert [i.key for i in xlsx_items] == [i.key for i in csv_items]
     assert [i.data for i in xlsx_items if i.valid] == [i.data for i in csv_items if i.valid]
+
+
+def test_forms_e_mailed_in_are_read_from_their_attachments(tmp_path: Path):
+    """The sample message (what a mailbox trigger hands the run): a CSV and an Excel form."""
+    message = tmp_path / "form.eml"
+    message.write_bytes((ROOT / "sample-data/coc_forms_by_email.eml").read_bytes())
+    ctx = SimpleNamespace(inputs={"notifications": message})
+    items = list(ChangeOfCircumstances().items(ctx))  # type: ignore[arg-type]
+    assert [item.key for item in items] == [
+        "HB300101:CHANGE:2026-09-01",
+        "HB300102:CHANGE:2026-09-08",
+        "HB300103:CHANGE:2026-09-15",
+    ]
+    assert all(item.valid for item in items)
+    assert items[0].data is not None and str(items[0].data.weekly_amount) == "18.40"

@@ -54,7 +54,7 @@ def test_secrets_keys_schedules_and_evidence_as_json(ran: Path):
     assert as_json("secrets", "list") == []
     keys = as_json("keys", "show")
     assert keys["ok"] is True and keys["fingerprint"].startswith("sha256:")
-    assert as_json("schedules", "list") == {"scheduler": None, "schedules": []}
+    assert as_json("schedules", "list") == {"scheduler": None, "schedules": [], "triggers": []}
     assert as_json("schedules", "status")["queued"] == 0
     evidence = as_json("evidence", "list")
     assert evidence and {entry["check"] for entry in evidence} == {"intact"}

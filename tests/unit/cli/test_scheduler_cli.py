@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from borough.cli import app
@@ -113,6 +114,28 @@ def test_config_check_reports_schedules_yaml_by_line(home: Path):
     result = invoke("config", "check")
     assert result.exit_code == 3
     assert f"{schedules}:" in result.output and "no bot named 'sleepy-c'" in result.output
+
+
+def test_config_check_warns_when_runs_exceed_the_seats_of_the_bots_app(home: Path):
+    schedules = home / "config/schedules.yaml"
+    document = yaml.safe_load(schedules.read_text())
+    document["schedules"]["morning"]["runs"] = 3
+    schedules.write_text(yaml.safe_dump(document, sort_keys=False))
+    apps = home / "config/apps.yaml"
+    apps.write_text(apps.read_text().replace("kind:", "max_sessions: 2\n    kind:"))
+    line = next(
+        n for n, text in enumerate(schedules.read_text().splitlines(), 1) if "runs: 3" in text
+    )
+
+    result = invoke("config", "check")
+
+    assert result.exit_code == 0, result.output  # valid: the third part waits for a seat
+    assert f"{schedules}:{line}" in result.output
+    assert "runs: 3" in result.output and "max_sessions: 2" in result.output
+    assert "counting" in result.output and "wait for a seat" in result.output
+    document["schedules"]["morning"]["runs"] = 2
+    schedules.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert "wait for a seat" not in invoke("config", "check").output
 
 
 @pytest.mark.slow

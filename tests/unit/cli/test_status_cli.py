@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from borough.cli import app
 from borough.testing import runtime_in
+from tests.support.ledger import age_heartbeat
 from tests.support.scheduling import child_env, scheduler_home
 
 runner = CliRunner()
@@ -47,3 +48,19 @@ def test_status_lists_runners_runs_and_seats(home: Path):
     assert machines[here]["state"] == "manual runs"
     assert machines[here]["runs"][0]["id"] == run.id
     assert machines[here]["seats"] == [{"app": "counting", "slot": 1, "run_id": run.id}]
+
+
+def test_status_judges_each_runner_by_the_heartbeat_it_was_configured_with(home: Path):
+    """A worker beating every second (``scheduler.worker_heartbeat_seconds: 1``) and silent
+    for 6 s is silent; one beating every 10 s is not, yet (silent after three beats)."""
+    with runtime_in(home) as runtime:
+        runtime.ledger.runners.register("fast", 1, ["app:counting"], 1, "0.1.0", beat_seconds=1)
+        runtime.ledger.runners.register("slow", 2, ["app:counting"], 1, "0.1.0", beat_seconds=10)
+        for host in ("fast", "slow"):
+            age_heartbeat(runtime.ledger, host, 6)
+    machines = {m["host"]: m for m in json.loads(invoke("status", "--json").output)["machines"]}
+    assert machines["fast"]["state"].startswith("silent")
+    assert machines["slow"]["state"] == "alive"
+    assert machines["fast"]["beat_seconds"] == 1
+    overridden = json.loads(invoke("status", "--json", "--beat", "30").output)["machines"]
+    assert {m["state"] for m in overridden} == {"alive"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from borough.ledger import RunStatus
 from tests.support.dashboard import Site
+from tests.support.ledger import age_heartbeat
 
 
 def test_runners_page_lists_machines_queues_runs_and_seats(site: Site):
@@ -22,3 +23,11 @@ def test_runners_page_lists_machines_queues_runs_and_seats(site: Site):
 def test_runners_page_needs_a_sign_in(site: Site):
     response = site.client().get("/runners", follow_redirects=False)
     assert response.status_code in (302, 303, 401)
+
+
+def test_runners_page_judges_a_runner_by_its_own_heartbeat(site: Site):
+    ledger = site.dash.runtime.ledger
+    ledger.runners.register("runner-8", 4343, ["app:counting"], 1, "0.1.0", beat_seconds=1)
+    age_heartbeat(ledger, "runner-8", 6)
+    page = site.sign_in("audrey").get("/runners").text
+    assert "silent 6s" in page or "silent 7s" in page

@@ -168,3 +168,20 @@ def test_run_now_of_a_wide_schedule_queues_its_parts_too(book: FireBook):
     assert sorted(run.trigger for run in queued) == sorted(
         [f"part:{lead.id}", f"part:{lead.id}", "run-now:user:alice"]
     )
+
+
+def test_two_schedulers_that_both_think_they_are_active_record_a_fire_once(book: FireBook):
+    """A split brain (one lost its lock without knowing): each fire book has its own
+    cache of the last fire, so only the ledger can refuse the second record."""
+    other = FireBook(book.config, book.ledger, book.trail, book.schedules, book.seats)
+    assert other.last_fire("wide") is None and book.last_fire("skipper") is None  # cached
+    first = due(book, "wide", T0, T0, T0 + timedelta(seconds=1))
+    second = due(other, "wide", T0, T0, T0 + timedelta(seconds=1))
+    late = T0 + 4 * EVERY  # the other records the late ones; the first cannot record them again
+    due(other, "skipper", T0, late, late + timedelta(seconds=100))
+    again = due(book, "skipper", T0, late, late + timedelta(seconds=100))
+    assert len(first.queued) == 1 and second.queued == [] and again.missed == []
+    assert by_fire(book, "wide") == {T0: [RunStatus.QUEUED] * 3}  # the fire and its 2 parts
+    assert all(statuses == [RunStatus.MISSED] for statuses in by_fire(book, "skipper").values())
+    fired = [r for r in iter_records(book.config.paths.audit) if r["action"] == "schedule.fired"]
+    assert len(fired) == 1

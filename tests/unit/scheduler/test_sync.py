@@ -162,7 +162,7 @@ def test_sync_reports_every_changed_field(home: Path, runtime: Runtime):
 
     def edit(document: dict[str, Any]) -> None:
         tick = document["schedules"]["tick"]
-        tick.update(priority=8, max_run_minutes=45, description="every ten minutes")
+        tick.update(priority=8, max_run_minutes=45, description="every ten minutes", runs=3)
         document["calendars"]["council"]["closures"].append("2026-12-30")
 
     rewrite(home, edit)
@@ -181,8 +181,26 @@ def test_sync_reports_every_changed_field(home: Path, runtime: Runtime):
         "max run minutes 120 -> 45",
         "description none -> every ten minutes",
         'licence seats none -> {"counting": 2}',
+        "runs 1 -> 3",
     ):
         assert expected in detail, detail
+
+
+def test_a_store_synced_before_runs_was_recorded_is_not_shown_as_changed(
+    home: Path, runtime: Runtime
+):
+    """Settings stored by a borough that did not record ``runs`` mean one run per fire."""
+    Operator(runtime, actor="user:setup").sync()
+    service = SchedulerService(runtime)
+    service.store.start()
+    try:
+        job = service.store.jobs()["tick"]
+        settings = {k: v for k, v in job.kwargs["settings"].items() if k != "runs"}
+        service.store.scheduler.modify_job("tick", kwargs={**job.kwargs, "settings": settings})
+    finally:
+        service.store.shutdown()
+        service.engine.dispose()
+    assert Operator(runtime, actor="user:olivia").plan().changed == []
 
 
 def test_a_bot_config_edit_shows_in_sync_and_reaches_the_scheduler_without_a_restart(
