@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from borough.observe import RunObserver
     from borough.runtime import Runtime
 
-BATCH = 100
+BATCH = 500  #: rows per ledger transaction (one group of audit records, one fsync)
 
 
 def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
@@ -47,15 +47,14 @@ def ingest_items(
 ) -> None:
     """Record items in batches; rows read before an input error stay recorded.
 
-    Each batch is inserted, the records of its new rows written (fsynced), then committed:
-    no item is ever in the ledger without its ``item.ingested`` record.
+    Each batch is inserted, the records of its new rows written and made durable together
+    (one group: one fsync, one signed head), then committed: no item is ever in the ledger
+    without its ``item.ingested`` record.
     """
 
     def record(batch: list[tuple[NewItem, ItemRecord, Ingested]]) -> None:
-        for new, stored, outcome in batch:
-            if outcome is Ingested.KNOWN:
-                continue
-            trail.emit(
+        fields = [
+            trail.fields(
                 "item.ingested" if outcome is Ingested.NEW else "item.corrected",
                 outcome="failed" if stored.state is ItemState.FAILED else "pending",
                 item=stored.key_token,
@@ -64,6 +63,15 @@ def ingest_items(
                 subjects=new.subjects,
                 detail={"source": stored.source, "ledger_id": stored.id},
             )
+            for new, stored, outcome in batch
+            if outcome is not Ingested.KNOWN
+        ]
+        known = len(batch) - len(fields)
+        trail.emit_many(
+            fields,
+            summary=f"item.ingested {len(fields)} items"
+            + (f" ({known} already recorded)" if known else ""),
+        )
 
     for batch in _batches(items):
         described = [describe(runtime, bot, item) for item in batch]

@@ -9,12 +9,14 @@ loguru by :func:`route_stdlib`, so their records reach the same redacting sinks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from loguru import logger
 
@@ -43,13 +45,18 @@ class RedactingStream:
 
 
 class RunLogSink:
-    """``logs/runs/<run_id>.log`` per run; ``logs/borough.log`` for the rest."""
+    """``logs/runs/<run_id>.log`` per run; ``logs/borough.log`` for the rest.
+
+    The file last written stays open (a run writes thousands of lines to one file); it is
+    opened again when another file is due or when it was removed or replaced meanwhile.
+    """
 
     def __init__(self, logs: Path, redactor: Redactor) -> None:
         self._folder = logs / "runs"
         self._general = logs / GENERAL_LOG
         self._redactor = redactor
         self._lock = threading.Lock()
+        self._handle: tuple[Path, int, TextIO] | None = None
         self.failed = False
         filemodes.make_folder(self._folder)
 
@@ -60,12 +67,36 @@ class RunLogSink:
         text = self._redactor.redact(str(message))
         with self._lock:
             try:
-                with filemodes.open_private(target, "a", encoding="utf-8") as handle:
-                    handle.write(text)
+                handle = self._open(target)
+                handle.write(text)
+                handle.flush()
             except OSError as exc:  # a full disk: say so once, never a traceback per line
+                self.stop()
                 if not self.failed:
                     self.failed = True
                     sys.stderr.write(f"warning: cannot write the log {target}: {exc.strerror}\n")
+
+    def _open(self, target: Path) -> TextIO:
+        if self._handle is not None:
+            path, inode, handle = self._handle
+            if path == target:
+                try:
+                    if os.stat(target).st_ino == inode:
+                        return handle
+                except FileNotFoundError:
+                    pass
+            self.stop()
+        handle = cast(TextIO, filemodes.open_private(target, "a", encoding="utf-8"))
+        self._handle = (target, os.fstat(handle.fileno()).st_ino, handle)
+        return handle
+
+    def stop(self) -> None:
+        """Close the open log file (loguru calls this when the sink is removed)."""
+        if self._handle is not None:
+            handle = self._handle[2]
+            self._handle = None
+            with contextlib.suppress(OSError):
+                handle.close()
 
 
 def configure(

@@ -34,6 +34,7 @@ _ENCODED = re.compile(
     re.IGNORECASE,
 )
 _QUICK = ("&", "%", "\\", "<")
+ESCAPE_MARKS = _QUICK  #: text without any of these has no escapes to look through
 
 
 def _accentless_table() -> dict[int, str]:

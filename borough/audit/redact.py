@@ -2,6 +2,12 @@
 
 Everything that leaves the process as text (audit free-text fields, run logs, console, error
 reasons in the ledger) passes through :meth:`Redactor.redact` first.
+
+Most of an audit record's text repeats from record to record (host, bot, action, outcome,
+actor, step, target, categories), so :class:`Redactor` remembers short texts it has
+redacted. A remembered result is used only while it is still right: a value registered since
+(a person's name read from the next item) is looked for in the text's skeleton first, and
+a new identifier format, pattern or tokenizer forgets everything.
 """
 
 from __future__ import annotations
@@ -11,7 +17,13 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from borough.audit.literals import LiteralIndex, skeleton, sub_decoded
+from borough.audit.literals import (
+    ESCAPE_MARKS,
+    MIN_SKELETON,
+    LiteralIndex,
+    skeleton,
+    sub_decoded,
+)
 
 #: (label, pattern) in the order they are applied; bank details before phone numbers.
 UK_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -31,7 +43,69 @@ UK_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+
+def _inline(pattern: str) -> str:
+    """``pattern`` as a group usable inside an alternation (a leading ``(?i)`` scoped)."""
+    if pattern.startswith("(?i)"):
+        return f"(?i:{pattern[4:]})"
+    return f"(?:{pattern})"
+
+
+#: Any UK pattern anywhere: text it does not match needs none of them (no pattern
+#: matches, so none replaces anything that could make a later one match).
+_ANY_UK = re.compile("|".join(_inline(pattern) for _, pattern in UK_PATTERNS))
+
 _MIN_SECRET = 3
+_MEMO_TEXT = 256  #: longer texts (error messages, page text) are redacted every time
+_MEMO_SIZE = 4096  #: remembered texts (all forgotten at once when full)
+_RECHECK = 64  #: a text remembered this many registrations ago is redacted again
+
+
+class _Memo:
+    """Short texts and their redaction, each with the registrations it has seen."""
+
+    def __init__(self) -> None:
+        self.generation = 0  #: registrations so far
+        self._results: dict[str, tuple[int, str, str | None]] = {}
+        self._added: list[str] = []  #: skeletons of the last registrations, oldest first
+        self._base = 0  #: the generation before ``_added[0]``
+
+    def get(self, text: str) -> str | None:
+        found = self._results.get(text)
+        if found is None:
+            return None
+        seen, result, key = found
+        if seen == self.generation:
+            return result
+        if seen < self._base or self.generation - seen > _RECHECK:
+            return None
+        key = skeleton(text) if key is None else key
+        if any(added in key for added in self._added[seen - self._base :]):
+            return None  # a value registered since may be in it: redact it again
+        self._results[text] = (self.generation, result, key)
+        return result
+
+    def put(self, text: str, result: str, seen: int) -> None:
+        if len(self._results) >= _MEMO_SIZE:
+            self._results.clear()
+        self._results[text] = (seen, result, None)
+
+    def registered(self, key: str) -> None:
+        """A value with skeleton ``key`` was registered (one too short to look for: forget)."""
+        self.generation += 1
+        if len(key) < MIN_SKELETON:
+            self.forget()
+            return
+        self._added.append(key)
+        if len(self._added) > 2 * _RECHECK:
+            del self._added[:_RECHECK]
+            self._base += _RECHECK
+
+    def forget(self) -> None:
+        self.generation += 1  # a result computed before, put after, is never trusted
+        self._results.clear()
+        self._added.clear()
+        self._base = self.generation
 
 
 class Redactor:
@@ -50,22 +124,27 @@ class Redactor:
         *,
         tokenize: Callable[[str], str] | None = None,
     ) -> None:
-        self._patterns = [(label, re.compile(p)) for label, p in UK_PATTERNS]
-        self._patterns += [("REDACTED", re.compile(p)) for p in extra_patterns]
+        self._uk = [(label, re.compile(p)) for label, p in UK_PATTERNS]
+        self._extra = [("REDACTED", re.compile(p)) for p in extra_patterns]
         self._identifiers: list[tuple[str, re.Pattern[str]]] = []
         self._tokenize = tokenize
         self._literals = LiteralIndex()
+        self._memo = _Memo()
         self._lock = threading.Lock()
 
     def set_tokenizer(self, tokenize: Callable[[str], str]) -> None:
-        self._tokenize = tokenize
+        with self._lock:
+            self._tokenize = tokenize
+            self._memo.forget()
 
     def add_secret(self, value: str) -> None:
         """Never show ``value`` (nor any line of it) in clear again."""
         with self._lock:
             for part in {value.strip(), *(line.strip() for line in value.splitlines())}:
                 if len(part) >= _MIN_SECRET:
-                    self._literals.add(part, "[SECRET]")
+                    key = skeleton(part)
+                    self._literals.add(part, "[SECRET]", key=key)
+                    self._memo.registered(key)
 
     def add_personal(self, value: str, category: str = "PII") -> None:
         """Show ``value`` as its token (``[name:p_...]``) wherever it appears."""
@@ -80,6 +159,7 @@ class Redactor:
         label = f"[{category}:{token}]" if token else f"[{category}]"
         with self._lock:
             self._literals.add(value, label, key=key)
+            self._memo.registered(key)
 
     def keep_out(self, value: str, *, secret: bool = False) -> None:
         """A value a connector typed into an app (or a session cookie): a secret, or
@@ -96,18 +176,31 @@ class Redactor:
         compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
         with self._lock:
             self._identifiers.append((label, compiled))
+            self._memo.forget()
 
     def redact(self, text: str) -> str:
         if not text:
             return text
+        remember = len(text) <= _MEMO_TEXT
         with self._lock:
-            text = self._literals.replace(text)
+            if remember:
+                known = self._memo.get(text)
+                if known is not None:
+                    return known
+            seen = self._memo.generation
+            result = self._literals.replace(text)
             identifiers = list(self._identifiers)
         for label, pattern in identifiers:
-            text = sub_decoded(pattern, partial(self._identifier_label, label), text)
-        for label, pattern in self._patterns:
-            text = sub_decoded(pattern, f"[{label}]", text)
-        return text
+            result = sub_decoded(pattern, partial(self._identifier_label, label), result)
+        plain = not any(mark in result for mark in ESCAPE_MARKS)
+        patterns = self._extra if plain and not _ANY_UK.search(result) else self._uk + self._extra
+        for label, pattern in patterns:
+            result = sub_decoded(pattern, f"[{label}]", result)
+        if remember:
+            with self._lock:
+                if seen >= self._memo.generation - _RECHECK:
+                    self._memo.put(text, result, seen)
+        return result
 
     def _identifier_label(self, label: str, found: re.Match[str]) -> str:
         token = self._tokenize(found.group(0)) if self._tokenize else ""

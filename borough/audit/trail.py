@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,6 +45,11 @@ class AuditTrail:
         """A trail whose records also carry ``context`` (run_id, bot, bot_version, actor)."""
         return replace(self, context={**self.context, **context})
 
+    def group(self) -> AbstractContextManager[ChainSink]:
+        """Records emitted inside are made durable together at its end (one fsync, one
+        signed head): use it only where nothing a record gates happens before the end."""
+        return self.sink.group()
+
     def emit(
         self,
         action: str,
@@ -60,20 +66,19 @@ class AuditTrail:
         evidence: Iterable[Mapping[str, str]] = (),
     ) -> int:
         """Write one record durably and return its sequence number."""
-        fields: dict[str, Any] = {
-            **self.context,
-            "action": action,
-            "outcome": outcome,
-            "item": item,
-            "attempt": attempt,
-            "step": step,
-            "target": target,
-            "error": error,
-            "data_categories": sorted(set(data_categories)),
-            "subjects": sorted(set(subjects)),
-            "detail": dict(detail) if detail else None,
-            "evidence": [dict(e) for e in evidence],
-        }
+        fields = self.fields(
+            action,
+            outcome=outcome,
+            item=item,
+            attempt=attempt,
+            step=step,
+            target=target,
+            error=error,
+            data_categories=data_categories,
+            subjects=subjects,
+            detail=detail,
+            evidence=evidence,
+        )
         before = self.sink.written
         parts = [action, outcome]
         if item:
@@ -89,6 +94,49 @@ class AuditTrail:
                 "configure logging with borough.logconfig.configure() before running bots"
             )
         return self.sink.last_seq
+
+    def fields(
+        self,
+        action: str,
+        *,
+        outcome: str = "ok",
+        item: str | None = None,
+        attempt: int | None = None,
+        step: str | None = None,
+        target: str | None = None,
+        error: str | None = None,
+        data_categories: Iterable[str] = (),
+        subjects: Iterable[str] = (),
+        detail: Mapping[str, Any] | None = None,
+        evidence: Iterable[Mapping[str, str]] = (),
+    ) -> dict[str, Any]:
+        """A record's fields with this trail's context (what :meth:`emit` writes)."""
+        return {
+            **self.context,
+            "action": action,
+            "outcome": outcome,
+            "item": item,
+            "attempt": attempt,
+            "step": step,
+            "target": target,
+            "error": error,
+            "data_categories": sorted(set(data_categories)),
+            "subjects": sorted(set(subjects)),
+            "detail": dict(detail) if detail else None,
+            "evidence": [dict(e) for e in evidence],
+        }
+
+    def emit_many(self, records: list[dict[str, Any]], *, summary: str) -> list[int]:
+        """Write ``records`` (from :meth:`fields`) durably together: one group (one fsync,
+        one signed head), checkpoints as usual; the logs get one ``summary`` line, not a
+        line a record. For callers with a natural batch (ingest), nothing of which may
+        depend on one record before the group ends."""
+        if not records:
+            return []
+        with self.sink.group():
+            seqs = [self.sink.append(dict(fields))["seq"] for fields in records]
+        logger.bind(action=records[0]["action"]).info(summary)
+        return seqs
 
     def checkpoint(self, reason: str) -> int:
         """Sign the chain head now (run end, retention purge)."""

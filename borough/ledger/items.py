@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, func, or_, select, update
 
 from borough.errors import LeaseLostError, LedgerError
 from borough.ledger import txn
@@ -34,6 +34,14 @@ from borough.ledger.times import utcnow
 
 #: Writes the audit record of a change inside its transaction (see the module docstring).
 Audit = Callable[[], object]
+
+#: Rows per multi-row insert (bound parameters stay far below SQLite's limit).
+_INGEST_CHUNK = 500
+
+
+def _chunks(rows: list[NewItem], size: int) -> Iterable[list[NewItem]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 class Ingested(enum.Enum):
@@ -76,20 +84,65 @@ class ItemQueue(ItemReader):
         ``audit`` gets every (new item, record, outcome) of the batch inside the transaction.
         """
         now = utcnow()
+        batch = list(batch)
+        if not batch:
+            return []
         result: list[tuple[NewItem, ItemRecord, Ingested]] = []
         with self._engine.begin() as conn:
-            for new in batch:
-                record, outcome = self._ingest_one(conn, bot, run_id, new, now)
-                result.append((new, record, outcome))
+            for chunk in _chunks(batch, _INGEST_CHUNK):
+                result += self._ingest_chunk(conn, bot, run_id, chunk, now)
             if audit is not None:
                 txn.record_in(conn, audit, result)
         return [(record, outcome) for _, record, outcome in result]
 
-    def _ingest_one(
-        self, conn: Connection, bot: str, run_id: str, new: NewItem, now: datetime
-    ) -> tuple[ItemRecord, Ingested]:
+    def _ingest_chunk(
+        self, conn: Connection, bot: str, run_id: str, batch: list[NewItem], now: datetime
+    ) -> list[tuple[NewItem, ItemRecord, Ingested]]:
+        """One multi-row insert of the rows whose keys are new, one select of them all."""
+        firsts: dict[str, NewItem] = {}
+        for new in batch:
+            firsts.setdefault(new.key_token, new)
+        rows = [
+            {
+                "bot": bot,
+                "key_token": new.key_token,
+                "attempt": 0,
+                "fence": 0,
+                "first_run": run_id,
+                "created_at": now,
+                **self._ingest_values(new, run_id, now),
+            }
+            for new in firsts.values()
+        ]
+        stmt = (
+            self._insert(items)
+            .on_conflict_do_nothing(index_elements=["bot", "key_token"])
+            .returning(items.c.key_token)
+        )
+        inserted = {row.key_token for row in conn.execute(stmt, rows)}
+        stored = {
+            row.key_token: row
+            for row in conn.execute(
+                select(items).where(items.c.bot == bot, items.c.key_token.in_(list(firsts)))
+            )
+        }
+        result: list[tuple[NewItem, ItemRecord, Ingested]] = []
+        for new in batch:
+            row = stored[new.key_token]
+            if new.key_token in inserted and firsts[new.key_token] is new:
+                outcome = Ingested.NEW
+            elif row.invalid and row.digest != new.digest:
+                row = self._correct(conn, bot, run_id, new, row=row, now=now)
+                stored[new.key_token] = row
+                outcome = Ingested.CORRECTED
+            else:
+                outcome = Ingested.KNOWN
+            result.append((new, self._to_item(row, unseal=False), outcome))
+        return result
+
+    def _ingest_values(self, new: NewItem, run_id: str, now: datetime) -> dict[str, Any]:
         state = ItemState.FAILED if new.invalid_reason else ItemState.PENDING
-        values = {
+        return {
             "state": state.value,
             "error": new.invalid_reason,
             "invalid": new.invalid_reason is not None,
@@ -101,33 +154,18 @@ class ItemQueue(ItemReader):
             "last_run": run_id,
             "updated_at": now,
         }
-        stmt = (
-            self._insert(items)
-            .values(
-                bot=bot,
-                key_token=new.key_token,
-                attempt=0,
-                fence=0,
-                first_run=run_id,
-                created_at=now,
-                **values,
-            )
-            .on_conflict_do_nothing(index_elements=["bot", "key_token"])
-            .returning(items.c.id)
-        )
-        inserted = conn.execute(stmt).first() is not None
-        outcome = Ingested.NEW if inserted else Ingested.KNOWN
+
+    def _correct(
+        self, conn: Connection, bot: str, run_id: str, new: NewItem, *, row: Row[Any], now: datetime
+    ) -> Row[Any]:
+        """A corrected row replaces its invalid item (fenced: the item may not move meanwhile)."""
         where = (items.c.bot == bot, items.c.key_token == new.key_token)
-        row = conn.execute(select(items).where(*where)).one()
-        if outcome is Ingested.KNOWN and row.invalid and row.digest != new.digest:
-            conn.execute(
-                update(items)
-                .where(*where, items.c.fence == row.fence)
-                .values(fence=row.fence + 1, attempt=0, **values)
-            )
-            row = conn.execute(select(items).where(*where)).one()
-            outcome = Ingested.CORRECTED
-        return self._to_item(row, unseal=False), outcome
+        conn.execute(
+            update(items)
+            .where(*where, items.c.fence == row.fence)
+            .values(fence=row.fence + 1, attempt=0, **self._ingest_values(new, run_id, now))
+        )
+        return conn.execute(select(items).where(*where)).one()
 
     # -- claims ------------------------------------------------------------------------
     def claim_next(self, bot: str, run_id: str, *, lease: RunLease | None = None) -> Claim | None:

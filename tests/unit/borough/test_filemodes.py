@@ -93,3 +93,29 @@ def test_run_logs_are_private_and_a_full_disk_warns_once(tmp_path: Path, capsys)
         logger.remove(handler)
     err = capsys.readouterr().err
     assert err.count("warning: cannot write the log") == 1 and "Traceback" not in err
+
+
+def test_a_run_log_removed_or_replaced_while_open_is_written_again(tmp_path: Path):
+    """The run log stays open between lines; a purge (or an operator moving it away) must
+    not send the next lines into a file nobody can read."""
+    from loguru import logger
+
+    from borough.logconfig import RunLogSink
+
+    sink = RunLogSink(tmp_path / "logs", Redactor())
+    handler = logger.add(sink, format="{message}")
+    run_log = tmp_path / "logs/runs/20261123-090000-abcdef.log"
+    run = logger.bind(run_id="20261123-090000-abcdef")
+    try:
+        run.info("one")
+        run_log.unlink()
+        run.info("two")
+        run_log.rename(tmp_path / "kept.log")
+        run_log.write_text("")
+        run.info("three")
+        logger.info("general")
+        run.info("four")
+    finally:
+        logger.remove(handler)
+    assert run_log.read_text() == "three\nfour\n" and mode(run_log) == 0o600
+    assert (tmp_path / "kept.log").read_text() == "two\n"

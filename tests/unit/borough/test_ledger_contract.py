@@ -24,6 +24,32 @@ def test_ingest_is_idempotent_by_key(ledger: Ledger):
     assert len(ledger.items.list(bot="bot")) == 3
 
 
+def test_a_large_batch_keeps_each_rows_outcome_in_order(ledger: Ledger):
+    """Ingest inserts many rows at once: every row still gets its own outcome, in input
+    order, across chunks; a key twice in one batch is new once; a corrected invalid row
+    replaces its item and an unchanged one is known."""
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new("bad", invalid="row 2: Amount"), new("old")])
+    batch = [new(str(i)) for i in range(1_200)]
+    batch[10] = new("5")  # again, in the same chunk
+    batch[700] = new("3")  # again, in the next chunk
+    batch[900] = new("old")
+    batch[901] = new("bad")  # the corrected row
+    batch[902] = new("bad")  # the same correction again: known now
+    result = ledger.items.ingest("bot", run.id, batch)
+    outcomes = [outcome.value for _, outcome in result]
+    expected = ["new"] * 1_200
+    expected[10] = expected[700] = expected[900] = expected[902] = "known"
+    expected[901] = "corrected"
+    assert outcomes == expected
+    assert [record.key_token for record, _ in result] == [n.key_token for n in batch]
+    assert result[10][0].id == result[5][0].id and result[700][0].id == result[3][0].id
+    corrected = result[901][0]
+    assert corrected.state is ItemState.PENDING and corrected.error is None
+    assert result[902][0].state is ItemState.PENDING
+    assert sum(ledger.items.count_by_state(bot="bot").values()) == 1_195 + 2
+
+
 def test_payload_is_sealed_at_rest(ledger: Ledger):
     run = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", run.id, [new("a")])

@@ -181,3 +181,44 @@ def test_registering_many_values_sharing_a_first_word_stays_linear():
     text = "Flat 39999, 39999 Long Street, Barchester and Flat 7, 7 LONG STREET, BARCHESTER"
     assert redactor.redact(text) == "[address] and [address]"
     assert redactor.redact("Flat 40000, 40000 Long Street") == "Flat 40000, 40000 Long Street"
+
+
+def test_text_redacted_before_a_value_was_registered_is_redacted_again_after():
+    """Redaction remembers the texts it has seen (most of a record's fields repeat); a value
+    registered later must still be found in a text remembered from before."""
+    tokens = Tokenizer(b"k" * 32)
+    redactor = Redactor(tokenize=tokens)
+    texts = [
+        "lookup Zoe O'Brien",
+        "Zo&euml; O&#x27;Brien at 12 Mill Lane",
+        "Zo%C3%AB+O%27Brien",
+        "step: zoe o'brien; account CT4000132; code x-q",
+    ]
+    for _ in range(2):  # remembered now
+        assert [redactor.redact(text) for text in texts] == texts
+    for i in range(100):  # many registrations since: the memory is checked, not trusted
+        redactor.add_personal(f"Person{i} Surname{i}", "name")
+    assert [redactor.redact(text) for text in texts] == texts
+    redactor.add_personal("Zoë O'Brien", "name")
+    name = "Zoë O'Brien"
+    token = f"[name:{tokens.token(name)}]"
+    assert redactor.redact(texts[0]) == f"lookup {token}"
+    assert redactor.redact(texts[1]) == f"{token} at 12 Mill Lane"
+    assert redactor.redact(texts[2]) == token
+    redactor.add_secret("Mill Lane")
+    assert redactor.redact(texts[1]) == f"{token} at 12 [SECRET]"
+    redactor.add_identifier("council_tax_account", r"\bCT\d{7}\b")
+    assert f"[council_tax_account:{tokens.token('CT4000132')}]" in redactor.redact(texts[3])
+    redactor.add_personal("x-q", "name")  # too short for a skeleton: compared as written
+    assert redactor.redact(texts[3]).endswith(f"code [name:{tokens.token('x-q')}]")
+
+
+def test_a_remembered_text_is_found_again_after_many_registrations():
+    redactor = Redactor()
+    assert redactor.redact("worked by Ada Lovelace") == "worked by Ada Lovelace"
+    for i in range(1_000):
+        redactor.add_personal(f"Flat {i}, Long Street", "address")
+    redactor.add_personal("Ada Lovelace", "name")
+    for i in range(1_000):
+        redactor.add_personal(f"Flat {i}, Short Street", "address")
+    assert redactor.redact("worked by Ada Lovelace") == "worked by [name]"

@@ -1,0 +1,134 @@
+"""Ingest and a no-op bot against raw SQLite, in the same run.
+
+Run on demand (not a test)::
+
+    .venv/bin/python benchmarks/ingest.py [--rows 100000] [--noop 3000] [--dir PATH]
+
+* **borough ingest**: a real installation, the counting bot reading ``--rows`` CSV rows
+  (key token, personal values registered and tokenised, payload sealed, one
+  ``item.ingested`` record per row, durable before its batch commits), ``run_bot`` with
+  ``limit=0`` so no item is worked: the run's whole wall time;
+* **pandas + executemany**: ``pandas.read_csv`` of the same file, then one ``executemany``
+  of the same columns into a fresh SQLite table, committed once (the issue's baseline), and
+  again with a commit every 500 rows;
+* **no-op bot**: ``--noop`` items worked by a bot whose ``process`` does nothing (claim,
+  intent durable before ``process``, done durable before its commit): items/s, against
+  the same ledger writes as raw SQLite statements without fsync.
+
+Targets (issue 20): 100,000 rows < 10 s and within 3x of pandas + executemany; a no-op bot
+>= 5,000 items/s durable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def borough_ingest(root: Path, rows: int) -> tuple[float, Path]:
+    from borough.runner import RunRequest, run_bot
+    from borough.testing import runtime_in
+    from tests.support.installs import counting_home, people
+
+    home = counting_home(root / "ingest", people(rows), settings={})
+    with runtime_in(home) as runtime:
+        started = time.perf_counter()
+        run = run_bot(runtime, RunRequest("counting-bot", limit=0))
+        seconds = time.perf_counter() - started
+    assert run.counts.ingested == rows, run
+    return seconds, home / "input" / "people.csv"
+
+
+def pandas_executemany(csv_path: Path, where: Path, *, every: int | None) -> float:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    conn = sqlite3.connect(where / f"raw-{every}.sqlite")
+    conn.execute("CREATE TABLE items (ref TEXT PRIMARY KEY, name TEXT, email TEXT, amount TEXT)")
+    values = list(frame.itertuples(index=False, name=None))
+    step = every or len(values)
+    for start in range(0, len(values), step):
+        conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?)", values[start : start + step])
+        conn.commit()
+    conn.close()
+    return time.perf_counter() - started
+
+
+def noop_rate(root: Path, count: int) -> float:
+    from borough.runner import RunRequest, run_bot
+    from borough.testing import runtime_in
+    from tests.support import bots
+    from tests.support.installs import counting_home, people
+
+    def nothing(self: Any, ctx: Any, item: Any) -> None:
+        return None
+
+    bots.CountingBot.process = nothing  # type: ignore[method-assign]
+    home = counting_home(root / "noop", people(count), settings={})
+    with runtime_in(home) as runtime:
+        run_bot(runtime, RunRequest("counting-bot", limit=0))  # ingest first, not timed
+        started = time.perf_counter()
+        run = run_bot(runtime, RunRequest("counting-bot"))
+        seconds = time.perf_counter() - started
+    assert run.counts.done == count, run.counts
+    return count / seconds
+
+
+def raw_item_writes(where: Path, count: int) -> float:
+    """The no-op bot's ledger writes (claim, intent, done) as plain SQLite, no fsync."""
+    conn = sqlite3.connect(where / "raw-items.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, state TEXT, fence INTEGER)")
+    conn.executemany("INSERT INTO items VALUES (?, 'pending', 0)", [(i,) for i in range(count)])
+    started = time.perf_counter()
+    for i in range(count):
+        for state in ("claimed", "in_flight", "done"):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE items SET state = ?, fence = fence + 1 WHERE id = ?", (state, i))
+            conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return count / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--noop", type=int, default=3_000)
+    parser.add_argument("--dir", type=Path, default=None, help="where to write")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        root = Path(tmp)
+        seconds, csv_path = borough_ingest(root, args.rows)
+        once = pandas_executemany(csv_path, root, every=None)
+        batched = pandas_executemany(csv_path, root, every=500)
+        print(f"ingest of {args.rows:,} CSV rows ({root}):")
+        print(f"  borough                        {seconds:7.2f} s")
+        print(f"  pandas + executemany           {once:7.2f} s   borough {seconds / once:5.1f} x")
+        print(
+            f"  pandas + executemany, 500/txn  {batched:7.2f} s   "
+            f"borough {seconds / batched:5.1f} x"
+        )
+        if args.noop:
+            rate = noop_rate(root, args.noop)
+            raw = raw_item_writes(root, args.noop)
+            print(f"no-op bot, {args.noop:,} items:")
+            print(f"  borough (durable)              {rate:7.0f} items/s")
+            print(
+                f"  raw SQLite, same writes, no fsync {raw:7.0f} items/s   "
+                f"borough {rate / raw:5.2f} x"
+            )
+
+
+if __name__ == "__main__":
+    main()
