@@ -29,9 +29,10 @@ class LedgerView:
         self.ledger.close()
 
 
-def open_view(config: Config | None = None) -> LedgerView:
-    """The installation's config and ledger, read-only; no passphrase needed."""
+def open_view(config: Config | None = None, *, read_only: bool = True) -> LedgerView:
+    """The installation's config and ledger; no passphrase needed. ``read_only`` (the
+    default): its reads never queue behind a run's write transaction; ``audit verify`` asks
+    for writes, as it may bring the derived audit index up to date."""
     config = config or load_config()
     config.paths.ensure()  # private folders, as any opening does (an older install tightened)
-    # read_only: its reads never queue behind a run's write transaction
-    return LedgerView(config, open_ledger(config.ledger_url, LockedSealer(), read_only=True))
+    return LedgerView(config, open_ledger(config.ledger_url, LockedSealer(), read_only=read_only))

@@ -22,6 +22,7 @@ from borough.audit.indexrows import Filters, IndexStore
 from borough.host import host_name
 
 if TYPE_CHECKING:
+    from borough.audit.check import Installation
     from borough.runtime import Runtime
 
 COUNT_CAP = 10_000  #: pages count matches up to this, then say "more than"
@@ -122,7 +123,7 @@ def range_filters(since: datetime | None, until: datetime | None, *, trail: str 
     return replace(Filters(), since=record_ts(since), until=record_ts(until), trail=trail)
 
 
-def trail_folders(runtime: Runtime) -> TrailFolders:
+def trail_folders(runtime: Installation) -> TrailFolders:
     configured = {host: Path(path) for host, path in runtime.config.settings.audit.trails.items()}
     return TrailFolders(
         host_name(),

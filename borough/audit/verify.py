@@ -47,6 +47,8 @@ class Verdict:
     segments: int = 0  #: closed segment files walked
     checked: int = 0  #: records walked by this verification (all of them unless incremental)
     trail: str | None = None  #: the writer (host) whose trail this is, when known
+    registered_key: bool = False  #: proven with the key registered in the ledger, no unlock
+    details: list[str] = field(default_factory=list)  #: shown with ``--verbose`` only
 
 
 def as_keys(keys: AuditKeys | Ed25519PublicKey) -> AuditKeys:

@@ -186,16 +186,18 @@ def opened_runtime(
 
 
 @contextmanager
-def opened_view() -> Iterator[LedgerView]:
+def opened_view(
+    *, read_only: bool = True, console_level: str | None = "WARNING"
+) -> Iterator[LedgerView]:
     """Config and ledger for a read-only command: no secret store, so no passphrase and
     no Argon2 unlock (a command that shows decrypted data uses :func:`opened_runtime`)."""
     from borough import logconfig
     from borough.view import open_view
 
     with errors_reported():
-        view = open_view()
+        view = open_view(read_only=read_only)
         try:
-            logconfig.configure(None, console_level="WARNING")
+            logconfig.configure(None, console_level=console_level)
             yield view
         finally:
             logconfig.reset()

@@ -19,6 +19,7 @@ from borough.cli._common import (
     flag,
     noun_app,
     opened_runtime,
+    opened_view,
 )
 from borough.cli.exitcodes import ExitCode
 
@@ -65,12 +66,18 @@ def verify(
         typer.Option(
             "--full",
             help="walk every record (on both cores) instead of only those after the last "
-            "point verified",
+            "point verified, with the installation's key (every record's MAC)",
         ),
+    ] = False,
+    verbose: Annotated[
+        bool, flag("--verbose", "-v", help="say how each trail was proven and what was kept")
     ] = False,
 ) -> None:
     """Check every record, link, MAC, signature, anchor and the index; name the first record
     that is not as written, on this machine's trail and every other one readable here.
+
+    Without --full, a trail that ends at its signed head is proven by the head's signature
+    with the key registered in the ledger, and the secret store is not unlocked.
 
     Exit code 0: intact; 4: tampering or damage found; 3: verification could not run.
     """
@@ -96,7 +103,7 @@ def verify(
     except OSError as exc:
         fail(f"cannot read the audit trail: {exc}", ExitCode.ERROR)
     for verdict in verdicts:
-        _print_verdict(verdict, named=len(verdicts) > 1)
+        _print_verdict(verdict, named=len(verdicts) > 1, verbose=verbose)
     audit_reading.notes(notes)
     if any(not v.ok for v in verdicts):
         raise typer.Exit(ExitCode.TAMPERED)
@@ -120,8 +127,15 @@ def _require_installation() -> None:
 
 
 def _verify_with_store(external: list[Anchor], full: bool) -> tuple[list[Verdict], list[str]]:
-    from borough.audit.check import verify_estate
+    """Without unlocking the secret store when the signed head proves this machine's trail
+    (:func:`borough.audit.check.verify_estate_signed`); with it otherwise, or for --full."""
+    from borough.audit.check import verify_estate, verify_estate_signed
 
+    if not full:
+        with opened_view(read_only=False, console_level=None) as view:
+            signed = verify_estate_signed(view, external=external)
+        if signed is not None:
+            return signed
     with opened_runtime(console_level=None) as runtime:
         return verify_estate(runtime, external=external, full=full)
 
@@ -193,20 +207,22 @@ def _verify_files(files: list[Path], public_key: Path | None) -> list[Verdict]:
         return verdicts
 
 
-def _print_verdict(verdict: Verdict, *, named: bool = False) -> None:
+def _print_verdict(verdict: Verdict, *, named: bool = False, verbose: bool = False) -> None:
     from borough.audit.verify import first_problem_text
 
     who = f"{verdict.trail}: " if named and verdict.trail else ""
     if verdict.ok:
         held = f"; held against {verdict.anchors} anchor(s)" if verdict.anchors else ""
         macs = "every record's MAC checked" if verdict.macs_checked else "public key only"
+        if verdict.registered_key:
+            macs = "signed head checked with the key registered in the ledger (no unlock)"
         segments = f" in {verdict.segments + 1} files" if verdict.segments else ""
         console.print(
             f"[green]OK[/] {who}{verdict.records} records{segments} (seq {verdict.first_seq}-"
             f"{verdict.last_seq}), {verdict.checkpoints} signed checkpoints, signed through "
             f"record {verdict.signed_through}; {macs}{held}"
         )
-        for warning in verdict.warnings:
+        for warning in verdict.warnings + (verdict.details if verbose else []):
             console.print(f"[yellow]note:[/] {escape(warning)}", soft_wrap=True)
         return
     problem = verdict.problem
