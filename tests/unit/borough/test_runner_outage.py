@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, text
 
 from borough import run_outage
 from borough.errors import LedgerUnreachableError
+from borough.ingest import BATCH
 from borough.item_worker import RunCancelled
 from borough.ledger import ItemState, RunStatus, txn
 from borough.runner import RunRequest, run_bot
@@ -21,7 +22,7 @@ from borough.testing import counted_writes, runtime_in
 from tests.support.installs import counting_home, people
 from tests.support.reliability import audit_records
 
-ROWS = 250  # three ingest batches
+ROWS = BATCH + 50  # two ingest batches (the counting bot takes amounts up to 1,000)
 
 
 class Outage:
