@@ -44,7 +44,9 @@ def test_three_runners_share_one_input_exactly_once_while_machines_are_killed(
     tmp_path: Path, postgres_url: str
 ):
     rng = random.Random(os.environ.get("BOROUGH_SCALEOUT_SEED", "15"))
-    with cluster(tmp_path, postgres_url, items=ITEMS, schedule={"runs": 3}) as made:
+    # items take a little time each, so the work outlasts the kills it must survive
+    paced = {"items": ITEMS, "seconds_per_item": 0.1, "schedule": {"runs": 3}}
+    with cluster(tmp_path, postgres_url, **paced) as made:
         made.scheduler("sched-1")
         runners = [made.runner(f"runner-{n}") for n in (1, 2, 3)]
         queued = made.cli("schedules", "run-now", SCHEDULE)
@@ -52,8 +54,13 @@ def test_three_runners_share_one_input_exactly_once_while_machines_are_killed(
         wait_for(lambda: ledger_state(made.db_url).get("done", 0) > 0, 120, "work to begin")
         kills = 0
         while kills < KILLS and ledger_state(made.db_url).get("done", 0) < ITEMS * 0.9:
-            victim = rng.choice(runners)
             time.sleep(rng.uniform(0.2, 2.5))
+            # a kill lands on a machine that is working: an idle one proves nothing, and a
+            # machine just restarted may not have picked a job up yet
+            working = [runner for runner in runners if runner.busy]
+            if not working:
+                continue
+            victim = rng.choice(working)
             if victim.kill() > 1:  # the worker and at least one run of it
                 kills += 1
             victim.start()  # the machine comes back (same host name, same home)

@@ -84,6 +84,11 @@ class Machine:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def busy(self) -> bool:
+        """Alive and running at least one run (a process below the service)."""
+        return self.alive and self.proc is not None and bool(descendants(self.proc.pid))
+
     def kill(self) -> int:
         """SIGKILL the whole machine: the service and every process it started (its runs
         are in sessions of their own). Returns how many processes were killed."""
