@@ -21,6 +21,7 @@ from scheduler.lock import STANDBY_POLL_SECONDS, TAKEOVER_SECONDS, PostgresLock
 from tests.scaleout.test_runners import assert_exactly_once, finish
 from tests.support.multirunner import (
     SCHEDULE,
+    Cluster,
     CuttableProxy,
     cluster,
     ledger_state,
@@ -91,6 +92,22 @@ def test_the_standby_takes_over_a_killed_scheduler_and_no_fire_runs_twice(
     times = sorted(r["fire_time"] for r in recorded)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert max(gaps) <= 2.5, f"a fire time is missing from the ledger: gaps {gaps}"
+
+
+def wait_settled(made: Cluster, db_url: str) -> None:
+    """Wait for every run to end; the runs left and each machine's log tail if they do not."""
+    try:
+        wait_for(lambda: settled(db_url), 60, "runs to settle")
+    except AssertionError as exc:
+        live = [
+            {k: r[k] for k in ("id", "host", "status", "trigger", "detail")}
+            for r in runs_of(db_url)
+            if r["status"] in (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+        ]
+        logs = "\n".join(f"--- {host}:\n{m.output()}" for host, m in made.machines.items())
+        raise AssertionError(
+            f"{exc}; runs left: {live}; items: {ledger_state(db_url)}\n{logs}"
+        ) from None
 
 
 def fires_recorded_by(home: Path, since: float) -> int:
@@ -170,9 +187,11 @@ def test_a_scheduler_cut_off_postgresql_stands_by_and_no_fire_is_recorded_twice(
             time.sleep(4)  # sched-1 is back on the network for a while
             holder = lock_holder(postgres_url)
             survived = first.alive
-            made.machines["sched-2"].stop()
+            # the standby first: stopped second, it took the lock sched-2 let go and fired a
+            # run it had no time to dispatch before its own stop (left queued for the next)
             first.stop()
-            wait_for(lambda: settled(postgres_url), 60, "runs to settle")
+            made.machines["sched-2"].stop()
+            wait_settled(made, postgres_url)
             recorded = fires(postgres_url)
             late = fires_recorded_by(first.home, since=restored)
             output = first.output()
