@@ -108,14 +108,9 @@ def _row(row: Any) -> EventRow:
 class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        with engine.begin() as conn:
-            migrate.migrate(
-                conn,
-                metadata,
-                key=VERSION_KEY,
-                version=SCHEMA_VERSION,
-                what="trigger events store",
-            )
+        migrate.prepare_tables(
+            engine, metadata, key=VERSION_KEY, version=SCHEMA_VERSION, what="trigger events store"
+        )
 
     @staticmethod
     def take(conn: Connection, trigger: str, kind: str, run_id: str, event: Event) -> None:
