@@ -51,6 +51,16 @@ def open_published(home: Path, password: str) -> DesktopConnector:
     return DesktopConnector(PUBLISHED, settings, services)
 
 
+def signed_in(home: Path, display: str, password: str) -> None:
+    """Start the published client, open its connector (which signs in), close both."""
+    with published_client(home, display):
+        connector = open_published(home, password)
+        try:
+            assert connector.active_title() == "Revenues Client"
+        finally:
+            connector.close()
+
+
 @pytest.fixture
 def masks_counted(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     """Every count of the password box's mask characters the sign-in made."""
@@ -94,12 +104,7 @@ def test_a_password_with_pound_signs_arrives_whole_through_the_published_client(
 ):
     monkeypatch.setenv("REVENUES_SANDBOX_PASSWORD", password)
     home = published_home(tmp_path, casework_rows(1, seed=1), attach=True, password=password)
-    with published_client(home, desktop_display):
-        connector = open_published(home, password)
-        try:
-            assert connector.active_title() == "Revenues Client"
-        finally:
-            connector.close()
+    signed_in(home, desktop_display, password)
     assert masks_counted == [len(password)]
 
 
@@ -111,12 +116,7 @@ def test_a_lost_pound_sign_is_typed_again_and_the_password_never_submitted_short
 ):
     lose_pound_signs(monkeypatch, times=1)
     home = published_home(tmp_path, casework_rows(1, seed=1), attach=True)
-    with published_client(home, desktop_display):
-        connector = open_published(home, SANDBOX_PASSWORD)
-        try:
-            assert connector.active_title() == "Revenues Client"
-        finally:
-            connector.close()
+    signed_in(home, desktop_display, SANDBOX_PASSWORD)
     assert masks_counted == [len(SANDBOX_PASSWORD) - 1, len(SANDBOX_PASSWORD)]
     assert app_events(home)["sign_in_failed"] == 0
 
