@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,12 @@ UNREDACTED = frozenset(
     }
 )
 
+#: The only fields that can carry personal data, so the only ones the writer redacts: text
+#: a bot or a connector supplies (a step's name and target, an error, the detail) and who
+#: acted (an operator's sign-in name). The rest are borough's own codes and names (host,
+#: bot, version, action, outcome, category labels, attempt) or tokens, hashes and times.
+REDACTED = frozenset({"step", "target", "error", "detail", "actor"})
+
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"
 REPAIRED = "audit.repaired"
@@ -93,6 +100,43 @@ def canonical_json(data: Any) -> str:
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+_encode_str = json.encoder.encode_basestring  # what canonical_json does with a str
+
+
+def _member(key: str, value: Any) -> str:
+    """``"key":value`` exactly as :func:`canonical_json` writes it inside an object."""
+    kind = type(value)
+    if kind is str:
+        text = _encode_str(value)
+    elif value is None:
+        text = "null"
+    elif kind is int:
+        text = int.__repr__(value)
+    elif kind is list and all(type(item) is str for item in value):
+        text = "[" + ",".join(map(_encode_str, value)) + "]"
+    else:
+        text = canonical_json(value)
+    return _encode_str(key) + ":" + text
+
+
+def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, str, bytes]:
+    """(hash, MAC, the line) of ``record`` (without ``hash`` and ``mac``), encoded once.
+
+    Byte for byte what ``canonical_json`` of the record with its :func:`record_hash` and
+    ``mac(hash)`` gives, and that hash; each member is encoded once and joined twice (the
+    hashed body, then the line with the two members in their sorted places).
+    """
+    members = {key: _member(key, value) for key, value in record.items() if key not in UNHASHED}
+    keys = sorted(members)
+    body = "{" + ",".join([members[key] for key in keys]) + "}"
+    digest = hashlib.sha256((str(record.get("prev_hash", "")) + body).encode("utf-8")).hexdigest()
+    code = mac(digest)
+    members["hash"] = '"hash":"' + digest + '"'
+    members["mac"] = '"mac":' + _encode_str(code)
+    line = "{" + ",".join([members[key] for key in sorted(members)]) + "}\n"
+    return digest, code, line.encode("utf-8")
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -164,6 +208,18 @@ def parse_line(raw: bytes) -> dict[str, Any]:
             "writes records): it was re-serialised or edited"
         )
     return record
+
+
+def log_text(fields: dict[str, Any]) -> str:
+    """A record's line in the run log and on the console."""
+    parts = [str(fields["action"]), str(fields["outcome"])]
+    if fields.get("item"):
+        parts.append(f"item={fields['item']}")
+    if fields.get("step"):
+        parts.append(f"step={fields['step']}")
+    if fields.get("error"):
+        parts.append(f"error={fields['error']}")
+    return " ".join(parts)
 
 
 def utc_now() -> str:
