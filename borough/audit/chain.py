@@ -458,7 +458,10 @@ class ChainSink:
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.last_ts = record["ts"]
         signed = [r for r, _ in written if r.get("action") in records.SIGNED_ACTIONS]
-        self.index.add(entries, urgent=bool(signed))
+        # Routine checkpoints wait for the next batch of index rows (readers add what the
+        # index lacks from the files first); a run's end, a purge or a repair is sent now.
+        routine = all(r["detail"] == _ROUTINE for r in signed)
+        self.index.add(entries, urgent=not routine)
         # The latest signed point is what the ledger's anchor must vouch for (anchors only
         # grow, and a trail shorter than the latest is refused): a group's earlier
         # checkpoints need none of their own. A restart starts a chain: always anchored.
@@ -545,6 +548,8 @@ def _log_lines(lines: list[tuple[str, str, dict[str, Any]]]) -> None:
         logger.bind(action=action, run_id=first.get("run_id"), redacted=True).log(level, text)
         start = end
 
+
+_ROUTINE = {"reason": "every-n"}  #: the detail of a checkpoint signed every N records
 
 #: What a caller's fields give a record (the writer sets the chain's own fields).
 _GIVEN = tuple(

@@ -121,6 +121,15 @@ def _member(key: str, value: Any) -> str:
     return _encode_str(key) + ":" + text
 
 
+#: Fields whose values repeat from record to record (a run's context, the action, a step):
+#: their encoded members are remembered (bools never are: ``type(True) is not int``).
+_REPEATING = frozenset(
+    {"schema", "host", "run_id", "bot", "bot_version", "actor", "action", "outcome", "attempt"}
+    | {"step", "target", "error"}
+)
+_SEEN: dict[tuple[str, Any], str] = {}
+
+
 def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, str, bytes]:
     """(hash, MAC, the line) of ``record`` (without ``hash`` and ``mac``), encoded once.
 
@@ -128,7 +137,18 @@ def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, 
     ``mac(hash)`` gives, and that hash; each member is encoded once and joined twice (the
     hashed body, then the line with the two members in their sorted places).
     """
-    members = {key: _member(key, value) for key, value in record.items() if key not in UNHASHED}
+    members: dict[str, str] = {}
+    for key, value in record.items():
+        if key in _REPEATING and (value is None or type(value) is str or type(value) is int):
+            text = _SEEN.get((key, value))
+            if text is None:
+                text = _member(key, value)
+                if len(_SEEN) >= 4096:
+                    _SEEN.clear()
+                _SEEN[(key, value)] = text
+            members[key] = text
+        elif key not in UNHASHED:
+            members[key] = _member(key, value)
     keys = sorted(members)
     body = "{" + ",".join([members[key] for key in keys]) + "}"
     digest = hashlib.sha256((str(record.get("prev_hash", "")) + body).encode("utf-8")).hexdigest()
