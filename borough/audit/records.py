@@ -137,8 +137,14 @@ def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, 
     ``mac(hash)`` gives, and that hash; each member is encoded once and joined twice (the
     hashed body, then the line with the two members in their sorted places).
     """
-    members: dict[str, str] = {}
-    for key, value in record.items():
+    names = tuple(record)
+    layout = _LAYOUTS.get(names)
+    if layout is None:
+        layout = _LAYOUTS[names] = _layout(names)
+    order, at_hash, at_mac = layout
+    parts: list[str] = []
+    for key in order:
+        value = record[key]
         if key in _REPEATING and (value is None or type(value) is str or type(value) is int):
             text = _SEEN.get((key, value))
             if text is None:
@@ -146,17 +152,27 @@ def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, 
                 if len(_SEEN) >= 4096:
                     _SEEN.clear()
                 _SEEN[(key, value)] = text
-            members[key] = text
-        elif key not in UNHASHED:
-            members[key] = _member(key, value)
-    keys = sorted(members)
-    body = "{" + ",".join([members[key] for key in keys]) + "}"
+            parts.append(text)
+        else:
+            parts.append(_member(key, value))
+    body = "{" + ",".join(parts) + "}"
     digest = hashlib.sha256((str(record.get("prev_hash", "")) + body).encode("utf-8")).hexdigest()
     code = mac(digest)
-    members["hash"] = '"hash":"' + digest + '"'
-    members["mac"] = '"mac":' + _encode_str(code)
-    line = "{" + ",".join([members[key] for key in sorted(members)]) + "}\n"
+    parts.insert(at_hash, '"hash":"' + digest + '"')
+    parts.insert(at_mac, '"mac":' + _encode_str(code))
+    line = "{" + ",".join(parts) + "}\n"
     return digest, code, line.encode("utf-8")
+
+
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], int, int]] = {}
+
+
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], int, int]:
+    """The hashed members' order for records with these keys, and where ``hash`` and then
+    ``mac`` go among them in the line (both in sorted place)."""
+    order = tuple(sorted(name for name in names if name not in UNHASHED))
+    full = sorted([*order, "hash", "mac"])
+    return order, full.index("hash"), full.index("mac")
 
 
 def record_hash(record: dict[str, Any]) -> str:

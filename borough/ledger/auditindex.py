@@ -91,6 +91,10 @@ class AuditIndexBook:
             return sqlite.insert(table).on_conflict_do_nothing()
         return insert(table)
 
+    def joins_a_write(self) -> bool:
+        """Whether rows added now join a ledger write this thread is recording."""
+        return txn.current(self._engine) is not None
+
     def add(self, entries: Sequence[Entry]) -> None:
         """Insert ``entries`` (one multi-row insert per table, no per-row statement work:
         the writer sends every group's records through here)."""
