@@ -61,12 +61,13 @@ def borough_rate(records: int, where: Path, group: int = 0) -> float:
         with runtime_in(home) as runtime:
             trail = runtime.trail.bind(run_id=FIELDS["run_id"], bot="bench", actor="bot:bench")
             trail.emit("bench.warmup")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for first in range(0, records, group or 1):
                 with trail.group() if group else contextlib.nullcontext():
                     for i in range(first, min(records, first + (group or 1))):
                         _emit(trail, i)
             runtime.sink.index.flush()  # the index rows still waiting count too
+            CPU_RATE.append(records / (time.process_time() - cpu))
             return records / (time.perf_counter() - start)
 
 
@@ -89,7 +90,7 @@ def raw_rate(records: int, where: Path, *, sync: int) -> float:
         path = Path(tmp) / "raw.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for i in range(records):
                 line = json.dumps(
                     {**FIELDS, "seq": i, "item": f"p_{i:020d}"},
@@ -100,12 +101,16 @@ def raw_rate(records: int, where: Path, *, sync: int) -> float:
                 os.write(fd, (line + "\n").encode("utf-8"))
                 if sync and (i + 1) % sync == 0:
                     os.fsync(fd)
+            CPU_RATE.append(records / (time.process_time() - cpu))
             return records / (time.perf_counter() - start)
         finally:
             os.close(fd)
 
 
-def measure(kind: str, tree: Path, records: int, where: Path, group: int) -> float:
+CPU_RATE: list[float] = []  #: records per CPU second of the last measurement
+
+
+def measure(kind: str, tree: Path, records: int, where: Path, group: int) -> tuple[float, float]:
     """One measurement in a fresh process importing borough from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
@@ -126,7 +131,8 @@ def measure(kind: str, tree: Path, records: int, where: Path, group: int) -> flo
         capture_output=True,
         text=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def main() -> None:
@@ -154,10 +160,10 @@ def main() -> None:
                 .is_relative_to(Path(os.environ["PYTHONPATH"]).resolve())
             ), borough.__file__
             group = args.group if args.one == "borough-group" else 0
-            print(borough_rate(args.records, where, group))
+            print(borough_rate(args.records, where, group), CPU_RATE[-1])
         else:
             sync = {"raw": 0, "raw-fsync": 1, "raw-fsync-group": args.group}[args.one]
-            print(raw_rate(args.records, where, sync=sync))
+            print(raw_rate(args.records, where, sync=sync), CPU_RATE[-1])
         return
     grouped = f"groups of {args.group}"
     kinds = {"borough": ("borough", ROOT), f"borough, {grouped}": ("borough-group", ROOT)}
@@ -170,15 +176,22 @@ def main() -> None:
         "raw": ("raw", ROOT),
     }
     rates: dict[str, list[float]] = {name: [] for name in kinds}
+    cpu_rates: dict[str, list[float]] = {name: [] for name in kinds}
     for round_ in range(1, args.rounds + 1):
         for name, (kind, tree) in kinds.items():
-            rates[name].append(measure(kind, tree, args.records, where, args.group))
+            wall, cpu = measure(kind, tree, args.records, where, args.group)
+            rates[name].append(wall)
+            cpu_rates[name].append(cpu)
         print(f"round {round_}: " + "   ".join(f"{k} {v[-1]:8.0f}/s" for k, v in rates.items()))
     synced = statistics.median(rates["raw fsync"])
     print(f"median over {args.rounds} rounds of {args.records} records ({where}):")
+    print(f"  {'':<26} {'wall':>8}             {'':>6}              {'per CPU second':>14}")
     for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"  {name:<26} {median:8.0f} records/s   {median / synced:6.2f} x raw fsync")
+        median, cpu = statistics.median(values), statistics.median(cpu_rates[name])
+        print(
+            f"  {name:<26} {median:8.0f} records/s   {median / synced:6.2f} x raw fsync"
+            f"   {cpu:10.0f} records/CPU s"
+        )
 
 
 if __name__ == "__main__":
