@@ -81,9 +81,13 @@ class Runtime:
         return EvidenceStore(self.paths.logs, run_id, self.redactor, self.evidence_cipher)
 
     def close(self) -> None:
-        self.ledger.close()
-        if "sink" in self.__dict__:
-            self.sink.close()
+        """The trail first: closing it sends its last audit index rows to the ledger, which
+        would otherwise open a connection on an engine already disposed (and leak it)."""
+        try:
+            if "sink" in self.__dict__:
+                self.sink.close()
+        finally:
+            self.ledger.close()
 
 
 def app_identifiers(config: Config) -> list[tuple[str, str]]:

@@ -3,9 +3,16 @@ PostgreSQL (a standby waits on it and takes over when the active one stops or di
 
 Both locks are released by the operating system or the database when the holder dies,
 so a killed scheduler never leaves a stale lock behind. A PostgreSQL lock is also lost
-when the holder's connection is (a network partition: the database ends the session and
-the standby takes the lock), so the active scheduler proves it still holds it
+when the holder's session ends, so the active scheduler proves it still holds it
 (:meth:`SchedulerLock.held`) before each round of fires, and stands by when it cannot.
+
+Takeover after a network cut is bounded by the database, not by luck: the lock's session
+asks the server to end it once it has been silent for ``LOCK_IDLE_SECONDS``
+(``idle_session_timeout``, PostgreSQL 14 or later), and the holder keeps it from being
+silent by proving the lock from a thread of its own every ``idle / 5`` seconds. A holder
+cut off (or frozen) therefore loses its lock within ``LOCK_IDLE_SECONDS`` even when TCP
+tells the server nothing (a proxy or NAT on the way answers its keepalives), and a standby
+polling every ``STANDBY_POLL_SECONDS`` takes it within :data:`TAKEOVER_SECONDS`.
 """
 
 from __future__ import annotations
@@ -31,10 +38,17 @@ from scheduler.errors import SchedulerLockedError
 
 ADVISORY_KEY = 0x626F726F  # "boro"
 APP_NAME = "borough-scheduler"
+#: The server ends the lock's session after this long without a query from its holder.
+LOCK_IDLE_SECONDS = 15.0
+#: How often a standby tries the lock.
+STANDBY_POLL_SECONDS = 1.0
+#: A cut-off or frozen holder's lock reaches a standby within this (see the docstring).
+TAKEOVER_SECONDS = LOCK_IDLE_SECONDS + STANDBY_POLL_SECONDS
 #: The lock's own connection notices a silent network (a partition that drops packets
 #: rather than closing the connection) within about 15 s on both ends: libpq gives up on
 #: unacknowledged data and keepalives here, and the server ends the session (releasing the
-#: lock for the standby) by its keepalives, set for this session below.
+#: lock for the standby) by its keepalives, set for this session below, or at the latest
+#: by its idle timeout (LOCK_IDLE_SECONDS), which no answer to a keepalive can defeat.
 LOCK_CONNECT_ARGS = {
     "keepalives": 1,
     "keepalives_idle": 5,
@@ -43,15 +57,18 @@ LOCK_CONNECT_ARGS = {
     "tcp_user_timeout": 15_000,
     "connect_timeout": 10,
 }
-SERVER_KEEPALIVES = (
+SESSION_SETTINGS = text(
     "SELECT set_config('tcp_keepalives_idle', '5', false), "
     "set_config('tcp_keepalives_interval', '2', false), "
-    "set_config('tcp_keepalives_count', '3', false)"
+    "set_config('tcp_keepalives_count', '3', false), "
+    "set_config('idle_session_timeout', :idle_ms, false)"
 )
 HELD = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
     "AND pid = pg_backend_pid() AND granted)"
 )
+#: advisory locks are per database; pg_locks shows those of every database on the server
+THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 Stop = Callable[[], bool]
 
 
@@ -74,7 +91,9 @@ class SchedulerLock(ABC):
     """Held for the whole life of an active scheduler."""
 
     @abstractmethod
-    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
+    def acquire(
+        self, *, wait: bool = False, poll: float = STANDBY_POLL_SECONDS, stop: Stop | None = None
+    ) -> bool:
         """Take the lock, or raise :class:`SchedulerLockedError` (``wait``: block instead,
         until ``stop()`` says to give up: then ``False``)."""
 
@@ -97,7 +116,9 @@ class FileLock(SchedulerLock):
         self.path = path
         self._handle: IO[str] | None = None
 
-    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
+    def acquire(
+        self, *, wait: bool = False, poll: float = STANDBY_POLL_SECONDS, stop: Stop | None = None
+    ) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while we run
         while True:
@@ -160,17 +181,22 @@ class FileLock(SchedulerLock):
 
 class PostgresLock(SchedulerLock):
     """A session advisory lock on a connection of its own, kept open while the scheduler
-    runs; ``engine`` (the store's) answers :meth:`holder`."""
+    runs and proved by a thread every ``idle_seconds / 5``; the server ends the session
+    after ``idle_seconds`` without a proof. ``engine`` (the store's) answers :meth:`holder`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, idle_seconds: float = LOCK_IDLE_SECONDS) -> None:
         self.engine = engine
+        self.idle_seconds = idle_seconds
         self._lock_engine = create_engine(
             engine.url, poolclass=NullPool, connect_args=LOCK_CONNECT_ARGS
         )
         self._conn: Connection | None = None
         self._guard = threading.Lock()  # APScheduler's thread and the service's both ask
+        self._proving: threading.Event | None = None  # set: the proving thread stops
 
-    def acquire(self, *, wait: bool = False, poll: float = 1.0, stop: Stop | None = None) -> bool:
+    def acquire(
+        self, *, wait: bool = False, poll: float = STANDBY_POLL_SECONDS, stop: Stop | None = None
+    ) -> bool:
         while True:
             try:
                 conn = self._try()
@@ -191,9 +217,20 @@ class PostgresLock(SchedulerLock):
             if stop is not None and stop():
                 return False
             time.sleep(poll)
+        proving = threading.Event()
         with self._guard:
-            self._conn = conn
+            self._conn, self._proving = conn, proving
+        threading.Thread(
+            target=self._prove, args=(proving,), name="borough-scheduler-lock", daemon=True
+        ).start()
         return True
+
+    def _prove(self, stopped: threading.Event) -> None:
+        """Keep the lock's session from going silent while this process holds the lock (a
+        slow start-up or loop must not lose it); a failed proof drops it, as ``held`` does."""
+        while not stopped.wait(self.idle_seconds / 5):
+            if not self.held():
+                return
 
     def _try(self) -> Connection | None:
         """A connection holding the lock, or ``None`` (another holds it)."""
@@ -211,7 +248,7 @@ class PostgresLock(SchedulerLock):
                 text("SELECT set_config('application_name', :name, false)"),
                 {"name": f"{APP_NAME} {info['pid']}@{info['host']}"[:63]},
             )
-            conn.execute(text(SERVER_KEEPALIVES))
+            conn.execute(SESSION_SETTINGS, {"idle_ms": str(round(self.idle_seconds * 1000))})
             conn.commit()
         except BaseException:
             conn.invalidate()
@@ -244,6 +281,9 @@ class PostgresLock(SchedulerLock):
             self._drop()
 
     def _drop(self) -> None:
+        if self._proving is not None:
+            self._proving.set()
+            self._proving = None
         if self._conn is not None:
             self._conn.invalidate()
             self._conn.close()
@@ -253,7 +293,8 @@ class PostgresLock(SchedulerLock):
         query = text(
             "SELECT a.application_name, a.backend_start FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted"
+            "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted "
+            f"AND l.database = {THIS_DATABASE}"
         )
         with self.engine.connect() as conn:
             row = conn.execute(query, {"k": ADVISORY_KEY}).first()

@@ -8,6 +8,10 @@ pasted. Two facts make this deterministic instead of a matter of sleeps:
   ``xclip -loops 1``: it exits once the app has fetched it, and only then is the next key sent.
 * A copy is only trusted once the app has taken the clipboard from its previous owner;
   before that, the clipboard still holds whatever was there (a false read-back).
+* Whether the app copied anything is asked of the app, not of the clock, when it answers
+  ``_NET_WM_PING``: once it has answered two pings sent after the copy keys, it has handled
+  them, and the clipboard's owner says whether it copied. A loaded machine may hold an app
+  up for seconds; an app known to answer is then waited for up to ``patience`` seconds.
 """
 
 from __future__ import annotations
@@ -32,13 +36,17 @@ def require_xclip() -> str:
 
 
 class Clipboard:
-    def __init__(self, windows: XWindows, display_name: str, timeout: float) -> None:
+    def __init__(
+        self, windows: XWindows, display_name: str, timeout: float, patience: float | None = None
+    ) -> None:
         import pyperclip
 
         self._xclip = require_xclip()
         self._windows = windows
         self._env = {**os.environ, "DISPLAY": display_name}
         self._timeout = timeout
+        self._patience = timeout if patience is None else max(patience, timeout)
+        self._answers: bool | None = None  # does the app answer pings (None: not known yet)
         self._held: list[subprocess.Popen[bytes]] = []
         pyperclip.set_clipboard("xclip")
         self._read: Callable[[], str] = pyperclip.paste
@@ -70,14 +78,45 @@ class Clipboard:
         if before:
             before = self._windows.hold_clipboard(selection)  # so that the app's copy shows
         press()
-        deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
-        while self._windows.clipboard_owner(selection) in (before, 0):
-            if time.monotonic() > deadline:
-                self._reap()
-                return None
-            time.sleep(0.001)
+        copied = self._copied(selection, before, self._timeout if timeout is None else timeout)
         self._reap()
+        if not copied:
+            return None
         return self._read_primary() if primary else self._read()
+
+    def _copied(self, selection: str, before: int, limit: float) -> bool:
+        """Whether the app took ``selection`` after the copy keys (see the module docstring)."""
+        windows = self._windows
+        active = windows.active_id()
+        asked = windows.ping(active) if active else None
+        answers = 0
+        start = time.monotonic()
+        try:
+            while windows.clipboard_owner(selection) in (before, 0):
+                if asked is not None and windows.pong(asked):
+                    self._answers = True
+                    answers += 1
+                    if answers == 2:  # a copy the app finishes on the next turn of its loop
+                        return windows.clipboard_owner(selection) not in (before, 0)
+                    asked = windows.ping(active) if active else None
+                    continue
+                waited = time.monotonic() - start
+                if waited > limit and not (self._answers and asked and waited < self._patience):
+                    return False
+                time.sleep(0.001)
+            if self._answers is None and asked is not None:  # learn it while the app is idle
+                self._answers = self._answered(asked, limit)
+            return True
+        finally:
+            windows.stop_pings()
+
+    def _answered(self, asked: int, limit: float) -> bool:
+        deadline = time.monotonic() + limit
+        while not self._windows.pong(asked):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def _read_primary(self) -> str:
         done = subprocess.run(

@@ -137,7 +137,12 @@ class DesktopConnector(Connector):
                 screens=screens,
                 typer=typer,
             )
-        clipboard = Clipboard(self._windows, display_name, settings.clipboard_timeout_seconds)
+        clipboard = Clipboard(
+            self._windows,
+            display_name,
+            settings.clipboard_timeout_seconds,
+            patience=settings.window_timeout_seconds,
+        )
         return Session(self.name, settings, self._windows, keys, clipboard, screen)
 
     def close(self) -> None:

@@ -64,8 +64,11 @@ class XWindows:
                 "CLIPBOARD",
                 "PRIMARY",
                 "_NET_CLIENT_LIST",
+                "WM_PROTOCOLS",
+                "_NET_WM_PING",
             )
         }
+        self._pings = 0
 
     def close(self) -> None:
         self.display.close()
@@ -241,6 +244,48 @@ class XWindows:
         if released:
             self.display.sync()
         return released
+
+    def ping(self, window_id: int) -> int | None:
+        """Send ``_NET_WM_PING`` to the app owning ``window_id``; its number for :meth:`pong`
+        (None if the window has gone). Pings reach the app after the keys sent before them
+        (the server delivers in order, and pyautogui waits for its keys to be processed), so
+        an answer proves the app has handled those keys. Window managers ask the same to
+        tell a hung app; Tk, GTK and Qt answer. End with :meth:`stop_pings`."""
+        from Xlib import protocol
+
+        self._pings += 1
+        window = self.display.create_resource_object("window", window_id)
+        event = protocol.event.ClientMessage(
+            window=window,
+            client_type=self._atoms["WM_PROTOCOLS"],
+            data=(32, [self._atoms["_NET_WM_PING"], self._pings, window_id, 0, 0]),
+        )
+        try:
+            self.root.change_attributes(event_mask=self._X.SubstructureNotifyMask)  # answers
+            window.send_event(event, event_mask=self._X.NoEventMask)
+            self.display.flush()
+        except self._errors:
+            return None
+        return self._pings
+
+    def pong(self, number: int) -> bool:
+        """Whether the app has answered ping ``number`` (other events read meanwhile are
+        dropped: nothing else is asked of this connection)."""
+        while self.display.pending_events():
+            got = self.display.next_event()
+            if (
+                got.type == self._X.ClientMessage
+                and got.client_type == self._atoms["WM_PROTOCOLS"]
+                and list(got.data[1][:2]) == [self._atoms["_NET_WM_PING"], number]
+            ):
+                return True
+        return False
+
+    def stop_pings(self) -> None:
+        self.root.change_attributes(event_mask=self._X.NoEventMask)
+        self.display.sync()
+        while self.display.pending_events():
+            self.display.next_event()
 
     # -- display-wide facts ----------------------------------------------------------------
     def window_manager_running(self) -> bool:

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from borough.audit.reading import iter_records
 from borough.audit.records import parse_ts
 from borough.ledger import RunStatus
-from scheduler.lock import PostgresLock
+from scheduler.errors import SchedulerLockedError
+from scheduler.lock import STANDBY_POLL_SECONDS, TAKEOVER_SECONDS, PostgresLock
 from tests.scaleout.test_runners import assert_exactly_once, finish
 from tests.support.multirunner import (
     SCHEDULE,
+    Cluster,
     CuttableProxy,
     cluster,
     ledger_state,
@@ -32,8 +34,12 @@ from tests.support.scheduling import wait_for
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
+def postgres_engine(db_url: str) -> Engine:
+    return create_engine("postgresql+psycopg://" + db_url.split("://", 1)[1])
+
+
 def lock_holder(db_url: str) -> str | None:
-    engine = create_engine("postgresql+psycopg://" + db_url.split("://", 1)[1])
+    engine = postgres_engine(db_url)
     try:
         holder = PostgresLock(engine).holder()
     finally:
@@ -88,6 +94,22 @@ def test_the_standby_takes_over_a_killed_scheduler_and_no_fire_runs_twice(
     assert max(gaps) <= 2.5, f"a fire time is missing from the ledger: gaps {gaps}"
 
 
+def wait_settled(made: Cluster, db_url: str) -> None:
+    """Wait for every run to end; the runs left and each machine's log tail if they do not."""
+    try:
+        wait_for(lambda: settled(db_url), 60, "runs to settle")
+    except AssertionError as exc:
+        live = [
+            {k: r[k] for k in ("id", "host", "status", "trigger", "detail")}
+            for r in runs_of(db_url)
+            if r["status"] in (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+        ]
+        logs = "\n".join(f"--- {host}:\n{m.output()}" for host, m in made.machines.items())
+        raise AssertionError(
+            f"{exc}; runs left: {live}; items: {ledger_state(db_url)}\n{logs}"
+        ) from None
+
+
 def fires_recorded_by(home: Path, since: float) -> int:
     """Fire records (queued or missed) ``home``'s scheduler wrote after ``since`` (epoch)."""
     return sum(
@@ -98,13 +120,49 @@ def fires_recorded_by(home: Path, since: float) -> int:
     )
 
 
+#: a loaded 2-core machine may run the standby's poll and this test's look at the lock late
+LOADED_SLACK_SECONDS = 10
+
+
+def test_a_silently_cut_off_lock_holder_loses_the_lock_within_its_idle_bound(
+    postgres_url: str,
+):
+    """A cut the server never hears of (something on the way answers its keepalives): the
+    holder's session ends by its idle timeout, and only then; until the cut the holder's
+    own proofs keep it alive however long it is quiet."""
+    idle = 2.0
+    proxy = CuttableProxy("127.0.0.1", int(postgres_url.rsplit(":", 1)[1].split("/", 1)[0]))
+    through_proxy, direct = postgres_engine(proxy.url(postgres_url)), postgres_engine(postgres_url)
+    active = PostgresLock(through_proxy, idle_seconds=idle)
+    standby = PostgresLock(direct)
+    try:
+        active.acquire()
+        time.sleep(3 * idle)  # a holder with nothing to do: its proving thread speaks for it
+        assert active.held()
+        proxy.cut(server_hears=False)
+        with pytest.raises(SchedulerLockedError):
+            standby.acquire()  # the server heard nothing: the session and its lock are there
+        cut_at = time.monotonic()
+        bound = idle + STANDBY_POLL_SECONDS + LOADED_SLACK_SECONDS
+        taken = standby.acquire(wait=True, stop=lambda: time.monotonic() - cut_at > bound)
+        assert taken, f"the standby did not get the lock within {bound:g}s of a silent cut"
+        assert not active.held()
+    finally:
+        standby.release()
+        active.release()
+        proxy.close()
+        through_proxy.dispose()
+        direct.dispose()
+
+
 @pytest.mark.timeout(300)
 def test_a_scheduler_cut_off_postgresql_stands_by_and_no_fire_is_recorded_twice(
     tmp_path: Path, postgres_url: str
 ):
-    """Split brain: the active scheduler loses PostgreSQL without dying. The database drops
-    its session and lock, the standby takes over; when the network comes back the first
-    must not carry on firing as if it still held the lock."""
+    """Split brain: the active scheduler loses PostgreSQL without dying, and the server is
+    never told (a silent cut). The database ends its session by the lock's idle timeout, the
+    standby takes over within TAKEOVER_SECONDS; when the network comes back the first must
+    not carry on firing as if it still held the lock."""
     every = {"interval": {"seconds": 2}, "misfire_grace_seconds": 1, "on_missed": "skip"}
     host_port = postgres_url.split("@", 1)[1].split("/", 1)[0]
     proxy = CuttableProxy("127.0.0.1", int(host_port.rsplit(":", 1)[1]))
@@ -115,8 +173,12 @@ def test_a_scheduler_cut_off_postgresql_stands_by_and_no_fire_is_recorded_twice(
             made.scheduler("sched-2", standby=True)
             made.runner("runner-1")
             wait_for(lambda: len(fires(postgres_url)) >= 3, 60, "three fires")
-            proxy.cut()
-            wait_for(lambda: lock_holder(postgres_url) == "sched-2", 30, "the standby to take over")
+            proxy.cut(server_hears=False)
+            wait_for(
+                lambda: lock_holder(postgres_url) == "sched-2",
+                TAKEOVER_SECONDS + LOADED_SLACK_SECONDS,
+                "the standby to take over",
+            )
             time.sleep(5)  # longer than the standby's takeover took
             proxy.restore()
             restored = time.time()
@@ -125,9 +187,11 @@ def test_a_scheduler_cut_off_postgresql_stands_by_and_no_fire_is_recorded_twice(
             time.sleep(4)  # sched-1 is back on the network for a while
             holder = lock_holder(postgres_url)
             survived = first.alive
-            made.machines["sched-2"].stop()
+            # the standby first: stopped second, it took the lock sched-2 let go and fired a
+            # run it had no time to dispatch before its own stop (left queued for the next)
             first.stop()
-            wait_for(lambda: settled(postgres_url), 60, "runs to settle")
+            made.machines["sched-2"].stop()
+            wait_settled(made, postgres_url)
             recorded = fires(postgres_url)
             late = fires_recorded_by(first.home, since=restored)
             output = first.output()

@@ -351,15 +351,39 @@ def settled(db_url: str) -> bool:
 
 
 # -- a TCP proxy that can cut a machine off PostgreSQL ------------------------------------------
+def _drop(sockets: Iterator[socket.socket] | Sequence[socket.socket]) -> None:
+    """Shut each socket down, then close it.
+
+    Shutting down first matters: closing a descriptor that another thread is blocked
+    reading (the pipe in the other direction) does not end the connection on Linux, so
+    the far end would hear nothing and a PostgreSQL session (with its advisory lock)
+    would stay open for as long as that read waits, which is for ever.
+    """
+    dropped = list(sockets)
+    for sock in dropped:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    for sock in dropped:
+        sock.close()
+
+
 class CuttableProxy:
-    """Forwards ``127.0.0.1:port`` to PostgreSQL; :meth:`cut` drops every connection and
-    refuses new ones (a network partition), :meth:`restore` lets them through again."""
+    """Forwards ``127.0.0.1:port`` to PostgreSQL; :meth:`cut` is a network partition (every
+    connection dropped, new ones refused), :meth:`restore` lets them through again.
+
+    ``cut(server_hears=False)`` is a silent partition: each client's connection fails at
+    once (as its TCP timeouts make it fail on a real cut), but PostgreSQL hears nothing:
+    its sessions stay open and silent (this proxy's kernel even answers their keepalives,
+    as a middlebox would) until the server ends them itself, or :meth:`restore`.
+    """
 
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._open: set[socket.socket] = set()
+        self._servers: set[socket.socket] = set()  # the PostgreSQL side of each connection
+        self._silenced: set[socket.socket] = set()  # server sides a silent cut keeps open
         self._lock = threading.Lock()
         self._cut = threading.Event()
         self._closed = threading.Event()
@@ -372,21 +396,31 @@ class CuttableProxy:
         database = location.split("/", 1)[1]
         return f"{scheme}://{credentials}@127.0.0.1:{self.port}/{database}"
 
-    def cut(self) -> None:
+    def cut(self, *, server_hears: bool = True) -> None:
         self._cut.set()
         with self._lock:
-            for sock in self._open:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+            dropped = list(self._open)
             self._open.clear()
+            if not server_hears:
+                self._silenced.update(s for s in dropped if s in self._servers)
+            dropped = [s for s in dropped if s not in self._silenced]
+            self._servers.difference_update(dropped)
+        _drop(dropped)
 
     def restore(self) -> None:
+        """The network is back: connections go through again, and the sessions a silent cut
+        kept open hear that their clients are gone (as the clients' hosts answer them)."""
+        with self._lock:
+            silenced = list(self._silenced)
+            self._silenced.clear()
+            self._servers.difference_update(silenced)
+        _drop(silenced)
         self._cut.clear()
 
     def close(self) -> None:
         self._closed.set()
         self.cut()
+        self.restore()
         self._listener.close()
 
     def _accept(self) -> None:
@@ -404,8 +438,14 @@ class CuttableProxy:
                 client.close()
                 continue
             server.settimeout(None)
-            with self._lock:
-                self._open.update((client, server))
+            with self._lock:  # a cut that came meanwhile refuses this one too
+                refused = self._cut.is_set()
+                if not refused:
+                    self._open.update((client, server))
+                    self._servers.add(server)
+            if refused:
+                _drop((client, server))
+                continue
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -416,9 +456,8 @@ class CuttableProxy:
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                with suppress(OSError):
-                    sock.close()
             with self._lock:
-                self._open.discard(source)
-                self._open.discard(sink)
+                ends = [s for s in (source, sink) if s not in self._silenced]
+                self._open.difference_update(ends)
+                self._servers.difference_update(ends)
+            _drop(ends)

@@ -4,8 +4,10 @@ home from anywhere, and the errors an operator sees."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from borough.errors import ConnectorError
 from borough_examples.screens import revenues_client
 from connectors.desktop import DesktopConnector, DesktopSettings, Field, FormField
 from connectors.desktop.display import DisplayLock
+from connectors.desktop.session import FIRST_COPY_WAIT
 from connectors.desktop.xwindows import XWindows
 from tests.support.casework import APP, ROOT, SANDBOX_PASSWORD
 
@@ -185,5 +188,47 @@ def test_env_several_keys_and_a_primary_only_read_back_against_the_real_client(
         waited = connector.wait_field("alt+u", str.strip, what="a surname", timeout=5)
         assert waited == "brontë"
         connector.home()
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize("read_back", ["clipboard", "primary"])
+def test_a_read_back_waits_for_an_app_held_up_by_a_loaded_machine(
+    tmp_path: Path, windows: XWindows, read_back: str
+):
+    """A loaded machine holds the app up for longer than any fixed wait for a copy (it
+    failed so in CI). The app answers pings, so the connector asks it whether it has handled
+    the copy keys instead of guessing: the read-back arrives once the app catches up."""
+    chosen = settings(tmp_path / "app.sqlite", read_back=read_back)
+    connector = DesktopConnector(APP, chosen, services(tmp_path))
+    app = connector._process
+    assert app is not None
+    held_up = FIRST_COPY_WAIT + chosen.clipboard_timeout_seconds + 1  # past every timed wait
+    assert held_up < chosen.window_timeout_seconds
+    resume = threading.Timer(held_up, os.kill, (app.process.pid, signal.SIGCONT))
+    try:
+        revenues_client.open_form(connector)
+        connector.enter([Field("Surname", "Brontë", "alt+u")])
+        os.kill(app.process.pid, signal.SIGSTOP)
+        resume.start()
+        assert connector.read("alt+u") == "Brontë"
+    finally:
+        resume.cancel()
+        os.kill(app.process.pid, signal.SIGCONT)
+        connector.close()
+
+
+def test_an_empty_field_reads_back_empty_once_the_app_has_handled_the_keys(
+    tmp_path: Path, windows: XWindows
+):
+    """Nothing copied is told by the app's answer, not by a timeout that a loaded machine
+    could outlast: the clipboard says the field copied nothing, and nothing is waited for."""
+    connector = DesktopConnector(APP, settings(tmp_path / "app.sqlite"), services(tmp_path))
+    try:
+        revenues_client.open_form(connector)
+        clipboard = connector.session.clipboard
+        assert clipboard is not None
+        assert connector.read("alt+u") == ""
+        assert clipboard._answers, "the client answered the connector's pings"
     finally:
         connector.close()
