@@ -10,7 +10,7 @@ stops the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from borough.errors import (
     TransientError,
 )
 from borough.ledger import Claim, ItemQueue, ItemRecord, ItemState, RunCounts
+from borough.ledger.items import Move
 from borough.ledger.lease import RunLease
 from borough.ledger.runs import utcnow
 
@@ -64,6 +65,8 @@ class ItemWorker:
     lease: RunLease | None = None
     check_first: bool = False  # find_existing before process() (borough.batches)
     batch: SaveBatch | None = None  # items held by the app until bot.save()
+    #: moves held for a batch's one ledger write (borough.item_batch); None: write each now
+    deferred: list[Deferred] | None = None
 
     @property
     def _items(self) -> ItemQueue:
@@ -185,20 +188,21 @@ class ItemWorker:
         if isinstance(exc, type(self.bot).retryable):
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
-                self._items.release(
-                    claim,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                    error=self.runtime.redactor.redact(error),
-                    audit=lambda: self._emit(
+                self._change(
+                    Move.release(
+                        claim,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                        error=self.runtime.redactor.redact(error),
+                    ),
+                    self._record(
                         "item.retry",
                         claim,
                         outcome="retry",
                         error=error,
                         detail={"retry_in_seconds": delay},
                     ),
+                    after=lambda: self._retried(claim, error),
                 )
-                self.counts.retried += 1
-                self.observer.on_item(claim.item_id, ItemState.PENDING, error)
                 return ItemState.PENDING
             error = f"gave up after {claim.attempt} attempts: {error}"
         return self._finish(claim, ItemState.FAILED, error=error)
@@ -220,19 +224,25 @@ class ItemWorker:
                 return _UNSETTLED
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
-                self._items.park(
-                    claim,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                    error=self.runtime.redactor.redact(f"{error}; target check failed: {check}"),
-                    audit=lambda: self._emit(
+                self._change(
+                    Move.park(
+                        claim,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                        error=self.runtime.redactor.redact(
+                            f"{error}; target check failed: {check}"
+                        ),
+                    ),
+                    self._record(
                         "item.check_later",
                         claim,
                         outcome="unknown",
                         error=checked,
                         detail={"recheck_in_seconds": delay},
                     ),
+                    after=lambda: self.observer.on_item(
+                        claim.item_id, ItemState.IN_FLIGHT, checked
+                    ),
                 )
-                self.observer.on_item(claim.item_id, ItemState.IN_FLIGHT, checked)
                 return _UNSETTLED
             self._finish(
                 claim,
@@ -272,33 +282,30 @@ class ItemWorker:
                 reference=found if isinstance(found, str) else None,
                 recovered=True,
             )
-        self._items.release(
-            claim,
-            not_before=None,
-            error=None,
-            audit=lambda: self._emit(
+        self._change(
+            Move.release(claim, not_before=None, error=None),
+            self._record(
                 "item.recovered",
                 claim,
                 outcome="pending",
                 detail={"decision": "absent from target; will be processed again"},
             ),
+            after=lambda: self.observer.on_item(
+                claim.item_id, ItemState.PENDING, "recovered: not in target"
+            ),
         )
-        self.observer.on_item(claim.item_id, ItemState.PENDING, "recovered: not in target")
         return ItemState.PENDING
 
     def _abandon(self, claim: Claim) -> None:
         """Stopping mid-item: untouched items go back; in-flight ones wait for a check."""
 
-        def record() -> None:
-            self._emit("item.abandoned", claim, outcome="cancelled")
-
+        record = self._record("item.abandoned", claim, outcome="cancelled")
         try:
             if claim.state is ItemState.CLAIMED:
-                self._items.release(claim, not_before=None, error="run cancelled", audit=record)
+                self._change(Move.release(claim, not_before=None, error="run cancelled"), record)
             else:
-                self._items.park(
-                    claim, not_before=utcnow(), error="run cancelled mid-item", audit=record
-                )
+                move = Move.park(claim, not_before=utcnow(), error="run cancelled mid-item")
+                self._change(move, record)
         except LeaseLostError as exc:
             self.record_lease_lost(claim, exc)
 
@@ -326,25 +333,47 @@ class ItemWorker:
         if found_first:
             detail["found_first"] = True
         detail.update(more or {})
-        self._items.finish(
-            claim,
-            state,
-            reference=reference,
-            error=error,
-            audit=lambda: self._emit(
+        self._change(
+            Move.finish(claim, state, reference=reference, error=error),
+            self._record(
                 f"item.{state.value}",
                 claim,
                 outcome=state.value,
                 error=error,
                 detail=detail or None,
             ),
+            after=lambda: self._counted(claim, state, reference or error),
         )
-        self.counts.add(state)
-        self.observer.on_item(claim.item_id, state, reference or error)
         return state
 
-    def _emit(self, action: str, claim: Claim, **fields: Any) -> None:
+    def _counted(self, claim: Claim, state: ItemState, note: str | None) -> None:
+        self.counts.add(state)
+        self.observer.on_item(claim.item_id, state, note)
+
+    def _retried(self, claim: Claim, error: str) -> None:
+        self.counts.retried += 1
+        self.observer.on_item(claim.item_id, ItemState.PENDING, error)
+
+    def _change(
+        self, move: Move, audit: Callable[[], object], *, after: Callable[[], object] | None = None
+    ) -> None:
+        """Write ``move`` with its record now, or hold both for the batch's one write."""
+        if self.deferred is not None:
+            self.deferred.append(Deferred(move, audit, after))
+            return
+        self._items.apply([move], audit=audit)
+        if after is not None:
+            after()
+
+    def _record(self, action: str, claim: Claim, **fields: Any) -> Callable[[], None]:
+        """The audit record of a change of the current item (its scope taken now)."""
         scope = self.ctx.item
+        return lambda: self._emit(action, claim, scope=scope, **fields)
+
+    def _emit(
+        self, action: str, claim: Claim, *, scope: ItemScope | None = None, **fields: Any
+    ) -> None:
+        scope = scope or self.ctx.item
         self.trail.emit(
             action,
             item=scope.token if scope else None,
@@ -387,3 +416,12 @@ class ItemWorker:
 
 
 _UNSETTLED = object()
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A batch's move held for its one ledger write: the record, then what follows it."""
+
+    move: Move
+    audit: Callable[[], object]
+    after: Callable[[], object] | None = None

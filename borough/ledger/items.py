@@ -44,6 +44,42 @@ def _chunks(rows: list[NewItem], size: int) -> Iterable[list[NewItem]]:
         yield rows[start : start + size]
 
 
+@dataclass(frozen=True)
+class Move:
+    """One fenced change of a claimed item (applied alone or with a batch's others)."""
+
+    claim: Claim
+    state: ItemState
+    expect: tuple[ItemState, ...]
+    values: dict[str, Any]
+
+    @classmethod
+    def intent(cls, claim: Claim) -> Move:
+        return cls(claim, ItemState.IN_FLIGHT, (ItemState.CLAIMED,), {})
+
+    @classmethod
+    def finish(
+        cls, claim: Claim, state: ItemState, *, reference: str | None, error: str | None
+    ) -> Move:
+        if not state.terminal:
+            raise ValueError(f"{state} is not a final state")
+        values = {"reference": reference, "error": error, "owner_run": None}
+        return cls(claim, state, _HELD, values)
+
+    @classmethod
+    def release(cls, claim: Claim, *, not_before: datetime | None, error: str | None) -> Move:
+        values = {"not_before": not_before, "error": error, "owner_run": None}
+        return cls(claim, ItemState.PENDING, _HELD, values)
+
+    @classmethod
+    def park(cls, claim: Claim, *, not_before: datetime, error: str | None) -> Move:
+        values = {"not_before": not_before, "error": error, "owner_run": None}
+        return cls(claim, ItemState.IN_FLIGHT, (ItemState.IN_FLIGHT,), values)
+
+
+_HELD = (ItemState.CLAIMED, ItemState.IN_FLIGHT)
+
+
 class Ingested(enum.Enum):
     NEW = "new"  #: first time this key was seen
     KNOWN = "known"  #: already recorded; left as it is
@@ -173,6 +209,16 @@ class ItemQueue(ItemReader):
 
         With ``lease``, the run proves it in the same transaction first.
         """
+        claims = self.claim_many(bot, run_id, 1, lease=lease)
+        return claims[0] if claims else None
+
+    def claim_many(
+        self, bot: str, run_id: str, count: int, *, lease: RunLease | None = None
+    ) -> list[Claim]:
+        """Take up to ``count`` of the oldest due PENDING items in one transaction (a batch).
+
+        With ``lease``, the run proves it in the same transaction first.
+        """
         now = utcnow()
         pick = (
             select(items.c.id)
@@ -182,13 +228,14 @@ class ItemQueue(ItemReader):
                 or_(items.c.not_before.is_(None), items.c.not_before <= now),
             )
             .order_by(items.c.id)
-            .limit(1)
+            .limit(count)
         )
         if self._skip_locked:
             pick = pick.with_for_update(skip_locked=True)
+        chosen = items.c.id == pick.scalar_subquery() if count == 1 else items.c.id.in_(pick)
         stmt = (
             update(items)
-            .where(items.c.id == pick.scalar_subquery(), items.c.state == ItemState.PENDING.value)
+            .where(chosen, items.c.state == ItemState.PENDING.value)
             .values(
                 state=ItemState.CLAIMED.value,
                 owner_run=run_id,
@@ -202,10 +249,9 @@ class ItemQueue(ItemReader):
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            row = conn.execute(stmt).first()
-        if row is None:
-            return None
-        return Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED)
+            rows = conn.execute(stmt).all()
+        claims = [Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED) for row in rows]
+        return sorted(claims, key=lambda claim: claim.item_id)
 
     def next_due(self, bot: str) -> datetime | None:
         """When the earliest waiting retry or re-check of ``bot`` is due (None: none wait)."""
@@ -287,10 +333,18 @@ class ItemQueue(ItemReader):
 
         With ``lease``, the run proves it in the same transaction first.
         """
-        self._move(
-            claim, ItemState.IN_FLIGHT, expect=(ItemState.CLAIMED,), lease=lease, audit=audit
-        )
-        return Claim(claim.item_id, claim.run_id, claim.fence, claim.attempt, ItemState.IN_FLIGHT)
+        return self.mark_many_in_flight([claim], lease=lease, audit=audit)[0]
+
+    def mark_many_in_flight(
+        self, claims: Sequence[Claim], *, lease: RunLease | None = None, audit: Audit | None = None
+    ) -> list[Claim]:
+        """The intents of several claimed items in one transaction (``audit`` writes their
+        records as one group inside it): all or none; each must commit before its change."""
+        self.apply([Move.intent(claim) for claim in claims], lease=lease, audit=audit)
+        return [
+            Claim(claim.item_id, claim.run_id, claim.fence, claim.attempt, ItemState.IN_FLIGHT)
+            for claim in claims
+        ]
 
     def finish(
         self,
@@ -301,17 +355,7 @@ class ItemQueue(ItemReader):
         error: str | None = None,
         audit: Audit | None = None,
     ) -> None:
-        if not state.terminal:
-            raise ValueError(f"{state} is not a final state")
-        self._move(
-            claim,
-            state,
-            expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
-            audit=audit,
-            reference=reference,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.finish(claim, state, reference=reference, error=error)], audit=audit)
 
     def release(
         self,
@@ -322,15 +366,7 @@ class ItemQueue(ItemReader):
         audit: Audit | None = None,
     ) -> None:
         """Back to PENDING for another try (only once the target is known untouched)."""
-        self._move(
-            claim,
-            ItemState.PENDING,
-            expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
-            audit=audit,
-            not_before=not_before,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.release(claim, not_before=not_before, error=error)], audit=audit)
 
     def park(
         self,
@@ -341,44 +377,39 @@ class ItemQueue(ItemReader):
         audit: Audit | None = None,
     ) -> None:
         """Leave an IN_FLIGHT item for a later ``find_existing`` check (target unreachable)."""
-        self._move(
-            claim,
-            ItemState.IN_FLIGHT,
-            expect=(ItemState.IN_FLIGHT,),
-            audit=audit,
-            not_before=not_before,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.park(claim, not_before=not_before, error=error)], audit=audit)
 
-    def _move(
-        self,
-        claim: Claim,
-        state: ItemState,
-        *,
-        expect: Sequence[ItemState],
-        lease: RunLease | None = None,
-        audit: Audit | None = None,
-        **values: Any,
+    def apply(
+        self, moves: Sequence[Move], *, lease: RunLease | None = None, audit: Audit | None = None
     ) -> None:
+        """Several fenced moves in one transaction, all or none (a batch's outcomes).
+
+        ``audit`` writes every move's record inside it; if any item is no longer held by
+        its claim, nothing changes and :class:`LeaseLostError` says which.
+        """
+        if not moves:
+            return
+        now = utcnow()
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            result = conn.execute(
-                update(items)
-                .where(
-                    items.c.id == claim.item_id,
-                    items.c.fence == claim.fence,
-                    items.c.owner_run == claim.run_id,
-                    items.c.state.in_([s.value for s in expect]),
+            for move in moves:
+                claim = move.claim
+                result = conn.execute(
+                    update(items)
+                    .where(
+                        items.c.id == claim.item_id,
+                        items.c.fence == claim.fence,
+                        items.c.owner_run == claim.run_id,
+                        items.c.state.in_([s.value for s in move.expect]),
+                    )
+                    .values(state=move.state.value, updated_at=now, **move.values)
                 )
-                .values(state=state.value, updated_at=utcnow(), **values)
-            )
-            if result.rowcount != 1:
-                raise LeaseLostError(
-                    f"item {claim.item_id} is no longer held by run {claim.run_id} "
-                    f"(fence {claim.fence}); another run or an operator took it over"
-                )
+                if result.rowcount != 1:
+                    raise LeaseLostError(
+                        f"item {claim.item_id} is no longer held by run {claim.run_id} "
+                        f"(fence {claim.fence}); another run or an operator took it over"
+                    )
             if audit is not None:
                 txn.record_in(conn, audit)
 
