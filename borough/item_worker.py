@@ -355,7 +355,7 @@ class ItemWorker:
         self.observer.on_item(claim.item_id, ItemState.PENDING, error)
 
     def _change(
-        self, move: Move, audit: Callable[[], object], *, after: Callable[[], object] | None = None
+        self, move: Move, audit: Record, *, after: Callable[[], object] | None = None
     ) -> None:
         """Write ``move`` with its record now, or hold both for the batch's one write."""
         if self.deferred is not None:
@@ -365,23 +365,12 @@ class ItemWorker:
         if after is not None:
             after()
 
-    def _record(self, action: str, claim: Claim, **fields: Any) -> Callable[[], None]:
+    def _record(self, action: str, claim: Claim, **fields: Any) -> Record:
         """The audit record of a change of the current item (its scope taken now)."""
-        scope = self.ctx.item
-        return lambda: self._emit(action, claim, scope=scope, **fields)
+        return Record(self.trail, action, claim, self.ctx.item, fields)
 
-    def _emit(
-        self, action: str, claim: Claim, *, scope: ItemScope | None = None, **fields: Any
-    ) -> None:
-        scope = scope or self.ctx.item
-        self.trail.emit(
-            action,
-            item=scope.token if scope else None,
-            attempt=claim.attempt,
-            data_categories=scope.data_categories if scope else (),
-            subjects=scope.subjects if scope else (),
-            **fields,
-        )
+    def _emit(self, action: str, claim: Claim, **fields: Any) -> None:
+        self._record(action, claim, **fields)()
 
     def _begin_item(self) -> None:
         for connector in self.ctx.open_connectors():
@@ -419,9 +408,37 @@ _UNSETTLED = object()
 
 
 @dataclass(frozen=True)
+class Record:
+    """An item's audit record, its scope taken when the change was decided: written alone
+    (call it) or with a batch's others (:meth:`values` for ``AuditTrail.emit_many``)."""
+
+    trail: AuditTrail
+    action: str
+    claim: Claim
+    scope: ItemScope | None
+    fields: Mapping[str, Any]
+
+    def __call__(self) -> None:
+        self.trail.emit(self.action, **self._arguments())
+
+    def values(self) -> dict[str, Any]:
+        return self.trail.fields(self.action, **self._arguments())
+
+    def _arguments(self) -> dict[str, Any]:
+        scope = self.scope
+        return {
+            "item": scope.token if scope else None,
+            "attempt": self.claim.attempt,
+            "data_categories": scope.data_categories if scope else (),
+            "subjects": scope.subjects if scope else (),
+            **self.fields,
+        }
+
+
+@dataclass(frozen=True)
 class Deferred:
     """A batch's move held for its one ledger write: the record, then what follows it."""
 
     move: Move
-    audit: Callable[[], object]
+    audit: Record
     after: Callable[[], object] | None = None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
 
 from borough.errors import LeaseLostError, LedgerError
 from borough.ledger import txn
@@ -78,6 +78,20 @@ class Move:
 
 
 _HELD = (ItemState.CLAIMED, ItemState.IN_FLIGHT)
+
+
+def _lost(claims: Sequence[Claim]) -> LeaseLostError:
+    claim = claims[0]
+    if len(claims) == 1:
+        return LeaseLostError(
+            f"item {claim.item_id} is no longer held by run {claim.run_id} "
+            f"(fence {claim.fence}); another run or an operator took it over"
+        )
+    ids = ", ".join(str(c.item_id) for c in claims)
+    return LeaseLostError(
+        f"one or more of items {ids} are no longer held by run {claim.run_id}; another run "
+        "or an operator took them over"
+    )
 
 
 class Ingested(enum.Enum):
@@ -390,26 +404,39 @@ class ItemQueue(ItemReader):
         if not moves:
             return
         now = utcnow()
+        kinds: dict[tuple[ItemState, tuple[ItemState, ...], tuple[str, ...]], list[Move]] = {}
+        for move in moves:
+            kinds.setdefault((move.state, move.expect, tuple(sorted(move.values))), []).append(move)
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            for move in moves:
-                claim = move.claim
-                result = conn.execute(
+            for (state, expect, names), same in kinds.items():
+                stmt = (
                     update(items)
                     .where(
-                        items.c.id == claim.item_id,
-                        items.c.fence == claim.fence,
-                        items.c.owner_run == claim.run_id,
-                        items.c.state.in_([s.value for s in move.expect]),
+                        items.c.id == bindparam("m_id"),
+                        items.c.fence == bindparam("m_fence"),
+                        items.c.owner_run == bindparam("m_run"),
+                        or_(*(items.c.state == s.value for s in expect)),  # executemany
                     )
-                    .values(state=move.state.value, updated_at=now, **move.values)
+                    .values(
+                        state=state.value,
+                        updated_at=now,
+                        **{name: bindparam(f"m_{name}") for name in names},
+                    )
                 )
-                if result.rowcount != 1:
-                    raise LeaseLostError(
-                        f"item {claim.item_id} is no longer held by run {claim.run_id} "
-                        f"(fence {claim.fence}); another run or an operator took it over"
-                    )
+                rows = [
+                    {
+                        "m_id": move.claim.item_id,
+                        "m_fence": move.claim.fence,
+                        "m_run": move.claim.run_id,
+                        **{f"m_{name}": value for name, value in move.values.items()},
+                    }
+                    for move in same
+                ]
+                result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
+                if result.rowcount != len(rows):
+                    raise _lost([move.claim for move in same])
             if audit is not None:
                 txn.record_in(conn, audit)
 
