@@ -83,7 +83,13 @@ class BatchWorker(ItemWorker):
                 started.append(ready)
         if not started:
             return
-        self._record_intents(started)
+        try:
+            self._record_intents(started)
+        except (LeaseLostError, AuditError):
+            raise
+        except BaseException:
+            self._release_never_sent(started)  # stopped before any process()
+            raise
         for n, work in enumerate(started):
             try:
                 self._process(work)

@@ -267,3 +267,64 @@ def test_a_lease_lost_mid_batch_fences_before_the_next_item(
         assert states(runtime) == {ItemState.DONE: 8}
     assert again.status is RunStatus.SUCCEEDED and again.counts.recovered == 5
     assert writes(home) == {f"R{i:04d}": 1 for i in range(1, 9)}
+
+
+# -- the ledger's batched moves ---------------------------------------------------------------
+def all_or_nothing(home: Path) -> None:
+    """A batch's moves commit together or not at all: one item taken over (its fence moved
+    on) fails the whole write, which names the items."""
+    from sqlalchemy import update
+
+    from borough.errors import LeaseLostError
+    from borough.ledger.items import Move
+    from borough.ledger.schema import items
+
+    with runtime_in(home) as runtime:
+        run_bot(runtime, RunRequest("counting-bot", limit=0))  # ingest only
+        queue = runtime.ledger.items
+        claims = queue.claim_many("counting-bot", "run-x", 3)
+        assert [c.item_id for c in claims] == [1, 2, 3]
+        assert [c.state for c in queue.mark_many_in_flight(claims)] == [ItemState.IN_FLIGHT] * 3
+        with runtime.ledger.engine.begin() as conn:  # another run adopts item 2
+            conn.execute(update(items).where(items.c.id == 2).values(fence=items.c.fence + 1))
+        moves = [Move.finish(c, ItemState.DONE, reference=None, error=None) for c in claims]
+        with pytest.raises(LeaseLostError) as caught:
+            queue.apply(moves)
+        assert "1, 2, 3" in str(caught.value)
+        assert states(runtime) == {ItemState.IN_FLIGHT: 3, ItemState.PENDING: 2}
+        queue.apply(moves[:1] + moves[2:])
+        assert states(runtime) == {ItemState.DONE: 2, ItemState.IN_FLIGHT: 1, ItemState.PENDING: 2}
+
+
+def test_a_batch_write_is_all_or_nothing(tmp_path: Path):
+    all_or_nothing(counting_home(tmp_path, people(5)))
+
+
+def batches_with_failures(home: Path, rows: list[dict[str, Any]]) -> None:
+    with runtime_in(home) as runtime:
+        run = run_bot(runtime, RunRequest("counting-bot"))
+        assert states(runtime) == {ItemState.DONE: len(rows) - 1, ItemState.FAILED: 1}
+    assert run.counts.done == len(rows) - 1
+    assert writes(home) == {row["Ref"]: 1 for row in rows if row["Amount"] != 999}
+
+
+@pytest.mark.postgres
+def test_batches_on_postgresql(tmp_path: Path, postgres_url: str):
+    rows = people(12)
+    rows[3]["Amount"] = 999
+    borough = {"ledger": {"url": postgres_url}, "audit": {"checkpoint_every": 50}}
+    home = counting_home(
+        tmp_path / "batches",
+        rows,
+        target={"fail_after_rate": 0.3, "fail_before_rate": 0.2, "seed": 3},
+        retry={**FAST_RETRY, "attempts": 10},
+        borough=borough,
+        bot_options={"batch": 5},
+    )
+    batches_with_failures(home, rows)
+
+
+@pytest.mark.postgres
+def test_a_batch_write_is_all_or_nothing_on_postgresql(tmp_path: Path, postgres_url: str):
+    borough = {"ledger": {"url": postgres_url}, "audit": {"checkpoint_every": 50}}
+    all_or_nothing(counting_home(tmp_path, people(5), borough=borough))
