@@ -246,10 +246,9 @@ class ItemQueue(ItemReader):
         )
         if self._skip_locked:
             pick = pick.with_for_update(skip_locked=True)
-        chosen = items.c.id == pick.scalar_subquery() if count == 1 else items.c.id.in_(pick)
         stmt = (
             update(items)
-            .where(chosen, items.c.state == ItemState.PENDING.value)
+            .where(items.c.state == ItemState.PENDING.value)
             .values(
                 state=ItemState.CLAIMED.value,
                 owner_run=run_id,
@@ -263,7 +262,11 @@ class ItemQueue(ItemReader):
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            rows = conn.execute(stmt).all()
+            if count == 1:
+                rows = conn.execute(stmt.where(items.c.id == pick.scalar_subquery())).all()
+            else:  # picked first: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED) more than once
+                picked = conn.execute(pick).scalars().all()
+                rows = conn.execute(stmt.where(items.c.id.in_(picked))).all() if picked else []
         claims = [Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED) for row in rows]
         return sorted(claims, key=lambda claim: claim.item_id)
 
