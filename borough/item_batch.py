@@ -32,9 +32,10 @@ from sqlalchemy.exc import DBAPIError
 from borough.bot import Item
 from borough.context import ItemScope
 from borough.errors import AppRefusedError, AuditError, LeaseLostError, SkipItem
-from borough.item_worker import Deferred, ItemWorker, Record, RunCancelled
+from borough.item_records import Deferred, Record, item_scope
+from borough.item_worker import ItemWorker, RunCancelled
 from borough.ledger import Claim, ItemRecord, ItemState
-from borough.ledger.items import Move
+from borough.ledger.moves import Move
 
 
 @dataclass
@@ -101,12 +102,7 @@ class BatchWorker(ItemWorker):
 
     def _prepare(self, claim: Claim, record: ItemRecord) -> Started | None:
         """Rebuild one item (invalid stored data: FAILED) and check it first if asked."""
-        self.ctx.item = scope = ItemScope(
-            token=record.key_token,
-            attempt=claim.attempt,
-            data_categories=tuple(record.data_categories),
-            subjects=tuple(record.subjects),
-        )
+        self.ctx.item = scope = item_scope(record, claim)
         try:
             item = self._rebuild(record)
         except ValidationError as exc:
@@ -175,12 +171,7 @@ class BatchWorker(ItemWorker):
     def _release_unstarted(self, rest: list[tuple[Claim, ItemRecord]]) -> None:
         """Claimed items the batch never reached go back to PENDING (nothing recorded)."""
         for claim, record in rest:
-            self.ctx.item = ItemScope(
-                token=record.key_token,
-                attempt=claim.attempt,
-                data_categories=tuple(record.data_categories),
-                subjects=tuple(record.subjects),
-            )
+            self.ctx.item = item_scope(record, claim)
             self._abandon(claim)
 
     def _release_never_sent(self, rest: list[Started]) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
-from borough.context import ItemScope, RunContext
+from borough.context import RunContext
 from borough.errors import (
     AppRefusedError,
     AuditError,
@@ -31,9 +31,10 @@ from borough.errors import (
     SkipItem,
     TransientError,
 )
+from borough.item_records import Deferred, Record, item_scope
 from borough.ledger import Claim, ItemQueue, ItemRecord, ItemState, RunCounts
-from borough.ledger.items import Move
 from borough.ledger.lease import RunLease
+from borough.ledger.moves import Move
 from borough.ledger.runs import utcnow
 
 if TYPE_CHECKING:
@@ -74,13 +75,7 @@ class ItemWorker:
 
     def work(self, claim: Claim) -> ItemState:
         record = self._items.get(claim.item_id, unseal=True)
-        self.ctx.item = scope = ItemScope(
-            token=record.key_token,
-            attempt=claim.attempt,
-            data_categories=tuple(record.data_categories),
-            subjects=tuple(record.subjects),
-            intent_recorded=claim.state is ItemState.IN_FLIGHT,
-        )
+        self.ctx.item = scope = item_scope(record, claim)
         state_holder = {"claim": claim}
         self._begin_item()
         try:
@@ -405,40 +400,3 @@ class ItemWorker:
 
 
 _UNSETTLED = object()
-
-
-@dataclass(frozen=True)
-class Record:
-    """An item's audit record, its scope taken when the change was decided: written alone
-    (call it) or with a batch's others (:meth:`values` for ``AuditTrail.emit_many``)."""
-
-    trail: AuditTrail
-    action: str
-    claim: Claim
-    scope: ItemScope | None
-    fields: Mapping[str, Any]
-
-    def __call__(self) -> None:
-        self.trail.emit(self.action, **self._arguments())
-
-    def values(self) -> dict[str, Any]:
-        return self.trail.fields(self.action, **self._arguments())
-
-    def _arguments(self) -> dict[str, Any]:
-        scope = self.scope
-        return {
-            "item": scope.token if scope else None,
-            "attempt": self.claim.attempt,
-            "data_categories": scope.data_categories if scope else (),
-            "subjects": scope.subjects if scope else (),
-            **self.fields,
-        }
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """A batch's move held for its one ledger write: the record, then what follows it."""
-
-    move: Move
-    audit: Record
-    after: Callable[[], object] | None = None

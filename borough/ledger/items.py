@@ -22,12 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
 
-from borough.errors import LeaseLostError, LedgerError
+from borough.errors import LedgerError
 from borough.ledger import txn
 from borough.ledger.engine import dialect_insert
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState
+from borough.ledger.moves import Move, lost
 from borough.ledger.schema import items
 from borough.ledger.sealing import Sealer
 from borough.ledger.times import utcnow
@@ -42,56 +43,6 @@ _INGEST_CHUNK = 500
 def _chunks(rows: list[NewItem], size: int) -> Iterable[list[NewItem]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-@dataclass(frozen=True)
-class Move:
-    """One fenced change of a claimed item (applied alone or with a batch's others)."""
-
-    claim: Claim
-    state: ItemState
-    expect: tuple[ItemState, ...]
-    values: dict[str, Any]
-
-    @classmethod
-    def intent(cls, claim: Claim) -> Move:
-        return cls(claim, ItemState.IN_FLIGHT, (ItemState.CLAIMED,), {})
-
-    @classmethod
-    def finish(
-        cls, claim: Claim, state: ItemState, *, reference: str | None, error: str | None
-    ) -> Move:
-        if not state.terminal:
-            raise ValueError(f"{state} is not a final state")
-        values = {"reference": reference, "error": error, "owner_run": None}
-        return cls(claim, state, _HELD, values)
-
-    @classmethod
-    def release(cls, claim: Claim, *, not_before: datetime | None, error: str | None) -> Move:
-        values = {"not_before": not_before, "error": error, "owner_run": None}
-        return cls(claim, ItemState.PENDING, _HELD, values)
-
-    @classmethod
-    def park(cls, claim: Claim, *, not_before: datetime, error: str | None) -> Move:
-        values = {"not_before": not_before, "error": error, "owner_run": None}
-        return cls(claim, ItemState.IN_FLIGHT, (ItemState.IN_FLIGHT,), values)
-
-
-_HELD = (ItemState.CLAIMED, ItemState.IN_FLIGHT)
-
-
-def _lost(claims: Sequence[Claim]) -> LeaseLostError:
-    claim = claims[0]
-    if len(claims) == 1:
-        return LeaseLostError(
-            f"item {claim.item_id} is no longer held by run {claim.run_id} "
-            f"(fence {claim.fence}); another run or an operator took it over"
-        )
-    ids = ", ".join(str(c.item_id) for c in claims)
-    return LeaseLostError(
-        f"one or more of items {ids} are no longer held by run {claim.run_id}; another run "
-        "or an operator took them over"
-    )
 
 
 class Ingested(enum.Enum):
@@ -439,7 +390,7 @@ class ItemQueue(ItemReader):
                 ]
                 result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
                 if result.rowcount != len(rows):
-                    raise _lost([move.claim for move in same])
+                    raise lost([move.claim for move in same])
             if audit is not None:
                 txn.record_in(conn, audit)
 

@@ -276,7 +276,7 @@ def all_or_nothing(home: Path) -> None:
     from sqlalchemy import update
 
     from borough.errors import LeaseLostError
-    from borough.ledger.items import Move
+    from borough.ledger.moves import Move
     from borough.ledger.schema import items
 
     with runtime_in(home) as runtime:
