@@ -66,8 +66,10 @@ def pandas_executemany(csv_path: Path, where: Path, *, every: int | None) -> flo
     return time.perf_counter() - started
 
 
-def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float]:
-    """Items/s of the whole run and of its work (from the first claim to the run's end)."""
+def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float, float]:
+    """Items/s of the whole run, of its work (from the first claim to the run's end), and
+    per second of this process's CPU over the whole run (what a machine not shared with
+    other work would reach where fsync is cheap)."""
     from borough.observe import RunObserver
     from borough.runner import RunRequest, run_bot
     from borough.testing import runtime_in
@@ -90,11 +92,11 @@ def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float]:
     clock = WorkClock()
     with runtime_in(home) as runtime:
         run_bot(runtime, RunRequest("counting-bot", limit=0))  # ingest first, not timed
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         run = run_bot(runtime, RunRequest("counting-bot"), clock)
-        ended = time.perf_counter()
+        ended, cpu = time.perf_counter(), time.process_time() - cpu
     assert run.counts.done == count, run.counts
-    return count / (ended - started), count / (ended - clock.work_started)
+    return count / (ended - started), count / (ended - clock.work_started), count / cpu
 
 
 def raw_item_writes(where: Path, count: int) -> float:
@@ -146,10 +148,11 @@ def noop_figures(root: Path, count: int, batch: int) -> None:
     print(f"no-op bot, {count:,} items ({root}):")
     print(f"  raw SQLite, same writes, no fsync   {raw:7.0f} items/s")
     for size in sorted({1, batch}):
-        whole, work = noop_rate(root, count, size)
+        whole, work, cpu = noop_rate(root, count, size)
         print(
             f"  borough (durable), batch: {size:<5}   {whole:7.0f} items/s "
-            f"({work:5.0f}/s once ingest is done)   {whole / raw:5.3f} x raw"
+            f"({work:5.0f}/s once ingest is done; {cpu:5.0f} per CPU second)   "
+            f"{whole / raw:5.3f} x raw"
         )
 
 
