@@ -10,9 +10,14 @@ processes:
 
 * **borough**: ``AuditTrail.emit`` → loguru → ``ChainSink`` (lock, tail check, redaction,
   hash, MAC, append, fsync, signed head, anchors at checkpoints) in a real installation;
+* **borough, groups of N** (``--group``, default 100): the same ``emit`` calls inside
+  ``trail.group()`` (how the item worker and ingest write: the trail's end proven once,
+  one fsync, one signed head, one index insert and one log message a group; every record
+  durable when its group ends, before anything it gates);
 * **borough (other)** with ``--compare``: the same with another checkout's code (e.g.
   ``/work/main``), to measure a change before and after;
 * **raw fsync**: one canonical-JSON line per record, ``write`` + ``fsync`` each, no chain;
+* **raw, fsync a group**: the same lines, one ``fsync`` every N records;
 * **raw**: the same lines without fsync (what the disk and Python alone allow).
 
 Read the ratios to raw fsync, not the seconds.
@@ -21,6 +26,7 @@ Read the ratios to raw fsync, not the seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +53,7 @@ FIELDS = {
 }
 
 
-def borough_rate(records: int, where: Path) -> float:
+def borough_rate(records: int, where: Path, group: int = 0) -> float:
     from borough.testing import make_home, runtime_in
 
     with tempfile.TemporaryDirectory(dir=where) as tmp:
@@ -54,27 +61,36 @@ def borough_rate(records: int, where: Path) -> float:
         with runtime_in(home) as runtime:
             trail = runtime.trail.bind(run_id=FIELDS["run_id"], bot="bench", actor="bot:bench")
             trail.emit("bench.warmup")
-            start = time.perf_counter()
-            for i in range(records):
-                trail.emit(
-                    "item.done",
-                    item=f"p_{i:020d}",
-                    attempt=1,
-                    step="process",
-                    target="casework",
-                    data_categories=FIELDS["data_categories"],
-                    subjects=FIELDS["subjects"],
-                    detail={"reference": f"REF-{i:06d}"},
-                )
+            start, cpu = time.perf_counter(), time.process_time()
+            for first in range(0, records, group or 1):
+                with trail.group() if group else contextlib.nullcontext():
+                    for i in range(first, min(records, first + (group or 1))):
+                        _emit(trail, i)
+            runtime.sink.index.flush()  # the index rows still waiting count too
+            CPU_RATE.append(records / (time.process_time() - cpu))
             return records / (time.perf_counter() - start)
 
 
-def raw_rate(records: int, where: Path, *, sync: bool) -> float:
+def _emit(trail: Any, i: int) -> None:
+    trail.emit(
+        "item.done",
+        item=f"p_{i:020d}",
+        attempt=1,
+        step="process",
+        target="casework",
+        data_categories=FIELDS["data_categories"],
+        subjects=FIELDS["subjects"],
+        detail={"reference": f"REF-{i:06d}"},
+    )
+
+
+def raw_rate(records: int, where: Path, *, sync: int) -> float:
+    """``sync``: fsync every this many records (0: never)."""
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         path = Path(tmp) / "raw.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for i in range(records):
                 line = json.dumps(
                     {**FIELDS, "seq": i, "item": f"p_{i:020d}"},
@@ -83,24 +99,40 @@ def raw_rate(records: int, where: Path, *, sync: bool) -> float:
                     ensure_ascii=False,
                 )
                 os.write(fd, (line + "\n").encode("utf-8"))
-                if sync:
+                if sync and (i + 1) % sync == 0:
                     os.fsync(fd)
+            CPU_RATE.append(records / (time.process_time() - cpu))
             return records / (time.perf_counter() - start)
         finally:
             os.close(fd)
 
 
-def measure(kind: str, tree: Path, records: int, where: Path) -> float:
+CPU_RATE: list[float] = []  #: records per CPU second of the last measurement
+
+
+def measure(kind: str, tree: Path, records: int, where: Path, group: int) -> tuple[float, float]:
     """One measurement in a fresh process importing borough from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, __file__, "--one", kind, "--records", str(records), "--dir", str(where)],
+        [
+            sys.executable,
+            __file__,
+            "--one",
+            kind,
+            "--records",
+            str(records),
+            "--dir",
+            str(where),
+            "--group",
+            str(group),
+        ],
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def main() -> None:
@@ -109,12 +141,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="where to write")
     parser.add_argument("--compare", type=Path, default=None, help="another checkout to measure")
-    parser.add_argument("--one", choices=["borough", "raw", "raw-fsync"], help=argparse.SUPPRESS)
+    parser.add_argument("--group", type=int, default=100, help="records a group")
+    parser.add_argument(
+        "--one",
+        choices=["borough", "borough-group", "raw", "raw-fsync", "raw-fsync-group"],
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args()
     where = args.dir or Path(tempfile.gettempdir())
     where.mkdir(parents=True, exist_ok=True)
     if args.one:
-        if args.one == "borough":
+        if args.one.startswith("borough"):
             import borough
 
             assert (
@@ -122,25 +159,39 @@ def main() -> None:
                 .resolve()
                 .is_relative_to(Path(os.environ["PYTHONPATH"]).resolve())
             ), borough.__file__
-            print(borough_rate(args.records, where))
+            group = args.group if args.one == "borough-group" else 0
+            print(borough_rate(args.records, where, group), CPU_RATE[-1])
         else:
-            print(raw_rate(args.records, where, sync=args.one == "raw-fsync"))
+            sync = {"raw": 0, "raw-fsync": 1, "raw-fsync-group": args.group}[args.one]
+            print(raw_rate(args.records, where, sync=sync), CPU_RATE[-1])
         return
-    kinds = {"borough": ROOT}
+    grouped = f"groups of {args.group}"
+    kinds = {"borough": ("borough", ROOT), f"borough, {grouped}": ("borough-group", ROOT)}
     if args.compare:
-        kinds["borough (other)"] = args.compare
-    rates: dict[str, list[float]] = {name: [] for name in [*kinds, "raw fsync", "raw"]}
+        kinds["borough (other)"] = ("borough", args.compare)
+        kinds[f"(other), {grouped}"] = ("borough-group", args.compare)
+    kinds |= {
+        "raw fsync": ("raw-fsync", ROOT),
+        f"raw, fsync {grouped}": ("raw-fsync-group", ROOT),
+        "raw": ("raw", ROOT),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in kinds}
+    cpu_rates: dict[str, list[float]] = {name: [] for name in kinds}
     for round_ in range(1, args.rounds + 1):
-        for name, tree in kinds.items():
-            rates[name].append(measure("borough", tree, args.records, where))
-        rates["raw fsync"].append(measure("raw-fsync", ROOT, args.records, where))
-        rates["raw"].append(measure("raw", ROOT, args.records, where))
+        for name, (kind, tree) in kinds.items():
+            wall, cpu = measure(kind, tree, args.records, where, args.group)
+            rates[name].append(wall)
+            cpu_rates[name].append(cpu)
         print(f"round {round_}: " + "   ".join(f"{k} {v[-1]:8.0f}/s" for k, v in rates.items()))
     synced = statistics.median(rates["raw fsync"])
     print(f"median over {args.rounds} rounds of {args.records} records ({where}):")
+    print(f"  {'':<26} {'wall':>8}             {'':>6}              {'per CPU second':>14}")
     for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"  {name:<16} {median:8.0f} records/s   {median / synced:5.2f} x raw fsync")
+        median, cpu = statistics.median(values), statistics.median(cpu_rates[name])
+        print(
+            f"  {name:<26} {median:8.0f} records/s   {median / synced:6.2f} x raw fsync"
+            f"   {cpu:10.0f} records/CPU s"
+        )
 
 
 if __name__ == "__main__":

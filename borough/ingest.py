@@ -21,14 +21,16 @@ def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
     """The ledger's view of an item: key as token, personal values as subject tokens."""
     payload = item.payload()
     personal = item.personal_values(bot.personal)
-    for value, category in personal:
-        runtime.redactor.add_personal(value, category)
+    token = runtime.tokenizer.token
+    subjects = [token(value) for value, _ in personal]
+    for (value, category), subject in zip(personal, subjects, strict=True):
+        runtime.redactor.add_personal(value, category, token=subject)
     return NewItem(
-        key_token=runtime.tokenizer.token(item.key),
+        key_token=token(item.key),
         key=item.key,
         data=payload,
         source=item.source,
-        subjects=[runtime.tokenizer.token(value) for value, _ in personal],
+        subjects=subjects,
         data_categories=sorted({category for _, category in personal}),
         invalid_reason=runtime.redactor.redact(item.invalid) if item.invalid else None,
         digest=runtime.tokenizer.digest(canonical_json({"key": item.key, "data": payload})),

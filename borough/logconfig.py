@@ -32,6 +32,16 @@ CONSOLE_FORMAT = "<level>{level: <7}</level> {message}"
 GENERAL_LOG = "borough.log"
 
 
+def _redacted(message: Any, redactor: Redactor) -> str:
+    """The formatted line, redacted unless it is made of audit records as the trail's writer
+    wrote them (``redacted=True``: a group's lines, redacted field by field already)."""
+    text = str(message)
+    record = getattr(message, "record", None)
+    if record is not None and record["extra"].get("redacted") and record["exception"] is None:
+        return text
+    return redactor.redact(text)
+
+
 class RedactingStream:
     """A console sink that redacts the formatted line (traceback included)."""
 
@@ -39,8 +49,8 @@ class RedactingStream:
         self._stream = stream
         self._redactor = redactor
 
-    def write(self, message: str) -> None:
-        self._stream.write(self._redactor.redact(str(message)))
+    def write(self, message: Any) -> None:
+        self._stream.write(_redacted(message, self._redactor))
         self._stream.flush()
 
 
@@ -64,7 +74,7 @@ class RunLogSink:
         extra = message.record["extra"]
         run_id = extra.get("run_id") or (extra.get("audit") or {}).get("run_id")
         target = self._folder / f"{run_id}.log" if run_id else self._general
-        text = self._redactor.redact(str(message))
+        text = _redacted(message, self._redactor)
         with self._lock:
             try:
                 handle = self._open(target)

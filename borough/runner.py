@@ -445,7 +445,6 @@ class _Run:
                 orphans = items.adopt_orphans(
                     name,
                     run_id,
-                    runs.live_run_ids() - {run_id},
                     audit=self._record_adoption,
                     keep=worker.batch.held if worker.batch is not None else (),
                 )

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from borough.config.loader import Config, validate_document
 from borough.config.models import Strict
@@ -20,6 +20,7 @@ from borough.config.yaml_lines import LocatedYaml, load_yaml
 from borough.errors import ConfigError
 from scheduler.calendars import BUILTIN, AnnualClosure, WorkingCalendar, parse_month_day
 from scheduler.events.config import TriggerConfig
+from scheduler.runstart import ClockTime, OptionalClockTime, RunStart
 from scheduler.triggers import (
     INTERVAL_ANCHOR,
     LONDON,
@@ -43,17 +44,6 @@ NOTIFY_EVENTS: tuple[Event, ...] = (
     "drift",
 )
 Region = Literal["england-and-wales", "england", "wales", "scotland", "northern-ireland"]
-
-
-def _clock(value: Any) -> Any:
-    """YAML 1.1 reads an unquoted 07:30 as the number 450: say so instead of guessing."""
-    if isinstance(value, int):
-        raise ValueError('write the time in quotes, e.g. "07:30" (unquoted, YAML reads a number)')
-    return value
-
-
-#: a time of day from YAML, refusing the number an unquoted 07:30 becomes
-ClockTime = Annotated[time, BeforeValidator(_clock)]
 
 
 class DateRange(Strict):
@@ -134,23 +124,16 @@ class AfterHolidayRule(Strict):
     at: ClockTime
 
 
-class ScheduleConfig(Strict):
+class ScheduleConfig(RunStart):
     """One schedule: which bot, when, and how to treat lateness and overruns."""
 
-    bot: str
-    description: str = ""
     cron: str | None = Field(default=None, description="minute hour day month weekday")
     interval: Interval | None = None
-    daily: Annotated[time | None, BeforeValidator(_clock)] = None
+    daily: OptionalClockTime = None
     monthly: MonthlyRule | None = None
     after_bank_holiday: AfterHolidayRule | None = None
-    calendar: str | None = Field(default=None, description="fire on this calendar's working days")
-    inputs: dict[str, str] = Field(default_factory=dict)
-    priority: int = Field(default=5, ge=1, le=9, description="9 starts first when runs wait")
-    max_run_minutes: float | None = Field(default=None, gt=0)
     misfire_grace_seconds: int = Field(default=300, ge=1)
     on_missed: Literal["run_once", "skip"] = "run_once"
-    enabled: bool = True
     queue: str | None = Field(default=None, description="scale-out queue, e.g. host:runner-2")
     runs: int = Field(
         default=1,

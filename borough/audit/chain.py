@@ -98,6 +98,8 @@ class ChainSink:
         self.index = IndexFeed(index)  #: the audit index, fed in batches
         self._group: tuple[int, Point, int] | None = None  #: (size, end, segment) at its start
         self._pending: list[tuple[dict[str, Any], bytes]] = []
+        self._owner = 0  #: the thread whose group is open
+        self._lines: list[tuple[str, str, dict[str, Any]]] = []  #: the group's log lines
         self._depth = 0
 
     # loguru calls write(message) with the formatted message; the fields are in extra.
@@ -111,6 +113,16 @@ class ChainSink:
         """Write one record (and a checkpoint when one is due); returns the record."""
         with self.exclusive():
             return self.append_locked([fields])[0]
+
+    def append_grouped(self, fields: dict[str, Any], *, level: str) -> dict[str, Any] | None:
+        """Inside this thread's :meth:`group`: write the record (durable at the group's end),
+        keep its log line (made of the record as written, so already redacted) for then,
+        and return it; otherwise None (the caller logs it through loguru)."""
+        if self._group is None or self._owner != threading.get_ident():
+            return None
+        record = self.write_batch([fields])[0]  # the group holds the lock and proved the end
+        self._lines.append((level, records.log_text(record), record))
+        return record
 
     def close(self) -> None:
         self.index.close()
@@ -365,13 +377,15 @@ class ChainSink:
             start_size, start_end = self._size, self._end
             segment = self.roller.live_segment() if start_size else start_end.seq + 1
             self._group, self._pending = (start_size, start_end, segment), []
+            self._owner, self._lines = threading.get_ident(), []
             try:
                 yield self
             finally:
-                group, pending = self._group, self._pending
-                self._group, self._pending = None, []
+                group, pending, lines = self._group, self._pending, self._lines
+                self._group, self._pending, self._lines, self._owner = None, [], [], 0
                 if group is not None and pending:
                     self._commit_group(group, pending)
+                    _log_lines(lines)
 
     def _commit_group(
         self, group: tuple[int, Point, int], pending: list[tuple[dict[str, Any], bytes]]
@@ -387,21 +401,25 @@ class ChainSink:
         self.roller.after(pending[-1][0])
 
     def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        record: dict[str, Any] = {k: fields.get(k) for k in records.FIELDS if k != "hash"}
-        for key, value in record.items():
-            if key not in records.UNREDACTED:
-                record[key] = self._redact_value(value)
+        get = fields.get
+        record: dict[str, Any] = {key: get(key) for key in _GIVEN}
+        for key in records.REDACTED:
+            value = record[key]
+            if value is not None:
+                record[key] = (
+                    self._redact(value) if type(value) is str else self._redact_value(value)
+                )
         record["schema"] = records.SCHEMA
         record["seq"] = self._end.seq + 1
-        record["ts"] = fields.get("ts") or records.utc_now()
+        record["ts"] = get("ts") or records.utc_now()
         record["prev_hash"] = self._end.hash
-        if record.get("action") in records.SIGNED_ACTIONS:
+        if record["action"] in records.SIGNED_ACTIONS:
             record["signature"] = self.keys.sign(records.signed_payload(record))
-        else:
-            record.pop("signature", None)
-        record["hash"] = records.record_hash(record)
-        record["mac"] = self.keys.mac(record["hash"])
-        line = (records.canonical_json(record) + "\n").encode("utf-8")
+        try:
+            record["hash"], record["mac"], line = records.chain_line(record, self.keys.mac)
+        except ValueError:  # NaN or Infinity somewhere: JSON has none, so they become text
+            record = _json_safe(record)
+            record["hash"], record["mac"], line = records.chain_line(record, self.keys.mac)
         write_all(self.fd, line)
         self._size += len(line)
         self._end = Point(record["seq"], record["hash"])
@@ -439,13 +457,20 @@ class ChainSink:
         self._fingerprint = self._stat()
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.last_ts = record["ts"]
-        signed_any = any(r.get("action") in records.SIGNED_ACTIONS for r, _ in written)
-        self.index.add(entries, urgent=signed_any)
-        for signed, _ in written:
-            action = signed.get("action")
-            if action in records.SIGNED_ACTIONS:
-                kind: AnchorKind = "restart" if action == records.RESTARTED else "checkpoint"
-                self.anchor(Point(signed["seq"], signed["hash"]), signed["ts"], kind)
+        signed = [r for r, _ in written if r.get("action") in records.SIGNED_ACTIONS]
+        # Routine checkpoints wait for the next batch of index rows (readers add what the
+        # index lacks from the files first); a run's end, a purge or a repair is sent now.
+        routine = all(r["detail"] == _ROUTINE for r in signed)
+        self.index.add(entries, urgent=not routine)
+        # The latest signed point is what the ledger's anchor must vouch for (anchors only
+        # grow, and a trail shorter than the latest is refused): a group's earlier
+        # checkpoints need none of their own. A restart starts a chain: always anchored.
+        for record in signed:
+            if record.get("action") == records.RESTARTED or record is signed[-1]:
+                kind: AnchorKind = (
+                    "restart" if record.get("action") == records.RESTARTED else "checkpoint"
+                )
+                self.anchor(Point(record["seq"], record["hash"]), record["ts"], kind)
 
     def anchor(self, point: Point, ts: str, kind: AnchorKind = "checkpoint") -> Anchor:
         """Sign ``point`` and record it in the anchor store (a warning if it cannot)."""
@@ -491,8 +516,6 @@ class ChainSink:
     def _redact_value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self._redact(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            return str(value)  # JSON has no NaN/Infinity; canonical records refuse them
         if isinstance(value, dict):
             return {key: self._redact_value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -508,6 +531,43 @@ class ChainSink:
             current = None
         if current != pem:
             write_private(target, pem)
+
+
+def _log_lines(lines: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """A group's log lines, one loguru message per run of lines with the same run and level
+    (a line a record). The lines are made of written records, which the writer redacted:
+    ``redacted=True`` tells the text sinks not to redact them again."""
+    start = 0
+    for end in range(1, len(lines) + 1):
+        same_level = end < len(lines) and lines[end][0] == lines[start][0]
+        if same_level and lines[end][2].get("run_id") == lines[start][2].get("run_id"):
+            continue
+        level, _, first = lines[start]
+        text = "\n".join(line for _, line, _ in lines[start:end])
+        action = first.get("action") or "-"
+        logger.bind(action=action, run_id=first.get("run_id"), redacted=True).log(level, text)
+        start = end
+
+
+_ROUTINE = {"reason": "every-n"}  #: the detail of a checkpoint signed every N records
+
+#: What a caller's fields give a record (the writer sets the chain's own fields).
+_GIVEN = tuple(
+    key
+    for key in records.FIELDS
+    if key not in {"schema", "seq", "ts", "prev_hash", "hash", "signature"}
+)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN/Infinity as text (JSON has none; canonical records refuse them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def checkpoint_fields(context: dict[str, Any], *, reason: str) -> dict[str, Any]:

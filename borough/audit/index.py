@@ -43,6 +43,7 @@ class IndexFeed:
         self._waiting: list[Entry] = []
         self._since = 0.0
         self._lock = threading.Lock()
+        self._sending = threading.Lock()  #: one batch at a time, in order
         self._timer: threading.Timer | None = None
         self._warned = False
 
@@ -66,23 +67,41 @@ class IndexFeed:
                 or len(self._waiting) >= FLUSH_ROWS
                 or time.monotonic() - self._since >= FLUSH_SECONDS
             )
-        if due:
+        if (urgent or due) and self._joins_a_write():
+            self._send()  # as part of this thread's ledger write (one commit for both)
+        elif urgent:
             self.flush()
+        elif due:  # a full batch: sent by the feed's thread, while the writer goes on
+            self._arm(0.0)
         else:
-            self._arm()
+            self._arm(FLUSH_SECONDS)
 
-    def _arm(self) -> None:
-        if self._timer is None:
-            timer = threading.Timer(FLUSH_SECONDS, self._on_timer)
-            timer.daemon = True
-            self._timer = timer
-            timer.start()
+    def _arm(self, delay: float) -> None:
+        with self._lock:
+            timer = self._timer
+            if timer is not None and (delay or not timer.interval):
+                return  # one is due soon enough
+            self._timer = threading.Timer(delay, self._on_timer)
+            self._timer.daemon = True
+        if timer is not None:
+            timer.cancel()
+        self._timer.start()
+
+    def _joins_a_write(self) -> bool:
+        """Whether this thread records a ledger write the rows would join."""
+        joins = getattr(self.store(), "joins_a_write", None)
+        return bool(joins and joins())
 
     def _on_timer(self) -> None:
         self._timer = None
         self.flush()
 
     def flush(self) -> None:
+        """Send the rows waiting now (after any batch the feed's thread is sending)."""
+        with self._sending:
+            self._send()
+
+    def _send(self) -> None:
         with self._lock:
             waiting, self._waiting = self._waiting, []
         if not waiting:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,12 @@ UNREDACTED = frozenset(
     }
 )
 
+#: The only fields that can carry personal data, so the only ones the writer redacts: text
+#: a bot or a connector supplies (a step's name and target, an error, the detail) and who
+#: acted (an operator's sign-in name). The rest are borough's own codes and names (host,
+#: bot, version, action, outcome, category labels, attempt) or tokens, hashes and times.
+REDACTED = frozenset({"step", "target", "error", "detail", "actor"})
+
 CHECKPOINT = "audit.checkpoint"
 PURGE = "audit.purge"
 REPAIRED = "audit.repaired"
@@ -93,6 +100,79 @@ def canonical_json(data: Any) -> str:
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+_encode_str = json.encoder.encode_basestring  # what canonical_json does with a str
+
+
+def _member(key: str, value: Any) -> str:
+    """``"key":value`` exactly as :func:`canonical_json` writes it inside an object."""
+    kind = type(value)
+    if kind is str:
+        text = _encode_str(value)
+    elif value is None:
+        text = "null"
+    elif kind is int:
+        text = int.__repr__(value)
+    elif kind is list and all(type(item) is str for item in value):
+        text = "[" + ",".join(map(_encode_str, value)) + "]"
+    else:
+        text = canonical_json(value)
+    return _encode_str(key) + ":" + text
+
+
+#: Fields whose values repeat from record to record (a run's context, the action, a step):
+#: their encoded members are remembered (bools never are: ``type(True) is not int``).
+_REPEATING = frozenset(
+    {"schema", "host", "run_id", "bot", "bot_version", "actor", "action", "outcome", "attempt"}
+    | {"step", "target", "error"}
+)
+_SEEN: dict[tuple[str, Any], str] = {}
+
+
+def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, str, bytes]:
+    """(hash, MAC, the line) of ``record`` (without ``hash`` and ``mac``), encoded once.
+
+    Byte for byte what ``canonical_json`` of the record with its :func:`record_hash` and
+    ``mac(hash)`` gives, and that hash; each member is encoded once and joined twice (the
+    hashed body, then the line with the two members in their sorted places).
+    """
+    names = tuple(record)
+    layout = _LAYOUTS.get(names)
+    if layout is None:
+        layout = _LAYOUTS[names] = _layout(names)
+    order, at_hash, at_mac = layout
+    parts: list[str] = []
+    for key in order:
+        value = record[key]
+        if key in _REPEATING and (value is None or type(value) is str or type(value) is int):
+            text = _SEEN.get((key, value))
+            if text is None:
+                text = _member(key, value)
+                if len(_SEEN) >= 4096:
+                    _SEEN.clear()
+                _SEEN[(key, value)] = text
+            parts.append(text)
+        else:
+            parts.append(_member(key, value))
+    body = "{" + ",".join(parts) + "}"
+    digest = hashlib.sha256((str(record.get("prev_hash", "")) + body).encode("utf-8")).hexdigest()
+    code = mac(digest)
+    parts.insert(at_hash, '"hash":"' + digest + '"')
+    parts.insert(at_mac, '"mac":' + _encode_str(code))
+    line = "{" + ",".join(parts) + "}\n"
+    return digest, code, line.encode("utf-8")
+
+
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], int, int]] = {}
+
+
+def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], int, int]:
+    """The hashed members' order for records with these keys, and where ``hash`` and then
+    ``mac`` go among them in the line (both in sorted place)."""
+    order = tuple(sorted(name for name in names if name not in UNHASHED))
+    full = sorted([*order, "hash", "mac"])
+    return order, full.index("hash"), full.index("mac")
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -164,6 +244,18 @@ def parse_line(raw: bytes) -> dict[str, Any]:
             "writes records): it was re-serialised or edited"
         )
     return record
+
+
+def log_text(fields: dict[str, Any]) -> str:
+    """A record's line in the run log and on the console."""
+    parts = [str(fields["action"]), str(fields["outcome"])]
+    if fields.get("item"):
+        parts.append(f"item={fields['item']}")
+    if fields.get("step"):
+        parts.append(f"step={fields['step']}")
+    if fields.get("error"):
+        parts.append(f"error={fields['error']}")
+    return " ".join(parts)
 
 
 def utc_now() -> str:

@@ -146,8 +146,9 @@ class Redactor:
                     self._literals.add(part, "[SECRET]", key=key)
                     self._memo.registered(key)
 
-    def add_personal(self, value: str, category: str = "PII") -> None:
-        """Show ``value`` as its token (``[name:p_...]``) wherever it appears."""
+    def add_personal(self, value: str, category: str = "PII", *, token: str | None = None) -> None:
+        """Show ``value`` as its token (``[name:p_...]``) wherever it appears (``token``:
+        the value's token when the caller has it already, e.g. ingest)."""
         value = value.strip()
         if len(value) < _MIN_SECRET:
             return
@@ -155,7 +156,8 @@ class Redactor:
         with self._lock:
             if self._literals.holds(value, key):
                 return
-        token = self._tokenize(value) if self._tokenize else ""
+        if token is None:
+            token = self._tokenize(value) if self._tokenize else ""
         label = f"[{category}:{token}]" if token else f"[{category}]"
         with self._lock:
             self._literals.add(value, label, key=key)

@@ -11,15 +11,35 @@ import getpass
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from loguru import logger
 
 from borough.audit.chain import ChainSink, checkpoint_fields
+from borough.audit.records import log_text
 from borough.errors import AuditError
 from borough.host import host_name
 
 _LEVELS = {"ok": "INFO", "error": "WARNING", "failed": "WARNING", "needs_review": "WARNING"}
+
+
+class RecordFields(TypedDict, total=False):
+    """What a caller says about one record (:meth:`AuditTrail.emit`, :meth:`AuditTrail.fields`);
+    the trail adds its context (host, run, bot, actor)."""
+
+    outcome: str  #: "ok" unless given
+    item: str | None  #: the item's key token
+    attempt: int | None
+    step: str | None
+    target: str | None
+    error: str | None
+    data_categories: Iterable[str]
+    subjects: Iterable[str]  #: person tokens
+    detail: Mapping[str, Any] | None
+    evidence: Iterable[Mapping[str, str]]
+
+
+_FIELD_NAMES = frozenset(RecordFields.__annotations__)
 
 
 def operator_actor() -> str:
@@ -50,44 +70,20 @@ class AuditTrail:
         signed head): use it only where nothing a record gates happens before the end."""
         return self.sink.group()
 
-    def emit(
-        self,
-        action: str,
-        *,
-        outcome: str = "ok",
-        item: str | None = None,
-        attempt: int | None = None,
-        step: str | None = None,
-        target: str | None = None,
-        error: str | None = None,
-        data_categories: Iterable[str] = (),
-        subjects: Iterable[str] = (),
-        detail: Mapping[str, Any] | None = None,
-        evidence: Iterable[Mapping[str, str]] = (),
-    ) -> int:
-        """Write one record durably and return its sequence number."""
-        fields = self.fields(
-            action,
-            outcome=outcome,
-            item=item,
-            attempt=attempt,
-            step=step,
-            target=target,
-            error=error,
-            data_categories=data_categories,
-            subjects=subjects,
-            detail=detail,
-            evidence=evidence,
-        )
+    def emit(self, action: str, **given: Unpack[RecordFields]) -> int:
+        """Write one record durably and return its sequence number.
+
+        Inside this thread's :meth:`group` the record goes straight to the chain (durable
+        at the group's end) and its log line is logged with the group's others at the end,
+        rather than one loguru round a record.
+        """
+        fields = self.fields(action, **given)
+        level = _LEVELS.get(fields["outcome"], "INFO")
+        written = self.sink.append_grouped(fields, level=level)
+        if written is not None:
+            return int(written["seq"])
         before = self.sink.written
-        parts = [action, outcome]
-        if item:
-            parts.append(f"item={item}")
-        if step:
-            parts.append(f"step={step}")
-        if error:
-            parts.append(f"error={error}")
-        logger.bind(audit=fields, action=action).log(_LEVELS.get(outcome, "INFO"), " ".join(parts))
+        logger.bind(audit=fields, action=action).log(level, log_text(fields))
         if self.sink.written == before:
             raise AuditError(
                 "the audit sink is not installed, so this action would go unrecorded; "
@@ -95,35 +91,25 @@ class AuditTrail:
             )
         return self.sink.last_seq
 
-    def fields(
-        self,
-        action: str,
-        *,
-        outcome: str = "ok",
-        item: str | None = None,
-        attempt: int | None = None,
-        step: str | None = None,
-        target: str | None = None,
-        error: str | None = None,
-        data_categories: Iterable[str] = (),
-        subjects: Iterable[str] = (),
-        detail: Mapping[str, Any] | None = None,
-        evidence: Iterable[Mapping[str, str]] = (),
-    ) -> dict[str, Any]:
+    def fields(self, action: str, **given: Unpack[RecordFields]) -> dict[str, Any]:
         """A record's fields with this trail's context (what :meth:`emit` writes)."""
+        unknown = given.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"unknown audit record fields: {', '.join(sorted(unknown))}")
+        detail = given.get("detail")
         return {
             **self.context,
             "action": action,
-            "outcome": outcome,
-            "item": item,
-            "attempt": attempt,
-            "step": step,
-            "target": target,
-            "error": error,
-            "data_categories": sorted(set(data_categories)),
-            "subjects": sorted(set(subjects)),
+            "outcome": given.get("outcome", "ok"),
+            "item": given.get("item"),
+            "attempt": given.get("attempt"),
+            "step": given.get("step"),
+            "target": given.get("target"),
+            "error": given.get("error"),
+            "data_categories": sorted(set(given.get("data_categories", ()))),
+            "subjects": sorted(set(given.get("subjects", ()))),
             "detail": dict(detail) if detail else None,
-            "evidence": [dict(e) for e in evidence],
+            "evidence": [dict(e) for e in given.get("evidence", ())],
         }
 
     def emit_many(self, records: list[dict[str, Any]], *, summary: str) -> list[int]:
@@ -133,8 +119,8 @@ class AuditTrail:
         depend on one record before the group ends."""
         if not records:
             return []
-        with self.sink.group():
-            seqs = [self.sink.append(dict(fields))["seq"] for fields in records]
+        with self.sink.group():  # holds the lock and has proven the end: write each at once
+            seqs = [self.sink.write_batch([fields])[0]["seq"] for fields in records]
         logger.bind(action=records[0]["action"]).info(summary)
         return seqs
 

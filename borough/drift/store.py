@@ -28,10 +28,8 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from borough.drift.report import DriftReport, report_from
-from borough.errors import LedgerError
 from borough.ledger import migrate
 from borough.ledger.schema import UTCDateTime
 
@@ -92,17 +90,13 @@ class DriftBook:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        try:
-            with engine.begin() as conn:
-                migrate.migrate(
-                    conn,
-                    metadata,
-                    key=VERSION_KEY,
-                    version=SCHEMA_VERSION,
-                    what="drift part of the ledger",
-                )
-        except SQLAlchemyError as exc:
-            raise LedgerError(f"cannot prepare the drift tables: {exc}") from None
+        migrate.prepare_tables(
+            engine,
+            metadata,
+            key=VERSION_KEY,
+            version=SCHEMA_VERSION,
+            what="drift part of the ledger",
+        )
 
     def record(
         self,

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from borough.audit.indexrows import ChainRow, Entry, Filters, IndexRow, Mark, group_people
+from borough.audit.indexrows import ChainRow, Entry, Filters, IndexRow, Mark
 from borough.ledger import txn
 from borough.ledger.engine import BUSY_MS, READ_ONLY
 from borough.ledger.schema import audit_index, audit_index_marks, audit_people
@@ -51,6 +51,14 @@ INDEX_WAIT_MS = 1000
 FREQUENT = 10_000  #: an action matching this many rows is paged through the time index
 
 
+def _insert_sql(table: Any, mark: str) -> str:
+    """A plain ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL) of every column
+    in table order, for a driver-level ``executemany`` of tuples."""
+    names = ", ".join(column.name for column in table.columns)
+    marks = ", ".join(mark for _ in table.columns)
+    return f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+
 def _row(found: Any) -> IndexRow:
     return IndexRow(*found)
 
@@ -65,6 +73,9 @@ class AuditIndexBook:
         # write elsewhere holds the ledger's and waits for the trail: wait a second at most
         # (rows not sent are added from the files by the next reader).
         self._writer = engine.execution_options(**{BUSY_MS: INDEX_WAIT_MS})
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._sql_index = _insert_sql(audit_index, mark)
+        self._sql_people = _insert_sql(audit_people, mark)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -80,28 +91,34 @@ class AuditIndexBook:
             return sqlite.insert(table).on_conflict_do_nothing()
         return insert(table)
 
+    def joins_a_write(self) -> bool:
+        """Whether rows added now join a ledger write this thread is recording."""
+        return txn.current(self._engine) is not None
+
     def add(self, entries: Sequence[Entry]) -> None:
+        """Insert ``entries`` (one multi-row insert per table, no per-row statement work:
+        the writer sends every group's records through here)."""
         if not entries:
             return
         rows = [
-            {
-                "trail": r.trail,
-                "seq": r.seq,
-                "ts": r.ts,
-                "action": r.action,
-                "outcome": r.outcome,
-                "run_id": r.run_id,
-                "bot": r.bot,
-                "item": r.item,
-                "actor": r.actor,
-                "segment": r.segment,
-                "byte_offset": r.offset,
-                "length": r.length,
-                "hash": r.hash,
-            }
+            (
+                r.trail,
+                r.seq,
+                r.ts,
+                r.action,
+                r.outcome,
+                r.run_id,
+                r.bot,
+                r.item,
+                r.actor,
+                r.segment,
+                r.offset,
+                r.length,
+                r.hash,
+            )
             for r in (e.row for e in entries)
         ]
-        people = group_people(entries)
+        people = [(t, e.row.ts, e.row.trail, e.row.seq) for e in entries for t in sorted(e.people)]
         ongoing = txn.current(self._engine)
         if ongoing is not None:  # sent while this thread records a ledger write: join it
             self._add(ongoing, rows, people)
@@ -110,11 +127,11 @@ class AuditIndexBook:
             self._add(conn, rows, people)
 
     def _add(
-        self, conn: Connection, rows: list[dict[str, Any]], people: list[dict[str, Any]]
+        self, conn: Connection, rows: list[tuple[Any, ...]], people: list[tuple[Any, ...]]
     ) -> None:
-        conn.execute(self._insert(audit_index), rows)
+        conn.exec_driver_sql(self._sql_index, rows)
         if people:
-            conn.execute(self._insert(audit_people), people)
+            conn.exec_driver_sql(self._sql_people, people)
 
     def forget(self, trail: str, *, through_seq: int | None = None) -> int:
         """Remove a trail's rows (all, or those up to ``through_seq``: retention)."""

@@ -3,13 +3,18 @@
 Each schema version adds tables, indexes or nullable columns; ``upgrade_additively`` brings
 an older database up to the tables the code declares, and per-version ``steps`` may then fill
 in data. A database written by a *newer* borough is refused, never guessed at.
+
+The ledger's own tables and each part's side tables (dashboard, drift, trigger events) live
+in the same database, each versioned under its own key in ``borough_meta``:
+``prepare_tables`` is the one way a part creates and upgrades its tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Connection, MetaData, inspect, select, update
+from sqlalchemy import Connection, Engine, MetaData, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
 from borough.errors import LedgerError
@@ -88,3 +93,24 @@ def migrate(
         if step is not None:
             step(conn)
     conn.execute(update(meta).where(meta.c.key == key).values(value=str(version)))
+
+
+def prepare_tables(
+    engine: Engine,
+    metadata: MetaData,
+    *,
+    key: str,
+    version: int,
+    what: str,
+    steps: Mapping[int, Step] | None = None,
+) -> None:
+    """Create a part's side tables on first use, upgrade older ones, refuse newer ones.
+
+    One transaction; a database that cannot be reached or written raises a LedgerError
+    naming ``what`` (e.g. "drift part of the ledger") instead of a driver exception.
+    """
+    try:
+        with engine.begin() as conn:
+            migrate(conn, metadata, key=key, version=version, steps=steps, what=what)
+    except SQLAlchemyError as exc:
+        raise LedgerError(f"cannot prepare the {what}: {exc}") from None

@@ -377,11 +377,6 @@ class RunBook:
         with self._engine.connect() as conn:
             return [_to_run(row) for row in conn.execute(query)]
 
-    def live_run_ids(self) -> set[str]:
-        with self._engine.connect() as conn:
-            query = select(runs.c.id).where(runs.c.status == RunStatus.RUNNING.value)
-            return set(conn.execute(query).scalars())
-
 
 def _to_run(row: Row[Any]) -> RunRecord:
     return RunRecord(

@@ -6,7 +6,8 @@ with :func:`read_counts` or :class:`CaseStore`.
 
 from __future__ import annotations
 
-from sandbox.web.app import CaseworkApp, SandboxConfig
+from sandbox.web.app import CaseworkApp
+from sandbox.web.config import SandboxConfig
 from sandbox.web.server import RunningSandbox, running, serve_in_subprocess, serve_in_thread
 from sandbox.web.store import Case, CaseStore, read_counts
 

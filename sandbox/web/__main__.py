@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sandbox.web.app import SandboxConfig
+from sandbox.web.config import SandboxConfig
 from sandbox.web.server import USERS_ENV, serve_in_thread
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.web.app import SandboxConfig
+from sandbox.web.config import SandboxConfig
 from sandbox.web.data import Notification, seed_case
 from sandbox.web.server import serve_in_thread
 from sandbox.web.store import CaseStore

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.web.app import CaseworkApp, Request, Response, SandboxConfig
+from sandbox.web.app import CaseworkApp
+from sandbox.web.config import SandboxConfig
+from sandbox.web.messages import Request, Response
 
 USERS_ENV = "CASEFLOW_USERS"
 

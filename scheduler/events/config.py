@@ -8,31 +8,20 @@ runs (``max_runs``). Validated like the rest of the file, so errors name file, l
 
 from __future__ import annotations
 
-from datetime import time
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from borough.config.models import Strict
 from borough.mail.settings import check_folder
+from scheduler.runstart import ClockTime, RunStart
 
 KINDS = ("file", "mailbox", "queue", "after")
-
-
-def _clock(value: Any) -> Any:
-    if isinstance(value, int):
-        raise ValueError('write the time in quotes, e.g. "08:00" (unquoted, YAML reads a number)')
-    return value
-
-
-Clock = Annotated[time, BeforeValidator(_clock)]
 
 
 class WorkingHours(Strict):
     """``hours: {from: "08:00", to: "18:00"}``: events outside wait for the next opening."""
 
-    start: Clock = Field(alias="from")
-    end: Clock = Field(alias="to")
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
@@ -133,20 +122,14 @@ class AfterWatchConfig(Strict):
     )
 
 
-class TriggerConfig(Strict):
+class TriggerConfig(RunStart):
     """One event trigger: which bot, on which event, when it may start and how often."""
 
-    bot: str
-    description: str = ""
     file: FileWatchConfig | None = None
     mailbox: MailboxWatchConfig | None = None
     queue: QueueWatchConfig | None = None
     after: AfterWatchConfig | None = None
-    calendar: str | None = Field(default=None, description="start only on these working days")
     hours: WorkingHours | None = Field(default=None, description="and only in these hours")
-    inputs: dict[str, str] = Field(default_factory=dict)
-    priority: int = Field(default=5, ge=1, le=9)
-    max_run_minutes: float | None = Field(default=None, gt=0)
     run_queue: str | None = Field(default=None, description="scale-out queue, e.g. host:runner-2")
     max_runs: int = Field(
         default=1, ge=1, le=64, description="runs of this trigger queued or running at once"
@@ -157,7 +140,6 @@ class TriggerConfig(Strict):
         description="an event waits until none newer came for this long (after: 0, queue: 30)",
     )
     poll_seconds: float = Field(default=2, gt=0, le=3600, description="how often to look")
-    enabled: bool = True
 
     @model_validator(mode="after")
     def _one_kind(self) -> TriggerConfig:

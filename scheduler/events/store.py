@@ -108,14 +108,9 @@ def _row(row: Any) -> EventRow:
 class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        with engine.begin() as conn:
-            migrate.migrate(
-                conn,
-                metadata,
-                key=VERSION_KEY,
-                version=SCHEMA_VERSION,
-                what="trigger events store",
-            )
+        migrate.prepare_tables(
+            engine, metadata, key=VERSION_KEY, version=SCHEMA_VERSION, what="trigger events store"
+        )
 
     @staticmethod
     def take(conn: Connection, trigger: str, kind: str, run_id: str, event: Event) -> None:
@@ -151,37 +146,20 @@ class EventStore:
         key = f"{ARMED_KEY}{kind}"
         found = self.get(trigger, key)
         if found is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        events.insert().values(
-                            trigger=trigger,
-                            kind=kind,
-                            key=key,
-                            state=DONE,
-                            detail="{}",
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-            except IntegrityError:
-                pass
+            self._mark(trigger, kind, key, state=DONE, detail={}, now=now)
             found = self.get(trigger, key)
         assert found is not None
         return found.created_at
 
     def get(self, trigger: str, key: str) -> EventRow | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(events).where(events.c.trigger == trigger, events.c.key == key)
-            ).first()
-        return None if row is None else _row(row)
+        return self._first(events.c.trigger == trigger, events.c.key == key)
 
     def by_name(self, trigger: str, name: str) -> EventRow | None:
+        return self._first(events.c.trigger == trigger, events.c.name == name)
+
+    def _first(self, *where: Any) -> EventRow | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(events).where(events.c.trigger == trigger, events.c.name == name)
-            ).first()
+            row = conn.execute(select(events).where(*where)).first()
         return None if row is None else _row(row)
 
     def keys(self, trigger: str, since: datetime) -> set[str]:
@@ -206,21 +184,39 @@ class EventStore:
 
     def pause(self, trigger: str, kind: str, actor: str, *, audit: Any) -> bool:
         """Mark ``trigger`` paused (False if it already was), ``audit`` in the transaction."""
-        now = utcnow()
+        detail = {"by": actor}
+        return self._mark(
+            trigger, kind, PAUSED_KEY, state=PAUSED, detail=detail, now=utcnow(), audit=audit
+        )
+
+    def _mark(
+        self,
+        trigger: str,
+        kind: str,
+        key: str,
+        *,
+        state: str,
+        detail: dict[str, Any],
+        now: datetime,
+        audit: Any = None,
+    ) -> bool:
+        """Insert the marker row ``key`` of ``trigger`` (``audit`` in the transaction);
+        False if it was already there."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
                     events.insert().values(
                         trigger=trigger,
                         kind=kind,
-                        key=PAUSED_KEY,
-                        state=PAUSED,
-                        detail=json.dumps({"by": actor}),
+                        key=key,
+                        state=state,
+                        detail=json.dumps(detail),
                         created_at=now,
                         updated_at=now,
                     )
                 )
-                txn.record_in(conn, audit)
+                if audit is not None:
+                    txn.record_in(conn, audit)
         except IntegrityError:
             return False
         return True

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from borough.ledger import ItemState
-from borough.testing import counted_writes, home_env, runtime_in
+from borough.testing import counted_writes, runtime_in
 from tests.support.installs import counting_home, people
+from tests.support.reliability import Kills, after, finish, in_order, start_run
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 40
-
-
-def start_run(home: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", "counting-bot", "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def runs_started(home: Path) -> int:
-    log = home / "logs" / "audit" / "audit.jsonl"
-    if not log.exists():
-        return 0
-    return log.read_text("utf-8").count('"action":"run.start"')
 
 
 @pytest.mark.slow
@@ -50,24 +28,15 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path
         target={"fail_before_rate": 0.05, "fail_after_rate": 0.05, "seed": seed},
         borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 50}},
     )
-    kills = 0
+    kills = Kills(rng)
     for _ in range(5):
-        started = runs_started(home)
-        proc = start_run(home)
-        # kill at a random moment of the run's own work, however slow start-up is today
-        deadline = time.monotonic() + 60
-        while runs_started(home) == started and proc.poll() is None:
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 2.0))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.communicate(timeout=30)
-    final = start_run(home)
-    _, err = final.communicate(timeout=180)
-    assert final.returncode in (0, 1), err.decode()
-    assert kills >= 1
+        # at a random moment of the run's own work, however slow start-up is today
+        started = after(home, "run.start")
+        work = after(home, "item.intent", "item.done", more=rng.randint(0, 30))
+        kills.at(start_run(home), in_order(started, work), what="item records", jitter=0.03)
+    code, output = finish(start_run(home))
+    assert code in (0, 1), output
+    assert kills.landed >= 1, kills.report()
 
     valid = {row["Ref"] for row in rows if row["Amount"] != "lots"}
     writes = counted_writes(home / "var/target.sqlite")
@@ -81,4 +50,4 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_an_item(tmp_path: Path
     assert sorted(set(by_state.values())) == sorted({ItemState.DONE, ItemState.FAILED})
     assert sum(1 for s in by_state.values() if s is ItemState.FAILED) == ROWS - len(valid)
     # a kill may land after a run already finished its (few remaining) items
-    assert 1 <= len(crashed) <= kills
+    assert 1 <= len(crashed) <= kills.landed

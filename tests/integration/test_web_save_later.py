@@ -4,9 +4,7 @@ a batch.intent, while Save all runs) loses and duplicates nothing."""
 
 from __future__ import annotations
 
-import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -14,23 +12,20 @@ import pytest
 from sandbox.web import SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications
 from tests.integration.test_web_bot import assert_exactly_once
-from tests.integration.test_web_sigkill import kill, start_run
-from tests.support.reliability import scaled
-from tests.support.web import PASSWORD, USER, require_chromium, web_home
+from tests.support.reliability import (
+    Kills,
+    after,
+    audit_records,
+    finish,
+    in_order,
+    scaled,
+    start_run,
+)
+from tests.support.web import BOT, PASSWORD, USER, require_chromium, web_home
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 ROWS = 12
 SAVE_LATER = {"settings": {"save_later": True}, "save_every": 4}
-
-
-def records(home: Path, action: str) -> list[dict[str, object]]:
-    lines = (home / "logs" / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-    return [r for r in map(json.loads, lines) if r["action"] == action]
-
-
-def count(home: Path, action: str) -> int:
-    trail = home / "logs" / "audit" / "audit.jsonl"
-    return trail.read_text("utf-8").count(f'"action":"{action}"') if trail.exists() else 0
 
 
 def test_cases_wait_in_unsaved_work_until_the_runtime_saves_them(tmp_path: Path):
@@ -39,11 +34,12 @@ def test_cases_wait_in_unsaved_work_until_the_runtime_saves_them(tmp_path: Path)
     config = SandboxConfig(store=tmp_path / "cf.sqlite", users={USER: PASSWORD}, save_later=True)
     with serve_in_thread(config) as app:
         home = web_home(tmp_path / "home", app.url, rows, bot_config=SAVE_LATER)
-        final = start_run(home)
+        final = start_run(home, BOT)
         _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
     assert_exactly_once(home, config.store, rows)
-    assert [len(r["detail"]["items"]) for r in records(home, "batch.intent")] == [4, 4, 2]
+    intents = [r for r in audit_records(home) if r["action"] == "batch.intent"]
+    assert [len(r["detail"]["items"]) for r in intents] == [4, 4, 2]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -59,7 +55,7 @@ def test_kill_9_of_a_save_later_web_bot_loses_and_duplicates_nothing(tmp_path: P
         commit_delay=0.3,  # Save all wrote the cases; its answer has not come back yet
         seed=seed,
     )
-    kills = mid_save = 0
+    kills, mid_save = Kills(rng), 0
     with serve_in_thread(config) as app:
         home = web_home(
             tmp_path / "home",
@@ -69,21 +65,15 @@ def test_kill_9_of_a_save_later_web_bot_loses_and_duplicates_nothing(tmp_path: P
             borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 50}},
         )
         for round_ in range(scaled(4)):
-            proc = start_run(home)
             if round_ % 2 == 0:  # right after a batch.intent: inside Save all
-                before = count(home, "batch.intent")
-                deadline = time.monotonic() + 120
-                while count(home, "batch.intent") == before and proc.poll() is None:
-                    assert time.monotonic() < deadline, "no batch.intent"
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.3))
-                mid_save += proc.poll() is None
-            else:
-                time.sleep(rng.uniform(2.0, 6.0))
-            kills += kill(proc)
-        final = start_run(home)
-        _, err = final.communicate(timeout=300)
-    assert final.returncode in (0, 1), err.decode()
-    assert kills >= 2 and mid_save >= 1
+                point, what, jitter = after(home, "batch.intent"), "a batch.intent", 0.3
+            else:  # among the items (held, unsaved) or at a save
+                work = after(home, "item.intent", "item.done", more=rng.randint(0, 8))
+                point, what, jitter = in_order(after(home, "run.start"), work), "items", 0.3
+            landed = kills.at(start_run(home, BOT), point, what=what, jitter=jitter)
+            mid_save += landed and round_ % 2 == 0
+        code, output = finish(start_run(home, BOT), timeout=300)
+    assert code in (0, 1), output
+    assert kills.landed >= 2 and mid_save >= 1, kills.report()
     assert_exactly_once(home, config.store, rows)
     assert read_counts(config.store)["faults"].get("duplicate-held", 0) == 0

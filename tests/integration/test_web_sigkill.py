@@ -4,24 +4,24 @@ drafts staff started are completed (never doubled), the finished case left alone
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import random
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from borough.ledger import ItemState
-from borough.testing import home_env
 from sandbox.web import SandboxConfig, read_counts, serve_in_thread
 from sandbox.web.data import notifications
 from tests.integration.test_web_bot import assert_exactly_once, outcome
+from tests.support.reliability import (
+    Kills,
+    after,
+    audit_records,
+    finish,
+    in_order,
+    item_states,
+    start_run,
+)
 from tests.support.web import (
     BOT,
     PASSWORD,
@@ -33,56 +33,20 @@ from tests.support.web import (
     web_home,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 14
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]  # 64 s loaded
 
 
-def start_run(home: Path, bot: str = BOT) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", bot, "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def kill(proc: subprocess.Popen[bytes]) -> bool:
-    killed = proc.poll() is None
-    if killed:
-        proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    return killed
-
-
 def kill_after_next_save(home: Path, store: Path, bot: str = BOT) -> bool:
     """Kill while a save has committed but not yet answered; True if one was caught."""
     before = read_counts(store)["cases"]
-    proc = start_run(home, bot)
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline:
-        if read_counts(store)["cases"] > before:
-            break
-        time.sleep(0.01)
-    kill(proc)
-    return in_flight(home, bot) > 0
 
+    def saved() -> bool:
+        return read_counts(store)["cases"] > before
 
-def in_flight(home: Path, bot: str = BOT) -> int:
-    """IN_FLIGHT items, read straight from the ledger file (no need to unlock secrets)."""
-    with contextlib.closing(sqlite3.connect(home / "var" / "ledger.sqlite")) as db:
-        (count,) = db.execute(
-            "SELECT COUNT(*) FROM borough_items WHERE bot = ? AND state = ?",
-            (bot, ItemState.IN_FLIGHT.value),
-        ).fetchone()
-    return int(count)
-
-
-def audit_records(home: Path) -> list[dict[str, object]]:
-    lines = (home / "logs" / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
+    Kills().at(start_run(home, bot), saved, what="a save", timeout=60, poll=0.01)
+    return item_states(home, bot).get(ItemState.IN_FLIGHT.value, 0) > 0
 
 
 @pytest.mark.parametrize(("bot", "seed"), [(BOT, 1), (BOT, 2), (RECIPE, 1)])
@@ -107,16 +71,15 @@ def test_sigkill_never_loses_a_row_or_duplicates_a_case(tmp_path: Path, bot: str
             bot=bot,
         )
         caught = any(kill_after_next_save(home, config.store, bot) for _ in range(3))
-        random_kills = 0
+        random_kills = Kills(rng)
         for _ in range(2):
-            proc = start_run(home, bot)
-            time.sleep(rng.uniform(2.5, 6.0))
-            random_kills += kill(proc)
-        final = start_run(home, bot)
-        _, err = final.communicate(timeout=300)
-    assert final.returncode in (0, 1), err.decode()
+            started = after(home, "run.start")
+            work = after(home, "item.intent", "item.done", more=rng.randint(0, 8))
+            random_kills.at(start_run(home, bot), in_order(started, work), what="items", jitter=0.3)
+        code, output = finish(start_run(home, bot), timeout=300)
+    assert code in (0, 1), output
     assert caught, "a kill landed between a committed save and DONE"
-    assert random_kills >= 1
+    assert random_kills.landed >= 1, random_kills.report()
     assert_exactly_once(home, config.store, rows, bot)
     items = outcome(home, bot)
     assert {items[index].reference for index in SEEDED} == seeded, "staff's cases completed"

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +18,9 @@ from borough.cli import app
 from borough.ledger import ItemState
 from borough.testing import home_env, runtime_in
 from tests.support.installs import counting_home, people, people_csv
+from tests.support.reliability import Kills, after, start_run
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[2]
 TORN = b'{"action":"item.done","attempt":1,"bot":"counting-bot","bot_version":"1.0.0","da'
 
 
@@ -87,27 +82,18 @@ def test_writers_killed_mid_run_leave_a_trail_that_verifies_or_repairs(
     home = counting_home(tmp_path / "slow", people(80), target={"delay_seconds": 0.01})
     for key, value in home_env(home).items():
         monkeypatch.setenv(key, value)
-    env = {**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)}
     log = home / "logs/audit/audit.jsonl"
-    for attempt in range(3):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "borough", "run", "counting-bot", "--quiet"],
-            env=env,
-            cwd=home,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.4 + 0.4 * attempt)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-        if not log.exists():
-            continue
+    kills = Kills()
+    for more in (10, 20, 20):  # after 10, 30 and 50 of the 80 items: early, mid-way, late
+        point = after(home, "item.done", more=more)
+        kills.at(start_run(home), point, what=f"{more} more items", jitter=0.02)
         kept = log.read_bytes()
         complete = kept[: kept.rfind(b"\n") + 1]
         if invoke("audit", "verify").exit_code != 0:
             assert invoke("audit", "repair").exit_code == 0
             assert log.read_bytes().startswith(complete)
         assert invoke("audit", "verify").exit_code == 0
+    assert kills.landed >= 2, kills.report()
     final = invoke("run", "counting-bot")
     assert final.exit_code == 0, final.output
     assert invoke("audit", "verify").exit_code == 0

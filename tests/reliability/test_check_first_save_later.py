@@ -19,9 +19,7 @@ CI runs 64 kill rounds (at least 50 land before their run ends, asserted);
 from __future__ import annotations
 
 import random
-import signal
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +31,12 @@ from tests.support.installs import people
 from tests.support.reliability import (
     SCALE,
     TIMEOUT,
+    Kills,
+    Point,
+    after,
     audit_records,
-    count_action,
     finish,
+    in_order,
     in_parallel,
     item_states,
     ready_home,
@@ -43,7 +44,6 @@ from tests.support.reliability import (
     scaled,
     start_run,
     unaccounted,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT)]
@@ -53,7 +53,7 @@ ROWS = 40
 
 @dataclass
 class Trial:
-    kills: int = 0
+    kills: Kills
     problems: list[str] = field(default_factory=list)
     mid_save: int = 0  # kills that landed after a batch.intent, before all its item.done
 
@@ -81,31 +81,10 @@ def unsaved_batches(home: Path) -> int:
     )
 
 
-def kill_at_a_batch_intent(home: Path, proc: Any, rng: random.Random) -> None:
-    before = count_action(home, "batch.intent")
-
-    def saving() -> bool:
-        return count_action(home, "batch.intent") > before or proc.poll() is not None
-
-    wait_for(saving, timeout=90, what="a batch.intent")
-    time.sleep(rng.uniform(0.0, 0.03))  # in the save, or among the item.done records
-
-
-def progress(home: Path) -> int:
-    """Item records so far (intents and dones): how far the runs have worked."""
-    return count_action(home, "item.intent") + count_action(home, "item.done")
-
-
-def kill_after_some_progress(home: Path, proc: Any, rng: random.Random) -> None:
-    """A random moment tied to the work, not the clock (a quick run outruns any fixed
-    sleep): after 0-4 more item records, within the next few milliseconds of work."""
-    goal = progress(home) + rng.randint(0, 4)
-
-    def worked() -> bool:
-        return progress(home) >= goal or proc.poll() is not None
-
-    wait_for(worked, timeout=90, what="item records")
-    time.sleep(rng.uniform(0.0, 0.05))  # ingest, an item, a save, the very end
+def progress(home: Path, more: int) -> Point:
+    """After ``more`` more item records (intents and dones): a moment tied to the work,
+    not the clock (a quick run outruns any fixed sleep)."""
+    return after(home, "item.intent", "item.done", more=more)
 
 
 def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool) -> Trial:
@@ -123,26 +102,17 @@ def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool
         bot_options=options,
         borough={"audit": {"checkpoint_every": 50}},
     )
-    result = Trial()
-    rounds = 8
-    for round_ in range(rounds):
-        runs_before = count_action(home, "run.start")
+    result = Trial(Kills(rng))
+    for round_ in range(8):
+        started = after(home, "run.start")
+        if save_later and round_ % 2:  # in the save, or among the item.done records
+            point, what, jitter = after(home, "batch.intent"), "a batch.intent", 0.03
+        else:  # ingest, an item, a save, the very end
+            point, what, jitter = progress(home, rng.randint(0, 4)), "item records", 0.05
         proc = start_run(home, bot)
         with reaped(proc):
-
-            def started(proc: Any = proc, before: int = runs_before) -> bool:
-                return count_action(home, "run.start") > before or proc.poll() is not None
-
-            wait_for(started, timeout=90, what="the run to start")
-            if save_later and round_ % 2:
-                kill_at_a_batch_intent(home, proc, rng)
-            else:
-                kill_after_some_progress(home, proc, rng)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                result.kills += 1
+            if result.kills.at(proc, in_order(started, point), what=what, jitter=jitter):
                 result.mid_save += unsaved_batches(home) > 0
-            finish(proc)
         result.problems += [f"after kill {round_ + 1}: {p}" for p in unaccounted(home)]
     code, output = finish(start_run(home, bot))
     assert code in (0, 1), output
@@ -159,32 +129,34 @@ def trial(root: Path, seed: int, *, bot: str, new_ledger: bool, save_later: bool
         result.problems.append(f"ledger states at the end: {states}")
     if held:
         found = [r for r in audit_records(home) if (r.get("detail") or {}).get("found_first")]
-        if len(found) < len(held) - result.kills:  # a kill can land between check and done
+        if len(found) < len(held) - result.kills.landed:  # a kill can land between check and done
             result.problems.append(f"only {len(found)} of {len(held)} held items found first")
     return result
 
 
 def run_trials(tmp_path: Path, count: int, **kind: Any) -> list[Trial]:
     trials = in_parallel(lambda n: trial(tmp_path, 300 + n, **kind), scaled(count))
-    kills, mid_save = sum(t.kills for t in trials), sum(t.mid_save for t in trials)
-    print(f"{kind}: {len(trials)} trials, {kills} kills, {mid_save} inside a save")
+    mid_save = sum(t.mid_save for t in trials)
+    print(f"{kind}: {len(trials)} trials, {mid_save} kill(s) inside a save")
+    for t in trials:
+        print(t.kills.report())
     return trials
 
 
 def test_check_first_on_a_new_ledger_against_a_half_full_target_under_kill_9(tmp_path: Path):
     trials = run_trials(tmp_path, 3, bot="counting-bot", new_ledger=True, save_later=False)
     assert [t.problems for t in trials] == [[]] * len(trials)
-    assert sum(t.kills for t in trials) >= 18 * SCALE
+    assert sum(t.kills.landed for t in trials) >= 18 * SCALE
 
 
 def test_a_save_later_bot_under_kill_9_loses_and_duplicates_nothing(tmp_path: Path):
     trials = run_trials(tmp_path, 3, bot="saving-bot", new_ledger=False, save_later=True)
     assert [t.problems for t in trials] == [[]] * len(trials)
-    assert sum(t.kills for t in trials) >= 18 * SCALE
+    assert sum(t.kills.landed for t in trials) >= 18 * SCALE
     assert sum(t.mid_save for t in trials) > 0, "no kill landed inside a save"
 
 
 def test_check_first_and_save_later_on_a_new_ledger_under_kill_9(tmp_path: Path):
     trials = run_trials(tmp_path, 2, bot="saving-bot", new_ledger=True, save_later=True)
     assert [t.problems for t in trials] == [[]] * len(trials)
-    assert sum(t.kills for t in trials) >= 14 * SCALE  # 50 kills at least in all
+    assert sum(t.kills.landed for t in trials) >= 14 * SCALE  # 50 kills at least in all

@@ -5,12 +5,7 @@ PostgreSQL written one transaction per case. Nothing lost, nothing written twice
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -18,9 +13,17 @@ import psycopg
 import pytest
 import yaml
 
-from borough.testing import home_env, make_home, runtime_in
+from borough.testing import make_home, runtime_in
 from sandbox.web.store import CaseStore
-from tests.support.reliability import ROOT, TIMEOUT, scaled
+from tests.support.reliability import (
+    TIMEOUT,
+    Kills,
+    after,
+    finish,
+    in_order,
+    scaled,
+    start_run,
+)
 
 CYCLES = scaled(30)
 PER_CYCLE = 4
@@ -86,20 +89,6 @@ def add_cases(store: CaseStore, start: int, count: int) -> None:
         )
 
 
-def start_run(home: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "borough", "run", BOT, "--quiet"],
-        env={**os.environ, **home_env(home), "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def run_starts(home: Path) -> int:
-    log = home / "logs/audit/audit.jsonl"
-    return log.read_text("utf-8").count('"action":"run.start"') if log.exists() else 0
-
-
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.timeout(TIMEOUT)
@@ -113,28 +102,20 @@ def test_database_bot_killed_at_random_moments_loses_and_doubles_nothing(
     with runtime_in(home) as runtime:
         runtime.secrets.set("revenues-db-password", "not-needed-by-trust-auth-£")
     store = CaseStore(home / "var/caseflow.sqlite")
-    kills = 0
+    kills = Kills(rng)
     try:
         for cycle in range(CYCLES):
             add_cases(store, cycle * PER_CYCLE, PER_CYCLE)
-            started = run_starts(home)
-            proc = start_run(home)
-            deadline = time.monotonic() + 60
-            while run_starts(home) == started and proc.poll() is None:
-                assert time.monotonic() < deadline, "the run never started"
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.5))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.communicate(timeout=60)
-        final = start_run(home)
-        _, err = final.communicate(timeout=300)
-        assert final.returncode == 0, err.decode()
+            started = after(home, "run.start")
+            # at ingest, at a case's intent or just after it committed
+            work = after(home, "item.intent", "item.done", more=rng.randint(0, 2 * PER_CYCLE))
+            kills.at(start_run(home, BOT), in_order(started, work), what="cases", jitter=0.05)
+        code, output = finish(start_run(home, BOT), timeout=300)
+        assert code == 0, output
         expected = {case.case_ref for case in store.all_cases()}
     finally:
         store.close()
-    assert kills >= CYCLES // 2, f"only {kills} of {CYCLES} runs were killed mid-way"
+    assert kills.landed >= CYCLES // 2, kills.report()
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute(
             "SELECT case_ref, COUNT(*) FROM ctr_changes GROUP BY case_ref"

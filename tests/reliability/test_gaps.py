@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +25,11 @@ from tests.support.bots import Person
 from tests.support.installs import people
 from tests.support.reliability import (
     TIMEOUT,
+    Kills,
+    after,
     audit_records,
-    count_action,
     finish,
+    in_order,
     in_parallel,
     ledger_rows,
     ready_home,
@@ -37,13 +37,12 @@ from tests.support.reliability import (
     start,
     start_run,
     unaccounted,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(TIMEOUT)]
 
 
-def kill_trial(root: Path, seed: int) -> tuple[list[str], int]:
+def kill_trial(root: Path, seed: int) -> tuple[list[str], int, Kills]:
     rng = random.Random(seed)
     rows = people(40, bad_every=9)
     home = ready_home(
@@ -54,17 +53,12 @@ def kill_trial(root: Path, seed: int) -> tuple[list[str], int]:
         borough={"audit": {"checkpoint_every": 50}},
     )
     problems: list[str] = []
+    kills = Kills(rng)
     for round_ in range(4):
-        runs_before = count_action(home, "run.start")
-        proc = start_run(home)
-
-        def started(proc: Any = proc, before: int = runs_before) -> bool:
-            return count_action(home, "run.start") > before or proc.poll() is not None
-
-        wait_for(started, timeout=90, what="the run to start")
-        time.sleep(rng.uniform(0.0, 1.2))  # ingest, work, or the very end
-        proc.send_signal(signal.SIGKILL)
-        finish(proc)
+        # in the ingest (40 item.ingested) or the work (an item.intent, an item.done each)
+        work = after(home, "item.ingested", "item.intent", "item.done", more=rng.randint(0, 60))
+        started = after(home, "run.start")
+        kills.at(start_run(home), in_order(started, work), what="records", jitter=0.02)
         problems += [f"after kill {round_ + 1}: {p}" for p in unaccounted(home)]
     code, output = finish(start_run(home))
     assert code in (0, 1), output
@@ -72,38 +66,35 @@ def kill_trial(root: Path, seed: int) -> tuple[list[str], int]:
     valid = {row["Ref"] for row in rows if row["Amount"] != "lots"}
     writes = counted_writes(home / "var/target.sqlite")
     assert set(writes) == valid and all(n == 1 for n in writes.values()), writes
-    return problems, len(ledger_rows(home, "SELECT id FROM borough_items"))
+    return problems, len(ledger_rows(home, "SELECT id FROM borough_items")), kills
 
 
 def test_kill_9_at_random_moments_leaves_no_state_without_its_record(tmp_path: Path):
     outcomes = in_parallel(lambda n: kill_trial(tmp_path, 100 + n), scaled(4))
-    for problems, items in outcomes:
+    for problems, items, kills in outcomes:
+        print(kills.report())
         assert problems == []
         assert items == 40
+    assert sum(kills.landed for *_, kills in outcomes) >= len(outcomes)
 
 
 def kill_after_run_end(root: Path, seed: int) -> tuple[bool, str, dict[str, Any], str]:
     """Kill the run the moment its run.end is in the trail; reconcile; its run's row."""
     home = ready_home(root / f"end-{seed}", people(5), borough={"audit": {"checkpoint_every": 50}})
-    log = home / "logs" / "audit" / "audit.jsonl"
-    proc = start_run(home)
-    offset = 0
     caught = False
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        if log.exists() and log.stat().st_size > offset:
-            with open(log, "rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            offset += len(chunk)
-            if b'"action":"run.end"' in chunk:
-                proc.send_signal(signal.SIGSTOP)
-                [(status,)] = ledger_rows(home, "SELECT status FROM borough_runs")
-                caught = status == "running"  # recorded, not yet committed
-                proc.send_signal(signal.SIGKILL)
-                break
-        time.sleep(0.0005)
-    finish(proc)
+
+    def commit_pending() -> None:  # recorded, not yet committed?
+        nonlocal caught
+        [(status,)] = ledger_rows(home, "SELECT status FROM borough_runs")
+        caught = status == "running"
+
+    Kills().at(
+        start_run(home),
+        after(home, "run.end"),
+        what="run.end",
+        poll=0.0005,
+        stopped=commit_pending,
+    )
     code, output = finish(start(home, "ledger", "reconcile"))
     assert code == 0, output
     [(status, counts, seq)] = ledger_rows(

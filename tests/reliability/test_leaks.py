@@ -21,10 +21,8 @@ import html
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -49,6 +47,7 @@ from tests.support.leaks import (
     leaks,
     spaced,
 )
+from tests.support.reliability import Kills, after
 from tests.support.web import FAST_APP, FAST_RETRY, USER, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.xvfb, pytest.mark.slow]
@@ -81,21 +80,16 @@ class Runs:
 
     def crash(self, bot: str) -> None:
         """Start a run and SIGKILL it once it has finished one more item (so mid-run)."""
-        trail = self.home / "logs" / "audit" / "audit.jsonl"
-        before = trail.read_text("utf-8").count('"action":"item.done"')
+        one_more = after(self.home, "item.done")
         proc = subprocess.Popen(
             [sys.executable, "-m", "borough", "run", bot],
             env=self.env, cwd=self.home.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while proc.poll() is None and time.monotonic() < deadline:
-            if trail.read_text("utf-8").count('"action":"item.done"') > before:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
-        self.printed.append(("console of the killed run", out.decode("utf-8", "replace")))
+        kills = Kills()
+        landed = kills.at(proc, one_more, what="one more item.done", timeout=180)
+        assert landed, "the run ended before it could be killed"
+        out = kills.outputs[-1]
+        self.printed.append(("console of the killed run", out))
 
 
 def assert_nothing_in_clear(home: Path, runs: Runs) -> None:

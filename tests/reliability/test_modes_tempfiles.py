@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -18,6 +16,7 @@ from openpyxl import load_workbook
 from borough.cli.exitcodes import ExitCode
 from borough.testing import home_env, make_home
 from tests.support import ctr
+from tests.support.reliability import Kills, after, finish, in_order
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 60
@@ -46,26 +45,19 @@ def keys_in(workbook: Path) -> list[str]:
         book.close()
 
 
-def kill_mid_save(process: subprocess.Popen[bytes], folder: Path, rng: random.Random) -> None:
-    """Let the run work a random while, then SIGKILL it while a save is under way."""
-    time.sleep(rng.uniform(0.0, 1.0))
-    deadline = time.monotonic() + 30
-    while not temporaries(folder) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.0005)
-    time.sleep(rng.uniform(0.0, 0.004))
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=10)
-
-
 def test_kill_9_mid_save_leaves_no_temporary_file_after_the_next_run(tmp_path: Path):
     home = make_home(tmp_path / "home", config=ROOT / "config")
     ctr.write_export(home, ctr.numbered(ROWS))
     folder = home / "var/targets/revenues"
     workbook = folder / "ctr_import.xlsx"
     rng = random.Random(int(os.environ.get("BOROUGH_KILL_SEED", "20261123")))
+    kills = Kills(rng)
     left_behind = 0
     for _ in range(KILLS):
-        kill_mid_save(start(home), folder, rng)
+        # while a save is under way, after 0-15 more rows of the run
+        work = after(home, "item.done", more=rng.randint(0, 15))
+        saving = in_order(work, lambda: bool(temporaries(folder)))
+        kills.at(start(home), saving, what="a save", jitter=0.004, poll=0.0005)
         leftovers = temporaries(folder)
         left_behind += len(leftovers)
         for path in leftovers:
@@ -73,10 +65,10 @@ def test_kill_9_mid_save_leaves_no_temporary_file_after_the_next_run(tmp_path: P
         if workbook.exists():
             keys = keys_in(workbook)
             assert len(keys) == len(set(keys))
+    assert kills.landed > 0, kills.report()
     assert left_behind > 0  # the kills did land mid-save: the cleanup below is exercised
-    final = start(home)
-    _, err = final.communicate(timeout=300)
-    assert final.returncode == ExitCode.OK, err.decode()
+    code, output = finish(start(home), timeout=300)
+    assert code == ExitCode.OK, output
     assert temporaries(folder) == []
     keys = keys_in(workbook)
     assert len(keys) == ROWS and len(set(keys)) == ROWS

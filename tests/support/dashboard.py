@@ -59,13 +59,19 @@ schedules:
 
 
 class Clock:
-    """Real time plus an offset a test can move forward (session expiry, lockouts)."""
+    """Real time plus an offset a test can move forward (session expiry, lockouts); frozen,
+    only the test moves it (a wait computed to the second must not see a loaded machine's
+    real seconds go by)."""
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.frozen: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return (self.frozen or datetime.now(UTC)) + self.offset
+
+    def freeze(self) -> None:
+        self.frozen = datetime.now(UTC)
 
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)

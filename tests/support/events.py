@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -136,15 +136,13 @@ def kill_and_restart_at(
 ) -> int:
     """SIGKILL the scheduler ``current[0]`` once ``reached(fraction)`` for each fraction
     and start it again after a short random pause (``current[0]`` is always the live one,
-    for the caller to stop); the number of kills."""
-    from tests.support.scheduling import wait_for
+    for the caller to stop); the number of kills that landed on a live scheduler."""
+    from tests.support.reliability import Kills
 
-    kills = 0
-    for fraction in fractions:
-        wait_for(lambda f=fraction: reached(f), 600, f"{fraction:.0%} of the {what} to be taken")
-        current[0].send_signal(signal.SIGKILL)
-        current[0].wait(30)
-        kills += 1
+    kills = Kills(rng)
+    for n, fraction in enumerate(fractions, 1):
+        point = functools.partial(reached, fraction)
+        kills.at(current[0], point, what=f"{fraction:.0%} of the {what}", timeout=600, poll=0.1)
         time.sleep(rng.uniform(0.1, 1.5))
-        current[0] = start_scheduler(home, f"restart-{kills}")
-    return kills
+        current[0] = start_scheduler(home, f"restart-{n}")
+    return kills.landed

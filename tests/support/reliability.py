@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,7 +84,7 @@ def start_run(
 def finish(proc: subprocess.Popen[bytes], timeout: float = 180) -> tuple[int, str]:
     """Wait for ``proc``; its exit code and its output (stdout + stderr)."""
     out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, (out + (err or b"")).decode("utf-8", errors="replace")
+    return proc.returncode, ((out or b"") + (err or b"")).decode("utf-8", errors="replace")
 
 
 @contextlib.contextmanager
@@ -119,6 +121,90 @@ def count_action(home: Path, action: str) -> int:
     if not log.exists():
         return 0
     return log.read_text("utf-8").count(f'"action":"{action}"')
+
+
+#: A point the work reaches (a record in the trail, a file on disk...): true once reached.
+Point = Callable[[], bool]
+
+
+def after(home: Path, *actions: str, more: int = 1) -> Point:
+    """Reached once the trail holds ``more`` more ``actions`` records (summed) than now."""
+    goal = sum(count_action(home, action) for action in actions) + more
+    return lambda: sum(count_action(home, action) for action in actions) >= goal
+
+
+def in_order(*points: Point) -> Point:
+    """Reached once each of ``points`` was reached, one after the other."""
+    pending = list(points)
+
+    def reached() -> bool:
+        while pending and pending[0]():
+            pending.pop(0)
+        return not pending
+
+    return reached
+
+
+@dataclass
+class Kills:
+    """SIGKILL processes when their work reaches a point, never after a blind sleep.
+
+    A process that ended before its point (or within the jitter after it) was not killed:
+    it is listed in ``missed`` and not counted in ``landed``, so a test asserting "N kills
+    landed" proves N processes died mid-work, however fast or slow the machine is.
+    """
+
+    rng: random.Random = field(default_factory=random.Random)
+    landed: int = 0
+    missed: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def at(
+        self,
+        proc: subprocess.Popen[bytes],
+        point: Point,
+        *,
+        what: str,
+        jitter: float = 0.0,
+        timeout: float = 120,
+        poll: float = 0.002,
+        stopped: Callable[[], object] | None = None,
+    ) -> bool:
+        """Kill ``proc`` once ``point`` is reached, plus a random ``0..jitter`` s; reap it
+        (its output goes to ``outputs``). True if the kill landed while it worked.
+
+        ``stopped`` is called with the process frozen (SIGSTOP) at that moment, to look at
+        what it left before the kill."""
+        deadline = time.monotonic() + timeout
+        while not point():
+            if proc.poll() is not None:
+                return self._missed(proc, f"ended before {what}")
+            if time.monotonic() > deadline:
+                proc.kill()
+                finish(proc)
+                raise AssertionError(f"{what} not reached within {timeout:g} s")
+            time.sleep(poll)
+        if jitter:
+            time.sleep(self.rng.uniform(0.0, jitter))
+        if proc.poll() is not None:
+            return self._missed(proc, f"ended within {jitter:g} s after {what}")
+        if stopped is not None:
+            proc.send_signal(signal.SIGSTOP)
+            stopped()
+        proc.send_signal(signal.SIGKILL)
+        self.landed += 1
+        self.outputs.append(finish(proc)[1])
+        return True
+
+    def _missed(self, proc: subprocess.Popen[bytes], why: str) -> bool:
+        self.missed.append(why)
+        self.outputs.append(finish(proc)[1])
+        return False
+
+    def report(self) -> str:
+        """One line for the test log: kills landed and points missed (and why)."""
+        missed = "; ".join(sorted(set(self.missed))) or "none"
+        return f"{self.landed} kill(s) landed, {len(self.missed)} missed ({missed})"
 
 
 def ledger_rows(home: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:

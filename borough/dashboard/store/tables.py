@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from borough.errors import DashboardError, LedgerError
 from borough.ledger import migrate
@@ -97,15 +96,12 @@ approvals = Table(
 def ensure_schema(engine: Engine) -> None:
     """Create the dashboard tables on first use, upgrade older ones, refuse newer ones."""
     try:
-        with engine.begin() as conn:
-            migrate.migrate(
-                conn,
-                metadata,
-                key=VERSION_KEY,
-                version=SCHEMA_VERSION,
-                what="dashboard part of the ledger",
-            )
+        migrate.prepare_tables(
+            engine,
+            metadata,
+            key=VERSION_KEY,
+            version=SCHEMA_VERSION,
+            what="dashboard part of the ledger",
+        )
     except LedgerError as exc:
         raise DashboardError(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise DashboardError(f"cannot prepare the dashboard tables: {exc}") from None

@@ -8,9 +8,7 @@ attaches to whatever the dead one left on screen: a half-filled form, a question
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,12 +19,11 @@ from tests.support.casework import (
     RECIPE,
     app_db,
     assert_held_once_each,
-    audit_count,
     casework_rows,
     desktop_home,
     start_bot_run,
-    wait_for,
 )
+from tests.support.reliability import Kills, after, finish, in_order
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow, pytest.mark.timeout(300)]  # 48 s loaded
 ROWS = 10
@@ -51,25 +48,19 @@ def test_sigkill_at_random_moments_never_loses_or_doubles_a_record(
     )
     client = start_client(home, desktop_display, seed)
     try:
-        kills = 0
-        for started in range(1, 5):
-            run = start_bot_run(home, desktop_display, bot)
+        kills = Kills(rng)
+        for _ in range(4):
             # kill while it works, whatever the machine's speed: after a random number (0-2)
             # of this run's records are saved, at a random moment within the next item
-            wait_for(home, "run.start", started, run)
-            wait_for(home, "item.done", audit_count(home, "item.done") + rng.randint(0, 2), run)
-            time.sleep(rng.uniform(0.0, 0.5))
-            if run.poll() is None:
-                run.send_signal(signal.SIGKILL)
-                kills += 1
-            run.communicate(timeout=60)
-        final = start_bot_run(home, desktop_display, bot)
-        _, err = final.communicate(timeout=240)
-        assert final.returncode == 0, err.decode()
+            work = after(home, "item.done", more=rng.randint(0, 2))
+            point = in_order(after(home, "run.start"), work)
+            kills.at(start_bot_run(home, desktop_display, bot), point, what="records", jitter=0.5)
+        code, output = finish(start_bot_run(home, desktop_display, bot), timeout=240)
+        assert code == 0, output
         assert client.poll() is None, "the client survived every kill"
     finally:
         client.terminate()
         client.wait(10)
-    assert kills >= 1
+    assert kills.landed >= 1, kills.report()
 
     assert_held_once_each(home, rows, bot)

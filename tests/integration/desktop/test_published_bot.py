@@ -8,8 +8,6 @@ robot's remote session would); each run attaches to whatever the last one left o
 from __future__ import annotations
 
 import random
-import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -26,9 +24,9 @@ from tests.support.casework import (
     casework_rows,
     expected_record,
     start_bot_run,
-    wait_for,
 )
 from tests.support.published import published_client, published_home, require_published
+from tests.support.reliability import Kills, after, count_action, finish
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 ROWS = 25
@@ -52,19 +50,14 @@ def test_twenty_five_records_read_back_by_ocr_survive_sigkill_and_rerun(
         borough={"ledger": {"lease_seconds": 600}, "audit": {"checkpoint_every": 500}},
     )
     with published_client(home, desktop_display, "--lock-rate", "0.05", "--seed", "4"):
-        kills = 0
+        kills = Kills(rng)
         for done in (2, 7, 12):  # kill mid-item, a few items into each run
+            point = after(home, "item.done", more=done - count_action(home, "item.done"))
             run = start_bot_run(home, desktop_display)
-            wait_for(home, "item.done", done, run, timeout=180)
-            time.sleep(rng.uniform(0.5, 4.0))
-            if run.poll() is None:
-                run.send_signal(signal.SIGKILL)
-                kills += 1
-            run.communicate(timeout=60)
-        final = start_bot_run(home, desktop_display)
-        _, err = final.communicate(timeout=600)
-        assert final.returncode == 0, err.decode()
-    assert kills == 3
+            kills.at(run, point, what=f"{done} items", jitter=3.0, timeout=180)
+        code, output = finish(start_bot_run(home, desktop_display), timeout=600)
+        assert code == 0, output
+    assert kills.landed == 3, kills.report()
 
     held = assert_held_once_each(home, rows)
     assert {"Ó Súilleabháin", "Dvořák", "Łukasiewicz", "Øvergård"} <= {

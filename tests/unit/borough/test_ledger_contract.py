@@ -101,6 +101,63 @@ def test_orphans_of_live_runs_are_left_alone(ledger: Ledger):
     assert ledger.items.adopt_orphans("bot", other.id, live_runs={owner.id, other.id}) == []
 
 
+def test_items_of_a_run_started_after_the_adopter_last_looked_are_left_alone(ledger: Ledger):
+    """Two runs of one bot started together: the first must not take the item the second
+    has just claimed and is writing (it did, from a list of live runs read too early)."""
+    adopter = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", adopter.id, [new("a"), new("b")])
+    late = ledger.runs.create("bot", "1")
+    claim = ledger.items.mark_in_flight(ledger.items.claim_next("bot", late.id))
+    assert ledger.items.adopt_orphans("bot", adopter.id) == []
+    ledger.items.finish(claim, ItemState.DONE, reference="R1")
+    assert ledger.items.get(claim.item_id).reference == "R1"
+
+
+def test_items_of_an_ended_run_are_adopted_without_a_list_of_live_runs(ledger: Ledger):
+    first = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", first.id, [new("a")])
+    claim = ledger.items.mark_in_flight(ledger.items.claim_next("bot", first.id))
+    ledger.runs.finish(first.id, RunStatus.CRASHED)
+    second = ledger.runs.create("bot", "1")
+    adopted = ledger.items.adopt_orphans("bot", second.id)
+    assert [c.item_id for c in adopted] == [claim.item_id]
+
+
+def test_runs_started_together_never_take_each_others_items(ledger: Ledger):
+    """Runs of one bot keep starting beside each other (each works two items and ends),
+    each looking for orphans before every claim as a run does: every item is finished by
+    the run that claimed it, none is taken over."""
+    owner = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", owner.id, [new(str(i)) for i in range(160)])
+    ledger.runs.finish(owner.id, RunStatus.SUCCEEDED)
+    lost: list[str] = []
+    adopted: list[int] = []
+
+    def run() -> None:
+        while True:
+            run_id = ledger.runs.create("bot", "1").id
+            for _ in range(2):
+                adopted.extend(c.item_id for c in ledger.items.adopt_orphans("bot", run_id))
+                claim = ledger.items.claim_next("bot", run_id)
+                if claim is None:
+                    ledger.runs.finish(run_id, RunStatus.SUCCEEDED)
+                    return
+                try:
+                    claim = ledger.items.mark_in_flight(claim)
+                    ledger.items.finish(claim, ItemState.DONE, reference=run_id)
+                except LeaseLostError as exc:
+                    lost.append(str(exc))
+            ledger.runs.finish(run_id, RunStatus.SUCCEEDED)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert lost == [] and adopted == []
+    assert {i.state for i in ledger.items.list(bot="bot")} == {ItemState.DONE}
+
+
 def test_claimed_orphans_go_back_to_pending(ledger: Ledger):
     owner = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", owner.id, [new("a")])

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, create_engine, inspect, text
 
+from borough.drift.store import DriftBook
 from borough.errors import LedgerError
 from borough.ledger import migrate
 from borough.ledger.schema import meta
+from scheduler.events.store import EventStore
 
 
 def _v1() -> MetaData:
@@ -76,3 +79,33 @@ def test_a_newer_database_is_refused(tmp_path: Path):
     refused = pytest.raises(LedgerError, match="has schema version 2; this borough reads version 1")
     with refused, engine.begin() as conn:
         migrate.migrate(conn, _v1(), key="v", version=1, what="test db")
+
+
+SIDE_TABLES = [
+    (DriftBook, "drift_schema_version", "drift part of the ledger"),
+    (EventStore, "events_schema_version", "trigger events store"),
+]
+
+
+@pytest.mark.parametrize(("store", "key", "what"), SIDE_TABLES)
+def test_side_tables_are_versioned_under_their_own_key_and_a_newer_one_is_refused(
+    tmp_path: Path, store: Any, key: str, what: str
+):
+    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    store(engine)
+    store(engine)  # the second opening finds its version and changes nothing
+    with engine.begin() as conn:
+        assert conn.execute(text(f"SELECT value FROM borough_meta WHERE key='{key}'")).scalar()
+        conn.execute(text(f"UPDATE borough_meta SET value = '99' WHERE key = '{key}'"))
+    with pytest.raises(LedgerError, match=f"the {what} has schema version 99"):
+        store(engine)
+
+
+@pytest.mark.parametrize(("store", "key", "what"), SIDE_TABLES)
+def test_a_ledger_file_that_is_not_a_database_is_named_not_a_driver_trace(
+    tmp_path: Path, store: Any, key: str, what: str
+):
+    damaged = tmp_path / "ledger.sqlite"
+    damaged.write_bytes(b"this is not a database\n" * 100)
+    with pytest.raises(LedgerError, match=f"cannot prepare the {what}: "):
+        store(create_engine(f"sqlite:///{damaged}"))

@@ -27,3 +27,4 @@ def clock(site: Site) -> Iterator[Clock]:
     """The site's clock, put back after the test."""
     yield site.clock
     site.clock.offset = site.clock.offset * 0
+    site.clock.frozen = None

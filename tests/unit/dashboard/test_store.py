@@ -166,6 +166,7 @@ def test_flash_messages_are_shown_once(ledger, users, clock):
 
 
 def throttle_for(ledger: Ledger, clock: Clock) -> LoginThrottle:
+    clock.freeze()  # waits are asserted to the second
     return LoginThrottle(
         ledger.engine,
         clock,
