@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, MetaData, Row, String, Table, Text, select, update
 
+from borough.ledger import migrate
 from borough.ledger.schema import UTCDateTime
 
 metadata = MetaData()
@@ -49,7 +50,7 @@ class RequestBox:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, checkfirst=True)
+        migrate.create_missing(engine, metadata)
 
     def post(self, verb: str, schedule: str | None, actor: str) -> int:
         if verb not in VERBS:

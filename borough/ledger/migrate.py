@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Connection, Engine, MetaData, inspect, select, update
+from sqlalchemy import Connection, Engine, MetaData, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateColumn
 
@@ -21,6 +21,12 @@ from borough.errors import LedgerError
 from borough.ledger.schema import meta
 
 Step = Callable[[Connection], None]
+
+#: PostgreSQL advisory lock (per database) held by the transaction that creates or upgrades
+#: tables: machines starting together take turns, and the later ones find the work done
+#: (concurrent CREATE TABLE fails on PostgreSQL's catalogue). SQLite's BEGIN IMMEDIATE
+#: already serialises them.
+SCHEMA_LOCK = 0x626F726F_7567
 
 
 def upgrade_additively(conn: Connection, metadata: MetaData) -> list[str]:
@@ -57,6 +63,21 @@ def upgrade_additively(conn: Connection, metadata: MetaData) -> list[str]:
     return added
 
 
+def take_turns(conn: Connection) -> None:
+    """Hold the schema lock until ``conn``'s transaction ends (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+
+
+def create_missing(engine: Engine, metadata: MetaData) -> None:
+    """``metadata.create_all`` for unversioned tables, machines starting together taking
+    turns."""
+    with engine.begin() as conn:
+        take_turns(conn)
+        metadata.create_all(conn, checkfirst=True)
+
+
 def migrate(
     conn: Connection,
     metadata: MetaData,
@@ -70,6 +91,7 @@ def migrate(
 
     ``steps[n]`` runs after the additive upgrade when a database moves to version ``n``.
     """
+    take_turns(conn)
     meta.create(conn, checkfirst=True)
     found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
     if found is None:

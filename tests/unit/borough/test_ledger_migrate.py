@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,39 @@ def test_a_ledger_file_that_is_not_a_database_is_named_not_a_driver_trace(
     damaged.write_bytes(b"this is not a database\n" * 100)
     with pytest.raises(LedgerError, match=f"cannot prepare the {what}: "):
         store(create_engine(f"sqlite:///{damaged}"))
+
+
+@pytest.mark.postgres
+def test_machines_starting_together_create_side_tables_once(postgres_url: str):
+    """Several machines first use a part together (a scheduler and runners starting at
+    once): each prepares its tables without tripping over the others' CREATE TABLE
+    (PostgreSQL refused the second with a duplicate pg_type row)."""
+    engine = create_engine(postgres_url, pool_size=8)
+    try:
+        for trial in range(6):
+            md = MetaData()
+            Table(f"race_{trial}", md, Column("id", Integer, primary_key=True))
+            Table(f"race_{trial}_more", md, Column("id", Integer, primary_key=True))
+            start = threading.Barrier(6)
+            errors: list[BaseException] = []
+
+            def prepare(
+                md: MetaData = md, trial: int = trial, start: Any = start, errors: Any = errors
+            ) -> None:
+                start.wait()
+                try:
+                    migrate.prepare_tables(
+                        engine, md, key=f"race-{trial}", version=1, what="race part"
+                    )
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=prepare) for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == [], errors[0]
+            assert {f"race_{trial}", f"race_{trial}_more"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
