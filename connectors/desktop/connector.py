@@ -200,7 +200,7 @@ class DesktopConnector(Connector):
 
     def _ensure_running(self) -> None:
         """Attach to the app's windows, or start it from ``command`` and wait for them."""
-        if self._showing():
+        if self._showing() or self._window_returns():
             return
         if self._process is not None:
             report = self._process.exit_report() if not self._process.running else "no window"
@@ -242,6 +242,23 @@ class DesktopConnector(Connector):
             raise ConnectorError(
                 f"app {self.name!r} stopped while starting: {self._process.exit_report()}"
             )
+
+    def _window_returns(self) -> bool:
+        """The app this connector started runs but shows no window: it is between two (one
+        closed, the next not yet mapped by a window manager a loaded machine holds up). Wait
+        for one as for a start, instead of stopping an app that is only slow; False if it
+        stopped, or showed none within start_timeout (then it is lost)."""
+        if not self._process_running():
+            return False
+        try:
+            self.session.wait_for(
+                lambda _t: self._started() or not self._process_running(),
+                f"a window of app {self.name!r}",
+                self.settings.start_timeout_seconds,
+            )
+        except TransientError:
+            return False
+        return self._process_running()
 
     def _started(self) -> bool:
         """The app shows a window (in image mode: the viewer shows one of its screens)."""

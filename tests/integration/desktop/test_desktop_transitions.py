@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,9 @@ def window_manager_pid() -> int:
 
 
 def sign_ins(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM events WHERE kind = 'signed_in'").fetchone()[0])
+    with closing(sqlite3.connect(db)) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM events WHERE kind = 'signed_in'").fetchone()
+    return int(count)
 
 
 def wait_until(check, what: str, timeout: float = 20.0) -> None:
@@ -70,9 +72,17 @@ def test_a_withdrawn_main_window_named_active_is_not_taken_for_the_signed_in_app
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     wm = window_manager_pid()
-    resume = threading.Timer(HELD, os.kill, (wm, signal.SIGCONT))
+    atom, kind = (windows.display.intern_atom(n) for n in ("_NET_ACTIVE_WINDOW", "WINDOW"))
+
+    def catch_up() -> None:  # the WM names the window it has really focused, and goes on
+        windows.root.change_property(atom, kind, 32, [dialog.id])
+        windows.display.sync()
+        os.kill(wm, signal.SIGCONT)
+
+    resume = threading.Timer(HELD, catch_up)
     try:
         wait_until(lambda: windows.active_title() == SIGN_IN, "sign-in dialog")
+        (dialog,) = windows.find(SIGN_IN)
         withdrawn = [
             child.id
             for child in windows.root.query_tree().children
@@ -80,8 +90,7 @@ def test_a_withdrawn_main_window_named_active_is_not_taken_for_the_signed_in_app
         ]
         assert withdrawn, "the client keeps its main window withdrawn until signed in"
         os.kill(wm, signal.SIGSTOP)  # the WM is slow: what it says stays said for a while
-        atom = windows.display.intern_atom("_NET_ACTIVE_WINDOW")
-        windows.root.change_property(atom, windows.display.intern_atom("WINDOW"), 32, withdrawn)
+        windows.root.change_property(atom, kind, 32, withdrawn)
         windows.display.sync()
         resume.start()
         connector = DesktopConnector(
@@ -120,7 +129,9 @@ def test_an_app_between_windows_is_waited_for_not_restarted(tmp_path: Path, wind
             connector.home()
         finally:
             back.join()
-        assert connector._process is process and process.running, "the app was not restarted"
+        assert connector._process is process and process.running, (
+            "the app was stopped and started again"
+        )
         assert connector.active_title() == MAIN and sign_ins(db) == 1
     finally:
         connector.close()
