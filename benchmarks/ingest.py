@@ -2,7 +2,8 @@
 
 Run on demand (not a test)::
 
-    .venv/bin/python benchmarks/ingest.py [--rows 100000] [--noop 3000] [--dir PATH]
+    .venv/bin/python benchmarks/ingest.py [--rows 100000] [--noop 3000] [--batch 100]
+        [--noop-only] [--dir PATH]
 
 * **borough ingest**: a real installation, the counting bot reading ``--rows`` CSV rows
   (key token, personal values registered and tokenised, payload sealed, one
@@ -12,8 +13,11 @@ Run on demand (not a test)::
   of the same columns into a fresh SQLite table, committed once (the issue's baseline), and
   again with a commit every 500 rows;
 * **no-op bot**: ``--noop`` items worked by a bot whose ``process`` does nothing (claim,
-  intent durable before ``process``, done durable before its commit): items/s, against
-  the same ledger writes as raw SQLite statements without fsync.
+  intent durable before ``process``, done durable before its commit), one at a time
+  (``batch: 1``, the default) and in batches of ``--batch`` (``batch: N``: N intents as
+  one audit group and one transaction, N outcomes likewise): items/s of the whole run
+  (it reads its input again: the rows are known, nothing is recorded twice), against the
+  same ledger writes as raw SQLite statements without fsync, one transaction each.
 
 Targets (issue 20): 100,000 rows < 10 s and within 3x of pandas + executemany; a no-op bot
 >= 5,000 items/s durable.
@@ -65,7 +69,11 @@ def pandas_executemany(csv_path: Path, where: Path, *, every: int | None) -> tup
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def noop_rate(root: Path, count: int) -> float:
+def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float, float]:
+    """Items/s of the whole run, of its work (from the first claim to the run's end), and
+    per second of this process's CPU over the whole run (what a machine not shared with
+    other work would reach where fsync is cheap)."""
+    from borough.observe import RunObserver
     from borough.runner import RunRequest, run_bot
     from borough.testing import runtime_in
     from tests.support import bots
@@ -74,15 +82,24 @@ def noop_rate(root: Path, count: int) -> float:
     def nothing(self: Any, ctx: Any, item: Any) -> None:
         return None
 
+    class WorkClock(RunObserver):
+        work_started = 0.0
+
+        def on_work_started(self, pending: int) -> None:
+            self.work_started = time.perf_counter()
+
     bots.CountingBot.process = nothing  # type: ignore[method-assign]
-    home = counting_home(root / "noop", people(count), settings={})
+    home = counting_home(
+        root / f"noop-{batch}", people(count), settings={}, bot_options={"batch": batch}
+    )
+    clock = WorkClock()
     with runtime_in(home) as runtime:
         run_bot(runtime, RunRequest("counting-bot", limit=0))  # ingest first, not timed
-        started = time.perf_counter()
-        run = run_bot(runtime, RunRequest("counting-bot"))
-        seconds = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        run = run_bot(runtime, RunRequest("counting-bot"), clock)
+        ended, cpu = time.perf_counter(), time.process_time() - cpu
     assert run.counts.done == count, run.counts
-    return count / seconds
+    return count / (ended - started), count / (ended - clock.work_started), count / cpu
 
 
 def raw_item_writes(where: Path, count: int) -> float:
@@ -107,34 +124,47 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--noop", type=int, default=3_000)
+    parser.add_argument("--batch", type=int, default=100, help="the no-op bot's batch: N")
+    parser.add_argument("--noop-only", action="store_true", help="skip the ingest figures")
     parser.add_argument("--dir", type=Path, default=None, help="where to write")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
-        seconds, cpu, csv_path = borough_ingest(root, args.rows)
-        import pandas  # noqa: F401  (imported before timing the baseline, as borough was)
-
-        once, once_cpu = pandas_executemany(csv_path, root, every=None)
-        batched, batched_cpu = pandas_executemany(csv_path, root, every=500)
-        print(f"ingest of {args.rows:,} CSV rows ({root}), wall and CPU seconds:")
-        print(f"  borough                        {seconds:7.2f} s  CPU {cpu:7.2f} s")
-        print(
-            f"  pandas + executemany           {once:7.2f} s  CPU {once_cpu:7.2f} s   "
-            f"borough {seconds / once:5.1f} x wall, {cpu / once_cpu:5.1f} x CPU"
-        )
-        print(
-            f"  pandas + executemany, 500/txn  {batched:7.2f} s  CPU {batched_cpu:7.2f} s   "
-            f"borough {seconds / batched:5.1f} x wall, {cpu / batched_cpu:5.1f} x CPU"
-        )
+        if not args.noop_only:
+            ingest_figures(root, args.rows)
         if args.noop:
-            rate = noop_rate(root, args.noop)
-            raw = raw_item_writes(root, args.noop)
-            print(f"no-op bot, {args.noop:,} items:")
-            print(f"  borough (durable)              {rate:7.0f} items/s")
-            print(
-                f"  raw SQLite, same writes, no fsync {raw:7.0f} items/s   "
-                f"borough {rate / raw:5.2f} x"
-            )
+            noop_figures(root, args.noop, args.batch)
+
+
+def ingest_figures(root: Path, rows: int) -> None:
+    seconds, cpu, csv_path = borough_ingest(root, rows)
+    import pandas  # noqa: F401  (imported before timing the baseline, as borough was)
+
+    once, once_cpu = pandas_executemany(csv_path, root, every=None)
+    batched, batched_cpu = pandas_executemany(csv_path, root, every=500)
+    print(f"ingest of {rows:,} CSV rows ({root}), wall and CPU seconds:")
+    print(f"  borough                        {seconds:7.2f} s  CPU {cpu:7.2f} s")
+    print(
+        f"  pandas + executemany           {once:7.2f} s  CPU {once_cpu:7.2f} s   "
+        f"borough {seconds / once:5.1f} x wall, {cpu / once_cpu:5.1f} x CPU"
+    )
+    print(
+        f"  pandas + executemany, 500/txn  {batched:7.2f} s  CPU {batched_cpu:7.2f} s   "
+        f"borough {seconds / batched:5.1f} x wall, {cpu / batched_cpu:5.1f} x CPU"
+    )
+
+
+def noop_figures(root: Path, count: int, batch: int) -> None:
+    raw = raw_item_writes(root, count)
+    print(f"no-op bot, {count:,} items ({root}):")
+    print(f"  raw SQLite, same writes, no fsync   {raw:7.0f} items/s")
+    for size in sorted({1, batch}):
+        whole, work, cpu = noop_rate(root, count, size)
+        print(
+            f"  borough (durable), batch: {size:<5}   {whole:7.0f} items/s "
+            f"({work:5.0f}/s once ingest is done; {cpu:5.0f} per CPU second)   "
+            f"{whole / raw:5.3f} x raw"
+        )
 
 
 if __name__ == "__main__":

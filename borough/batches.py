@@ -47,6 +47,7 @@ class ItemRules:
 
     check_first: bool = False
     save_every: int = 0
+    batch: int = 1  #: items claimed, recorded and finished together (borough.item_batch)
 
 
 def item_rules(bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> ItemRules:
@@ -76,7 +77,33 @@ def item_rules(bot_cls: type[Bot[Any]], bot_config: BotConfig | None) -> ItemRul
                 "find_existing(): after a crash every item of an unsaved batch is looked up "
                 "in the target, so define find_existing(ctx, item)"
             )
-    return ItemRules(check_first=check, save_every=every)
+    size, size_from = bot_cls.batch, f"class {bot_cls.__name__}"
+    if bot_config is not None and bot_config.batch is not None:
+        size, size_from = bot_config.batch, f"config/bots/{bot_cls.name}.yaml"
+    _check_batch(bot_cls, size, every=every, lookup=lookup, where=size_from)
+    return ItemRules(check_first=check, save_every=every, batch=size)
+
+
+def _check_batch(
+    bot_cls: type[Bot[Any]], size: int, *, every: int, lookup: bool, where: str
+) -> None:
+    """``batch > 1`` needs a way to prove an item is in the target (a crash leaves up to
+    ``batch`` items to check) and cannot be combined with ``save_every``."""
+    if size < 1:
+        raise ConfigError(f"bot {bot_cls.name!r} has batch: {size} ({where}); use 1 or more")
+    if size == 1:
+        return
+    if not lookup:
+        raise ConfigError(
+            f"bot {bot_cls.name!r} has batch: {size} ({where}) but no find_existing(): a run "
+            f"killed mid-batch leaves up to {size} items whose fate only the target knows, so "
+            "define find_existing(ctx, item) to look an item up there, or set batch: 1"
+        )
+    if every:
+        raise ConfigError(
+            f"bot {bot_cls.name!r} has both batch: {size} and save_every: {every} ({where}); "
+            "save_every already groups the items of a save: set batch: 1"
+        )
 
 
 @dataclass

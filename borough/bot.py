@@ -116,6 +116,12 @@ class Bot(Generic[T, S]):
         the app's unsaved state, and the runtime calls ``save`` after every ``save_every``
         items (and before waiting, stopping at ``--max-items`` or ending). 0: every
         ``process`` is its own save. ``save_every:`` in the bot's config overrides it.
+    batch
+        Items worked as one batch (default 1: one at a time): claimed together, their
+        intents written as one audit group before any ``process``, processed one by one,
+        their outcomes written together. After a crash up to ``batch`` items wait for a
+        ``find_existing`` check, so ``batch > 1`` needs one. ``batch:`` in the bot's config
+        overrides it.
     """
 
     name: ClassVar[str]
@@ -128,6 +134,7 @@ class Bot(Generic[T, S]):
     declares_intent: ClassVar[bool] = False
     check_first: ClassVar[bool] = False
     save_every: ClassVar[int] = 0
+    batch: ClassVar[int] = 1
     settings_model: ClassVar[type[BaseModel] | None] = None
 
     def items(self, ctx: RunContext[S]) -> Iterable[Item[T]]:

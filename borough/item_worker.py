@@ -10,7 +10,7 @@ stops the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from borough.bot import Bot, Item
 from borough.config.models import RetryPolicy
-from borough.context import ItemScope, RunContext
+from borough.context import RunContext
 from borough.errors import (
     AppRefusedError,
     AuditError,
@@ -31,8 +31,10 @@ from borough.errors import (
     SkipItem,
     TransientError,
 )
+from borough.item_records import Deferred, Record, item_scope
 from borough.ledger import Claim, ItemQueue, ItemRecord, ItemState, RunCounts
 from borough.ledger.lease import RunLease
+from borough.ledger.moves import Move
 from borough.ledger.runs import utcnow
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class ItemWorker:
     lease: RunLease | None = None
     check_first: bool = False  # find_existing before process() (borough.batches)
     batch: SaveBatch | None = None  # items held by the app until bot.save()
+    #: moves held for a batch's one ledger write (borough.item_batch); None: write each now
+    deferred: list[Deferred] | None = None
 
     @property
     def _items(self) -> ItemQueue:
@@ -71,13 +75,7 @@ class ItemWorker:
 
     def work(self, claim: Claim) -> ItemState:
         record = self._items.get(claim.item_id, unseal=True)
-        self.ctx.item = scope = ItemScope(
-            token=record.key_token,
-            attempt=claim.attempt,
-            data_categories=tuple(record.data_categories),
-            subjects=tuple(record.subjects),
-            intent_recorded=claim.state is ItemState.IN_FLIGHT,
-        )
+        self.ctx.item = scope = item_scope(record, claim)
         state_holder = {"claim": claim}
         self._begin_item()
         try:
@@ -185,20 +183,21 @@ class ItemWorker:
         if isinstance(exc, type(self.bot).retryable):
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
-                self._items.release(
-                    claim,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                    error=self.runtime.redactor.redact(error),
-                    audit=lambda: self._emit(
+                self._change(
+                    Move.release(
+                        claim,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                        error=self.runtime.redactor.redact(error),
+                    ),
+                    self._record(
                         "item.retry",
                         claim,
                         outcome="retry",
                         error=error,
                         detail={"retry_in_seconds": delay},
                     ),
+                    after=lambda: self._retried(claim, error),
                 )
-                self.counts.retried += 1
-                self.observer.on_item(claim.item_id, ItemState.PENDING, error)
                 return ItemState.PENDING
             error = f"gave up after {claim.attempt} attempts: {error}"
         return self._finish(claim, ItemState.FAILED, error=error)
@@ -220,19 +219,25 @@ class ItemWorker:
                 return _UNSETTLED
             if claim.attempt < self.policy.attempts:
                 delay = self.policy.delay(claim.attempt)
-                self._items.park(
-                    claim,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                    error=self.runtime.redactor.redact(f"{error}; target check failed: {check}"),
-                    audit=lambda: self._emit(
+                self._change(
+                    Move.park(
+                        claim,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                        error=self.runtime.redactor.redact(
+                            f"{error}; target check failed: {check}"
+                        ),
+                    ),
+                    self._record(
                         "item.check_later",
                         claim,
                         outcome="unknown",
                         error=checked,
                         detail={"recheck_in_seconds": delay},
                     ),
+                    after=lambda: self.observer.on_item(
+                        claim.item_id, ItemState.IN_FLIGHT, checked
+                    ),
                 )
-                self.observer.on_item(claim.item_id, ItemState.IN_FLIGHT, checked)
                 return _UNSETTLED
             self._finish(
                 claim,
@@ -272,33 +277,30 @@ class ItemWorker:
                 reference=found if isinstance(found, str) else None,
                 recovered=True,
             )
-        self._items.release(
-            claim,
-            not_before=None,
-            error=None,
-            audit=lambda: self._emit(
+        self._change(
+            Move.release(claim, not_before=None, error=None),
+            self._record(
                 "item.recovered",
                 claim,
                 outcome="pending",
                 detail={"decision": "absent from target; will be processed again"},
             ),
+            after=lambda: self.observer.on_item(
+                claim.item_id, ItemState.PENDING, "recovered: not in target"
+            ),
         )
-        self.observer.on_item(claim.item_id, ItemState.PENDING, "recovered: not in target")
         return ItemState.PENDING
 
     def _abandon(self, claim: Claim) -> None:
         """Stopping mid-item: untouched items go back; in-flight ones wait for a check."""
 
-        def record() -> None:
-            self._emit("item.abandoned", claim, outcome="cancelled")
-
+        record = self._record("item.abandoned", claim, outcome="cancelled")
         try:
             if claim.state is ItemState.CLAIMED:
-                self._items.release(claim, not_before=None, error="run cancelled", audit=record)
+                self._change(Move.release(claim, not_before=None, error="run cancelled"), record)
             else:
-                self._items.park(
-                    claim, not_before=utcnow(), error="run cancelled mid-item", audit=record
-                )
+                move = Move.park(claim, not_before=utcnow(), error="run cancelled mid-item")
+                self._change(move, record)
         except LeaseLostError as exc:
             self.record_lease_lost(claim, exc)
 
@@ -326,33 +328,44 @@ class ItemWorker:
         if found_first:
             detail["found_first"] = True
         detail.update(more or {})
-        self._items.finish(
-            claim,
-            state,
-            reference=reference,
-            error=error,
-            audit=lambda: self._emit(
+        self._change(
+            Move.finish(claim, state, reference=reference, error=error),
+            self._record(
                 f"item.{state.value}",
                 claim,
                 outcome=state.value,
                 error=error,
                 detail=detail or None,
             ),
+            after=lambda: self._counted(claim, state, reference or error),
         )
-        self.counts.add(state)
-        self.observer.on_item(claim.item_id, state, reference or error)
         return state
 
+    def _counted(self, claim: Claim, state: ItemState, note: str | None) -> None:
+        self.counts.add(state)
+        self.observer.on_item(claim.item_id, state, note)
+
+    def _retried(self, claim: Claim, error: str) -> None:
+        self.counts.retried += 1
+        self.observer.on_item(claim.item_id, ItemState.PENDING, error)
+
+    def _change(
+        self, move: Move, audit: Record, *, after: Callable[[], object] | None = None
+    ) -> None:
+        """Write ``move`` with its record now, or hold both for the batch's one write."""
+        if self.deferred is not None:
+            self.deferred.append(Deferred(move, audit, after))
+            return
+        self._items.apply([move], audit=audit)
+        if after is not None:
+            after()
+
+    def _record(self, action: str, claim: Claim, **fields: Any) -> Record:
+        """The audit record of a change of the current item (its scope taken now)."""
+        return Record(self.trail, action, claim, self.ctx.item, fields)
+
     def _emit(self, action: str, claim: Claim, **fields: Any) -> None:
-        scope = self.ctx.item
-        self.trail.emit(
-            action,
-            item=scope.token if scope else None,
-            attempt=claim.attempt,
-            data_categories=scope.data_categories if scope else (),
-            subjects=scope.subjects if scope else (),
-            **fields,
-        )
+        self._record(action, claim, **fields)()
 
     def _begin_item(self) -> None:
         for connector in self.ctx.open_connectors():

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from borough.errors import (
     RunFencedError,
 )
 from borough.ingest import ingest_items
+from borough.item_batch import BatchWorker
 from borough.item_worker import ItemWorker, RunCancelled, describe_error
 from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
@@ -51,6 +53,9 @@ from borough.seats import seat_limits, take_or_wait
 
 MAX_WAIT_SLICE = 5.0
 SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
+#: seconds between looks for orphaned items while there is work to claim (and whenever
+#: there is none); the counts on the run row are saved as often (and at the end)
+ORPHAN_POLL = 1.0
 
 
 @dataclass
@@ -159,6 +164,7 @@ class _Run:
         self.outages = LedgerOutages(runtime.ledger, self.lease, self.trail, self.run_id)
         self._end_seq: int | None = None  # run.end is in the trail (even if not committed)
         self._fence_recorded = False
+        self._counts_saved = -ORPHAN_POLL
 
     def check_lease(self) -> None:
         """Cheap unless the heartbeat fell behind; raises RunFencedError once fenced."""
@@ -228,7 +234,7 @@ class _Run:
                 runtime.ledger.items.count_by_state(bot=self.bot_cls.name).get(ItemState.PENDING, 0)
             )
             bot.setup(self.ctx)
-            worker = ItemWorker(
+            worker = (BatchWorker if self.rules.batch > 1 else ItemWorker)(
                 runtime,
                 bot,
                 self.ctx,
@@ -431,26 +437,30 @@ class _Run:
         runs = self.runtime.ledger.runs
         name, run_id = self.bot_cls.name, self.run_id
         worked = 0
+        looked = -ORPHAN_POLL  # look for orphans first, then every ORPHAN_POLL seconds
         while self.request.limit is None or worked < self.request.limit:
             runs.keep(self.lease)
-            orphans = items.adopt_orphans(
-                name,
-                run_id,
-                audit=self._record_adoption,
-                keep=worker.batch.held if worker.batch is not None else (),
-            )
+            orphans: list[Claim] = []
+            if time.monotonic() - looked >= ORPHAN_POLL:
+                orphans = items.adopt_orphans(
+                    name,
+                    run_id,
+                    audit=self._record_adoption,
+                    keep=worker.batch.held if worker.batch is not None else (),
+                )
+                looked = time.monotonic()
             for claim in orphans:
                 self._work_one(worker, claim)
-            next_claim = runs.under_lease(
-                self.lease, lambda: items.claim_next(name, run_id, lease=self.lease)
-            )
-            if next_claim is not None:
-                self._work_one(worker, next_claim)
-                worked += 1
+            claims = runs.under_lease(self.lease, partial(self._claim, self._batch_size(worked)))
+            if claims:
+                self._work_claims(worker, claims)
+                worked += len(claims)
                 if worker.batch is not None and worker.batch.full:
                     worker.batch.save()
                 continue
-            if orphans:
+            self._save_counts()
+            if orphans or looked < time.monotonic() - ORPHAN_POLL / 2:
+                looked = -ORPHAN_POLL  # nothing to claim: look for orphans now
                 continue
             if worker.batch is not None:
                 worker.batch.save()  # before waiting (or ending): nothing held unsaved
@@ -520,6 +530,30 @@ class _Run:
             detail={"from_run": item.owner_run, "decision": decision, "ledger_id": item.id},
         )
 
+    def _batch_size(self, worked: int) -> int:
+        if self.request.limit is None:
+            return self.rules.batch
+        return min(self.rules.batch, self.request.limit - worked)
+
+    def _claim(self, count: int) -> list[Claim]:
+        items = self.runtime.ledger.items
+        return items.claim_many(self.bot_cls.name, self.run_id, count, lease=self.lease)
+
+    def _work_claims(self, worker: ItemWorker, claims: list[Claim]) -> None:
+        if len(claims) == 1 or not isinstance(worker, BatchWorker):
+            for claim in claims:
+                self._work_one(worker, claim)
+            return
+        try:
+            worker.work_batch(claims)
+        except RunFencedError:
+            raise
+        except LeaseLostError as exc:
+            self.lease.fence(f"it lost its hold on an item of its batch ({exc})")
+            raise self.lease.error() from exc
+        finally:
+            self._save_counts(due=True)
+
     def _work_one(self, worker: ItemWorker, claim: Claim) -> None:
         try:
             worker.work(claim)
@@ -531,7 +565,16 @@ class _Run:
             raise self.lease.error() from exc
         finally:
             self.ctx.item = None
-            self.runtime.ledger.runs.save_counts(self.run_id, self.counts)
+            self._save_counts(due=True)
+
+    def _save_counts(self, *, due: bool = False) -> None:
+        """The counts on the run row (progress for people): at most every ORPHAN_POLL s
+        while items are worked (``due``), and whenever the run runs out of work."""
+        now = time.monotonic()
+        if due and now - self._counts_saved < ORPHAN_POLL:
+            return
+        self.runtime.ledger.runs.save_counts(self.run_id, self.counts)
+        self._counts_saved = now
 
     def _close(self, bot: Bot[Any]) -> None:
         try:

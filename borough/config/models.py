@@ -328,6 +328,13 @@ class BotConfig(Strict):
         description="items per save for apps that keep changes until an explicit save "
         "(default: the bot's save_every; 0: no batches)",
     )
+    batch: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000,
+        description="items claimed, recorded and finished together (one audit group and one "
+        "ledger write each way; > 1 needs find_existing; default: the bot's batch, 1)",
+    )
     max_run_minutes: float | None = Field(default=None, gt=0)
     preflight: Preflight | None = Field(
         default=None,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, or_, select, update
 
 from borough.errors import LedgerError
+from borough.ledger.engine import READ_ONLY
 from borough.ledger.models import TERMINAL_STATES, ItemRecord, ItemState
 from borough.ledger.schema import items
 from borough.ledger.sealing import Sealer
@@ -20,13 +21,23 @@ class ItemReader:
     def __init__(self, engine: Engine, sealer: Sealer) -> None:
         self._engine = engine
         self._sealer = sealer
+        #: reads of committed items (a worker's own, just claimed): a snapshot on SQLite,
+        #: never ``BEGIN IMMEDIATE`` (which would queue behind every writer)
+        self._reader = engine.execution_options(**{READ_ONLY: True})
 
     def get(self, item_id: int, *, unseal: bool = False) -> ItemRecord:
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(select(items).where(items.c.id == item_id)).first()
         if row is None:
             raise LedgerError(f"no item {item_id} in the ledger; see `borough items list`")
         return self._to_item(row, unseal=unseal)
+
+    def get_many(self, item_ids: Iterable[int], *, unseal: bool = False) -> dict[int, ItemRecord]:
+        """Several items by id in one query (a batch's); ids not in the ledger are absent."""
+        wanted = list(item_ids)
+        with self._reader.connect() as conn:
+            rows = conn.execute(select(items).where(items.c.id.in_(wanted))).all()
+        return {row.id: self._to_item(row, unseal=unseal) for row in rows}
 
     def list(
         self,

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
 
-from borough.errors import LeaseLostError, LedgerError
+from borough.errors import LedgerError
 from borough.ledger import txn
 from borough.ledger.engine import dialect_insert
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState, RunStatus
+from borough.ledger.moves import Move, lost
 from borough.ledger.schema import items, runs
 from borough.ledger.sealing import Sealer
 from borough.ledger.times import utcnow
@@ -173,6 +174,16 @@ class ItemQueue(ItemReader):
 
         With ``lease``, the run proves it in the same transaction first.
         """
+        claims = self.claim_many(bot, run_id, 1, lease=lease)
+        return claims[0] if claims else None
+
+    def claim_many(
+        self, bot: str, run_id: str, count: int, *, lease: RunLease | None = None
+    ) -> list[Claim]:
+        """Take up to ``count`` of the oldest due PENDING items in one transaction (a batch).
+
+        With ``lease``, the run proves it in the same transaction first.
+        """
         now = utcnow()
         pick = (
             select(items.c.id)
@@ -182,13 +193,13 @@ class ItemQueue(ItemReader):
                 or_(items.c.not_before.is_(None), items.c.not_before <= now),
             )
             .order_by(items.c.id)
-            .limit(1)
+            .limit(count)
         )
         if self._skip_locked:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (
             update(items)
-            .where(items.c.id == pick.scalar_subquery(), items.c.state == ItemState.PENDING.value)
+            .where(items.c.state == ItemState.PENDING.value)
             .values(
                 state=ItemState.CLAIMED.value,
                 owner_run=run_id,
@@ -202,10 +213,13 @@ class ItemQueue(ItemReader):
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            row = conn.execute(stmt).first()
-        if row is None:
-            return None
-        return Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED)
+            if count == 1:
+                rows = conn.execute(stmt.where(items.c.id == pick.scalar_subquery())).all()
+            else:  # picked first: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED) more than once
+                picked = conn.execute(pick).scalars().all()
+                rows = conn.execute(stmt.where(items.c.id.in_(picked))).all() if picked else []
+        claims = [Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED) for row in rows]
+        return sorted(claims, key=lambda claim: claim.item_id)
 
     def next_due(self, bot: str) -> datetime | None:
         """When the earliest waiting retry or re-check of ``bot`` is due (None: none wait)."""
@@ -296,10 +310,18 @@ class ItemQueue(ItemReader):
 
         With ``lease``, the run proves it in the same transaction first.
         """
-        self._move(
-            claim, ItemState.IN_FLIGHT, expect=(ItemState.CLAIMED,), lease=lease, audit=audit
-        )
-        return Claim(claim.item_id, claim.run_id, claim.fence, claim.attempt, ItemState.IN_FLIGHT)
+        return self.mark_many_in_flight([claim], lease=lease, audit=audit)[0]
+
+    def mark_many_in_flight(
+        self, claims: Sequence[Claim], *, lease: RunLease | None = None, audit: Audit | None = None
+    ) -> list[Claim]:
+        """The intents of several claimed items in one transaction (``audit`` writes their
+        records as one group inside it): all or none; each must commit before its change."""
+        self.apply([Move.intent(claim) for claim in claims], lease=lease, audit=audit)
+        return [
+            Claim(claim.item_id, claim.run_id, claim.fence, claim.attempt, ItemState.IN_FLIGHT)
+            for claim in claims
+        ]
 
     def finish(
         self,
@@ -310,17 +332,7 @@ class ItemQueue(ItemReader):
         error: str | None = None,
         audit: Audit | None = None,
     ) -> None:
-        if not state.terminal:
-            raise ValueError(f"{state} is not a final state")
-        self._move(
-            claim,
-            state,
-            expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
-            audit=audit,
-            reference=reference,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.finish(claim, state, reference=reference, error=error)], audit=audit)
 
     def release(
         self,
@@ -331,15 +343,7 @@ class ItemQueue(ItemReader):
         audit: Audit | None = None,
     ) -> None:
         """Back to PENDING for another try (only once the target is known untouched)."""
-        self._move(
-            claim,
-            ItemState.PENDING,
-            expect=(ItemState.CLAIMED, ItemState.IN_FLIGHT),
-            audit=audit,
-            not_before=not_before,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.release(claim, not_before=not_before, error=error)], audit=audit)
 
     def park(
         self,
@@ -350,44 +354,52 @@ class ItemQueue(ItemReader):
         audit: Audit | None = None,
     ) -> None:
         """Leave an IN_FLIGHT item for a later ``find_existing`` check (target unreachable)."""
-        self._move(
-            claim,
-            ItemState.IN_FLIGHT,
-            expect=(ItemState.IN_FLIGHT,),
-            audit=audit,
-            not_before=not_before,
-            error=error,
-            owner_run=None,
-        )
+        self.apply([Move.park(claim, not_before=not_before, error=error)], audit=audit)
 
-    def _move(
-        self,
-        claim: Claim,
-        state: ItemState,
-        *,
-        expect: Sequence[ItemState],
-        lease: RunLease | None = None,
-        audit: Audit | None = None,
-        **values: Any,
+    def apply(
+        self, moves: Sequence[Move], *, lease: RunLease | None = None, audit: Audit | None = None
     ) -> None:
+        """Several fenced moves in one transaction, all or none (a batch's outcomes).
+
+        ``audit`` writes every move's record inside it; if any item is no longer held by
+        its claim, nothing changes and :class:`LeaseLostError` says which.
+        """
+        if not moves:
+            return
+        now = utcnow()
+        kinds: dict[tuple[ItemState, tuple[ItemState, ...], tuple[str, ...]], list[Move]] = {}
+        for move in moves:
+            kinds.setdefault((move.state, move.expect, tuple(sorted(move.values))), []).append(move)
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            result = conn.execute(
-                update(items)
-                .where(
-                    items.c.id == claim.item_id,
-                    items.c.fence == claim.fence,
-                    items.c.owner_run == claim.run_id,
-                    items.c.state.in_([s.value for s in expect]),
+            for (state, expect, names), same in kinds.items():
+                stmt = (
+                    update(items)
+                    .where(
+                        items.c.id == bindparam("m_id"),
+                        items.c.fence == bindparam("m_fence"),
+                        items.c.owner_run == bindparam("m_run"),
+                        or_(*(items.c.state == s.value for s in expect)),  # executemany
+                    )
+                    .values(
+                        state=state.value,
+                        updated_at=now,
+                        **{name: bindparam(f"m_{name}") for name in names},
+                    )
                 )
-                .values(state=state.value, updated_at=utcnow(), **values)
-            )
-            if result.rowcount != 1:
-                raise LeaseLostError(
-                    f"item {claim.item_id} is no longer held by run {claim.run_id} "
-                    f"(fence {claim.fence}); another run or an operator took it over"
-                )
+                rows = [
+                    {
+                        "m_id": move.claim.item_id,
+                        "m_fence": move.claim.fence,
+                        "m_run": move.claim.run_id,
+                        **{f"m_{name}": value for name, value in move.values.items()},
+                    }
+                    for move in same
+                ]
+                result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
+                if result.rowcount != len(rows):
+                    raise lost([move.claim for move in same])
             if audit is not None:
                 txn.record_in(conn, audit)
 

@@ -265,7 +265,7 @@ def test_a_runner_cut_off_postgresql_for_30_s_does_not_double_work(
     assert any(r["host"] == "runner-2" and r["status"] == "succeeded" for r in runs)
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(600)
 def test_postgresql_restarted_under_load_loses_no_item(tmp_path: Path):
     items = 300
     with temporary_postgres() as server:
@@ -277,7 +277,7 @@ def test_postgresql_restarted_under_load_loses_no_item(tmp_path: Path):
             for n in (1, 2, 3):
                 made.runner(f"runner-{n}")
             assert made.cli("schedules", "run-now", SCHEDULE).returncode == 0
-            wait_for(lambda: ledger_state(db_url).get("done", 0) > 30, 120, "work under way")
+            wait_for(lambda: ledger_state(db_url).get("done", 0) > 30, 240, "work under way")
             restart(server)
             finish(made, items, 300)
             alive = {host: m.alive for host, m in made.machines.items()}

@@ -276,10 +276,17 @@ def rows_of(count: int) -> list[dict[str, Any]]:
 
 @contextmanager
 def cluster(root: Path, db_url: str, **options: Any) -> Iterator[Cluster]:
-    """:func:`make_cluster`, every machine killed at the end (nothing left behind)."""
+    """:func:`make_cluster`, every machine killed at the end (nothing left behind).
+
+    A failed wait or assertion inside carries the end of every machine's log, so a failure
+    in CI (whose temporary folders are gone) can be read from its output alone."""
     made = make_cluster(root, db_url, **options)
     try:
         yield made
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {host}:\n{m.output()}" for host, m in made.machines.items())
+        exc.args = (f"{exc.args[0] if exc.args else ''}\n{logs}", *exc.args[1:])
+        raise
     finally:
         made.close()
 
