@@ -225,18 +225,12 @@ class DesktopConnector(Connector):
         )
         self._own(self._process.process.pid, f"app {self.name}")
         self._log.bind(action="desktop.start").info("started app {}", self.name)
-        try:
-            self.session.wait_for(
-                lambda _t: self._started() or not self._process_running(),
-                f"a window of app {self.name!r}",
-                self.settings.start_timeout_seconds,
-            )
-        except TransientError:
+        if not self._await_window():
             raise ConnectorError(
                 f"app {self.name!r} showed no window titled "
                 f"{' or '.join(map(repr, self._app_titles()))} within "
                 f"{self.settings.start_timeout_seconds:g}s"
-            ) from None
+            )
         if not self._process_running():
             assert self._process is not None
             raise ConnectorError(
@@ -248,8 +242,11 @@ class DesktopConnector(Connector):
         closed, the next not yet mapped by a window manager a loaded machine holds up). Wait
         for one as for a start, instead of stopping an app that is only slow; False if it
         stopped, or showed none within start_timeout (then it is lost)."""
-        if not self._process_running():
-            return False
+        return self._process_running() and self._await_window() and self._process_running()
+
+    def _await_window(self) -> bool:
+        """Wait until the app shows a window or its process stops; False if neither
+        happened within start_timeout."""
         try:
             self.session.wait_for(
                 lambda _t: self._started() or not self._process_running(),
@@ -258,7 +255,7 @@ class DesktopConnector(Connector):
             )
         except TransientError:
             return False
-        return self._process_running()
+        return True
 
     def _started(self) -> bool:
         """The app shows a window (in image mode: the viewer shows one of its screens)."""
