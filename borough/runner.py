@@ -7,20 +7,21 @@ each item's intent is durable before the change, and the run proves its lease be
 every claim and intent (a run that cannot is *fenced*: it stops, FAILED, see
 :mod:`borough.ledger.lease`). Every change is written to the audit trail before the ledger
 commits it.
+
+This module takes the seats, sets the run up and drives its course; the item loop (claim,
+adopt orphans, work, wait for sibling runs) is in :mod:`borough.run_work`, the run's end
+(``run.end`` once, fencing, an unaudited start or end) in :mod:`borough.run_end`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from sqlalchemy.exc import DBAPIError
 
 from borough.audit.trail import operator_actor
 from borough.batches import ItemRules, SaveBatch, item_rules
@@ -33,29 +34,23 @@ from borough.errors import (
     AuditError,
     BoroughError,
     LeaseLostError,
-    LedgerUnreachableError,
-    RunFencedError,
 )
 from borough.ingest import ingest_items
 from borough.item_batch import BatchWorker
 from borough.item_worker import ItemWorker, RunCancelled, describe_error
-from borough.ledger import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
+from borough.ledger import ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.lease import Heartbeat, RunLease, boot_clock
-from borough.ledger.runs import new_run_id, utcnow
+from borough.ledger.runs import new_run_id
 from borough.observe import RunObserver
 from borough.processes import OwnedProcess
 from borough.reaper import reap_dead_runs
 from borough.registry import bot_settings, load_bot
+from borough.run_end import RunEnd
 from borough.run_outage import LedgerOutages
 from borough.run_setup import fingerprints, resolve_inputs
+from borough.run_work import ORPHAN_POLL, ItemLoop
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
-
-MAX_WAIT_SLICE = 5.0
-SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still holding items
-#: seconds between looks for orphaned items while there is work to claim (and whenever
-#: there is none); the counts on the run row are saved as often (and at the end)
-ORPHAN_POLL = 1.0
 
 
 @dataclass
@@ -115,7 +110,10 @@ def run_bot(
     return run.execute()
 
 
-class _Run:
+class _Run(ItemLoop, RunEnd):
+    """One run's set-up and course; its item loop is :class:`~borough.run_work.ItemLoop`,
+    its end (fenced or not) :class:`~borough.run_end.RunEnd`."""
+
     def __init__(
         self,
         *,
@@ -277,40 +275,6 @@ class _Run:
         except AuditError as exc:
             return self._unaudited_end(str(exc))
 
-    def unaudited_start(self, audit_error: str) -> RunRecord:
-        """The trail cannot be written: the run is recorded FAILED with the reason and does
-        nothing (``borough ledger reconcile`` writes its missing end once there is room)."""
-        error = self.runtime.redactor.redact(audit_error)
-        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
-        runs = self.runtime.ledger.runs
-        if self.request.run_id:
-            runs.finish(self.run_id, RunStatus.FAILED, error=error, expect=(RunStatus.QUEUED,))
-        else:
-            runs.create(
-                self.bot_cls.name,
-                self.bot_cls.version,
-                trigger=self.request.trigger,
-                status=RunStatus.FAILED,
-                run_id=self.run_id,
-                detail={"apps": list(self.apps), "started_by": operator_actor()},
-                error=error,
-            )
-        return runs.get(self.run_id)
-
-    def _unaudited_end(self, audit_error: str) -> RunRecord:
-        """The trail cannot be written: the run is FAILED in the ledger with the reason, its
-        end left unrecorded (``borough ledger reconcile`` writes it once there is room)."""
-        error = self.runtime.redactor.redact(audit_error)
-        logger.bind(action="run.unaudited", run_id=self.run_id).error("{}", error)
-        self.runtime.ledger.runs.finish(
-            self.run_id,
-            RunStatus.FAILED,
-            counts=self.counts,
-            error=error,
-            expect=(RunStatus.RUNNING, RunStatus.CRASHED),
-        )
-        return self.runtime.ledger.runs.get(self.run_id)
-
     def _ingest_through_outages(self, bot: Bot[Any]) -> None:
         """Ingest; after an outage read the input again from the top (the rows recorded
         before it are known and skipped, so each is recorded, and counted, once)."""
@@ -330,151 +294,6 @@ class _Run:
 
         self.outages.through(attempt, stage="ingest")
 
-    def _end(self, status: RunStatus, error: str | None) -> RunRecord:
-        """Record the run's end, pausing while the ledger's database is away.
-
-        ``run.end`` is written to the trail once: if the database went away after it was
-        written but before the ledger committed it, the retry commits the same record.
-        Taken over meanwhile (fenced) with its end in the trail, the run stops there: the
-        reaper ended it as that record says. Stopped (a signal) while the database is
-        still away, it gives up with :class:`LedgerUnreachableError` (exit code 3).
-        """
-        while True:
-            try:
-                return self._end_once(status, error)
-            except DBAPIError as exc:
-                if self.runtime.ledger.reachable():
-                    raise
-                try:
-                    self.outages.pause(exc, stage="the run's end", note=self._end_seq is None)
-                except LeaseLostError:
-                    if self._end_seq is not None:
-                        return self.runtime.ledger.runs.get(self.run_id)
-                    error = self._fenced_error()  # the next pass takes the fenced path
-                except (RunCancelled, KeyboardInterrupt):
-                    raise LedgerUnreachableError(
-                        f"run {self.run_id} was stopped while the ledger's database was "
-                        f"unreachable; its end ({status.value}) is not recorded in the ledger: "
-                        f"the next run of {self.bot_cls.name} or the scheduler ends it once "
-                        "the database answers, and its items are checked in the target first"
-                    ) from None
-
-    def _end_once(self, status: RunStatus, error: str | None) -> RunRecord:
-        """Write ``run.end`` and its checkpoint, then commit the outcome (never SUCCEEDED
-        for a fenced run: one whose lease was lost keeps FAILED, whatever it got done)."""
-        runs = self.runtime.ledger.runs
-        if self.lease.fenced is None:
-            ended = runs.finish(
-                self.run_id,
-                status,
-                counts=self.counts,
-                error=error,
-                expect=(RunStatus.RUNNING,),
-                audit=lambda: self._record_end(status, error),
-            )
-            if ended or self._end_seq is not None:  # ended by a reaper as its run.end says
-                return runs.get(self.run_id)
-            self.lease.fence(self.lease.taken_over(runs.get(self.run_id).status.value.upper()))
-            error = self._fenced_error()
-        status = RunStatus.FAILED
-        if not self._fence_recorded:
-            self.trail.emit(
-                "run.fenced",
-                outcome="fenced",
-                error=error,
-                detail={
-                    "silent_seconds": round(self.lease.fenced_silent, 3),
-                    "lease_seconds": self.lease.lease_seconds,
-                    "grace_seconds": self.lease.grace_seconds,
-                },
-            )
-            logger.bind(action="run.fenced", run_id=self.run_id).error("{}", error)
-            self._fence_recorded = True
-        runs.finish(
-            self.run_id,
-            status,
-            counts=self.counts,
-            error=error,
-            expect=(RunStatus.RUNNING, RunStatus.CRASHED),
-            audit=lambda: self._record_end(status, error),
-        )
-        return runs.get(self.run_id)
-
-    def _record_end(self, status: RunStatus, error: str | None) -> int:
-        if self._end_seq is None:
-            self.trail.emit(
-                "run.end",
-                outcome=status.value,
-                error=error,
-                detail={"counts": self.counts.__dict__},
-            )
-            self._end_seq = self.trail.checkpoint("run end")
-        return self._end_seq
-
-    def _fenced_error(self) -> str:
-        return (
-            f"fenced: {self.lease.fenced}. Its items are safe: another run checks each one "
-            "in the target before doing anything with it"
-        )
-
-    def _work(self, worker: ItemWorker) -> None:
-        """Work every due item; a batch still held by the app is saved before the run
-        waits or ends, and parked for the next run's check if the run stops mid-way."""
-        batch = worker.batch
-        try:
-            self._work_items(worker)
-            if batch is not None:
-                batch.save()
-        except (LeaseLostError, AuditError):
-            raise  # nothing more may be written for this run's items
-        except BaseException:
-            if batch is not None:
-                batch.abandon()
-            raise
-
-    def _work_items(self, worker: ItemWorker) -> None:
-        items = self.runtime.ledger.items
-        runs = self.runtime.ledger.runs
-        name, run_id = self.bot_cls.name, self.run_id
-        worked = 0
-        looked = -ORPHAN_POLL  # look for orphans first, then every ORPHAN_POLL seconds
-        while self.request.limit is None or worked < self.request.limit:
-            runs.keep(self.lease)
-            orphans: list[Claim] = []
-            if time.monotonic() - looked >= ORPHAN_POLL:
-                orphans = items.adopt_orphans(
-                    name,
-                    run_id,
-                    audit=self._record_adoption,
-                    keep=worker.batch.held if worker.batch is not None else (),
-                )
-                looked = time.monotonic()
-            for claim in orphans:
-                self._work_one(worker, claim)
-            claims = runs.under_lease(self.lease, partial(self._claim, self._batch_size(worked)))
-            if claims:
-                self._work_claims(worker, claims)
-                worked += len(claims)
-                if worker.batch is not None and worker.batch.full:
-                    worker.batch.save()
-                continue
-            self._save_counts()
-            if orphans or looked < time.monotonic() - ORPHAN_POLL / 2:
-                looked = -ORPHAN_POLL  # nothing to claim: look for orphans now
-                continue
-            if worker.batch is not None:
-                worker.batch.save()  # before waiting (or ending): nothing held unsaved
-            due = items.next_due(name)
-            if due is None:
-                if not self._siblings_to_wait_for():
-                    return
-                self.observer.on_wait(SIBLING_POLL)
-                time.sleep(SIBLING_POLL)
-                continue
-            wait = min(max((due - utcnow()).total_seconds(), 0.05), MAX_WAIT_SLICE)
-            self.observer.on_wait(wait)
-            time.sleep(wait)
-
     def _stop_orphaned_processes(self) -> None:
         """Apps (and displays) a killed run started are stopped before this run opens its
         own: no second copy on the same files, nothing unsaved carried over."""
@@ -487,94 +306,6 @@ class _Run:
             )
 
         self.ctx.process_book.stop_orphans(stopped)
-
-    def _siblings_to_wait_for(self) -> list[str]:
-        """Other runs of this bot holding items this run may yet have to adopt.
-
-        Several runs work one bot's items at once (``runs: N``, or a manual run beside a
-        scheduled one). Nothing left to claim, this run still stays while another holds
-        items and will either finish them (alive and renewing) or be reaped (its process
-        gone, or another host silent past lease + grace): then its items are adopted here,
-        not left CLAIMED or IN_FLIGHT until the bot's next run. A run of this host that is
-        alive but silent (paused) is never reaped, so it is not waited for.
-        """
-        runs = self.runtime.ledger.runs
-        reap_dead_runs(
-            runs, self.trail, self.ledger_settings, by=self.run_id, bot=self.bot_cls.name
-        )
-        waiting = []
-        for run_id in self.runtime.ledger.items.holders(self.bot_cls.name, besides=self.run_id):
-            other = runs.get(run_id)
-            if other.status is not RunStatus.RUNNING:
-                waiting.append(run_id)  # ended: its items are adopted on the next pass
-                continue
-            silent = (utcnow() - (other.heartbeat_at or other.created_at)).total_seconds()
-            paused_here = other.host == runs.host and silent > self.ledger_settings.lease_seconds
-            if not paused_here:
-                waiting.append(run_id)
-        return waiting
-
-    def _record_adoption(self, item: ItemRecord, claim: Claim | None) -> None:
-        decision = (
-            "checking the target before anything else"
-            if claim is not None
-            else "never sent to the target: back to PENDING"
-        )
-        self.trail.emit(
-            "item.adopted" if claim is not None else "item.released",
-            outcome=item.state.value if claim is not None else ItemState.PENDING.value,
-            item=item.key_token,
-            attempt=item.attempt,
-            data_categories=item.data_categories,
-            subjects=item.subjects,
-            detail={"from_run": item.owner_run, "decision": decision, "ledger_id": item.id},
-        )
-
-    def _batch_size(self, worked: int) -> int:
-        if self.request.limit is None:
-            return self.rules.batch
-        return min(self.rules.batch, self.request.limit - worked)
-
-    def _claim(self, count: int) -> list[Claim]:
-        items = self.runtime.ledger.items
-        return items.claim_many(self.bot_cls.name, self.run_id, count, lease=self.lease)
-
-    def _work_claims(self, worker: ItemWorker, claims: list[Claim]) -> None:
-        if len(claims) == 1 or not isinstance(worker, BatchWorker):
-            for claim in claims:
-                self._work_one(worker, claim)
-            return
-        try:
-            worker.work_batch(claims)
-        except RunFencedError:
-            raise
-        except LeaseLostError as exc:
-            self.lease.fence(f"it lost its hold on an item of its batch ({exc})")
-            raise self.lease.error() from exc
-        finally:
-            self._save_counts(due=True)
-
-    def _work_one(self, worker: ItemWorker, claim: Claim) -> None:
-        try:
-            worker.work(claim)
-        except RunFencedError:
-            raise
-        except LeaseLostError as exc:
-            worker.record_lease_lost(claim, exc)
-            self.lease.fence(f"it lost its hold on item {claim.item_id} ({exc})")
-            raise self.lease.error() from exc
-        finally:
-            self.ctx.item = None
-            self._save_counts(due=True)
-
-    def _save_counts(self, *, due: bool = False) -> None:
-        """The counts on the run row (progress for people): at most every ORPHAN_POLL s
-        while items are worked (``due``), and whenever the run runs out of work."""
-        now = time.monotonic()
-        if due and now - self._counts_saved < ORPHAN_POLL:
-            return
-        self.runtime.ledger.runs.save_counts(self.run_id, self.counts)
-        self._counts_saved = now
 
     def _close(self, bot: Bot[Any]) -> None:
         try:

@@ -12,12 +12,15 @@ last complete record and raised as an :class:`~borough.errors.AuditError`.
 
 The live file rolls over into a closed segment (:mod:`borough.audit.segments`) when it
 reaches ``segment_bytes`` or, with ``segment_daily``, at the first write of a new UTC day.
+
+Proving the end (and, after a write, feeding the index and anchoring) is in
+:mod:`borough.audit.chainend`; a record's given fields, checkpoints and a group's log lines
+are in :mod:`borough.audit.chainfields`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -26,10 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from loguru import logger
 
 from borough.audit import records
-from borough.audit.anchors import Anchor, AnchorKind, AnchorStore
+from borough.audit.anchors import Anchor
+from borough.audit.chainend import AnchorSource, ChainEnd
+from borough.audit.chainfields import (
+    GIVEN,
+    checkpoint_fields,
+    is_audit_record,
+    json_safe,
+    log_lines,
+)
 from borough.audit.files import (
     HEAD_NAME,
     LOG_NAME,
@@ -40,21 +50,26 @@ from borough.audit.files import (
     write_failure,
     write_private,
 )
-from borough.audit.guard import Seen, prove_tail
-from borough.audit.head import GENESIS, HeadUnreadable, Point, read_head, write_head
+from borough.audit.guard import Seen
+from borough.audit.head import GENESIS, Point, write_head
 from borough.audit.index import IndexFeed, IndexSource
-from borough.audit.indexrows import entry_of
 from borough.audit.keys import AuditKeys
 from borough.audit.rolling import Roller
 from borough.errors import AuditError
 from borough.host import host_name
 
-__all__ = ["HEAD_NAME", "LOG_NAME", "PUBLIC_KEY_NAME", "ChainSink", "checkpoint_fields"]
+__all__ = [
+    "HEAD_NAME",
+    "LOG_NAME",
+    "PUBLIC_KEY_NAME",
+    "AnchorSource",
+    "ChainSink",
+    "checkpoint_fields",
+    "is_audit_record",
+]
 
-AnchorSource = AnchorStore | Callable[[], AnchorStore | None] | None
 
-
-class ChainSink:
+class ChainSink(ChainEnd):
     """Duck-typed loguru sink: ``logger.add(sink, filter=is_audit_record, catch=False)``.
 
     Only messages bound with ``audit={...}`` belong here; the fields become the record.
@@ -134,17 +149,7 @@ class ChainSink:
                 os.close(self._fd)
                 self._fd = None
 
-    @property
-    def end(self) -> Point:
-        """The last record written or proven (under :meth:`exclusive`)."""
-        return self._end
-
-    @property
-    def fd(self) -> int:
-        assert self._fd is not None, "only under exclusive()"
-        return self._fd
-
-    # -- locking and the proven end ----------------------------------------------------------
+    # -- locking (the end is proven in borough.audit.chainend) ------------------------------
     @contextmanager
     def exclusive(self) -> Iterator[ChainSink]:
         """Hold the trail's exclusive lock (threads and processes) and open it if needed;
@@ -190,100 +195,6 @@ class ChainSink:
                 os.close(self._fd)
                 self._fd = None
             raise AuditError(write_failure(exc, self.path)) from None
-
-    def prove_end(self, *, force: bool = False) -> Point:
-        """Check the file's end (cheap when nothing changed since this sink last looked)."""
-        fingerprint = self._stat()
-        if fingerprint == self._fingerprint and not force:
-            return self._end
-        inode_changed = self._seen is not None and fingerprint[0] != self._seen.inode
-        if inode_changed and self._starts_with_restart():
-            self._seen = None  # `audit restart` elsewhere: a new chain (the ledger's anchors hold)
-        anchor = None
-        if not self._anchor_checked or inode_changed or force:
-            anchor = self.latest_anchor()
-        try:
-            head = read_head(self.head_path)
-        except HeadUnreadable as why:
-            raise AuditError(
-                f"{self.head_path} is damaged ({why}), so the end of the audit trail cannot be "
-                "proven; nothing more is written. Run `borough audit verify`, then "
-                "`borough audit repair`"
-            ) from None
-        except OSError as exc:
-            raise AuditError(f"cannot read {self.head_path}: {exc.strerror}") from None
-        if head is not None and not head.signature_ok(self.keys):
-            raise AuditError(
-                f"{self.head_path} is not signed by this installation's key (it was replaced, or "
-                "copied from another installation); nothing more is written. Run "
-                "`borough audit verify`"
-            )
-        if self._fingerprint is None or fingerprint[0] != self._fingerprint[0]:
-            self.roller.forget()  # a new live file (a roll-over, a purge): list segments again
-        tail = prove_tail(
-            self.fd,
-            fingerprint[1],
-            head,
-            self.keys,
-            path=self.path,
-            anchor=anchor,
-            seen=None if inode_changed else self._seen,
-            seen_seq=self._seen.seq if self._seen else 0,
-            closed=self.roller.closed(),
-        )
-        self._end = tail.point
-        self.last_ts = str(tail.record["ts"]) if tail.record else None
-        self.roller.saw(tail)
-        self._size = fingerprint[1]
-        self._anchor_checked = True
-        self._fingerprint = fingerprint
-        return self._end
-
-    def _starts_with_restart(self) -> bool:
-        first = os.pread(self.fd, 65536, 0).split(b"\n", 1)
-        if len(first) < 2:
-            return False
-        try:
-            record = records.parse_line(first[0])
-        except records.MalformedRecord:
-            return False
-        return (
-            record["seq"] == 1
-            and record.get("action") == records.RESTARTED
-            and self.keys.signature_ok(record.get("signature"), records.signed_payload(record))
-        )
-
-    def _stat(self) -> tuple[Any, ...]:
-        st = os.fstat(self.fd)
-        try:
-            hs = os.stat(self.head_path)
-            head: tuple[int, int, int] | None = (hs.st_ino, hs.st_size, hs.st_ctime_ns)
-        except FileNotFoundError:
-            head = None
-        return (st.st_ino, st.st_size, st.st_ctime_ns, head)
-
-    def latest_anchor(self) -> Anchor | None:
-        store = self.anchor_store()
-        if store is None:
-            return None
-        try:
-            return store.latest(self.trail_id)
-        except Exception as exc:  # the ledger may be busy or down: do not stop auditing
-            logger.bind(action="audit.anchor_unreadable").warning(
-                "cannot read the audit anchors from the ledger ({}); the trail's end is "
-                "checked against its signed head only",
-                exc,
-            )
-            return None
-
-    def anchor_store(self) -> AnchorStore | None:
-        source = self._anchor_source
-        if source is None:
-            return None
-        if not isinstance(source, AnchorStore):
-            source = source()
-            self._anchor_source = source
-        return source
 
     # -- writing -----------------------------------------------------------------------------
     def append_locked(
@@ -385,7 +296,7 @@ class ChainSink:
                 self._group, self._pending, self._lines, self._owner = None, [], [], 0
                 if group is not None and pending:
                     self._commit_group(group, pending)
-                    _log_lines(lines)
+                    log_lines(lines)
 
     def _commit_group(
         self, group: tuple[int, Point, int], pending: list[tuple[dict[str, Any], bytes]]
@@ -402,7 +313,7 @@ class ChainSink:
 
     def _write(self, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         get = fields.get
-        record: dict[str, Any] = {key: get(key) for key in _GIVEN}
+        record: dict[str, Any] = {key: get(key) for key in GIVEN}
         for key in records.REDACTED:
             value = record[key]
             if value is not None:
@@ -418,7 +329,7 @@ class ChainSink:
         try:
             record["hash"], record["mac"], line = records.chain_line(record, self.keys.mac)
         except ValueError:  # NaN or Infinity somewhere: JSON has none, so they become text
-            record = _json_safe(record)
+            record = json_safe(record)
             record["hash"], record["mac"], line = records.chain_line(record, self.keys.mac)
         write_all(self.fd, line)
         self._size += len(line)
@@ -437,56 +348,6 @@ class ChainSink:
             ) from None
         self._size, self._end = size, end
         self._fingerprint = None
-
-    def _after_write(
-        self, written: list[tuple[dict[str, Any], bytes]], segment: int, offset: int
-    ) -> None:
-        entries = []
-        for written_record, written_line in written:
-            entries.append(
-                entry_of(
-                    self.trail_id,
-                    written_record,
-                    segment=segment,
-                    offset=offset,
-                    length=len(written_line),
-                )
-            )
-            offset += len(written_line)
-        record, line = written[-1]
-        self._fingerprint = self._stat()
-        self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
-        self.last_ts = record["ts"]
-        signed = [r for r, _ in written if r.get("action") in records.SIGNED_ACTIONS]
-        # Routine checkpoints wait for the next batch of index rows (readers add what the
-        # index lacks from the files first); a run's end, a purge or a repair is sent now.
-        routine = all(r["detail"] == _ROUTINE for r in signed)
-        self.index.add(entries, urgent=not routine)
-        # The latest signed point is what the ledger's anchor must vouch for (anchors only
-        # grow, and a trail shorter than the latest is refused): a group's earlier
-        # checkpoints need none of their own. A restart starts a chain: always anchored.
-        for record in signed:
-            if record.get("action") == records.RESTARTED or record is signed[-1]:
-                kind: AnchorKind = (
-                    "restart" if record.get("action") == records.RESTARTED else "checkpoint"
-                )
-                self.anchor(Point(record["seq"], record["hash"]), record["ts"], kind)
-
-    def anchor(self, point: Point, ts: str, kind: AnchorKind = "checkpoint") -> Anchor:
-        """Sign ``point`` and record it in the anchor store (a warning if it cannot)."""
-        anchor = Anchor(self.trail_id, point.seq, point.hash, ts, kind).signed(self.keys)
-        self.last_anchor = anchor
-        store = self.anchor_store()
-        if store is not None:
-            try:
-                store.record(anchor)
-            except Exception as exc:
-                logger.bind(action="audit.anchor_failed").warning(
-                    "could not record the audit anchor for record {} in the ledger: {}",
-                    point.seq,
-                    exc,
-                )
-        return anchor
 
     def resign_head(self) -> None:
         """Sign the current end (after a purge or repair rewrote the file)."""
@@ -531,59 +392,3 @@ class ChainSink:
             current = None
         if current != pem:
             write_private(target, pem)
-
-
-def _log_lines(lines: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """A group's log lines, one loguru message per run of lines with the same run and level
-    (a line a record). The lines are made of written records, which the writer redacted:
-    ``redacted=True`` tells the text sinks not to redact them again."""
-    start = 0
-    for end in range(1, len(lines) + 1):
-        same_level = end < len(lines) and lines[end][0] == lines[start][0]
-        if same_level and lines[end][2].get("run_id") == lines[start][2].get("run_id"):
-            continue
-        level, _, first = lines[start]
-        text = "\n".join(line for _, line, _ in lines[start:end])
-        action = first.get("action") or "-"
-        logger.bind(action=action, run_id=first.get("run_id"), redacted=True).log(level, text)
-        start = end
-
-
-_ROUTINE = {"reason": "every-n"}  #: the detail of a checkpoint signed every N records
-
-#: What a caller's fields give a record (the writer sets the chain's own fields).
-_GIVEN = tuple(
-    key
-    for key in records.FIELDS
-    if key not in {"schema", "seq", "ts", "prev_hash", "hash", "signature"}
-)
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with NaN/Infinity as text (JSON has none; canonical records refuse them)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def checkpoint_fields(context: dict[str, Any], *, reason: str) -> dict[str, Any]:
-    """Fields of a signed checkpoint carrying the run context of ``context``."""
-    return {
-        "host": context.get("host"),
-        "run_id": context.get("run_id"),
-        "bot": context.get("bot"),
-        "bot_version": context.get("bot_version"),
-        "actor": "borough",
-        "action": records.CHECKPOINT,
-        "outcome": "ok",
-        "detail": {"reason": reason},
-    }
-
-
-def is_audit_record(record: Any) -> bool:
-    """loguru filter for :class:`ChainSink`."""
-    return "audit" in record["extra"]

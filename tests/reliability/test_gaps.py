@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,11 @@ def kill_after_run_end(root: Path, seed: int) -> tuple[bool, str, dict[str, Any]
 
     def commit_pending() -> None:  # recorded, not yet committed?
         nonlocal caught
-        [(status,)] = ledger_rows(home, "SELECT status FROM borough_runs")
+        try:
+            [(status,)] = ledger_rows(home, "SELECT status FROM borough_runs", timeout=0)
+        except sqlite3.OperationalError:  # the stopped run holds the ledger's lock: mid-commit
+            caught = True
+            return
         caught = status == "running"
 
     Kills().at(

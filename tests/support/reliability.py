@@ -207,9 +207,10 @@ class Kills:
         return f"{self.landed} kill(s) landed, {len(self.missed)} missed ({missed})"
 
 
-def ledger_rows(home: Path, query: str, *params: Any) -> list[tuple[Any, ...]]:
+def ledger_rows(home: Path, query: str, *params: Any, timeout: float = 60) -> list[tuple[Any, ...]]:
     """Rows straight from the SQLite ledger file (no secrets needed)."""
-    with contextlib.closing(sqlite3.connect(home / "var" / "ledger.sqlite", timeout=60)) as db:
+    ledger = home / "var" / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(ledger, timeout=timeout)) as db:
         return list(db.execute(query, params).fetchall())
 
 
