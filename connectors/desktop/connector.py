@@ -200,7 +200,7 @@ class DesktopConnector(Connector):
 
     def _ensure_running(self) -> None:
         """Attach to the app's windows, or start it from ``command`` and wait for them."""
-        if self._showing():
+        if self._showing() or self._window_returns():
             return
         if self._process is not None:
             report = self._process.exit_report() if not self._process.running else "no window"
@@ -225,6 +225,28 @@ class DesktopConnector(Connector):
         )
         self._own(self._process.process.pid, f"app {self.name}")
         self._log.bind(action="desktop.start").info("started app {}", self.name)
+        if not self._await_window():
+            raise ConnectorError(
+                f"app {self.name!r} showed no window titled "
+                f"{' or '.join(map(repr, self._app_titles()))} within "
+                f"{self.settings.start_timeout_seconds:g}s"
+            )
+        if not self._process_running():
+            assert self._process is not None
+            raise ConnectorError(
+                f"app {self.name!r} stopped while starting: {self._process.exit_report()}"
+            )
+
+    def _window_returns(self) -> bool:
+        """The app this connector started runs but shows no window: it is between two (one
+        closed, the next not yet mapped by a window manager a loaded machine holds up). Wait
+        for one as for a start, instead of stopping an app that is only slow; False if it
+        stopped, or showed none within start_timeout (then it is lost)."""
+        return self._process_running() and self._await_window() and self._process_running()
+
+    def _await_window(self) -> bool:
+        """Wait until the app shows a window or its process stops; False if neither
+        happened within start_timeout."""
         try:
             self.session.wait_for(
                 lambda _t: self._started() or not self._process_running(),
@@ -232,16 +254,8 @@ class DesktopConnector(Connector):
                 self.settings.start_timeout_seconds,
             )
         except TransientError:
-            raise ConnectorError(
-                f"app {self.name!r} showed no window titled "
-                f"{' or '.join(map(repr, self._app_titles()))} within "
-                f"{self.settings.start_timeout_seconds:g}s"
-            ) from None
-        if not self._process_running():
-            assert self._process is not None
-            raise ConnectorError(
-                f"app {self.name!r} stopped while starting: {self._process.exit_report()}"
-            )
+            return False
+        return True
 
     def _started(self) -> bool:
         """The app shows a window (in image mode: the viewer shows one of its screens)."""

@@ -89,17 +89,23 @@ class XWindows:
         return name or None
 
     def active_id(self) -> int | None:
-        """The focused top-level window: the WM's view, else the X input focus walked up."""
+        """The focused top-level window: the WM's view, else the X input focus walked up.
+
+        Only a window that shows counts: a window manager behind on a loaded machine can
+        still name a window that has gone, or one the app keeps withdrawn (a main window
+        behind its sign-in dialog), and keys sent to either are lost.
+        """
         prop = self.root.get_full_property(
             self._atoms["_NET_ACTIVE_WINDOW"], self._X.AnyPropertyType
         )
         if prop is not None and prop.value and prop.value[0]:
-            return int(prop.value[0])
+            named = int(prop.value[0])
+            return named if self._viewable(named) else None
         focus = self.display.get_input_focus().focus
         window_id = getattr(focus, "id", 0)
         while window_id and window_id != self.root.id:
             if self.title(window_id):
-                return int(window_id)
+                return int(window_id) if self._viewable(window_id) else None
             try:
                 parent = (
                     self.display.create_resource_object("window", window_id).query_tree().parent
