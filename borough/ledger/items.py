@@ -237,7 +237,6 @@ class ItemQueue(ItemReader):
         self,
         bot: str,
         run_id: str,
-        live_runs: Collection[str] | None = None,
         *,
         audit: Callable[[ItemRecord, Claim | None], object] | None = None,
         keep: Collection[int] = (),
@@ -250,10 +249,10 @@ class ItemQueue(ItemReader):
         Items in ``keep`` (ids: ``run_id``'s own items waiting in an app for its save) are
         never taken.
 
-        ``live_runs`` None (what a run passes): every RUNNING run but ``run_id`` is alive, read
-        in this transaction *after* the held items. A set read before the transaction would be
-        stale: a run started since could claim an item and look like a dead owner (two runs
-        of one bot started together took each other's items that way).
+        Every RUNNING run but ``run_id`` is alive, read in this transaction *after* the held
+        items. A set read before the transaction would be stale: a run started since could
+        claim an item and look like a dead owner (two runs of one bot started together took
+        each other's items that way).
         """
         now = utcnow()
         held = (ItemState.CLAIMED.value, ItemState.IN_FLIGHT.value)
@@ -262,10 +261,9 @@ class ItemQueue(ItemReader):
             rows = conn.execute(
                 select(items).where(items.c.bot == bot, items.c.state.in_(held))
             ).all()
-            if live_runs is None:
-                # read after the items: an owner seen above was RUNNING before its claim
-                running = select(runs.c.id).where(runs.c.status == RunStatus.RUNNING.value)
-                live_runs = set(conn.execute(running).scalars()) - {run_id}
+            # read after the items: an owner seen above was RUNNING before its claim
+            running = select(runs.c.id).where(runs.c.status == RunStatus.RUNNING.value)
+            live_runs = set(conn.execute(running).scalars()) - {run_id}
             for row in rows:
                 if row.owner_run is not None and row.owner_run in live_runs:
                     continue

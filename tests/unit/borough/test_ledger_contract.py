@@ -84,8 +84,9 @@ def test_a_stale_claim_cannot_write_after_takeover(ledger: Ledger):
     first = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", first.id, [new("a")])
     claim = ledger.items.mark_in_flight(ledger.items.claim_next("bot", first.id))
+    ledger.runs.finish(first.id, RunStatus.CRASHED)
     second = ledger.runs.create("bot", "1")
-    adopted = ledger.items.adopt_orphans("bot", second.id, live_runs={second.id})
+    adopted = ledger.items.adopt_orphans("bot", second.id)
     assert [c.item_id for c in adopted] == [claim.item_id]
     with pytest.raises(LeaseLostError):
         ledger.items.finish(claim, ItemState.DONE, reference="R1")
@@ -98,7 +99,7 @@ def test_orphans_of_live_runs_are_left_alone(ledger: Ledger):
     ledger.items.ingest("bot", owner.id, [new("a")])
     ledger.items.claim_next("bot", owner.id)
     other = ledger.runs.create("bot", "1")
-    assert ledger.items.adopt_orphans("bot", other.id, live_runs={owner.id, other.id}) == []
+    assert ledger.items.adopt_orphans("bot", other.id) == []
 
 
 def test_items_of_a_run_started_after_the_adopter_last_looked_are_left_alone(ledger: Ledger):
@@ -162,8 +163,9 @@ def test_claimed_orphans_go_back_to_pending(ledger: Ledger):
     owner = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", owner.id, [new("a")])
     ledger.items.claim_next("bot", owner.id)
+    ledger.runs.finish(owner.id, RunStatus.CRASHED)
     other = ledger.runs.create("bot", "1")
-    assert ledger.items.adopt_orphans("bot", other.id, live_runs={other.id}) == []
+    assert ledger.items.adopt_orphans("bot", other.id) == []
     assert ledger.items.list(bot="bot")[0].state is ItemState.PENDING
 
 

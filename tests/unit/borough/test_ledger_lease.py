@@ -151,10 +151,11 @@ def test_a_stale_holder_writes_no_record(ledger: Ledger):
     first = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", first.id, [new("a")])
     claim = ledger.items.mark_in_flight(ledger.items.claim_next("bot", first.id))
+    ledger.runs.finish(first.id, RunStatus.CRASHED)
     second = ledger.runs.create("bot", "1")
     adopted: list[str] = []
     ledger.items.adopt_orphans(
-        "bot", second.id, {second.id}, audit=lambda item, c: adopted.append(item.key_token)
+        "bot", second.id, audit=lambda item, c: adopted.append(item.key_token)
     )
     recorded: list[str] = []
     with pytest.raises(LeaseLostError):
