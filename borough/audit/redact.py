@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from borough.audit.literals import (
-    ESCAPE_MARKS,
     MIN_SKELETON,
     LiteralIndex,
+    has_escapes,
     skeleton,
     sub_decoded,
 )
@@ -194,7 +194,7 @@ class Redactor:
             identifiers = list(self._identifiers)
         for label, pattern in identifiers:
             result = sub_decoded(pattern, partial(self._identifier_label, label), result)
-        plain = not any(mark in result for mark in ESCAPE_MARKS)
+        plain = not has_escapes(result)
         patterns = self._extra if plain and not _ANY_UK.search(result) else self._uk + self._extra
         for label, pattern in patterns:
             result = sub_decoded(pattern, f"[{label}]", result)
