@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -276,8 +277,17 @@ def log_text(fields: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+#: (a UTC second, its text): one strftime a second (read and replaced whole: thread-safe)
+_CLOCK: list[tuple[int, str]] = [(-1, "")]
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Now in the record format (``2026-12-05T04:20:57.123456Z``)."""
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    clock = _CLOCK[0]
+    if clock[0] != second:
+        clock = _CLOCK[0] = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{clock[1]}.{nanos // 1000:06d}Z"
 
 
 def parse_ts(text: str) -> datetime:
