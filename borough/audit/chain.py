@@ -110,7 +110,8 @@ class ChainSink(ChainEnd):
         self.last_seq = 0
         self.last_ts: str | None = None  #: time of the last record written or proven
         self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
-        self.index = IndexFeed(index)  #: the audit index, fed in batches
+        #: the audit index, fed in batches (with the anchors of what it indexes)
+        self.index = IndexFeed(index, record_anchor=self.record_anchor)
         self._group: tuple[int, Point, int] | None = None  #: (size, end, segment) at its start
         self._pending: list[tuple[dict[str, Any], bytes]] = []
         self._owner = 0  #: the thread whose group is open

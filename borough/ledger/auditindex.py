@@ -100,7 +100,7 @@ class AuditIndexBook:
         the writer sends every group's records through here)."""
         if not entries:
             return
-        rows = [e.row for e in entries]  # named tuples in column order
+        rows: list[tuple[Any, ...]] = [e.row for e in entries]  # named tuples, column order
         people = [(t, e.row.ts, e.row.trail, e.row.seq) for e in entries for t in sorted(e.people)]
         ongoing = txn.current(self._engine)
         if ongoing is not None:  # sent while this thread records a ledger write: join it

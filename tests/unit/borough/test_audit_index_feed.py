@@ -1,6 +1,11 @@
 """The writer's index feed: a full batch is sent by the feed's own thread (the writer goes
 on), except inside a ledger write, where the rows join that write; flushing or closing
-waits for a batch being sent, so a closed trail's index holds every row sent to it."""
+waits for a batch being sent, so a closed trail's index holds every row sent to it.
+
+The feed also records the ledger anchors of the records it indexes, after their rows and in
+chain order: a routine checkpoint's by its own thread at once (the writer does not wait for
+the ledger; one superseded by a newer is never recorded), a run end's before ``add``
+returns, and every one at once when there is no index."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import threading
 import time
 
 from borough.audit import index as index_module
+from borough.audit.anchors import Anchor, AnchorKind
 from borough.audit.index import IndexFeed
 from borough.audit.indexrows import Entry, IndexRow
 
@@ -67,3 +73,56 @@ def test_urgent_rows_are_sent_at_once():
     feed.add(_entries(1, 2), urgent=True)
     assert store.batches == [(threading.get_ident(), [1, 2])]
     feed.close()
+
+
+def _anchor(seq: int, kind: AnchorKind = "checkpoint") -> Anchor:
+    return Anchor("t", seq, "h" * 64, "ts", kind, "sig")
+
+
+class Recorder:
+    """An anchor store that takes a moment, and notes when and where it recorded each."""
+
+    def __init__(self, store: SlowStore) -> None:
+        self.store = store
+        self.recorded: list[tuple[int, int, int]] = []  #: (thread, seq, batches sent before)
+
+    def __call__(self, anchor: Anchor) -> None:
+        time.sleep(0.05)
+        self.recorded.append((threading.get_ident(), anchor.seq, len(self.store.batches)))
+
+
+def test_a_routine_anchor_is_recorded_by_the_feed_after_its_rows():
+    store = SlowStore()
+    recorder = Recorder(store)
+    feed = IndexFeed(store, record_anchor=recorder)
+    feed.add(_entries(1, 5), anchors=[_anchor(5)])
+    assert recorder.recorded == [], "the writer does not wait for the ledger's anchor"
+    deadline = time.monotonic() + 10
+    while not recorder.recorded and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ((thread, seq, rows_sent_before),) = recorder.recorded
+    assert seq == 5 and thread != threading.get_ident()
+    assert rows_sent_before == 1, "its rows are sent first, without waiting half a second"
+    feed.close()
+
+
+def test_anchors_are_recorded_in_chain_order_and_a_run_end_before_add_returns():
+    store = SlowStore()
+    recorder = Recorder(store)
+    feed = IndexFeed(store, record_anchor=recorder)
+    feed.add(_entries(1, 5), anchors=[_anchor(5)])
+    feed.add(_entries(6, 5), anchors=[_anchor(10)])
+    feed.add(_entries(11, 2), urgent=True, anchors=[_anchor(12)])
+    seqs = [seq for _, seq, _ in recorder.recorded]
+    assert seqs[-1] == 12, "a run end's anchor is in the ledger when its group returns"
+    assert seqs == sorted(seqs) and set(seqs) <= {5, 10, 12}
+    feed.add(_entries(13, 1), anchors=[_anchor(1, "restart"), _anchor(13)])
+    feed.close()
+    assert [seq for _, seq, _ in recorder.recorded][len(seqs) :] == [1, 13]
+
+
+def test_without_an_index_anchors_are_recorded_at_once():
+    recorded: list[int] = []
+    feed = IndexFeed(None, record_anchor=lambda anchor: recorded.append(anchor.seq))
+    feed.add(_entries(1, 5), anchors=[_anchor(5)])
+    assert recorded == [5]
