@@ -57,7 +57,10 @@ class IndexFeed:
         self._sending = threading.Lock()  #: one batch at a time, in order
         #: held while anchors are taken and recorded, so they are recorded in chain order
         self._anchoring = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None  #: the feed's thread, started when needed
+        self._due: float | None = None  #: when the feed's thread sends next (monotonic)
+        self._generation = 0  #: a thread of an earlier one (before close) stops
         self._warned = False
 
     def store(self) -> IndexStore | None:
@@ -97,24 +100,37 @@ class IndexFeed:
             self._arm(FLUSH_SECONDS)
 
     def _arm(self, delay: float) -> None:
+        """Have the feed's thread send what is waiting in ``delay`` seconds (or sooner)."""
         with self._lock:
-            timer = self._timer
-            if timer is not None and (delay or not timer.interval):
-                return  # one is due soon enough
-            self._timer = threading.Timer(delay, self._on_timer)
-            self._timer.daemon = True
-        if timer is not None:
-            timer.cancel()
-        self._timer.start()
+            due = time.monotonic() + delay
+            if self._due is None or due < self._due:
+                self._due = due
+                self._wake.notify()
+            thread = self._thread
+            if thread is None or not thread.is_alive():  # first use, or after fork or close
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._generation,), name="audit-index", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self, generation: int) -> None:
+        """The feed's thread: one until the feed is closed (not a thread a batch)."""
+        while True:
+            with self._lock:
+                while generation == self._generation:
+                    now = time.monotonic()
+                    if self._due is not None and self._due <= now:
+                        break
+                    self._wake.wait(None if self._due is None else self._due - now)
+                if generation != self._generation:
+                    return
+                self._due = None
+            self.flush()
 
     def _joins_a_write(self) -> bool:
         """Whether this thread records a ledger write the rows would join."""
         joins = getattr(self.store(), "joins_a_write", None)
         return bool(joins and joins())
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self.flush()
 
     def flush(self) -> None:
         """Send the rows (and record the anchors) waiting now (after any batch the feed's
@@ -161,9 +177,13 @@ class IndexFeed:
                 )
 
     def close(self) -> None:
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._generation += 1
+            self._due = None
+            self._wake.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
         self.flush()
 
 

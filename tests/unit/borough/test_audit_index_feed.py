@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from borough.audit import index as index_module
 from borough.audit.anchors import Anchor, AnchorKind
@@ -51,11 +52,18 @@ def test_a_full_batch_is_sent_by_the_feed_and_close_waits_for_it(monkeypatch):
     feed = IndexFeed(store)
     feed.add(_entries(1, 12))
     assert store.batches == [], "the writer does not wait for the index"
+    _wait_for(lambda: store.batches)
+    assert store.batches[0][0] != threading.get_ident()
     feed.add(_entries(13, 3))
     feed.close()
     seqs = sorted(seq for _, batch in store.batches for seq in batch)
     assert seqs == list(range(1, 16))
-    assert threading.get_ident() not in {thread for thread, _ in store.batches[:1]}
+
+
+def _wait_for(condition: Callable[[], object]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_inside_a_ledger_write_the_rows_join_it(monkeypatch):
@@ -97,9 +105,7 @@ def test_a_routine_anchor_is_recorded_by_the_feed_after_its_rows():
     feed = IndexFeed(store, record_anchor=recorder)
     feed.add(_entries(1, 5), anchors=[_anchor(5)])
     assert recorder.recorded == [], "the writer does not wait for the ledger's anchor"
-    deadline = time.monotonic() + 10
-    while not recorder.recorded and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for(lambda: recorder.recorded)
     ((thread, seq, rows_sent_before),) = recorder.recorded
     assert seq == 5 and thread != threading.get_ident()
     assert rows_sent_before == 1, "its rows are sent first, without waiting half a second"
@@ -126,3 +132,21 @@ def test_without_an_index_anchors_are_recorded_at_once():
     feed = IndexFeed(None, record_anchor=lambda anchor: recorded.append(anchor.seq))
     feed.add(_entries(1, 5), anchors=[_anchor(5)])
     assert recorded == [5]
+
+
+def test_one_feed_thread_sends_every_batch_until_closed(monkeypatch):
+    monkeypatch.setattr(index_module, "FLUSH_ROWS", 2)
+    store = SlowStore()
+    feed = IndexFeed(store)
+    for first in range(1, 11, 2):
+        feed.add(_entries(first, 2))
+        _wait_for(lambda first=first: any(first in batch for _, batch in store.batches))
+    assert len({thread for thread, _ in store.batches}) == 1
+    assert store.batches[0][0] != threading.get_ident()
+    before = threading.active_count()
+    feed.close()
+    assert threading.active_count() == before - 1, "closing the feed ends its thread"
+    feed.add(_entries(11, 2))
+    _wait_for(lambda: len(store.batches) == 6)
+    assert store.batches[-1][1] == [11, 12], "a feed used after closing starts again"
+    feed.close()
