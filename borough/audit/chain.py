@@ -401,7 +401,7 @@ class ChainSink(ChainEnd):
             os.close(old)
 
     def _redact_value(self, value: Any) -> Any:
-        if isinstance(value, str):
+        if type(value) is str or isinstance(value, str):
             return self._redact(value)
         if isinstance(value, dict):
             return {key: self._redact_value(item) for key, item in value.items()}

@@ -70,6 +70,14 @@ class _Memo:
         self._added: list[str] = []  #: skeletons of the last registrations, oldest first
         self._base = 0  #: the generation before ``_added[0]``
 
+    def known(self, text: str) -> str | None:
+        """The result for ``text`` if it was computed or re-checked since the last
+        registration (one dict lookup and one read of ``generation``, each atomic)."""
+        found = self._results.get(text)
+        if found is not None and found[0] == self.generation:
+            return found[1]
+        return None
+
     def get(self, text: str) -> str | None:
         found = self._results.get(text)
         if found is None:
@@ -183,6 +191,10 @@ class Redactor:
     def redact(self, text: str) -> str:
         if not text:
             return text
+        memo = self._memo
+        found = memo.known(text)  # without the lock: a result of this generation is right
+        if found is not None:
+            return found
         remember = len(text) <= _MEMO_TEXT
         with self._lock:
             if remember:
