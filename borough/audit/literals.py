@@ -33,13 +33,11 @@ _ENCODED = re.compile(
     r"|</?(?:br|wbr|p|div|span|b|i|u|em|strong|small|font|li|pre|code|label)\b[^<>]{0,200}>",
     re.IGNORECASE,
 )
-_QUICK = ("&", "%", "\\", "<")
-ESCAPE_MARKS = _QUICK  #: text without any of these has no escapes to look through
-_MARK = re.compile(r"[&%\\<]")
+_MARK = re.compile(r"[&%\\<]")  #: text without any of these has no escapes to look through
 
 
 def has_escapes(text: str) -> bool:
-    """Whether ``text`` holds any of :data:`ESCAPE_MARKS` (else there is nothing to decode)."""
+    """Whether ``text`` holds ``&``, ``%``, ``\\`` or ``<`` (else there is nothing to decode)."""
     return _MARK.search(text) is not None
 
 
