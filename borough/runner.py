@@ -26,6 +26,7 @@ from loguru import logger
 from borough.audit.trail import operator_actor
 from borough.batches import ItemRules, SaveBatch, item_rules
 from borough.bot import Bot
+from borough.collector import quiet_collector
 from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
 from borough.drift.preflight import preflight
@@ -103,11 +104,12 @@ def run_bot(
         observer=observer,
         rules=rules,
     )
-    try:
-        run.begin()
-    except AuditError as exc:  # not even run.start could be written: no work at all
-        return run.unaudited_start(str(exc))
-    return run.execute()
+    with quiet_collector():
+        try:
+            run.begin()
+        except AuditError as exc:  # not even run.start could be written: no work at all
+            return run.unaudited_start(str(exc))
+        return run.execute()
 
 
 class _Run(ItemLoop, RunEnd):
