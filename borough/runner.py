@@ -49,7 +49,7 @@ from borough.registry import bot_settings, load_bot
 from borough.run_end import RunEnd
 from borough.run_outage import LedgerOutages
 from borough.run_setup import fingerprints, resolve_inputs
-from borough.run_work import ORPHAN_POLL, ItemLoop
+from borough.run_work import ORPHAN_POLL, Cadence, ItemLoop
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
 
@@ -164,7 +164,7 @@ class _Run(ItemLoop, RunEnd):
         self.outages = LedgerOutages(runtime.ledger, self.lease, self.trail, self.run_id)
         self._end_seq: int | None = None  # run.end is in the trail (even if not committed)
         self._fence_recorded = False
-        self._counts_saved = -ORPHAN_POLL
+        self._counts_saving = Cadence(ORPHAN_POLL)
 
     def check_lease(self) -> None:
         """Cheap unless the heartbeat fell behind; raises RunFencedError once fenced."""
