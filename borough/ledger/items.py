@@ -15,12 +15,12 @@ the record, the ledger still shows the old state and recovery confirms the recor
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, tuple_, update
 
 from borough.errors import LedgerError
 from borough.ledger import txn
@@ -360,44 +360,28 @@ class ItemQueue(ItemReader):
         """Several fenced moves in one transaction, all or none (a batch's outcomes).
 
         ``audit`` writes every move's record inside it; if any item is no longer held by
-        its claim, nothing changes and :class:`LeaseLostError` says which.
+        its claim, nothing changes and :class:`LeaseLostError` says which. Moves that set
+        the same values (a batch's intents, its DONE items without a reference) are one
+        ``UPDATE ... WHERE (id, fence) IN (...)``; the others one executemany per kind.
         """
         if not moves:
             return
         now = utcnow()
-        kinds: dict[tuple[ItemState, tuple[ItemState, ...], tuple[str, ...]], list[Move]] = {}
+        alike: dict[Hashable, list[Move]] = {}
         for move in moves:
-            kinds.setdefault((move.state, move.expect, tuple(sorted(move.values))), []).append(move)
+            alike.setdefault(move.alike(), []).append(move)
+        kinds: dict[Hashable, list[Move]] = {}
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            for (state, expect, names), same in kinds.items():
-                stmt = (
-                    update(items)
-                    .where(
-                        items.c.id == bindparam("m_id"),
-                        items.c.fence == bindparam("m_fence"),
-                        items.c.owner_run == bindparam("m_run"),
-                        or_(*(items.c.state == s.value for s in expect)),  # executemany
-                    )
-                    .values(
-                        state=state.value,
-                        updated_at=now,
-                        **{name: bindparam(f"m_{name}") for name in names},
-                    )
-                )
-                rows = [
-                    {
-                        "m_id": move.claim.item_id,
-                        "m_fence": move.claim.fence,
-                        "m_run": move.claim.run_id,
-                        **{f"m_{name}": value for name, value in move.values.items()},
-                    }
-                    for move in same
-                ]
-                result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
-                if result.rowcount != len(rows):
-                    raise lost([move.claim for move in same])
+            for same in alike.values():
+                if len(same) == 1:
+                    kinds.setdefault(same[0].kind(), []).append(same[0])
+                    continue
+                for start in range(0, len(same), _ALIKE_CHUNK):
+                    _apply_alike(conn, same[start : start + _ALIKE_CHUNK], now)
+            for same in kinds.values():
+                _apply_each(conn, same, now)
             if audit is not None:
                 txn.record_in(conn, audit)
 
@@ -448,3 +432,58 @@ class ItemQueue(ItemReader):
             if audit is not None:
                 txn.record_in(conn, audit, current)
         return self.get(item_id)
+
+
+#: (id, fence) pairs per ``UPDATE ... IN``: two bound parameters each, well below the
+#: smallest limit SQLite was built with (999)
+_ALIKE_CHUNK = 400
+
+
+def _apply_alike(conn: Connection, same: Sequence[Move], now: datetime) -> None:
+    """Moves of one run's items to the same state with the same values: one statement."""
+    first = same[0]
+    result = conn.execute(
+        update(items)
+        .where(
+            tuple_(items.c.id, items.c.fence).in_(
+                [(move.claim.item_id, move.claim.fence) for move in same]
+            ),
+            items.c.owner_run == first.claim.run_id,
+            items.c.state.in_([state.value for state in first.expect]),
+        )
+        .values(state=first.state.value, updated_at=now, **first.values)
+    )
+    if result.rowcount != len(same):
+        raise lost([move.claim for move in same])
+
+
+def _apply_each(conn: Connection, same: Sequence[Move], now: datetime) -> None:
+    """Moves of one kind with values of their own: one executemany."""
+    first = same[0]
+    names = {name: f"m_{name}" for name in first.values}
+    stmt = (
+        update(items)
+        .where(
+            items.c.id == bindparam("m_id"),
+            items.c.fence == bindparam("m_fence"),
+            items.c.owner_run == bindparam("m_run"),
+            or_(*(items.c.state == s.value for s in first.expect)),  # executemany
+        )
+        .values(
+            state=first.state.value,
+            updated_at=now,
+            **{name: bindparam(bound) for name, bound in names.items()},
+        )
+    )
+    rows = [
+        {
+            "m_id": move.claim.item_id,
+            "m_fence": move.claim.fence,
+            "m_run": move.claim.run_id,
+            **{names[name]: value for name, value in move.values.items()},
+        }
+        for move in same
+    ]
+    result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
+    if result.rowcount != len(rows):
+        raise lost([move.claim for move in same])
