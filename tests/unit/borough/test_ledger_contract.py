@@ -107,6 +107,11 @@ def test_a_large_batchs_moves_commit_together_or_not_at_all(ledger: Ledger):
     ledger.items.ingest("bot", run.id, [new(str(i)) for i in range(850)])
     claims = ledger.items.mark_many_in_flight(ledger.items.claim_many("bot", run.id, 850))
     assert ledger.items.count_by_state(bot="bot") == {ItemState.IN_FLIGHT: 850}
+    worked = ledger.items.claimed(claims[:2])  # what the worker reads: tokens, unsealed data
+    assert [(d.key_token, d.key, d.data, d.subjects) for d in worked.values()] == [
+        ("tok-0", "0", {"key": "0", "name": "Zoë"}, ("p_x",)),
+        ("tok-1", "1", {"key": "1", "name": "Zoë"}, ("p_x",)),
+    ]
     moves = [
         Move.finish(claim, ItemState.DONE, reference=None if n < 800 else f"R{n}", error=None)
         for n, claim in enumerate(claims)
