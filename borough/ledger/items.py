@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
 
 from borough.errors import LedgerError
 from borough.ledger import txn
@@ -383,7 +383,7 @@ class ItemQueue(ItemReader):
         ``audit`` writes every move's record inside it; if any item is no longer held by
         its claim, nothing changes and :class:`LeaseLostError` says which. Moves that set
         the same values (a batch's intents, its DONE items without a reference) are one
-        ``UPDATE ... WHERE (id, fence) IN (...)``; the others one executemany per kind.
+        ``UPDATE ... WHERE id IN (...)``; the others one executemany per kind.
         """
         if not moves:
             return
@@ -465,26 +465,28 @@ _WORK_COLUMNS = (
     items.c.payload,
 )
 
-#: (id, fence) pairs per ``UPDATE ... IN``: two bound parameters each, well below the
-#: smallest limit SQLite was built with (999)
+#: items per ``UPDATE ... WHERE id IN``: well below the smallest limit of bound parameters
+#: SQLite was built with (999)
 _ALIKE_CHUNK = 400
 
 
 def _apply_alike(conn: Connection, same: Sequence[Move], now: datetime) -> None:
-    """Moves of one run's items to the same state with the same values: one statement."""
+    """Moves of one run's items to the same state with the same values: one statement,
+    by primary key on every store; the fences it returns must be the claims' or nothing
+    of the transaction stays."""
     first = same[0]
-    result = conn.execute(
+    fences = {move.claim.item_id: move.claim.fence for move in same}
+    changed = conn.execute(
         update(items)
         .where(
-            tuple_(items.c.id, items.c.fence).in_(
-                [(move.claim.item_id, move.claim.fence) for move in same]
-            ),
+            items.c.id.in_(list(fences)),
             items.c.owner_run == first.claim.run_id,
             items.c.state.in_([state.value for state in first.expect]),
         )
         .values(state=first.state.value, updated_at=now, **first.values)
-    )
-    if result.rowcount != len(same):
+        .returning(items.c.id, items.c.fence)
+    ).all()
+    if len(changed) != len(same) or any(fences[row.id] != row.fence for row in changed):
         raise lost([move.claim for move in same])
 
 
