@@ -215,6 +215,8 @@ class ItemQueue(ItemReader):
                 lease.prove(conn)
             if count == 1:
                 rows = conn.execute(stmt.where(items.c.id == pick.scalar_subquery())).all()
+            elif not self._skip_locked:  # SQLite: the writer holds the database, one statement
+                rows = conn.execute(stmt.where(items.c.id.in_(pick.scalar_subquery()))).all()
             else:  # picked first: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED) more than once
                 picked = conn.execute(pick).scalars().all()
                 rows = conn.execute(stmt.where(items.c.id.in_(picked))).all() if picked else []
