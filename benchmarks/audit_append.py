@@ -14,6 +14,8 @@ processes:
   ``trail.group()`` (how the item worker and ingest write: the trail's end proven once,
   one fsync, one signed head, one index insert and one log message a group; every record
   durable when its group ends, before anything it gates);
+* **borough, emit_many of N**: ``trail.fields`` a record and ``trail.emit_many`` of each N
+  (how ingest writes its ``item.ingested`` records: one group, one summary log line);
 * **borough (other)** with ``--compare``: the same with another checkout's code (e.g.
   ``/work/main``), to measure a change before and after;
 * **raw fsync**: one canonical-JSON line per record, ``write`` + ``fsync`` each, no chain;
@@ -53,7 +55,7 @@ FIELDS = {
 }
 
 
-def borough_rate(records: int, where: Path, group: int = 0) -> float:
+def borough_rate(records: int, where: Path, group: int = 0, *, many: bool = False) -> float:
     from borough.testing import make_home, runtime_in
 
     with tempfile.TemporaryDirectory(dir=where) as tmp:
@@ -63,8 +65,12 @@ def borough_rate(records: int, where: Path, group: int = 0) -> float:
             trail.emit("bench.warmup")
             start, cpu = time.perf_counter(), time.process_time()
             for first in range(0, records, group or 1):
+                span = range(first, min(records, first + (group or 1)))
+                if many:
+                    trail.emit_many([_fields(trail, i) for i in span], summary="bench")
+                    continue
                 with trail.group() if group else contextlib.nullcontext():
-                    for i in range(first, min(records, first + (group or 1))):
+                    for i in span:
                         _emit(trail, i)
             runtime.sink.index.flush()  # the index rows still waiting count too
             CPU_RATE.append(records / (time.process_time() - cpu))
@@ -82,6 +88,17 @@ def _emit(trail: Any, i: int) -> None:
         subjects=FIELDS["subjects"],
         detail={"reference": f"REF-{i:06d}"},
     )
+
+
+def _fields(trail: Any, i: int) -> dict[str, Any]:
+    fields: dict[str, Any] = trail.fields(
+        "item.ingested",
+        item=f"p_{i:020d}",
+        data_categories=FIELDS["data_categories"],
+        subjects=FIELDS["subjects"],
+        detail={"reference": f"REF-{i:06d}"},
+    )
+    return fields
 
 
 def raw_rate(records: int, where: Path, *, sync: int) -> float:
@@ -144,7 +161,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=100, help="records a group")
     parser.add_argument(
         "--one",
-        choices=["borough", "borough-group", "raw", "raw-fsync", "raw-fsync-group"],
+        choices=["borough", "borough-group", "borough-many", "raw", "raw-fsync", "raw-fsync-group"],
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args()
@@ -159,14 +176,19 @@ def main() -> None:
                 .resolve()
                 .is_relative_to(Path(os.environ["PYTHONPATH"]).resolve())
             ), borough.__file__
-            group = args.group if args.one == "borough-group" else 0
-            print(borough_rate(args.records, where, group), CPU_RATE[-1])
+            group = 0 if args.one == "borough" else args.group
+            many = args.one == "borough-many"
+            print(borough_rate(args.records, where, group, many=many), CPU_RATE[-1])
         else:
             sync = {"raw": 0, "raw-fsync": 1, "raw-fsync-group": args.group}[args.one]
             print(raw_rate(args.records, where, sync=sync), CPU_RATE[-1])
         return
     grouped = f"groups of {args.group}"
-    kinds = {"borough": ("borough", ROOT), f"borough, {grouped}": ("borough-group", ROOT)}
+    kinds = {
+        "borough": ("borough", ROOT),
+        f"borough, {grouped}": ("borough-group", ROOT),
+        f"borough, emit_many of {args.group}": ("borough-many", ROOT),
+    }
     if args.compare:
         kinds["borough (other)"] = ("borough", args.compare)
         kinds[f"(other), {grouped}"] = ("borough-group", args.compare)

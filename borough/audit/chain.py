@@ -110,7 +110,8 @@ class ChainSink(ChainEnd):
         self.last_seq = 0
         self.last_ts: str | None = None  #: time of the last record written or proven
         self.roller = Roller(self, segment_bytes=segment_bytes, daily=segment_daily)
-        self.index = IndexFeed(index)  #: the audit index, fed in batches
+        #: the audit index, fed in batches (with the anchors of what it indexes)
+        self.index = IndexFeed(index, record_anchor=self.record_anchor)
         self._group: tuple[int, Point, int] | None = None  #: (size, end, segment) at its start
         self._pending: list[tuple[dict[str, Any], bytes]] = []
         self._owner = 0  #: the thread whose group is open
@@ -135,8 +136,31 @@ class ChainSink(ChainEnd):
         and return it; otherwise None (the caller logs it through loguru)."""
         if self._group is None or self._owner != threading.get_ident():
             return None
-        record = self.write_batch([fields])[0]  # the group holds the lock and proved the end
+        record = self.write_grouped(fields)  # the group holds the lock and proved the end
         self._lines.append((level, records.log_text(record), record))
+        return record
+
+    def write_grouped(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Inside a :meth:`group` (held by this thread): write one record (and a checkpoint
+        when one is due) now; durable at the group's end. A failed write undoes the group."""
+        assert self._group is not None, "only inside a group"
+        try:
+            written = self._write(fields)
+            self._pending.append(written)
+            record = written[0]
+            seq = record["seq"]
+            if (seq + 1) % self._checkpoint_every == 0 and (
+                record["action"] not in records.SIGNED_ACTIONS
+            ):
+                self._pending.append(self._write(checkpoint_fields(fields, reason="every-n")))
+                self.written += 1
+        except OSError as exc:
+            start_size, start_end, _ = self._group
+            self._group = None
+            self._undo(start_size, start_end)
+            raise AuditError(write_failure(exc, self.path)) from None
+        self.written += 1
+        self.last_seq = seq
         return record
 
     def close(self) -> None:
@@ -225,6 +249,8 @@ class ChainSink(ChainEnd):
     ) -> list[dict[str, Any]]:
         """Write, fsync and sign ``batch`` after the proven end (no roll-over); inside a
         :meth:`group`, write it now and leave fsync and signature to the group's end."""
+        if self._group is not None and allow_checkpoint and len(batch) == 1:
+            return [self.write_grouped(batch[0])]
         if self._group is not None:
             try:
                 written = self._write_lines(batch, allow_checkpoint)
@@ -375,7 +401,7 @@ class ChainSink(ChainEnd):
             os.close(old)
 
     def _redact_value(self, value: Any) -> Any:
-        if isinstance(value, str):
+        if type(value) is str or isinstance(value, str):
             return self._redact(value)
         if isinstance(value, dict):
             return {key: self._redact_value(item) for key, item in value.items()}

@@ -157,8 +157,17 @@ class ChainEnd:
 
     def anchor(self, point: Point, ts: str, kind: AnchorKind = "checkpoint") -> Anchor:
         """Sign ``point`` and record it in the anchor store (a warning if it cannot)."""
+        anchor = self.sign_anchor(point, ts, kind)
+        self.record_anchor(anchor)
+        return anchor
+
+    def sign_anchor(self, point: Point, ts: str, kind: AnchorKind = "checkpoint") -> Anchor:
         anchor = Anchor(self.trail_id, point.seq, point.hash, ts, kind).signed(self.keys)
         self.last_anchor = anchor
+        return anchor
+
+    def record_anchor(self, anchor: Anchor) -> None:
+        """Record a signed anchor in the anchor store (a warning if it cannot)."""
         store = self.anchor_store()
         if store is not None:
             try:
@@ -166,10 +175,9 @@ class ChainEnd:
             except Exception as exc:
                 logger.bind(action="audit.anchor_failed").warning(
                     "could not record the audit anchor for record {} in the ledger: {}",
-                    point.seq,
+                    anchor.seq,
                     exc,
                 )
-        return anchor
 
     def _after_write(
         self, written: list[tuple[dict[str, Any], bytes]], segment: int, offset: int
@@ -191,16 +199,21 @@ class ChainEnd:
         self._seen = Seen(record["seq"], line, self._size, self._fingerprint[0])
         self.last_ts = record["ts"]
         signed = [r for r, _ in written if r.get("action") in records.SIGNED_ACTIONS]
-        # Routine checkpoints wait for the next batch of index rows (readers add what the
-        # index lacks from the files first); a run's end, a purge or a repair is sent now.
+        # Routine checkpoints' rows wait for the next batch of index rows (readers add what
+        # the index lacks from the files first); a run's end, a purge or a repair is sent now.
         routine = all(r["detail"] == ROUTINE for r in signed)
-        self.index.add(entries, urgent=not routine)
         # The latest signed point is what the ledger's anchor must vouch for (anchors only
         # grow, and a trail shorter than the latest is refused): a group's earlier
         # checkpoints need none of their own. A restart starts a chain: always anchored.
-        for record in signed:
-            if record.get("action") == records.RESTARTED or record is signed[-1]:
-                kind: AnchorKind = (
-                    "restart" if record.get("action") == records.RESTARTED else "checkpoint"
-                )
-                self.anchor(Point(record["seq"], record["hash"]), record["ts"], kind)
+        # The feed records them with the index rows: a routine checkpoint's at once by its
+        # own thread (the writer goes on), any other's before this returns.
+        anchors = [
+            self.sign_anchor(
+                Point(r["seq"], r["hash"]),
+                r["ts"],
+                "restart" if r.get("action") == records.RESTARTED else "checkpoint",
+            )
+            for r in signed
+            if r.get("action") == records.RESTARTED or r is signed[-1]
+        ]
+        self.index.add(entries, urgent=not routine, anchors=anchors)

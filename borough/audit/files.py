@@ -50,7 +50,10 @@ def _narrow(path: Path, mode: int) -> None:
 
 def write_all(fd: int, data: bytes) -> None:
     """``os.write`` until all of ``data`` is written (a short write raises on the next)."""
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
         view = view[os.write(fd, view) :]
 

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from borough.audit import records
 from borough.audit.keys import AuditKeys
@@ -20,9 +20,9 @@ from borough.audit.keys import AuditKeys
 HEAD_SCHEMA = "borough.audit.head/2"
 
 
-@dataclass(frozen=True)
-class Point:
-    """A place in the chain: a record's seq and hash (seq 0 = before the first record)."""
+class Point(NamedTuple):
+    """A place in the chain: a record's seq and hash (seq 0 = before the first record; a
+    named tuple: the writer makes one a record)."""
 
     seq: int
     hash: str

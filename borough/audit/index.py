@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from loguru import logger
 
 from borough.audit import records
+from borough.audit.anchors import Anchor
 from borough.audit.files import LOG_NAME, complete_end
 from borough.audit.indexrows import Entry, IndexStore, Mark, entry_of
 from borough.audit.segments import TrailFile, first_line, trail_files
@@ -36,15 +37,30 @@ IndexSource = IndexStore | Callable[[], IndexStore | None] | None
 
 
 class IndexFeed:
-    """The writer's side: rows waiting to be sent, sent in batches (thread-safe)."""
+    """The writer's side: rows waiting to be sent, sent in batches (thread-safe), and the
+    ledger anchors of the records they index, recorded after them in order.
 
-    def __init__(self, source: IndexSource) -> None:
+    A routine checkpoint's anchor is recorded at once by the feed's thread (the writer does
+    not wait for the ledger); any other (a run's end, a purge, a repair, a restart) before
+    :meth:`add` returns, as is every anchor when there is no index to feed.
+    """
+
+    def __init__(
+        self, source: IndexSource, *, record_anchor: Callable[[Anchor], None] | None = None
+    ) -> None:
         self._source = source
+        self._record_anchor = record_anchor
         self._waiting: list[Entry] = []
+        self._anchors: list[Anchor] = []  #: signed, to record after the rows before them
         self._since = 0.0
         self._lock = threading.Lock()
         self._sending = threading.Lock()  #: one batch at a time, in order
-        self._timer: threading.Timer | None = None
+        #: held while anchors are taken and recorded, so they are recorded in chain order
+        self._anchoring = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None  #: the feed's thread, started when needed
+        self._due: float | None = None  #: when the feed's thread sends next (monotonic)
+        self._generation = 0  #: a thread of an earlier one (before close) stops
         self._warned = False
 
     def store(self) -> IndexStore | None:
@@ -55,57 +71,94 @@ class IndexFeed:
         self._source = resolved
         return resolved
 
-    def add(self, entries: list[Entry], *, urgent: bool = False) -> None:
+    def add(
+        self, entries: list[Entry], *, urgent: bool = False, anchors: Sequence[Anchor] = ()
+    ) -> None:
         if self._source is None:
+            self._record(list(anchors))
             return
         with self._lock:
             if not self._waiting:
                 self._since = time.monotonic()
             self._waiting.extend(entries)
+            if anchors:  # the latest checkpoint vouches for the ones before it
+                self._anchors = [a for a in self._anchors if a.kind == "restart"]
+                self._anchors += anchors
             due = (
                 urgent
+                or bool(anchors)
                 or len(self._waiting) >= FLUSH_ROWS
                 or time.monotonic() - self._since >= FLUSH_SECONDS
             )
-        if (urgent or due) and self._joins_a_write():
-            self._send()  # as part of this thread's ledger write (one commit for both)
+        if due and self._joins_a_write():
+            self._send(wait=False)  # as part of this thread's ledger write (one commit)
         elif urgent:
             self.flush()
-        elif due:  # a full batch: sent by the feed's thread, while the writer goes on
+        elif due:  # a full batch or an anchor: sent by the feed's thread, the writer goes on
             self._arm(0.0)
         else:
             self._arm(FLUSH_SECONDS)
 
     def _arm(self, delay: float) -> None:
+        """Have the feed's thread send what is waiting in ``delay`` seconds (or sooner)."""
         with self._lock:
-            timer = self._timer
-            if timer is not None and (delay or not timer.interval):
-                return  # one is due soon enough
-            self._timer = threading.Timer(delay, self._on_timer)
-            self._timer.daemon = True
-        if timer is not None:
-            timer.cancel()
-        self._timer.start()
+            due = time.monotonic() + delay
+            if self._due is None or due < self._due:
+                self._due = due
+                self._wake.notify()
+            thread = self._thread
+            if thread is None or not thread.is_alive():  # first use, or after fork or close
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._generation,), name="audit-index", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self, generation: int) -> None:
+        """The feed's thread: one until the feed is closed (not a thread a batch)."""
+        while True:
+            with self._lock:
+                while generation == self._generation:
+                    now = time.monotonic()
+                    if self._due is not None and self._due <= now:
+                        break
+                    self._wake.wait(None if self._due is None else self._due - now)
+                if generation != self._generation:
+                    return
+                self._due = None
+            self.flush()
 
     def _joins_a_write(self) -> bool:
         """Whether this thread records a ledger write the rows would join."""
         joins = getattr(self.store(), "joins_a_write", None)
         return bool(joins and joins())
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self.flush()
-
     def flush(self) -> None:
-        """Send the rows waiting now (after any batch the feed's thread is sending)."""
+        """Send the rows (and record the anchors) waiting now (after any batch the feed's
+        thread is sending)."""
         with self._sending:
             self._send()
 
-    def _send(self) -> None:
+    def _send(self, *, wait: bool = True) -> None:
         with self._lock:
             waiting, self._waiting = self._waiting, []
-        if not waiting:
+        if waiting:
+            self._send_rows(waiting)
+        if not self._anchoring.acquire(blocking=wait):
+            self._arm(0.0)  # the feed's thread is recording one: it records these next
             return
+        try:
+            with self._lock:
+                anchors, self._anchors = self._anchors, []
+            self._record(anchors)
+        finally:
+            self._anchoring.release()
+
+    def _record(self, anchors: list[Anchor]) -> None:
+        if self._record_anchor is not None:
+            for anchor in anchors:
+                self._record_anchor(anchor)
+
+    def _send_rows(self, waiting: list[Entry]) -> None:
         try:
             store = self.store()
             if store is not None:
@@ -124,9 +177,13 @@ class IndexFeed:
                 )
 
     def close(self) -> None:
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._generation += 1
+            self._due = None
+            self._wake.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
         self.flush()
 
 

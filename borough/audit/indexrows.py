@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from borough.audit.tokens import is_token
 
@@ -17,9 +17,9 @@ from borough.audit.tokens import is_token
 ChainRow = tuple[int, str, int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class IndexRow:
-    """One record as the index holds it; ``segment``/``offset``/``length`` locate its line."""
+class IndexRow(NamedTuple):
+    """One record as the index holds it; ``segment``/``offset``/``length`` locate its line
+    (a named tuple: the writer makes one a record, and the store inserts it as it is)."""
 
     trail: str
     seq: int
@@ -88,8 +88,7 @@ def people_of(record: dict[str, Any]) -> set[str]:
     return found
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A record for the index: its row and its person tokens."""
 
     row: IndexRow

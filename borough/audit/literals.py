@@ -33,8 +33,12 @@ _ENCODED = re.compile(
     r"|</?(?:br|wbr|p|div|span|b|i|u|em|strong|small|font|li|pre|code|label)\b[^<>]{0,200}>",
     re.IGNORECASE,
 )
-_QUICK = ("&", "%", "\\", "<")
-ESCAPE_MARKS = _QUICK  #: text without any of these has no escapes to look through
+_MARK = re.compile(r"[&%\\<]")  #: text without any of these has no escapes to look through
+
+
+def has_escapes(text: str) -> bool:
+    """Whether ``text`` holds ``&``, ``%``, ``\\`` or ``<`` (else there is nothing to decode)."""
+    return _MARK.search(text) is not None
 
 
 def _accentless_table() -> dict[int, str]:
@@ -60,7 +64,7 @@ def fold(text: str) -> str:
 
 def skeleton(value: str) -> str:
     """The letters and digits of ``value``, folded: what matching compares."""
-    if any(mark in value for mark in _QUICK):
+    if has_escapes(value):
         value = _View(value).decoded
     return "".join(_RUN.findall(fold(value)))
 
@@ -90,7 +94,7 @@ class _View:
         self._view_ends: list[int] = []
         self._orig_starts: list[int] = []
         self._orig_ends: list[int] = []
-        if not any(mark in text for mark in _QUICK):
+        if not has_escapes(text):
             self.decoded = text
             return
         parts: list[str] = []
@@ -180,8 +184,11 @@ class LiteralIndex:
         return text
 
     def _replace_skeletons(self, text: str) -> str:
-        view = _View(text)
-        folded = fold(view.decoded)
+        view = _View(text) if has_escapes(text) else None
+        folded = fold(text if view is None else view.decoded)
+        if not self._may_hold(folded):
+            return text
+        view = view or _View(text)
         runs = [found.span() for found in _RUN.finditer(folded)]
         if not runs:
             return text
@@ -225,13 +232,28 @@ class LiteralIndex:
         parts.append(text[pos:])
         return "".join(parts)
 
+    def _may_hold(self, folded: str) -> bool:
+        """Whether any word start of ``folded`` begins a registered value's skeleton (most
+        texts have none: they need no spans, positions or view)."""
+        prefixes = self._prefixes
+        runs = _RUN.findall(folded)
+        if len(runs) == 1:
+            return runs[0][:MIN_SKELETON] in prefixes
+        skel = "".join(runs)
+        start = 0
+        for run in runs:
+            if skel[start : start + MIN_SKELETON] in prefixes:
+                return True
+            start += len(run)
+        return False
+
 
 def sub_decoded(
     pattern: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], text: str
 ) -> str:
     """``pattern.sub(repl, text)``, also finding matches written with HTML entities,
     ``%``-encoding or JSON escapes (each replaced whole, escapes included)."""
-    if not any(mark in text for mark in _QUICK):
+    if not has_escapes(text):
         return pattern.sub(repl, text)
     view = _View(text)
     parts: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,74 +106,92 @@ def canonical_json(data: Any) -> str:
 _encode_str = json.encoder.encode_basestring  # what canonical_json does with a str
 
 
-def _member(key: str, value: Any) -> str:
-    """``"key":value`` exactly as :func:`canonical_json` writes it inside an object."""
-    kind = type(value)
-    if kind is str:
-        text = _encode_str(value)
-    elif value is None:
-        text = "null"
-    elif kind is int:
-        text = int.__repr__(value)
-    elif kind is list and all(type(item) is str for item in value):
-        text = "[" + ",".join(map(_encode_str, value)) + "]"
-    else:
-        text = canonical_json(value)
-    return _encode_str(key) + ":" + text
+def _c_encoder() -> Callable[[Any, int], Any]:
+    """The C encoder :func:`canonical_json` uses, made once (``json.dumps`` with these
+    options builds an encoder object and the C encoder at every call)."""
+    return json.encoder.c_make_encoder(  # type: ignore[attr-defined,no-any-return]
+        None,  # no shared markers (thread-safe): a circular value is a RecursionError
+        _refuse,
+        _encode_str,
+        None,
+        ":",
+        ",",
+        True,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan: NaN and Infinity are refused (ValueError)
+    )
 
 
-#: Fields whose values repeat from record to record (a run's context, the action, a step):
-#: their encoded members are remembered (bools never are: ``type(True) is not int``).
-_REPEATING = frozenset(
-    {"schema", "host", "run_id", "bot", "bot_version", "actor", "action", "outcome", "attempt"}
-    | {"step", "target", "error"}
-)
-_SEEN: dict[tuple[str, Any], str] = {}
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_C_ENCODE = _c_encoder() if json.encoder.c_make_encoder else None  # type: ignore[attr-defined]
+
+
+def _encode_body(record: dict[str, Any]) -> str:
+    """``canonical_json(record)``, byte for byte (the same C encoder when there is one)."""
+    if _C_ENCODE is None:
+        return canonical_json(record)
+    return "".join(_C_ENCODE(record, 0))
 
 
 def chain_line(record: dict[str, Any], mac: Callable[[str], str]) -> tuple[str, str, bytes]:
     """(hash, MAC, the line) of ``record`` (without ``hash`` and ``mac``), encoded once.
 
     Byte for byte what ``canonical_json`` of the record with its :func:`record_hash` and
-    ``mac(hash)`` gives, and that hash; each member is encoded once and joined twice (the
-    hashed body, then the line with the two members in their sorted places).
+    ``mac(hash)`` gives, and that hash: the hashed body is encoded once, and the ``hash``
+    and ``mac`` members are put into it at their sorted places, before the member of the
+    key that follows each. That member is found by its text (``,"host":``), which is the
+    record's own when it occurs once; a value holding the same text (a nested object with
+    such a key) has the line encoded again whole.
     """
     names = tuple(record)
     layout = _LAYOUTS.get(names)
     if layout is None:
         layout = _LAYOUTS[names] = _layout(names)
-    order, at_hash, at_mac = layout
-    parts: list[str] = []
-    for key in order:
-        value = record[key]
-        if key in _REPEATING and (value is None or type(value) is str or type(value) is int):
-            text = _SEEN.get((key, value))
-            if text is None:
-                text = _member(key, value)
-                if len(_SEEN) >= 4096:
-                    _SEEN.clear()
-                _SEEN[(key, value)] = text
-            parts.append(text)
-        else:
-            parts.append(_member(key, value))
-    body = "{" + ",".join(parts) + "}"
+    body = _encode_body(record)
     digest = hashlib.sha256((str(record.get("prev_hash", "")) + body).encode("utf-8")).hexdigest()
     code = mac(digest)
-    parts.insert(at_hash, '"hash":"' + digest + '"')
-    parts.insert(at_mac, '"mac":' + _encode_str(code))
-    line = "{" + ",".join(parts) + "}\n"
-    return digest, code, line.encode("utf-8")
+    if layout is not None:
+        after_hash, after_mac = layout
+        end = len(body) - 1  # the closing brace
+        at_hash = body.find(after_hash) if after_hash else end
+        at_mac = body.find(after_mac) if after_mac else end
+        if (not after_hash or body.count(after_hash) == 1) and (
+            not after_mac or body.count(after_mac) == 1
+        ):
+            line = (
+                body[:at_hash]
+                + ',"hash":"'
+                + digest
+                + '"'
+                + body[at_hash:at_mac]
+                + ',"mac":'
+                + _encode_str(code)
+                + body[at_mac:end]
+                + "}\n"
+            )
+            return digest, code, line.encode("utf-8")
+    full = canonical_json({**record, "hash": digest, "mac": code}) + "\n"
+    return digest, code, full.encode("utf-8")
 
 
-_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], int, int]] = {}
+_LAYOUTS: dict[tuple[str, ...], tuple[str, str] | None] = {}
 
 
-def _layout(names: tuple[str, ...]) -> tuple[tuple[str, ...], int, int]:
-    """The hashed members' order for records with these keys, and where ``hash`` and then
-    ``mac`` go among them in the line (both in sorted place)."""
-    order = tuple(sorted(name for name in names if name not in UNHASHED))
-    full = sorted([*order, "hash", "mac"])
-    return order, full.index("hash"), full.index("mac")
+def _layout(names: tuple[str, ...]) -> tuple[str, str] | None:
+    """For records with these keys: the text of the member ``hash`` goes before (the first
+    key after it, ``,"host":``; empty: at the end), the same for ``mac``; None when no key
+    comes before ``hash`` (the line is then encoded whole)."""
+    order = sorted(name for name in names if name not in UNHASHED)
+    if not order or order[0] > "hash":
+        return None
+    later = [name for name in order if name > "hash"]
+    after_mac = [name for name in order if name > "mac"]
+    first = "," + _encode_str(later[0]) + ":" if later else ""
+    second = "," + _encode_str(after_mac[0]) + ":" if after_mac else ""
+    return first, second
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -258,8 +277,17 @@ def log_text(fields: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+#: (a UTC second, its text): one strftime a second (read and replaced whole: thread-safe)
+_CLOCK: list[tuple[int, str]] = [(-1, "")]
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Now in the record format (``2026-12-05T04:20:57.123456Z``)."""
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    clock = _CLOCK[0]
+    if clock[0] != second:
+        clock = _CLOCK[0] = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{clock[1]}.{nanos // 1000:06d}Z"
 
 
 def parse_ts(text: str) -> datetime:

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from borough.audit.literals import (
-    ESCAPE_MARKS,
     MIN_SKELETON,
     LiteralIndex,
+    has_escapes,
     skeleton,
     sub_decoded,
 )
@@ -69,6 +69,14 @@ class _Memo:
         self._results: dict[str, tuple[int, str, str | None]] = {}
         self._added: list[str] = []  #: skeletons of the last registrations, oldest first
         self._base = 0  #: the generation before ``_added[0]``
+
+    def known(self, text: str) -> str | None:
+        """The result for ``text`` if it was computed or re-checked since the last
+        registration (one dict lookup and one read of ``generation``, each atomic)."""
+        found = self._results.get(text)
+        if found is not None and found[0] == self.generation:
+            return found[1]
+        return None
 
     def get(self, text: str) -> str | None:
         found = self._results.get(text)
@@ -183,6 +191,10 @@ class Redactor:
     def redact(self, text: str) -> str:
         if not text:
             return text
+        memo = self._memo
+        found = memo.known(text)  # without the lock: a result of this generation is right
+        if found is not None:
+            return found
         remember = len(text) <= _MEMO_TEXT
         with self._lock:
             if remember:
@@ -194,7 +206,7 @@ class Redactor:
             identifiers = list(self._identifiers)
         for label, pattern in identifiers:
             result = sub_decoded(pattern, partial(self._identifier_label, label), result)
-        plain = not any(mark in result for mark in ESCAPE_MARKS)
+        plain = not has_escapes(result)
         patterns = self._extra if plain and not _ANY_UK.search(result) else self._uk + self._extra
         for label, pattern in patterns:
             result = sub_decoded(pattern, f"[{label}]", result)

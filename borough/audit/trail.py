@@ -93,23 +93,27 @@ class AuditTrail:
 
     def fields(self, action: str, **given: Unpack[RecordFields]) -> dict[str, Any]:
         """A record's fields with this trail's context (what :meth:`emit` writes)."""
-        unknown = given.keys() - _FIELD_NAMES
-        if unknown:
+        if not _FIELD_NAMES.issuperset(given):
+            unknown = given.keys() - _FIELD_NAMES
             raise TypeError(f"unknown audit record fields: {', '.join(sorted(unknown))}")
         detail = given.get("detail")
+        categories = given.get("data_categories")
+        subjects = given.get("subjects")
+        evidence = given.get("evidence")
+        get = given.get
         return {
             **self.context,
             "action": action,
-            "outcome": given.get("outcome", "ok"),
-            "item": given.get("item"),
-            "attempt": given.get("attempt"),
-            "step": given.get("step"),
-            "target": given.get("target"),
-            "error": given.get("error"),
-            "data_categories": sorted(set(given.get("data_categories", ()))),
-            "subjects": sorted(set(given.get("subjects", ()))),
+            "outcome": get("outcome", "ok"),
+            "item": get("item"),
+            "attempt": get("attempt"),
+            "step": get("step"),
+            "target": get("target"),
+            "error": get("error"),
+            "data_categories": sorted(set(categories)) if categories is not None else [],
+            "subjects": sorted(set(subjects)) if subjects is not None else [],
             "detail": dict(detail) if detail else None,
-            "evidence": [dict(e) for e in given.get("evidence", ())],
+            "evidence": [dict(e) for e in evidence] if evidence is not None else [],
         }
 
     def emit_many(self, records: list[dict[str, Any]], *, summary: str) -> list[int]:
@@ -119,8 +123,9 @@ class AuditTrail:
         depend on one record before the group ends."""
         if not records:
             return []
+        write = self.sink.write_grouped
         with self.sink.group():  # holds the lock and has proven the end: write each at once
-            seqs = [self.sink.write_batch([fields])[0]["seq"] for fields in records]
+            seqs = [write(fields)["seq"] for fields in records]
         logger.bind(action=records[0]["action"]).info(summary)
         return seqs
 

@@ -100,24 +100,7 @@ class AuditIndexBook:
         the writer sends every group's records through here)."""
         if not entries:
             return
-        rows = [
-            (
-                r.trail,
-                r.seq,
-                r.ts,
-                r.action,
-                r.outcome,
-                r.run_id,
-                r.bot,
-                r.item,
-                r.actor,
-                r.segment,
-                r.offset,
-                r.length,
-                r.hash,
-            )
-            for r in (e.row for e in entries)
-        ]
+        rows: list[tuple[Any, ...]] = [e.row for e in entries]  # named tuples, column order
         people = [(t, e.row.ts, e.row.trail, e.row.seq) for e in entries for t in sorted(e.people)]
         ongoing = txn.current(self._engine)
         if ongoing is not None:  # sent while this thread records a ledger write: join it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ VALUES: list[Any] = [
     {"z": 1, "a": {"nested": ["x", 2.25]}, "é": "accent"},
     [],
     {},
+    {"a": 1, "host": "x", "mac": "m", "outcome": "o", "ts": "t"},  # the record's own member texts
+    [{"b": 2, "hash": "h", "item": "i"}, ',"host":', ',"outcome":'],
 ]
 
 
@@ -68,6 +71,39 @@ def test_a_record_encoded_once_is_byte_for_byte_the_canonical_line(value: Any):
     expected = records.canonical_json({**record, "hash": digest, "mac": mac}) + "\n"
     assert line == expected.encode("utf-8")
     assert json.loads(line) == {**record, "hash": digest, "mac": mac}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("action", "detail"),  # nothing after hash: both members go at the end
+        ("action", "host", "item"),  # nothing after mac
+        ("host", "item", "outcome"),  # nothing before hash: encoded whole
+        ("action", "outcome", "ts"),  # nothing between hash and mac
+        (),
+    ],
+    ids=repr,
+)
+def test_records_of_any_shape_are_encoded_canonically(keys: tuple[str, ...]):
+    record: dict[str, Any] = {key: {"host": 1, "z": [key]} for key in keys}
+    record["prev_hash"] = "cd" * 32
+    for nested in (False, True):
+        if nested and "detail" in record:
+            record["detail"] = {"a": 1, "host": ',"outcome":', "outcome": 2}
+        digest, mac, line = records.chain_line(record, KEYS.mac)
+        assert digest == records.record_hash(record)
+        expected = records.canonical_json({**record, "hash": digest, "mac": mac}) + "\n"
+        assert line == expected.encode("utf-8")
+
+
+def test_record_times_are_now_in_the_record_format():
+    before = datetime.now(UTC)
+    stamps = [records.utc_now() for _ in range(1000)]
+    after = datetime.now(UTC)
+    assert stamps == sorted(stamps)
+    for stamp in (stamps[0], stamps[-1]):
+        assert len(stamp) == 27 and stamp.endswith("Z")
+        assert before - timedelta(seconds=1) <= records.parse_ts(stamp) <= after
 
 
 def test_a_value_json_cannot_hold_is_still_refused_by_the_encoder():
