@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
@@ -18,23 +19,43 @@ BATCH = 500  #: rows per ledger transaction (one group of audit records, one fsy
 
 
 def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
-    """The ledger's view of an item: key as token, personal values as subject tokens."""
+    """The ledger's view of an item: key as token, personal values as subject tokens.
+
+    Each value is tokenised once (the token also labels it for redaction), and the row is
+    encoded once: its digest text, extended by the source, is the JSON that gets sealed.
+    """
     payload = item.payload()
-    personal = item.personal_values(bot.personal)
+    personal = item.personal_values(bot.personal, payload=payload)
     token = runtime.tokenizer.token
-    subjects = [token(value) for value, _ in personal]
-    for (value, category), subject in zip(personal, subjects, strict=True):
-        runtime.redactor.add_personal(value, category, token=subject)
+    add_personal = runtime.redactor.add_personal
+    subjects = []
+    categories = set()
+    for value, category in personal:
+        subject = token(value)
+        add_personal(value, category, token=subject)
+        subjects.append(subject)
+        categories.add(category)
+    text = canonical_json({"data": payload, "key": item.key})
     return NewItem(
         key_token=token(item.key),
         key=item.key,
         data=payload,
         source=item.source,
         subjects=subjects,
-        data_categories=sorted({category for _, category in personal}),
+        data_categories=sorted(categories),
         invalid_reason=runtime.redactor.redact(item.invalid) if item.invalid else None,
-        digest=runtime.tokenizer.digest(canonical_json({"key": item.key, "data": payload})),
+        digest=runtime.tokenizer.digest(text),
+        # the same object with "source" (sorted last) added: canonical JSON of all three
+        sealed_json=f"{text[:-1]},{_SOURCE}{_json_text(item.source)}}}",
     )
+
+
+_SOURCE = '"source":'
+
+
+def _json_text(value: object) -> str:
+    """``canonical_json(value)``, cheaper for the usual text."""
+    return encode_basestring(value) if type(value) is str else canonical_json(value)
 
 
 def ingest_items(
