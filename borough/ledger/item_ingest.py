@@ -96,7 +96,10 @@ class ItemIngest:
             f" ON CONFLICT ({quote('bot')}, {quote('key_token')}) DO NOTHING "
             f"RETURNING {quote('id')}, {quote('key_token')}"
         )
-        processors = {name: items.c[name].type.bind_processor(dialect) for name in _COLUMNS}
+        processors = {
+            name: items.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _COLUMNS
+        }
         self._shared = {name: processors[name] for name in _SHARED}
         self._per_row = [
             (index, processor)
