@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
         add_personal(value, category, token=subject)
         subjects.append(subject)
         categories.add(category)
-    text = canonical_json({"data": payload, "key": item.key})
+    text = _CANONICAL.encode({"data": payload, "key": item.key})
     return NewItem(
         key_token=token(item.key),
         key=item.key,
@@ -51,6 +52,10 @@ def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
 
 
 _SOURCE = '"source":'
+#: ``canonical_json``'s encoder, made once (``json.dumps`` with options makes one a call)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def _json_text(value: object) -> str:

@@ -101,10 +101,12 @@ class ItemIngest:
             for name in _COLUMNS
         }
         self._shared = {name: processors[name] for name in _SHARED}
+        #: ``invalid`` is one of two values: both converted once
+        self._flags = {flag: _bound(processors["invalid"], flag) for flag in (False, True)}
         self._per_row = [
             (index, processor)
             for index, name in enumerate(_COLUMNS)
-            if name not in _SHARED and (processor := processors[name]) is not None
+            if name not in _SHARED | {"invalid"} and (processor := processors[name]) is not None
         ]
         self._sql: dict[int, str] = {}
 
@@ -173,9 +175,19 @@ class ItemIngest:
         middle = (shared["attempt"], shared["fence"])
         tail = (shared["first_run"], shared["last_run"], shared["created_at"], shared["updated_at"])
         params: list[Any] = []
-        per_row = self._per_row
+        per_row, flags = self._per_row, self._flags
         for key_token, new in rows.items():
-            row = (*head, key_token, _state(new).value, *middle, *values[key_token], *tail)
+            error, invalid, *rest = values[key_token]
+            row = (
+                *head,
+                key_token,
+                _state(new).value,
+                *middle,
+                error,
+                flags[invalid],
+                *rest,
+                *tail,
+            )
             if per_row:
                 converted = list(row)
                 for index, processor in per_row:

@@ -129,7 +129,7 @@ def _csv_rows(source: Source) -> Generator[list[str], None, None]:
                 cells += chunk.size
                 _check_cells(source, cells)
                 for record in chunk.fillna("").itertuples(index=False, name=None):
-                    yield [str(value) for value in record]
+                    yield list(record)  # all text already (dtype=str, blanks filled)
         except (ValueError, pd.errors.ParserError) as exc:
             raise InputError(f"{source.path}: not a readable table ({exc})") from None
 
