@@ -4,14 +4,17 @@ batch commits; a batch whose records cannot be made durable leaves nothing in th
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from pathlib import Path
 
 from borough import ingest
 from borough.audit import chain as chain_module
+from borough.errors import InputError
 from borough.ledger import RunStatus
 from borough.runner import RunRequest, run_bot
 from borough.testing import runtime_in
+from tests.support import bots
 from tests.support.installs import counting_home, people
 from tests.support.reliability import audit_records
 
@@ -65,3 +68,34 @@ def test_a_batch_whose_records_cannot_be_made_durable_is_not_committed(tmp_path:
     assert run.status is not RunStatus.SUCCEEDED
     assert in_ledger == ingest.BATCH, "the second batch rolled back with its records"
     assert len(_ingested(home)) == ingest.BATCH, "and its records were cut from the trail"
+
+
+def test_ingest_collects_young_objects_less_often_and_restores_the_collector(
+    tmp_path: Path, monkeypatch
+):
+    """Python's collector walks a live batch less often during ingest; afterwards (also
+    after an input error) it is set as it was found."""
+    home = counting_home(tmp_path, people(ingest.BATCH + 3), settings={})
+    seen: list[tuple[int, int, int]] = []
+    real_items = bots.CountingBot.items
+
+    def reading(self, ctx):  # type: ignore[no-untyped-def]
+        for number, item in enumerate(real_items(self, ctx)):
+            seen.append(gc.get_threshold())
+            if number == ingest.BATCH + 1:
+                raise InputError("people.csv: row 503 cannot be read")
+            yield item
+
+    before = gc.get_threshold()
+    gc.set_threshold(900, 11, 12)
+    try:
+        with runtime_in(home) as runtime:
+            run_bot(runtime, RunRequest("counting-bot", limit=0))
+            assert gc.get_threshold() == (900, 11, 12)
+            monkeypatch.setattr(bots.CountingBot, "items", reading)
+            run = run_bot(runtime, RunRequest("counting-bot", limit=0))
+        assert run.status is not RunStatus.SUCCEEDED
+        assert gc.get_threshold() == (900, 11, 12)
+        assert seen and all(t == (ingest._INGEST_GC_THRESHOLD, 11, 12) for t in seen)
+    finally:
+        gc.set_threshold(*before)
