@@ -8,8 +8,12 @@ import gc
 import os
 from pathlib import Path
 
+import pytest
+
 from borough import ingest
 from borough.audit import chain as chain_module
+from borough.audit.records import canonical_json
+from borough.bot import Item
 from borough.errors import InputError
 from borough.ledger import RunStatus
 from borough.runner import RunRequest, run_bot
@@ -99,3 +103,22 @@ def test_ingest_collects_young_objects_less_often_and_restores_the_collector(
         assert seen and all(t == (ingest._INGEST_GC_THRESHOLD, 11, 12) for t in seen)
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("source", ['people.csv row 2 "Zoë"', None])
+def test_a_described_row_is_encoded_once_for_its_digest_and_its_sealed_payload(
+    tmp_path: Path, source: str | None
+):
+    home = counting_home(tmp_path, people(1), settings={})
+    person = bots.Person.model_validate({"Ref": "R1", "Name": "Zoë £5", "Amount": 5})
+    item = Item(key="R1", data=person, source=source)
+    with runtime_in(home) as runtime:
+        described = ingest.describe(runtime, bots.CountingBot, item)
+        data = person.model_dump(mode="json")
+        digest = runtime.tokenizer.digest(canonical_json({"key": "R1", "data": data}))
+        [(stored, _)] = runtime.ledger.items.ingest("counting-bot", "run-1", [described])
+        unsealed = runtime.ledger.items.get(stored.id, unseal=True)
+    assert described.digest == digest
+    assert described.sealed_json == canonical_json({"key": "R1", "data": data, "source": source})
+    assert (unsealed.key, unsealed.data) == ("R1", data)
+    assert described.subjects == [runtime.tokenizer.token("Zoë £5")]
