@@ -3,7 +3,7 @@
 Run on demand (not a test)::
 
     .venv/bin/python benchmarks/ingest.py [--rows 100000] [--noop 3000] [--batch 100]
-        [--noop-only] [--dir PATH]
+        [--noop-only] [--repeat 3] [--dir PATH]
 
 * **borough ingest**: a real installation, the counting bot reading ``--rows`` CSV rows
   (key token, personal values registered and tokenised, payload sealed, one
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -153,7 +154,7 @@ def _plain_rows() -> Any:
     return row
 
 
-def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float, float]:
+def noop_rate(root: Path, count: int, batch: int = 1, n: int = 0) -> tuple[float, float, float]:
     """Items/s of the whole run, of its work (from the first claim to the run's end), and
     per second of this process's CPU over the whole run (what a machine not shared with
     other work would reach where fsync is cheap)."""
@@ -174,7 +175,7 @@ def noop_rate(root: Path, count: int, batch: int = 1) -> tuple[float, float, flo
 
     bots.CountingBot.process = nothing  # type: ignore[method-assign]
     home = counting_home(
-        root / f"noop-{batch}", people(count), settings={}, bot_options={"batch": batch}
+        root / f"noop-{batch}-{n}", people(count), settings={}, bot_options={"batch": batch}
     )
     clock = WorkClock()
     with runtime_in(home) as runtime:
@@ -210,6 +211,7 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=3_000)
     parser.add_argument("--batch", type=int, default=100, help="the no-op bot's batch: N")
     parser.add_argument("--noop-only", action="store_true", help="skip the ingest figures")
+    parser.add_argument("--repeat", type=int, default=3, help="no-op runs of batch: N (median)")
     parser.add_argument("--dir", type=Path, default=None, help="where to write")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -217,7 +219,7 @@ def main() -> None:
         if not args.noop_only:
             ingest_figures(root, args.rows)
         if args.noop:
-            noop_figures(root, args.noop, args.batch)
+            noop_figures(root, args.noop, args.batch, args.repeat)
 
 
 def ingest_figures(root: Path, rows: int) -> None:
@@ -245,12 +247,14 @@ def ingest_figures(root: Path, rows: int) -> None:
     )
 
 
-def noop_figures(root: Path, count: int, batch: int) -> None:
+def noop_figures(root: Path, count: int, batch: int, repeat: int) -> None:
+    """batch: 1 once (slow), batch: N ``repeat`` times: the median of each figure."""
     raw = raw_item_writes(root, count)
-    print(f"no-op bot, {count:,} items ({root}):")
+    print(f"no-op bot, {count:,} items ({root}), batch: {batch} the median of {repeat} runs:")
     print(f"  raw SQLite, same writes, no fsync   {raw:7.0f} items/s")
     for size in sorted({1, batch}):
-        whole, work, cpu = noop_rate(root, count, size)
+        runs = [noop_rate(root, count, size, n) for n in range(1 if size == 1 else repeat)]
+        whole, work, cpu = (statistics.median(figures) for figures in zip(*runs, strict=True))
         print(
             f"  borough (durable), batch: {size:<5}   {whole:7.0f} items/s "
             f"({work:5.0f}/s once ingest is done; {cpu:5.0f} per CPU second)   "

@@ -34,7 +34,8 @@ from borough.context import ItemScope
 from borough.errors import AppRefusedError, AuditError, LeaseLostError, SkipItem
 from borough.item_records import Deferred, Record, item_scope
 from borough.item_worker import ItemWorker, RunCancelled
-from borough.ledger import Claim, ItemRecord, ItemState
+from borough.ledger import Claim, ItemState
+from borough.ledger.models import ItemData
 from borough.ledger.moves import Move
 
 
@@ -69,7 +70,7 @@ class BatchWorker(ItemWorker):
                 self._write(held)
 
     def _work_batch(self, claims: list[Claim]) -> None:
-        records = self._items.get_many([claim.item_id for claim in claims], unseal=True)
+        records = self._items.claimed(claims)
         started: list[Started] = []
         for n, claim in enumerate(claims):
             try:
@@ -100,7 +101,7 @@ class BatchWorker(ItemWorker):
                 self._release_never_sent(started[n + 1 :])
                 raise
 
-    def _prepare(self, claim: Claim, record: ItemRecord) -> Started | None:
+    def _prepare(self, claim: Claim, record: ItemData) -> Started | None:
         """Rebuild one item (invalid stored data: FAILED) and check it first if asked."""
         self.ctx.item = scope = item_scope(record, claim)
         try:
@@ -168,7 +169,7 @@ class BatchWorker(ItemWorker):
             return
         self._finish(claim, ItemState.DONE, reference=reference)
 
-    def _release_unstarted(self, rest: list[tuple[Claim, ItemRecord]]) -> None:
+    def _release_unstarted(self, rest: list[tuple[Claim, ItemData]]) -> None:
         """Claimed items the batch never reached go back to PENDING (nothing recorded)."""
         for claim, record in rest:
             self.ctx.item = item_scope(record, claim)

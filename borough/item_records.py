@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from borough.context import ItemScope
 from borough.ledger import Claim, ItemRecord, ItemState
+from borough.ledger.models import ItemData
 from borough.ledger.moves import Move
 
 if TYPE_CHECKING:
     from borough.audit.trail import AuditTrail
 
 
-def item_scope(record: ItemRecord, claim: Claim) -> ItemScope:
+def item_scope(record: ItemRecord | ItemData, claim: Claim) -> ItemScope:
     """The scope of ``record`` worked under ``claim`` (its intent recorded if IN_FLIGHT)."""
     return ItemScope(
         token=record.key_token,

@@ -34,6 +34,7 @@ from borough.errors import (
 from borough.item_records import Deferred, Record, item_scope
 from borough.ledger import Claim, ItemQueue, ItemRecord, ItemState, RunCounts
 from borough.ledger.lease import RunLease
+from borough.ledger.models import ItemData
 from borough.ledger.moves import Move
 from borough.ledger.runs import utcnow
 
@@ -391,7 +392,7 @@ class ItemWorker:
                     "could not capture evidence from {}: {}", connector.name, exc
                 )
 
-    def _rebuild(self, record: ItemRecord) -> Item[Any]:
+    def _rebuild(self, record: ItemRecord | ItemData) -> Item[Any]:
         schema = type(self.bot).schema
         data: Any = record.data
         if schema is not None and data is not None:

@@ -8,6 +8,7 @@ counts) and proves the lease before every claim; an item whose hold is lost fenc
 
 from __future__ import annotations
 
+import math
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,28 @@ SIBLING_POLL = 0.5  #: seconds between looks at other runs of the bot still hold
 ORPHAN_POLL = 1.0
 
 
+class Cadence:
+    """Something done every ``every`` seconds (due at once at first), or sooner if asked."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        return self._last is None or self.since() >= self.every
+
+    def since(self) -> float:
+        """Seconds since it was last done (infinite if never)."""
+        return math.inf if self._last is None else time.monotonic() - self._last
+
+    def done(self) -> None:
+        self._last = time.monotonic()
+
+    def now(self) -> None:
+        """Due at the next look, however recently it was done."""
+        self._last = None
+
+
 class ItemLoop:
     """The runner's item work loop (a base of ``borough.runner._Run``, which sets these)."""
 
@@ -51,7 +74,7 @@ class ItemLoop:
     trail: AuditTrail
     lease: RunLease
     ctx: RunContext
-    _counts_saved: float
+    _counts_saving: Cadence  #: every ORPHAN_POLL seconds
 
     def _work(self, worker: ItemWorker) -> None:
         """Work every due item; a batch still held by the app is saved before the run
@@ -73,18 +96,18 @@ class ItemLoop:
         runs = self.runtime.ledger.runs
         name, run_id = self.bot_cls.name, self.run_id
         worked = 0
-        looked = -ORPHAN_POLL  # look for orphans first, then every ORPHAN_POLL seconds
+        orphan_look = Cadence(ORPHAN_POLL)  # due at once: orphans are looked for first
         while self.request.limit is None or worked < self.request.limit:
             runs.keep(self.lease)
             orphans: list[Claim] = []
-            if time.monotonic() - looked >= ORPHAN_POLL:
+            if orphan_look.due():
                 orphans = items.adopt_orphans(
                     name,
                     run_id,
                     audit=self._record_adoption,
                     keep=worker.batch.held if worker.batch is not None else (),
                 )
-                looked = time.monotonic()
+                orphan_look.done()
             for claim in orphans:
                 self._work_one(worker, claim)
             claims = runs.under_lease(self.lease, partial(self._claim, self._batch_size(worked)))
@@ -95,8 +118,8 @@ class ItemLoop:
                     worker.batch.save()
                 continue
             self._save_counts()
-            if orphans or looked < time.monotonic() - ORPHAN_POLL / 2:
-                looked = -ORPHAN_POLL  # nothing to claim: look for orphans now
+            if orphans or orphan_look.since() > ORPHAN_POLL / 2:
+                orphan_look.now()  # nothing to claim: look for orphans again before waiting
                 continue
             if worker.batch is not None:
                 worker.batch.save()  # before waiting (or ending): nothing held unsaved
@@ -193,8 +216,7 @@ class ItemLoop:
     def _save_counts(self, *, due: bool = False) -> None:
         """The counts on the run row (progress for people): at most every ORPHAN_POLL s
         while items are worked (``due``), and whenever the run runs out of work."""
-        now = time.monotonic()
-        if due and now - self._counts_saved < ORPHAN_POLL:
+        if due and not self._counts_saving.due():
             return
         self.runtime.ledger.runs.save_counts(self.run_id, self.counts)
-        self._counts_saved = now
+        self._counts_saving.done()

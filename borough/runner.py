@@ -26,6 +26,7 @@ from loguru import logger
 from borough.audit.trail import operator_actor
 from borough.batches import ItemRules, SaveBatch, item_rules
 from borough.bot import Bot
+from borough.collector import quiet_collector
 from borough.config.models import BotConfig, RetryPolicy
 from borough.context import RunContext
 from borough.drift.preflight import preflight
@@ -48,7 +49,7 @@ from borough.registry import bot_settings, load_bot
 from borough.run_end import RunEnd
 from borough.run_outage import LedgerOutages
 from borough.run_setup import fingerprints, resolve_inputs
-from borough.run_work import ORPHAN_POLL, ItemLoop
+from borough.run_work import ORPHAN_POLL, Cadence, ItemLoop
 from borough.runtime import Runtime
 from borough.seats import seat_limits, take_or_wait
 
@@ -103,11 +104,12 @@ def run_bot(
         observer=observer,
         rules=rules,
     )
-    try:
-        run.begin()
-    except AuditError as exc:  # not even run.start could be written: no work at all
-        return run.unaudited_start(str(exc))
-    return run.execute()
+    with quiet_collector():
+        try:
+            run.begin()
+        except AuditError as exc:  # not even run.start could be written: no work at all
+            return run.unaudited_start(str(exc))
+        return run.execute()
 
 
 class _Run(ItemLoop, RunEnd):
@@ -162,7 +164,7 @@ class _Run(ItemLoop, RunEnd):
         self.outages = LedgerOutages(runtime.ledger, self.lease, self.trail, self.run_id)
         self._end_seq: int | None = None  # run.end is in the trail (even if not committed)
         self._fence_recorded = False
-        self._counts_saved = -ORPHAN_POLL
+        self._counts_saving = Cadence(ORPHAN_POLL)
 
     def check_lease(self) -> None:
         """Cheap unless the heartbeat fell behind; raises RunFencedError once fenced."""

@@ -32,13 +32,6 @@ class ItemReader:
             raise LedgerError(f"no item {item_id} in the ledger; see `borough items list`")
         return self._to_item(row, unseal=unseal)
 
-    def get_many(self, item_ids: Iterable[int], *, unseal: bool = False) -> dict[int, ItemRecord]:
-        """Several items by id in one query (a batch's); ids not in the ledger are absent."""
-        wanted = list(item_ids)
-        with self._reader.connect() as conn:
-            rows = conn.execute(select(items).where(items.c.id.in_(wanted))).all()
-        return {row.id: self._to_item(row, unseal=unseal) for row in rows}
-
     def list(
         self,
         *,

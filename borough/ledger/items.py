@@ -14,18 +14,18 @@ the record, the ledger still shows the old state and recovery confirms the recor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 
 from borough.errors import LedgerError
 from borough.ledger import txn
 from borough.ledger.item_ingest import Ingested, ItemIngest, NewItem
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
-from borough.ledger.models import Claim, ItemRecord, ItemState, RunStatus
+from borough.ledger.models import Claim, ItemData, ItemRecord, ItemState, RunStatus
 from borough.ledger.moves import Move, lost
 from borough.ledger.schema import items, runs
 from borough.ledger.sealing import Sealer
@@ -119,11 +119,34 @@ class ItemQueue(ItemReader):
                 lease.prove(conn)
             if count == 1:
                 rows = conn.execute(stmt.where(items.c.id == pick.scalar_subquery())).all()
+            elif not self._skip_locked:  # SQLite: the writer holds the database, one statement
+                rows = conn.execute(stmt.where(items.c.id.in_(pick.scalar_subquery()))).all()
             else:  # picked first: PostgreSQL may run an IN (… LIMIT … SKIP LOCKED) more than once
                 picked = conn.execute(pick).scalars().all()
                 rows = conn.execute(stmt.where(items.c.id.in_(picked))).all() if picked else []
         claims = [Claim(row.id, run_id, row.fence, row.attempt, ItemState.CLAIMED) for row in rows]
         return sorted(claims, key=lambda claim: claim.item_id)
+
+    def claimed(self, claims: Sequence[Claim]) -> dict[int, ItemData]:
+        """What working ``claims`` needs of their items, in one read of those columns alone
+        (no timestamps parsed, no record rebuilt); ids not in the ledger are absent."""
+        wanted = [claim.item_id for claim in claims]
+        with self._reader.connect() as conn:
+            rows = conn.execute(select(*_WORK_COLUMNS).where(items.c.id.in_(wanted))).all()
+        unseal = self._sealer.unseal
+        found: dict[int, ItemData] = {}
+        for item_id, token, subjects, categories, source, payload in rows:
+            sealed = unseal(payload) if payload is not None else {}
+            found[item_id] = ItemData(
+                item_id,
+                token,
+                tuple(subjects.split()) if subjects else (),
+                tuple(categories.split()) if categories else (),
+                sealed.get("key"),
+                sealed.get("data"),
+                source,
+            )
+        return found
 
     def next_due(self, bot: str) -> datetime | None:
         """When the earliest waiting retry or re-check of ``bot`` is due (None: none wait)."""
@@ -264,44 +287,28 @@ class ItemQueue(ItemReader):
         """Several fenced moves in one transaction, all or none (a batch's outcomes).
 
         ``audit`` writes every move's record inside it; if any item is no longer held by
-        its claim, nothing changes and :class:`LeaseLostError` says which.
+        its claim, nothing changes and :class:`LeaseLostError` says which. Moves that set
+        the same values (a batch's intents, its DONE items without a reference) are one
+        ``UPDATE ... WHERE id IN (...)``; the others one executemany per kind.
         """
         if not moves:
             return
         now = utcnow()
-        kinds: dict[tuple[ItemState, tuple[ItemState, ...], tuple[str, ...]], list[Move]] = {}
+        alike: dict[Hashable, list[Move]] = {}
         for move in moves:
-            kinds.setdefault((move.state, move.expect, tuple(sorted(move.values))), []).append(move)
+            alike.setdefault(move.alike(), []).append(move)
+        kinds: dict[Hashable, list[Move]] = {}
         with self._engine.begin() as conn:
             if lease is not None:
                 lease.prove(conn)
-            for (state, expect, names), same in kinds.items():
-                stmt = (
-                    update(items)
-                    .where(
-                        items.c.id == bindparam("m_id"),
-                        items.c.fence == bindparam("m_fence"),
-                        items.c.owner_run == bindparam("m_run"),
-                        or_(*(items.c.state == s.value for s in expect)),  # executemany
-                    )
-                    .values(
-                        state=state.value,
-                        updated_at=now,
-                        **{name: bindparam(f"m_{name}") for name in names},
-                    )
-                )
-                rows = [
-                    {
-                        "m_id": move.claim.item_id,
-                        "m_fence": move.claim.fence,
-                        "m_run": move.claim.run_id,
-                        **{f"m_{name}": value for name, value in move.values.items()},
-                    }
-                    for move in same
-                ]
-                result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
-                if result.rowcount != len(rows):
-                    raise lost([move.claim for move in same])
+            for same in alike.values():
+                if len(same) == 1:
+                    kinds.setdefault(same[0].kind(), []).append(same[0])
+                    continue
+                for start in range(0, len(same), _ALIKE_CHUNK):
+                    _apply_alike(conn, same[start : start + _ALIKE_CHUNK], now)
+            for same in kinds.values():
+                _apply_each(conn, same, now)
             if audit is not None:
                 txn.record_in(conn, audit)
 
@@ -352,3 +359,70 @@ class ItemQueue(ItemReader):
             if audit is not None:
                 txn.record_in(conn, audit, current)
         return self.get(item_id)
+
+
+#: the columns of an item its worker needs (ItemQueue.claimed)
+_WORK_COLUMNS = (
+    items.c.id,
+    items.c.key_token,
+    items.c.subjects,
+    items.c.data_categories,
+    items.c.source,
+    items.c.payload,
+)
+
+#: items per ``UPDATE ... WHERE id IN``: well below the smallest limit of bound parameters
+#: SQLite was built with (999)
+_ALIKE_CHUNK = 400
+
+
+def _apply_alike(conn: Connection, same: Sequence[Move], now: datetime) -> None:
+    """Moves of one run's items to the same state with the same values: one statement,
+    by primary key on every store; the fences it returns must be the claims' or nothing
+    of the transaction stays."""
+    first = same[0]
+    fences = {move.claim.item_id: move.claim.fence for move in same}
+    changed = conn.execute(
+        update(items)
+        .where(
+            items.c.id.in_(list(fences)),
+            items.c.owner_run == first.claim.run_id,
+            items.c.state.in_([state.value for state in first.expect]),
+        )
+        .values(state=first.state.value, updated_at=now, **first.values)
+        .returning(items.c.id, items.c.fence)
+    ).all()
+    if len(changed) != len(same) or any(fences[row.id] != row.fence for row in changed):
+        raise lost([move.claim for move in same])
+
+
+def _apply_each(conn: Connection, same: Sequence[Move], now: datetime) -> None:
+    """Moves of one kind with values of their own: one executemany."""
+    first = same[0]
+    names = {name: f"m_{name}" for name in first.values}
+    stmt = (
+        update(items)
+        .where(
+            items.c.id == bindparam("m_id"),
+            items.c.fence == bindparam("m_fence"),
+            items.c.owner_run == bindparam("m_run"),
+            or_(*(items.c.state == s.value for s in first.expect)),  # executemany
+        )
+        .values(
+            state=first.state.value,
+            updated_at=now,
+            **{name: bindparam(bound) for name, bound in names.items()},
+        )
+    )
+    rows = [
+        {
+            "m_id": move.claim.item_id,
+            "m_fence": move.claim.fence,
+            "m_run": move.claim.run_id,
+            **{names[name]: value for name, value in move.values.items()},
+        }
+        for move in same
+    ]
+    result = conn.execute(stmt, rows if len(rows) > 1 else rows[0])
+    if result.rowcount != len(rows):
+        raise lost([move.claim for move in same])

@@ -118,6 +118,20 @@ class ItemRecord:
 
 
 @dataclass(frozen=True)
+class ItemData:
+    """What working a claimed item needs of it (its tokens, its unsealed key and data):
+    read for a batch without the columns only people look at."""
+
+    id: int
+    key_token: str
+    subjects: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    key: str | None
+    data: dict[str, Any] | None
+    source: str | None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A run's hold on one item: every later write must present the same fence token."""
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,14 @@ class Move:
     state: ItemState
     expect: tuple[ItemState, ...]
     values: dict[str, Any]
+
+    def kind(self) -> Hashable:
+        """Moves of one kind are one statement (executemany): same state, same columns."""
+        return (self.state, self.expect, tuple(sorted(self.values)))
+
+    def alike(self) -> Hashable:
+        """Moves alike set the same values on one run's items: one ``UPDATE ... IN``."""
+        return (self.state, self.expect, self.claim.run_id, tuple(sorted(self.values.items())))
 
     @classmethod
     def intent(cls, claim: Claim) -> Move:

@@ -94,6 +94,43 @@ def test_a_stale_claim_cannot_write_after_takeover(ledger: Ledger):
     assert ledger.items.get(claim.item_id).reference == "R2"
 
 
+def test_a_large_batchs_moves_commit_together_or_not_at_all(ledger: Ledger):
+    """A batch's intents (alike: one statement per few hundred items) and its outcomes (some
+    alike, some each with a reference of its own): one item taken over in the last part
+    fails the whole write, and nothing of it stays; without that item all of it commits."""
+    from sqlalchemy import update
+
+    from borough.ledger.moves import Move
+    from borough.ledger.schema import items
+
+    run = ledger.runs.create("bot", "1")
+    ledger.items.ingest("bot", run.id, [new(str(i)) for i in range(850)])
+    claims = ledger.items.mark_many_in_flight(ledger.items.claim_many("bot", run.id, 850))
+    assert ledger.items.count_by_state(bot="bot") == {ItemState.IN_FLIGHT: 850}
+    worked = ledger.items.claimed(claims[:2])  # what the worker reads: tokens, unsealed data
+    assert sorted((d.key_token, d.key, d.data, d.subjects) for d in worked.values()) == [
+        ("tok-0", "0", {"key": "0", "name": "Zoë"}, ("p_x",)),
+        ("tok-1", "1", {"key": "1", "name": "Zoë"}, ("p_x",)),
+    ]
+    moves = [
+        Move.finish(claim, ItemState.DONE, reference=None if n < 800 else f"R{n}", error=None)
+        for n, claim in enumerate(claims)
+    ]
+    for taken in (claims[799], claims[820]):  # one alike, one with a reference
+        with ledger.engine.begin() as conn:  # another run adopts it
+            conn.execute(
+                update(items).where(items.c.id == taken.item_id).values(fence=items.c.fence + 1)
+            )
+        with pytest.raises(LeaseLostError):
+            ledger.items.apply(moves)
+        assert ledger.items.count_by_state(bot="bot") == {ItemState.IN_FLIGHT: 850}
+        moves = [move for move in moves if move.claim is not taken]
+    ledger.items.apply(moves)
+    assert ledger.items.count_by_state(bot="bot") == {ItemState.DONE: 848, ItemState.IN_FLIGHT: 2}
+    assert ledger.items.get(claims[849].item_id).reference == "R849"
+    assert ledger.items.get(claims[0].item_id).owner_run is None
+
+
 def test_orphans_of_live_runs_are_left_alone(ledger: Ledger):
     owner = ledger.runs.create("bot", "1")
     ledger.items.ingest("bot", owner.id, [new("a")])

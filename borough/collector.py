@@ -1,0 +1,38 @@
+"""The garbage collector while runs work: what was alive before a run is not scanned again.
+
+A run allocates a few container objects per item (rows, records, claims) that reference
+counting frees; the cyclic collector still counts them, and each of its full collections
+walks every object of the process: the imported libraries, the runtime, the compiled
+statements (hundreds of thousands of objects). Measured on the no-op bot (5,000 items,
+batch 500) that was 0.4 s of a 2 s run. :func:`quiet_collector` moves the objects alive
+when the first run starts into the permanent generation (:func:`gc.freeze`) and back when
+the last run of the process ends (:func:`gc.unfreeze`), so collections during a run walk
+only what the run made. Only cycles among objects alive before the first run started
+are freed later: when the last run ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_running = [0]  #: runs of this process inside quiet_collector (a scheduler runs several)
+
+
+@contextmanager
+def quiet_collector() -> Iterator[None]:
+    """While the block runs (and any other run's block), older objects are not scanned."""
+    with _lock:
+        if _running[0] == 0:
+            gc.freeze()
+        _running[0] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _running[0] -= 1
+            if _running[0] == 0:
+                gc.unfreeze()
