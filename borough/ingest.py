@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
 from borough.bot import Bot, Item
+from borough.collector import young_collections_fewer
 from borough.ledger import Ingested, ItemRecord, ItemState, NewItem, RunCounts
 
 if TYPE_CHECKING:
@@ -104,7 +102,7 @@ def ingest_items(
             + (f" ({known} already recorded)" if known else ""),
         )
 
-    with _young_objects_kept():
+    with young_collections_fewer():
         for batch in _batches(items):
             described = [describe(runtime, bot, item) for item in batch]
             recorded = runtime.ledger.items.ingest(bot.name, run_id, described, audit=record)
@@ -118,36 +116,6 @@ def ingest_items(
                 if stored.state is ItemState.FAILED:
                     counts.failed += 1
                 observer.on_ingested(stored)
-
-
-#: Container objects allocated between collections of the youngest generation while any
-#: ingest runs (Python's default is 700). A batch lives for thousands of allocations (its
-#: items, rows, records), so at 700 the collector walks the same live batch over and over:
-#: 10-20% of ingest's CPU. Collections still happen, only less often.
-_INGEST_GC_THRESHOLD = 20_000
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_before: tuple[int, int, int] = (700, 10, 10)
-
-
-@contextmanager
-def _young_objects_kept() -> Iterator[None]:
-    """Collect the youngest generation less often while ingest runs (threads count in, and
-    the last one out restores the thresholds it found)."""
-    global _gc_users, _gc_before  # noqa: PLW0603 (one process-wide setting, counted)
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_before = gc.get_threshold()
-            youngest, *older = _gc_before
-            gc.set_threshold(max(youngest, _INGEST_GC_THRESHOLD), *older)
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_before)
 
 
 def _batches(items: Iterable[Item[Any]]) -> Iterator[list[Item[Any]]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from borough import ingest
+from borough import collector, ingest
 from borough.audit import chain as chain_module
 from borough.audit.records import canonical_json
 from borough.bot import Item
@@ -100,7 +100,7 @@ def test_ingest_collects_young_objects_less_often_and_restores_the_collector(
             run = run_bot(runtime, RunRequest("counting-bot", limit=0))
         assert run.status is not RunStatus.SUCCEEDED
         assert gc.get_threshold() == (900, 11, 12)
-        assert seen and all(t == (ingest._INGEST_GC_THRESHOLD, 11, 12) for t in seen)
+        assert seen and all(t == (collector.INGEST_YOUNG_THRESHOLD, 11, 12) for t in seen)
     finally:
         gc.set_threshold(*before)
 
