@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 _lock = threading.Lock()
 _running = [0]  #: runs of this process inside quiet_collector (a scheduler runs several)
@@ -31,37 +31,37 @@ _ingesting = [0]  #: ingests of this process inside young_collections_fewer
 _thresholds = [gc.get_threshold()]  #: what the first of them found
 
 
-@contextmanager
-def quiet_collector() -> Iterator[None]:
+def quiet_collector() -> AbstractContextManager[None]:
     """While the block runs (and any other run's block), older objects are not scanned."""
-    with _lock:
-        if _running[0] == 0:
-            gc.freeze()
-        _running[0] += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _running[0] -= 1
-            if _running[0] == 0:
-                gc.unfreeze()
+    return _while_any(_running, gc.freeze, gc.unfreeze)
 
 
-@contextmanager
-def young_collections_fewer() -> Iterator[None]:
+def young_collections_fewer() -> AbstractContextManager[None]:
     """While the block runs (and any other's), the youngest generation is collected every
     :data:`INGEST_YOUNG_THRESHOLD` allocations; the last one out restores the thresholds the
     first one found."""
+    return _while_any(_ingesting, _fewer_young, lambda: gc.set_threshold(*_thresholds[0]))
+
+
+def _fewer_young() -> None:
+    _thresholds[0] = gc.get_threshold()
+    youngest, *older = _thresholds[0]
+    gc.set_threshold(max(youngest, INGEST_YOUNG_THRESHOLD), *older)
+
+
+@contextmanager
+def _while_any(
+    count: list[int], first: Callable[[], None], last: Callable[[], None]
+) -> Iterator[None]:
+    """``first`` when the first block of ``count``'s kind starts, ``last`` when the last ends."""
     with _lock:
-        if _ingesting[0] == 0:
-            _thresholds[0] = gc.get_threshold()
-            youngest, *older = _thresholds[0]
-            gc.set_threshold(max(youngest, INGEST_YOUNG_THRESHOLD), *older)
-        _ingesting[0] += 1
+        if count[0] == 0:
+            first()
+        count[0] += 1
     try:
         yield
     finally:
         with _lock:
-            _ingesting[0] -= 1
-            if _ingesting[0] == 0:
-                gc.set_threshold(*_thresholds[0])
+            count[0] -= 1
+            if count[0] == 0:
+                last()
