@@ -76,9 +76,12 @@ class Item(Generic[T]):
             return {str(k): (None if v is None else str(v)) for k, v in self.raw.items()}
         return None
 
-    def personal_values(self, fields: Mapping[str, str]) -> list[tuple[str, str]]:
-        """(value, category) of the declared personal fields present in this item."""
-        source = self.payload() or {}
+    def personal_values(
+        self, fields: Mapping[str, str], *, payload: Mapping[str, Any] | None = None
+    ) -> list[tuple[str, str]]:
+        """(value, category) of the declared personal fields present in this item
+        (``payload``: its :meth:`payload` when the caller has it already)."""
+        source = (payload if payload is not None else self.payload()) or {}
         found = []
         for name, category in fields.items():
             value = source.get(name)

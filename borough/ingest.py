@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from borough.audit.records import canonical_json
 from borough.bot import Bot, Item
+from borough.collector import young_collections_fewer
 from borough.ledger import Ingested, ItemRecord, ItemState, NewItem, RunCounts
 
 if TYPE_CHECKING:
@@ -18,23 +21,47 @@ BATCH = 500  #: rows per ledger transaction (one group of audit records, one fsy
 
 
 def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:
-    """The ledger's view of an item: key as token, personal values as subject tokens."""
+    """The ledger's view of an item: key as token, personal values as subject tokens.
+
+    Each value is tokenised once (the token also labels it for redaction), and the row is
+    encoded once: its digest text, extended by the source, is the JSON that gets sealed.
+    """
     payload = item.payload()
-    personal = item.personal_values(bot.personal)
+    personal = item.personal_values(bot.personal, payload=payload)
     token = runtime.tokenizer.token
-    subjects = [token(value) for value, _ in personal]
-    for (value, category), subject in zip(personal, subjects, strict=True):
-        runtime.redactor.add_personal(value, category, token=subject)
+    add_personal = runtime.redactor.add_personal
+    subjects = []
+    categories = set()
+    for value, category in personal:
+        subject = token(value)
+        add_personal(value, category, token=subject)
+        subjects.append(subject)
+        categories.add(category)
+    text = _CANONICAL.encode({"data": payload, "key": item.key})
     return NewItem(
         key_token=token(item.key),
         key=item.key,
         data=payload,
         source=item.source,
         subjects=subjects,
-        data_categories=sorted({category for _, category in personal}),
+        data_categories=sorted(categories),
         invalid_reason=runtime.redactor.redact(item.invalid) if item.invalid else None,
-        digest=runtime.tokenizer.digest(canonical_json({"key": item.key, "data": payload})),
+        digest=runtime.tokenizer.digest(text),
+        # the same object with "source" (sorted last) added: canonical JSON of all three
+        sealed_json=f"{text[:-1]},{_SOURCE}{_json_text(item.source)}}}",
     )
+
+
+_SOURCE = '"source":'
+#: ``canonical_json``'s encoder, made once (``json.dumps`` with options makes one a call)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _json_text(value: object) -> str:
+    """``canonical_json(value)``, cheaper for the usual text."""
+    return encode_basestring(value) if type(value) is str else canonical_json(value)
 
 
 def ingest_items(
@@ -75,19 +102,20 @@ def ingest_items(
             + (f" ({known} already recorded)" if known else ""),
         )
 
-    for batch in _batches(items):
-        described = [describe(runtime, bot, item) for item in batch]
-        recorded = runtime.ledger.items.ingest(bot.name, run_id, described, audit=record)
-        for stored, outcome in recorded:
-            if outcome is Ingested.KNOWN:
-                if stored.state is ItemState.DONE:
-                    counts.already_done += 1
-                observer.on_known(stored)
-                continue
-            counts.ingested += 1
-            if stored.state is ItemState.FAILED:
-                counts.failed += 1
-            observer.on_ingested(stored)
+    with young_collections_fewer():
+        for batch in _batches(items):
+            described = [describe(runtime, bot, item) for item in batch]
+            recorded = runtime.ledger.items.ingest(bot.name, run_id, described, audit=record)
+            for stored, outcome in recorded:
+                if outcome is Ingested.KNOWN:
+                    if stored.state is ItemState.DONE:
+                        counts.already_done += 1
+                    observer.on_known(stored)
+                    continue
+                counts.ingested += 1
+                if stored.state is ItemState.FAILED:
+                    counts.failed += 1
+                observer.on_ingested(stored)
 
 
 def _batches(items: Iterable[Item[Any]]) -> Iterator[list[Item[Any]]]:

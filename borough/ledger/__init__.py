@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from borough.ledger.items import Ingested, ItemQueue, NewItem
+from borough.ledger.item_ingest import Ingested, NewItem
+from borough.ledger.items import ItemQueue
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemRecord, ItemState, RunCounts, RunRecord, RunStatus
 from borough.ledger.runs import RunBook

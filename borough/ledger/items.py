@@ -14,17 +14,15 @@ the record, the ledger still shows the old state and recovery confirms the recor
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 
 from borough.errors import LedgerError
 from borough.ledger import txn
-from borough.ledger.engine import dialect_insert
+from borough.ledger.item_ingest import Ingested, ItemIngest, NewItem
 from borough.ledger.item_reads import ItemReader, aware
 from borough.ledger.lease import RunLease
 from borough.ledger.models import Claim, ItemData, ItemRecord, ItemState, RunStatus
@@ -40,36 +38,13 @@ Audit = Callable[[], object]
 _INGEST_CHUNK = 500
 
 
-def _chunks(rows: list[NewItem], size: int) -> Iterable[list[NewItem]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-class Ingested(enum.Enum):
-    NEW = "new"  #: first time this key was seen
-    KNOWN = "known"  #: already recorded; left as it is
-    CORRECTED = "corrected"  #: was an invalid row; the corrected row replaced it
-
-
-@dataclass(frozen=True)
-class NewItem:
-    """What ingest records for one source row."""
-
-    key_token: str
-    key: str
-    data: dict[str, Any] | None
-    source: str | None
-    subjects: Sequence[str] = ()
-    data_categories: Sequence[str] = ()
-    invalid_reason: str | None = None
-    digest: str | None = None
-
-
 class ItemQueue(ItemReader):
     def __init__(self, engine: Engine, sealer: Sealer, *, skip_locked: bool) -> None:
         super().__init__(engine, sealer)
         self._skip_locked = skip_locked
-        self._insert = dialect_insert(engine.dialect.name)
+        self._ingest = ItemIngest(
+            engine.dialect, sealer, lambda row: self._to_item(row, unseal=False)
+        )
 
     # -- ingest ------------------------------------------------------------------------
     def ingest(
@@ -90,83 +65,12 @@ class ItemQueue(ItemReader):
             return []
         result: list[tuple[NewItem, ItemRecord, Ingested]] = []
         with self._engine.begin() as conn:
-            for chunk in _chunks(batch, _INGEST_CHUNK):
-                result += self._ingest_chunk(conn, bot, run_id, chunk, now)
+            for start in range(0, len(batch), _INGEST_CHUNK):
+                chunk = batch[start : start + _INGEST_CHUNK]
+                result += self._ingest.chunk(conn, bot, run_id, chunk, now)
             if audit is not None:
                 txn.record_in(conn, audit, result)
         return [(record, outcome) for _, record, outcome in result]
-
-    def _ingest_chunk(
-        self, conn: Connection, bot: str, run_id: str, batch: list[NewItem], now: datetime
-    ) -> list[tuple[NewItem, ItemRecord, Ingested]]:
-        """One multi-row insert of the rows whose keys are new, one select of them all."""
-        firsts: dict[str, NewItem] = {}
-        for new in batch:
-            firsts.setdefault(new.key_token, new)
-        rows = [
-            {
-                "bot": bot,
-                "key_token": new.key_token,
-                "attempt": 0,
-                "fence": 0,
-                "first_run": run_id,
-                "created_at": now,
-                **self._ingest_values(new, run_id, now),
-            }
-            for new in firsts.values()
-        ]
-        stmt = (
-            self._insert(items)
-            .on_conflict_do_nothing(index_elements=["bot", "key_token"])
-            .returning(items.c.key_token)
-        )
-        inserted = {row.key_token for row in conn.execute(stmt, rows)}
-        stored = {
-            row.key_token: row
-            for row in conn.execute(
-                select(items).where(items.c.bot == bot, items.c.key_token.in_(list(firsts)))
-            )
-        }
-        result: list[tuple[NewItem, ItemRecord, Ingested]] = []
-        for new in batch:
-            row = stored[new.key_token]
-            if new.key_token in inserted and firsts[new.key_token] is new:
-                outcome = Ingested.NEW
-            elif row.invalid and row.digest != new.digest:
-                row = self._correct(conn, bot, run_id, new, row=row, now=now)
-                stored[new.key_token] = row
-                outcome = Ingested.CORRECTED
-            else:
-                outcome = Ingested.KNOWN
-            result.append((new, self._to_item(row, unseal=False), outcome))
-        return result
-
-    def _ingest_values(self, new: NewItem, run_id: str, now: datetime) -> dict[str, Any]:
-        state = ItemState.FAILED if new.invalid_reason else ItemState.PENDING
-        return {
-            "state": state.value,
-            "error": new.invalid_reason,
-            "invalid": new.invalid_reason is not None,
-            "source": new.source,
-            "payload": self._sealer.seal({"key": new.key, "data": new.data, "source": new.source}),
-            "digest": new.digest,
-            "subjects": " ".join(sorted(set(new.subjects))),
-            "data_categories": " ".join(sorted(set(new.data_categories))),
-            "last_run": run_id,
-            "updated_at": now,
-        }
-
-    def _correct(
-        self, conn: Connection, bot: str, run_id: str, new: NewItem, *, row: Row[Any], now: datetime
-    ) -> Row[Any]:
-        """A corrected row replaces its invalid item (fenced: the item may not move meanwhile)."""
-        where = (items.c.bot == bot, items.c.key_token == new.key_token)
-        conn.execute(
-            update(items)
-            .where(*where, items.c.fence == row.fence)
-            .values(fence=row.fence + 1, attempt=0, **self._ingest_values(new, run_id, now))
-        )
-        return conn.execute(select(items).where(*where)).one()
 
     # -- claims ------------------------------------------------------------------------
     def claim_next(self, bot: str, run_id: str, *, lease: RunLease | None = None) -> Claim | None:

@@ -34,7 +34,11 @@ class Sealer:
         self._gcm = AESGCM(derived.derive(key))
 
     def seal(self, payload: dict[str, Any]) -> bytes:
-        text = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True)
+        return self.seal_text(json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True))
+
+    def seal_text(self, text: str) -> bytes:
+        """Seal a payload the caller has already encoded as a JSON object (ingest has its
+        canonical form from the row's digest: one encoding per row, not two)."""
         nonce = os.urandom(12)
         return MAGIC + nonce + self._gcm.encrypt(nonce, text.encode("utf-8"), MAGIC)
 
@@ -62,7 +66,7 @@ class LockedSealer(Sealer):
     def __init__(self) -> None:
         pass
 
-    def seal(self, payload: dict[str, Any]) -> bytes:
+    def seal_text(self, text: str) -> bytes:
         raise LedgerError("this command opened the ledger read-only, without the keys")
 
     def unseal(self, blob: bytes) -> dict[str, Any]:

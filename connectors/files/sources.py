@@ -8,6 +8,7 @@ read lazily, so the rows before a bad one are already recorded as items when it 
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -111,27 +112,48 @@ def read_rows(source: Source) -> Generator[list[str], None, None]:
 
 
 def _csv_rows(source: Source) -> Generator[list[str], None, None]:
+    """Rows decoded and parsed as the file is read (memory stays flat however long the
+    file); a byte that is not in the encoding stops it with the line and a better guess."""
     import pandas as pd
 
-    text = _decode(source.read_bytes(), source)
+    encoding = source.encoding or "utf-8-sig"
     try:
-        reader = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, chunksize=CSV_CHUNK_ROWS
-        )
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{source.path}: not a readable table ({exc})") from None
-    with reader:
-        cells = 0
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"{source.path}: unknown encoding {encoding!r}") from None
+    binary = io.BytesIO(source.opener()) if source.opener is not None else source.path.open("rb")
+    # newline="": line ends reach pandas as they are in the file (quoted ones included)
+    with io.TextIOWrapper(binary, encoding=encoding, newline="") as text:
         try:
-            for index, chunk in enumerate(reader):
-                if index == 0:  # a file with only its header still gives one empty chunk
-                    yield [str(column) for column in chunk.columns]
-                cells += chunk.size
-                _check_cells(source, cells)
-                for record in chunk.fillna("").itertuples(index=False, name=None):
-                    yield [str(value) for value in record]
-        except (ValueError, pd.errors.ParserError) as exc:
+            reader = pd.read_csv(text, dtype=str, keep_default_na=False, chunksize=CSV_CHUNK_ROWS)
+        except UnicodeDecodeError:
+            raise _undecodable(source) from None
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(f"{source.path}: not a readable table ({exc})") from None
+        with reader:
+            cells = 0
+            try:
+                for index, chunk in enumerate(reader):
+                    if index == 0:  # a file with only its header still gives one empty chunk
+                        yield [str(column) for column in chunk.columns]
+                    cells += chunk.size
+                    _check_cells(source, cells)
+                    for record in chunk.fillna("").itertuples(index=False, name=None):
+                        yield list(record)  # all text already (dtype=str, blanks filled)
+            except UnicodeDecodeError:
+                raise _undecodable(source) from None
+            except (ValueError, pd.errors.ParserError) as exc:
+                raise InputError(f"{source.path}: not a readable table ({exc})") from None
+
+
+def _undecodable(source: Source) -> InputError:
+    """The error for a file that does not decode: the whole file is read again, only now,
+    to name the line and the encoding it reads in."""
+    try:
+        _decode(source.read_bytes(), source)
+    except InputError as exc:
+        return exc
+    return InputError(f"{source.path}: not readable as {source.encoding or 'UTF-8'} text")
 
 
 def _decode(raw: bytes, source: Source) -> str:

@@ -104,11 +104,14 @@ def read_table(
             f"{source.path}: missing column(s) {', '.join(repr(c) for c in missing)}; "
             f"found: {', '.join(repr(c) for c in columns if c) or '(none)'}"
         )
+    unnamed = "" in columns  # a column without a header is left out of every row
     for number, cells in enumerate(rows, start=2):
-        raw = {column: cell.strip() for column, cell in zip(columns, cells, strict=False) if column}
-        if not any(raw.values()):
+        raw = dict(zip(columns, map(str.strip, cells), strict=False))
+        if unnamed:
+            raw.pop("", None)
+        clean = {k: v for k, v in raw.items() if v}
+        if not clean:
             continue
-        clean = {k: v for k, v in raw.items() if v != ""}
         try:
             value = schema.model_validate(clean)
             yield TableRow(source.path, number, raw, value, None)

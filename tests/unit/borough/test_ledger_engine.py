@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from borough.ledger.engine import BUSY_MS, READ_ONLY, open_engine
+from borough.ledger.engine import BUSY_MS, READ_ONLY, WAL_CHECKPOINT_PAGES, open_engine
 
 
 def short_wait(conn) -> None:
@@ -87,3 +87,15 @@ conn = sqlite3.connect(sys.argv[1])
 conn.execute("SELECT count(*) FROM t").fetchall()
 conn.close()
 """
+
+
+def test_every_connection_checkpoints_the_wal_at_the_same_size(tmp_path: Path):
+    """Whichever connection commits (a run, the dashboard, the index feed), the WAL is
+    copied into the database at WAL_CHECKPOINT_PAGES, not at SQLite's 1,000."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with engine.connect() as first, engine.connect() as second:
+        for conn in (first, second):
+            raw = conn.connection.dbapi_connection
+            pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            assert pages == WAL_CHECKPOINT_PAGES > 1_000
+    engine.dispose()

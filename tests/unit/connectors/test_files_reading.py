@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -175,6 +176,36 @@ def test_rows_are_lazy_so_rows_before_a_bad_line_are_taken(
     taken = [next(rows) for _ in range(20)]
     assert [row.value.ref for row in taken if row.value][-1] == "R0020"
     with pytest.raises(InputError, match="Expected 4 fields in line 32, saw 5"):
+        list(rows)
+
+
+def people_file(where: Path, count: int) -> Path:
+    path = where / f"people-{count}.csv"
+    path.write_text(people_csv(people(count)))
+    return path
+
+
+def test_a_long_csv_is_decoded_as_it_is_read_not_held_whole(tmp_path: Path):
+    """The first rows of a large export come without the file in memory as bytes and as
+    text; a byte of another encoding far down still names its line and the encoding."""
+    path = people_file(tmp_path, 200_000)
+    size = path.stat().st_size
+    assert names(people_file(tmp_path, 2)) == ["Person 1", "Person 2"]  # pandas imported
+    tracemalloc.start()
+    try:
+        rows = read_table(path, Person)
+        first = [next(rows).value for _ in range(10)]
+        _, peak = tracemalloc.get_traced_memory()
+        rows.close()
+    finally:
+        tracemalloc.stop()
+    assert first[0] is not None and first[0].ref == "R0001"
+    assert peak < size / 2, (peak, size)
+    with path.open("ab") as out:
+        out.write("R9999,Zoë,,5\n".encode("cp1252"))
+    rows = read_table(path, Person)
+    assert next(rows).value is not None
+    with pytest.raises(InputError, match=r"line 200002 is not UTF-8 text .* Windows-1252"):
         list(rows)
 
 
