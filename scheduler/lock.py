@@ -8,7 +8,8 @@ when the holder's session ends, so the active scheduler proves it still holds it
 
 Takeover after a network cut is bounded by the database, not by luck: the lock's session
 asks the server to end it once it has been silent for ``LOCK_IDLE_SECONDS``
-(``idle_session_timeout``, PostgreSQL 14 or later), and the holder keeps it from being
+(``idle_session_timeout``, PostgreSQL 14 or later; ``idle_in_transaction_session_timeout``
+for a cut between a proof's query and its commit), and the holder keeps it from being
 silent by proving the lock from a thread of its own every ``idle / 5`` seconds. A holder
 cut off (or frozen) therefore loses its lock within ``LOCK_IDLE_SECONDS`` even when TCP
 tells the server nothing (a proxy or NAT on the way answers its keepalives), and a standby
@@ -61,7 +62,10 @@ SESSION_SETTINGS = text(
     "SELECT set_config('tcp_keepalives_idle', '5', false), "
     "set_config('tcp_keepalives_interval', '2', false), "
     "set_config('tcp_keepalives_count', '3', false), "
-    "set_config('idle_session_timeout', :idle_ms, false)"
+    "set_config('idle_session_timeout', :idle_ms, false), "
+    # a cut between a proof's query and its commit leaves the session in a transaction,
+    # where idle_session_timeout does not apply: bound that case by the same time
+    "set_config('idle_in_transaction_session_timeout', :idle_ms, false)"
 )
 HELD = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "

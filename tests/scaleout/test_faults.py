@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from borough.audit.reading import iter_records
 from borough.audit.records import parse_ts
@@ -151,6 +151,35 @@ def test_a_silently_cut_off_lock_holder_loses_the_lock_within_its_idle_bound(
         standby.release()
         active.release()
         proxy.close()
+        through_proxy.dispose()
+        direct.dispose()
+
+
+def test_a_lock_holder_cut_off_inside_its_proof_loses_the_lock_within_its_idle_bound(
+    postgres_url: str,
+):
+    """The cut lands between a proof's query and its commit: the server holds the session
+    *in a transaction*, where the idle-session timeout does not apply (seen in CI: the
+    standby waited 25 s). The session must end within the same bound all the same."""
+    idle = 2.0
+    proxy = CuttableProxy("127.0.0.1", int(postgres_url.rsplit(":", 1)[1].split("/", 1)[0]))
+    through_proxy, direct = postgres_engine(proxy.url(postgres_url)), postgres_engine(postgres_url)
+    active = PostgresLock(through_proxy, idle_seconds=idle)
+    standby = PostgresLock(direct)
+    try:
+        active.acquire()
+        with active._guard:  # a proof of the holder's thread, cut before its commit
+            assert active._conn is not None
+            active._conn.execute(text("SELECT 1"))
+            proxy.cut(server_hears=False)
+        cut_at = time.monotonic()
+        bound = idle + STANDBY_POLL_SECONDS + LOADED_SLACK_SECONDS
+        taken = standby.acquire(wait=True, stop=lambda: time.monotonic() - cut_at > bound)
+        assert taken, f"the standby did not get the lock within {bound:g}s of a cut mid-proof"
+    finally:
+        standby.release()
+        proxy.close()
+        active.release()
         through_proxy.dispose()
         direct.dispose()
 
