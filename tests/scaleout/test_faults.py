@@ -7,6 +7,8 @@ import itertools
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -124,35 +126,53 @@ def fires_recorded_by(home: Path, since: float) -> int:
 LOADED_SLACK_SECONDS = 10
 
 
+IDLE = 2.0  #: the cut-off holder's idle bound in the lock tests
+
+
+@contextmanager
+def locks_across_a_proxy(
+    postgres_url: str,
+) -> Iterator[tuple[CuttableProxy, PostgresLock, PostgresLock]]:
+    """(proxy, active, standby): the active lock held through a cuttable proxy, the standby's
+    lock direct; the proxy is closed before the active lock lets go (a proof blocked on the
+    cut connection holds the lock's guard until then)."""
+    proxy = CuttableProxy("127.0.0.1", int(postgres_url.rsplit(":", 1)[1].split("/", 1)[0]))
+    through_proxy, direct = postgres_engine(proxy.url(postgres_url)), postgres_engine(postgres_url)
+    active = PostgresLock(through_proxy, idle_seconds=IDLE)
+    standby = PostgresLock(direct)
+    try:
+        active.acquire()
+        yield proxy, active, standby
+    finally:
+        standby.release()
+        proxy.close()
+        active.release()
+        through_proxy.dispose()
+        direct.dispose()
+
+
+def taken_within_the_idle_bound(standby: PostgresLock) -> tuple[bool, float]:
+    """(whether the standby got the lock, the bound it had), counted from now (the cut)."""
+    cut_at = time.monotonic()
+    bound = IDLE + STANDBY_POLL_SECONDS + LOADED_SLACK_SECONDS
+    return standby.acquire(wait=True, stop=lambda: time.monotonic() - cut_at > bound), bound
+
+
 def test_a_silently_cut_off_lock_holder_loses_the_lock_within_its_idle_bound(
     postgres_url: str,
 ):
     """A cut the server never hears of (something on the way answers its keepalives): the
     holder's session ends by its idle timeout, and only then; until the cut the holder's
     own proofs keep it alive however long it is quiet."""
-    idle = 2.0
-    proxy = CuttableProxy("127.0.0.1", int(postgres_url.rsplit(":", 1)[1].split("/", 1)[0]))
-    through_proxy, direct = postgres_engine(proxy.url(postgres_url)), postgres_engine(postgres_url)
-    active = PostgresLock(through_proxy, idle_seconds=idle)
-    standby = PostgresLock(direct)
-    try:
-        active.acquire()
-        time.sleep(3 * idle)  # a holder with nothing to do: its proving thread speaks for it
+    with locks_across_a_proxy(postgres_url) as (proxy, active, standby):
+        time.sleep(3 * IDLE)  # a holder with nothing to do: its proving thread speaks for it
         assert active.held()
         proxy.cut(server_hears=False)
         with pytest.raises(SchedulerLockedError):
             standby.acquire()  # the server heard nothing: the session and its lock are there
-        cut_at = time.monotonic()
-        bound = idle + STANDBY_POLL_SECONDS + LOADED_SLACK_SECONDS
-        taken = standby.acquire(wait=True, stop=lambda: time.monotonic() - cut_at > bound)
+        taken, bound = taken_within_the_idle_bound(standby)
         assert taken, f"the standby did not get the lock within {bound:g}s of a silent cut"
         assert not active.held()
-    finally:
-        standby.release()
-        active.release()
-        proxy.close()
-        through_proxy.dispose()
-        direct.dispose()
 
 
 def test_a_lock_holder_cut_off_inside_its_proof_loses_the_lock_within_its_idle_bound(
@@ -161,27 +181,13 @@ def test_a_lock_holder_cut_off_inside_its_proof_loses_the_lock_within_its_idle_b
     """The cut lands between a proof's query and its commit: the server holds the session
     *in a transaction*, where the idle-session timeout does not apply (seen in CI: the
     standby waited 25 s). The session must end within the same bound all the same."""
-    idle = 2.0
-    proxy = CuttableProxy("127.0.0.1", int(postgres_url.rsplit(":", 1)[1].split("/", 1)[0]))
-    through_proxy, direct = postgres_engine(proxy.url(postgres_url)), postgres_engine(postgres_url)
-    active = PostgresLock(through_proxy, idle_seconds=idle)
-    standby = PostgresLock(direct)
-    try:
-        active.acquire()
+    with locks_across_a_proxy(postgres_url) as (proxy, active, standby):
         with active._guard:  # a proof of the holder's thread, cut before its commit
             assert active._conn is not None
             active._conn.execute(text("SELECT 1"))
             proxy.cut(server_hears=False)
-        cut_at = time.monotonic()
-        bound = idle + STANDBY_POLL_SECONDS + LOADED_SLACK_SECONDS
-        taken = standby.acquire(wait=True, stop=lambda: time.monotonic() - cut_at > bound)
+        taken, bound = taken_within_the_idle_bound(standby)
         assert taken, f"the standby did not get the lock within {bound:g}s of a cut mid-proof"
-    finally:
-        standby.release()
-        proxy.close()
-        active.release()
-        through_proxy.dispose()
-        direct.dispose()
 
 
 @pytest.mark.timeout(300)
