@@ -139,7 +139,10 @@ class PixelSettings(_Strict):
         default=0.85, gt=0, le=1, description="how closely OCR text must match an anchor"
     )
     key_pause_seconds: float = Field(
-        default=0.03, ge=0, le=1, description="pause after each character the keymap lacks"
+        default=0.03,
+        ge=0,
+        le=1,
+        description="pause after each character beyond ASCII (the remote side may add it)",
     )
     click_timeout_seconds: float = Field(
         default=0.5,

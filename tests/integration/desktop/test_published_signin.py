@@ -9,16 +9,18 @@ letting the robot in proves the whole password matched.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from borough.connect import AppServices
 from borough.errors import SignInError
-from connectors.desktop import DesktopConnector, DesktopSettings, signin
+from connectors.desktop import DesktopConnector, DesktopSettings, signin, typing
 from connectors.desktop.pixels import PixelSession
-from connectors.desktop.typing import KeyTyper
+from connectors.desktop.typing import KeyTyper, keysym_of
 from tests.support.casework import SANDBOX_PASSWORD, app_events, casework_rows
 from tests.support.published import (
     PUBLISHED,
@@ -75,6 +77,24 @@ def masks_counted(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     return counted
 
 
+@pytest.fixture
+def keys_a_killed_bot_left(desktop_display: str) -> Iterator[str]:
+    """Characters typed on the robot's display by a typer that is then never closed, as a
+    bot killed while typing leaves its re-mapped keys: the next typer finds them on the
+    robot's own map, while a freshly started remote side still lacks them. Put back after."""
+    from Xlib import display
+
+    left = "£ëØåŁóźÑñáßüéÿ"
+    robot_display = display.Display(desktop_display)
+    killed = KeyTyper(robot_display)
+    killed.type(left)  # before the client starts: no window has the focus
+    try:
+        yield left
+    finally:
+        killed.restore()
+        robot_display.close()
+
+
 def lose_pound_signs(monkeypatch: pytest.MonkeyPatch, times: int) -> None:
     """The first ``times`` texts typed with a £ lose their first £ on the way (as when the
     remote side had not yet added the keysym to its own keyboard map)."""
@@ -106,6 +126,77 @@ def test_a_password_with_pound_signs_arrives_whole_through_the_published_client(
     home = published_home(tmp_path, casework_rows(1, seed=1), attach=True, password=password)
     signed_in(home, desktop_display, password)
     assert masks_counted == [len(password)]
+
+
+def test_characters_a_killed_bot_left_on_the_robots_map_still_arrive_at_the_first_typing(
+    tmp_path: Path,
+    desktop_display: str,
+    monkeypatch: pytest.MonkeyPatch,
+    masks_counted: list[int | None],
+    keys_a_killed_bot_left: str,
+):
+    password = "Łódź Ñañá ßüé £Øå ëÿ"
+    assert {c for c in password if not c.isascii()} <= set(keys_a_killed_bot_left)
+    monkeypatch.setenv("REVENUES_SANDBOX_PASSWORD", password)
+    home = published_home(tmp_path, casework_rows(1, seed=1), attach=True, password=password)
+    signed_in(home, desktop_display, password)
+    assert masks_counted == [len(password)]
+
+
+def test_a_character_beyond_ascii_is_given_its_pause_even_where_the_robots_map_has_it(
+    desktop_display: str, monkeypatch: pytest.MonkeyPatch, keys_a_killed_bot_left: str
+):
+    from Xlib import display
+
+    pauses: list[float] = []
+    monkeypatch.setattr(typing.time, "sleep", pauses.append)
+    robot_display = display.Display(desktop_display)
+    try:
+        KeyTyper(robot_display, pause_new=0.03).type("a£b")
+    finally:
+        robot_display.close()
+    assert "£" in keys_a_killed_bot_left
+    assert pauses == [0.03], "no pause for the remote side to add the £ to its own map"
+
+
+def map_changes(desktop_display: str, text: str) -> tuple[int, int]:
+    """How many times every client on the display was told its keyboard map changed while a
+    typer typed ``text`` (no window has the focus), and while it put its keys back."""
+    from Xlib import X, display
+
+    def told(watcher: Any) -> int:
+        watcher.sync()
+        events = [watcher.next_event() for _ in range(watcher.pending_events())]
+        return sum(event.type == X.MappingNotify for event in events)
+
+    watcher, robot_display = display.Display(desktop_display), display.Display(desktop_display)
+    try:
+        told(watcher)
+        typer = KeyTyper(robot_display)
+        typer.type(text)
+        typed = told(watcher)
+        typer.restore()
+        return typed, told(watcher)
+    finally:
+        robot_display.close()
+        watcher.close()
+
+
+def test_a_dozen_new_characters_change_the_map_no_more_often_than_one(desktop_display: str):
+    """Each change of the map costs every client on the display a re-read (openbox: its
+    whole Compose table, near a second): a name with a dozen new characters must not cost a
+    dozen, nor its putting back at close."""
+    from Xlib import display
+
+    robot_display = display.Display(desktop_display)
+    first = robot_display.display.info.min_keycode
+    count = robot_display.display.info.max_keycode - first + 1
+    mapped = {sym for syms in robot_display.get_keyboard_mapping(first, count) for sym in syms}
+    robot_display.close()
+    new = [c for c in "ĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖė" if keysym_of(c) not in mapped]  # left by none
+    assert len(new) > 13
+    map_changes(desktop_display, new[0])  # XTest's first keys on a display add notices of its own
+    assert map_changes(desktop_display, "".join(new[1:13])) == map_changes(desktop_display, new[0])
 
 
 def test_a_lost_pound_sign_is_typed_again_and_the_password_never_submitted_short(
