@@ -23,7 +23,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -235,7 +235,7 @@ class ChainSink(ChainEnd):
         if self._group is not None:
             return self.write_batch(batch, allow_checkpoint=allow_checkpoint)
         if proven is None:
-            self.prove_end()
+            self.prove_end(context=batch[0])
             self.roller.before(batch[0])
         else:
             self._end, self._size = proven
@@ -296,20 +296,26 @@ class ChainSink(ChainEnd):
             self.roller.started(written[0][0])
         self._after_write(written, segment, start_size)
 
+    def _mend_torn(self, context: dict[str, Any]) -> None:
+        from borough.audit.repair import mend_torn_end  # repair builds on this module
+
+        mend_torn_end(self, context)
+
     @contextmanager
-    def group(self) -> Iterator[ChainSink]:
+    def group(self, context: Mapping[str, Any] | None = None) -> Iterator[ChainSink]:
         """Group commit: records appended inside are written at once (their seq known) and
         made durable together when the group ends, with one fsync and one signed head.
 
         Whatever a record of the group gates (an item's ``process()``) must wait until the
         group has ended. A write that fails undoes the whole group. Groups nest (the outer
-        one commits).
+        one commits). ``context``: the run context of a repair the group's start may
+        record (see :meth:`prove_end`).
         """
         with self.exclusive():
             if self._group is not None:
                 yield self
                 return
-            self.prove_end()
+            self.prove_end(context=context)
             self.roller.before({})
             start_size, start_end = self._size, self._end
             segment = self.roller.live_segment() if start_size else start_end.seq + 1

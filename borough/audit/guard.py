@@ -54,6 +54,21 @@ def torn_message(path: Path, torn_bytes: int, after: int | None) -> str:
     )
 
 
+def torn_refusal(
+    path: Path, fd: int, size: int, cut: int, *, closed: list[TrailFile], why: AuditError | None
+) -> AuditError:
+    """The writer will not mend a torn end (``cut``..``size``): ``why`` the rest does not
+    prove, or (None) it ends where a segment is being closed."""
+    after = _last_seq(fd, cut, closed)
+    if why is None:
+        return AuditError(torn_message(path, size - cut, after))
+    where = f"after record {after}" if after else "at its start"
+    return AuditError(
+        f"the audit trail {path} ends with an incomplete record ({size - cut} bytes {where}), "
+        f"and what comes before it cannot be proven, so nothing is mended or written: {why}"
+    )
+
+
 def prove_tail(
     fd: int,
     size: int,
