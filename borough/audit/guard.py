@@ -4,7 +4,9 @@ The end must be what ``audit.head`` signed, possibly followed by records whose M
 they are the installation's own (a writer stopped between appending and re-signing);
 it must reach every anchor the ledger holds and agree with it, and it must not be shorter
 than what this process itself wrote. Otherwise the writer refuses with an
-:class:`~borough.errors.AuditError` that names the record and says what to do.
+:class:`~borough.errors.AuditError` that names the record and says what to do. A torn last
+line is proven without (``ChainEnd.prove_end`` then moves it aside) or refused with
+:func:`torn_refusal`.
 """
 
 from __future__ import annotations
