@@ -229,3 +229,30 @@ def test_restart_is_not_turned_into_a_mend(tmp_path: Path):
     report = restart(sink, {"host": TRAIL, "actor": "user:ops"}, "testing")
     sink.close()
     assert "incomplete record" in report.refusal
+
+
+def _append_some(folder: str, start: int) -> None:
+    sink = ChainSink(Path(folder), KEY, checkpoint_every=1000, trail_id=TRAIL)
+    for i in range(5):
+        sink.append(item_fields(start + i))
+    sink.close()
+
+
+def test_writers_racing_to_a_torn_end_mend_it_once(tmp_path: Path):
+    scene = build(tmp_path / "audit")
+    killed_mid_write(scene)
+    kept = scene.log.read_bytes().count(b"\n")
+    context = multiprocessing.get_context("fork")
+    writers = [
+        context.Process(target=_append_some, args=(str(scene.folder), 100 * n)) for n in range(4)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+        assert writer.exitcode == 0
+    rows = trail_records(scene)
+    assert [r["seq"] for r in rows] == list(range(1, kept + 22))
+    assert [r["seq"] for r in rows if r["action"] == records.REPAIRED] == [kept + 1]
+    assert len(list((scene.folder / QUARANTINE_NAME).iterdir())) == 1
+    assert verify_file(scene.folder, KEYS).ok
