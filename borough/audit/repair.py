@@ -5,7 +5,9 @@ trail the writer accepts, each leaving a signed record of what it did.
 mid-write) and, only when asked, records after the signed head that the installation
 cannot prove as its own, into a private quarantine file, then appends a signed
 ``audit.repaired`` record naming their size and SHA-256. A missing or damaged head is
-signed again only when every record's MAC and the ledger's anchors prove the trail.
+signed again only when every record's MAC and the ledger's anchors prove the trail. The
+next writer does the torn part by itself (:func:`mend_torn_end`) when what comes before
+the torn line proves.
 
 *Restart* is break-glass: when the trail is lost or cannot be repaired, it moves what is
 left aside and starts a new chain whose first record, signed ``audit.restarted``, names
