@@ -23,7 +23,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -141,24 +141,18 @@ class ChainSink(ChainEnd):
         return record
 
     def write_grouped(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Inside a :meth:`group` (held by this thread): write one record (and a checkpoint
-        when one is due) now; durable at the group's end. A failed write undoes the group."""
+        """Inside a :meth:`group` (held by this thread): make one record (and a checkpoint
+        when one is due) now; written and durable at the group's end."""
         assert self._group is not None, "only inside a group"
-        try:
-            written = self._write(fields)
-            self._pending.append(written)
-            record = written[0]
-            seq = record["seq"]
-            if (seq + 1) % self._checkpoint_every == 0 and (
-                record["action"] not in records.SIGNED_ACTIONS
-            ):
-                self._pending.append(self._write(checkpoint_fields(fields, reason="every-n")))
-                self.written += 1
-        except OSError as exc:
-            start_size, start_end, _ = self._group
-            self._group = None
-            self._undo(start_size, start_end)
-            raise AuditError(write_failure(exc, self.path)) from None
+        written = self._write(fields)
+        self._pending.append(written)
+        record = written[0]
+        seq = record["seq"]
+        if (seq + 1) % self._checkpoint_every == 0 and (
+            record["action"] not in records.SIGNED_ACTIONS
+        ):
+            self._pending.append(self._write(checkpoint_fields(fields, reason="every-n")))
+            self.written += 1
         self.written += 1
         self.last_seq = seq
         return record
@@ -235,7 +229,7 @@ class ChainSink(ChainEnd):
         if self._group is not None:
             return self.write_batch(batch, allow_checkpoint=allow_checkpoint)
         if proven is None:
-            self.prove_end()
+            self.prove_end(context=batch[0])
             self.roller.before(batch[0])
         else:
             self._end, self._size = proven
@@ -248,17 +242,12 @@ class ChainSink(ChainEnd):
         self, batch: list[dict[str, Any]], *, allow_checkpoint: bool = True
     ) -> list[dict[str, Any]]:
         """Write, fsync and sign ``batch`` after the proven end (no roll-over); inside a
-        :meth:`group`, write it now and leave fsync and signature to the group's end."""
+        :meth:`group`, make it now and leave writing, fsync and signature to the group's
+        end."""
         if self._group is not None and allow_checkpoint and len(batch) == 1:
             return [self.write_grouped(batch[0])]
         if self._group is not None:
-            try:
-                written = self._write_lines(batch, allow_checkpoint)
-            except OSError as exc:
-                start_size, start_end, _ = self._group
-                self._group = None
-                self._undo(start_size, start_end)
-                raise AuditError(write_failure(exc, self.path)) from None
+            written = self._write_lines(batch, allow_checkpoint)
             self._pending += written
             self._count(written)
             return [record for record, _ in written]
@@ -296,20 +285,28 @@ class ChainSink(ChainEnd):
             self.roller.started(written[0][0])
         self._after_write(written, segment, start_size)
 
+    def _mend_torn(self, context: dict[str, Any]) -> None:
+        from borough.audit.repair import mend_torn_end  # repair builds on this module
+
+        mend_torn_end(self, context)
+
     @contextmanager
-    def group(self) -> Iterator[ChainSink]:
-        """Group commit: records appended inside are written at once (their seq known) and
-        made durable together when the group ends, with one fsync and one signed head.
+    def group(self, context: Mapping[str, Any] | None = None) -> Iterator[ChainSink]:
+        """Group commit: records appended inside are made at once (their seq known) and
+        written and made durable together when the group ends: one write, one fsync and
+        one signed head. A writer killed inside a group leaves none of its records, or,
+        killed during that write, some and a torn line the next writer moves aside.
 
         Whatever a record of the group gates (an item's ``process()``) must wait until the
         group has ended. A write that fails undoes the whole group. Groups nest (the outer
-        one commits).
+        one commits). ``context``: the run context of a repair the group's start may
+        record (see :meth:`prove_end`).
         """
         with self.exclusive():
             if self._group is not None:
                 yield self
                 return
-            self.prove_end()
+            self.prove_end(context=context)
             self.roller.before({})
             start_size, start_end = self._size, self._end
             segment = self.roller.live_segment() if start_size else start_end.seq + 1
@@ -329,6 +326,7 @@ class ChainSink(ChainEnd):
     ) -> None:
         start_size, start_end, segment = group
         try:
+            write_all(self.fd, b"".join([line for _, line in pending]))
             os.fsync(self.fd)
             write_head(self.head_path, self._end, self.keys)
         except OSError as exc:
@@ -357,7 +355,8 @@ class ChainSink(ChainEnd):
         except ValueError:  # NaN or Infinity somewhere: JSON has none, so they become text
             record = json_safe(record)
             record["hash"], record["mac"], line = records.chain_line(record, self.keys.mac)
-        write_all(self.fd, line)
+        if self._group is None:  # a group's lines are written together at its end
+            write_all(self.fd, line)
         self._size += len(line)
         self._end = Point(record["seq"], record["hash"])
         return record, line

@@ -10,7 +10,7 @@ write it takes the new end as proven, feeds the index and anchors the latest sig
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +19,13 @@ from loguru import logger
 from borough.audit import records
 from borough.audit.anchors import Anchor, AnchorKind, AnchorStore
 from borough.audit.chainfields import ROUTINE
-from borough.audit.guard import Seen, prove_tail
+from borough.audit.files import complete_end
+from borough.audit.guard import Seen, prove_tail, torn_refusal
 from borough.audit.head import HeadUnreadable, Point, read_head
 from borough.audit.index import IndexFeed
 from borough.audit.indexrows import entry_of
 from borough.audit.keys import AuditKeys
+from borough.audit.segments import closing_detail
 from borough.errors import AuditError
 
 if TYPE_CHECKING:
@@ -61,8 +63,19 @@ class ChainEnd:
         assert self._fd is not None, "only under exclusive()"
         return self._fd
 
-    def prove_end(self, *, force: bool = False) -> Point:
-        """Check the file's end (cheap when nothing changed since this sink last looked)."""
+    def prove_end(
+        self,
+        *,
+        force: bool = False,
+        mend: bool = True,
+        context: Mapping[str, Any] | None = None,
+    ) -> Point:
+        """Check the file's end (cheap when nothing changed since this sink last looked).
+
+        A torn last line (a writer stopped mid-write) after a part that proves is moved
+        aside as ``borough audit repair`` does (unless ``mend`` is false), in a signed
+        record carrying the run context of ``context``.
+        """
         fingerprint = self._stat()
         if fingerprint == self._fingerprint and not force:
             return self._end
@@ -90,24 +103,41 @@ class ChainEnd:
             )
         if self._fingerprint is None or fingerprint[0] != self._fingerprint[0]:
             self.roller.forget()  # a new live file (a roll-over, a purge): list segments again
-        tail = prove_tail(
-            self.fd,
-            fingerprint[1],
-            head,
-            self.keys,
-            path=self.path,
-            anchor=anchor,
-            seen=None if inode_changed else self._seen,
-            seen_seq=self._seen.seq if self._seen else 0,
-            closed=self.roller.closed(),
-        )
+        size = fingerprint[1]
+        torn = mend and size > 0 and os.pread(self.fd, 1, size - 1) != b"\n"
+        cut = complete_end(self.fd, size) if torn else size
+        closed = self.roller.closed()
+        try:
+            tail = prove_tail(
+                self.fd,
+                cut,
+                head,
+                self.keys,
+                path=self.path,
+                anchor=anchor,
+                seen=None if inode_changed else self._seen,
+                seen_seq=self._seen.seq if self._seen else 0,
+                closed=closed,
+            )
+        except AuditError as why:
+            if not torn:
+                raise
+            raise torn_refusal(self.path, self.fd, size, cut, closed=closed, why=why) from None
+        if torn and tail.in_live and closing_detail(tail.record) is not None:
+            raise torn_refusal(self.path, self.fd, size, cut, closed=closed, why=None)
         self._end = tail.point
         self.last_ts = str(tail.record["ts"]) if tail.record else None
         self.roller.saw(tail)
-        self._size = fingerprint[1]
+        self._size = cut
         self._anchor_checked = True
         self._fingerprint = fingerprint
+        if torn:
+            self._mend_torn(dict(context or {}))
         return self._end
+
+    def _mend_torn(self, context: dict[str, Any]) -> None:
+        """Move the torn end aside and record it (:func:`borough.audit.repair.mend_torn_end`)."""
+        raise NotImplementedError
 
     def _starts_with_restart(self) -> bool:
         first = os.pread(self.fd, 65536, 0).split(b"\n", 1)

@@ -4,7 +4,9 @@ The end must be what ``audit.head`` signed, possibly followed by records whose M
 they are the installation's own (a writer stopped between appending and re-signing);
 it must reach every anchor the ledger holds and agree with it, and it must not be shorter
 than what this process itself wrote. Otherwise the writer refuses with an
-:class:`~borough.errors.AuditError` that names the record and says what to do.
+:class:`~borough.errors.AuditError` that names the record and says what to do. A torn last
+line is proven without (``ChainEnd.prove_end`` then moves it aside) or refused with
+:func:`torn_refusal`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,21 @@ def torn_message(path: Path, torn_bytes: int, after: int | None) -> str:
         "a writer was stopped mid-write (kill -9, power loss or a full disk). Nothing more is "
         "written until it is repaired: run `borough audit repair`, which keeps every complete "
         "record and moves the torn bytes aside"
+    )
+
+
+def torn_refusal(
+    path: Path, fd: int, size: int, cut: int, *, closed: list[TrailFile], why: AuditError | None
+) -> AuditError:
+    """The writer will not mend a torn end (``cut``..``size``): ``why`` the rest does not
+    prove, or (None) it ends where a segment is being closed."""
+    after = _last_seq(fd, cut, closed)
+    if why is None:
+        return AuditError(torn_message(path, size - cut, after))
+    where = f"after record {after}" if after else "at its start"
+    return AuditError(
+        f"the audit trail {path} ends with an incomplete record ({size - cut} bytes {where}), "
+        f"and what comes before it cannot be proven, so nothing is mended or written: {why}"
     )
 
 

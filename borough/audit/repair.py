@@ -5,7 +5,9 @@ trail the writer accepts, each leaving a signed record of what it did.
 mid-write) and, only when asked, records after the signed head that the installation
 cannot prove as its own, into a private quarantine file, then appends a signed
 ``audit.repaired`` record naming their size and SHA-256. A missing or damaged head is
-signed again only when every record's MAC and the ledger's anchors prove the trail.
+signed again only when every record's MAC and the ledger's anchors prove the trail. The
+next writer does the torn part by itself (:func:`mend_torn_end`) when what comes before
+the torn line proves.
 
 *Restart* is break-glass: when the trail is lost or cannot be repaired, it moves what is
 left aside and starts a new chain whose first record, signed ``audit.restarted``, names
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from loguru import logger
 
 from borough.audit import records
 from borough.audit.chain import ChainSink, checkpoint_fields
@@ -57,16 +61,7 @@ def repair(
     """Bring the trail back to a state its writer accepts (see the module docstring)."""
     report = RepairReport()
     with sink.exclusive():
-        fd = sink.fd
-        size = os.fstat(fd).st_size
-        cut = complete_end(fd, size)
-        if cut != size and _completes_last_record(sink, cut, size):
-            os.write(fd, b"\n")
-            os.fsync(fd)
-            size = cut = size + 1
-            report.reasons.append("newline-missing")
-        elif cut != size:
-            report.reasons.append("torn")
+        cut, size = _mend_last_line(sink, report)
         head = _head(sink)
         if isinstance(head, SignedHead):
             cut = _after_head(sink, head, cut, quarantine_unproven, report)
@@ -78,23 +73,86 @@ def repair(
         report.kept_through = end.seq
         if not report.reasons:
             return report
-        if cut != size:
-            _quarantine(sink, cut, size, end.seq, report)
-            os.ftruncate(fd, cut)
-            os.fsync(fd)
-        fields = {**checkpoint_fields(context, reason="repair"), "action": records.REPAIRED}
-        fields["actor"] = context.get("actor") or "borough"
-        fields["detail"] = {
-            "reasons": report.reasons,
-            "removed_bytes": report.removed_bytes,
-            "removed_records": report.removed_records,
-            "removed_sha256": report.removed_sha256,
-            "quarantine": report.quarantine.name if report.quarantine else None,
-            "kept_through_seq": end.seq,
-        }
-        written = sink.append_locked([fields], proven=(end, cut), allow_checkpoint=False)
-        report.record_seq = written[0]["seq"]
+        _record_repair(sink, context, report, end=end, cut=cut, size=size)
     return report
+
+
+def mend_torn_end(sink: ChainSink, context: dict[str, Any]) -> RepairReport:
+    """The writer's own repair, under its lock, of a live file ending with an incomplete
+    line after a part it has just proven (``ChainEnd.prove_end``): what :func:`repair`
+    does with a torn end, with ``borough`` as the record's actor, and a warning naming
+    the quarantine file."""
+    report = RepairReport()
+    cut, size = _mend_last_line(sink, report)
+    last = _last_record(sink, cut)
+    end = Point(last["seq"], last["hash"]) if last else GENESIS
+    report.kept_through = end.seq
+    _record_repair(sink, {**context, "actor": None}, report, end=end, cut=cut, size=size)
+    if report.quarantine is not None:
+        logger.bind(action=records.REPAIRED).warning(
+            "the audit trail {} ended with an incomplete record ({} bytes after record {}): a "
+            "writer was stopped mid-write. The torn bytes were moved to {} (sha256 {}), every "
+            "complete record is kept, and signed record {} records the repair",
+            sink.path,
+            report.removed_bytes,
+            end.seq,
+            report.quarantine,
+            report.removed_sha256,
+            report.record_seq,
+        )
+    else:
+        logger.bind(action=records.REPAIRED).warning(
+            "the audit trail {} ended with record {} missing only its newline (a writer was "
+            "stopped mid-write): the newline was added, and signed record {} records it",
+            sink.path,
+            end.seq,
+            report.record_seq,
+        )
+    return report
+
+
+def _mend_last_line(sink: ChainSink, report: RepairReport) -> tuple[int, int]:
+    """(where the complete records end, the file's size), once a last record missing only
+    its newline has it; a torn last line is noted in ``report``, to be moved aside."""
+    fd = sink.fd
+    size = os.fstat(fd).st_size
+    cut = complete_end(fd, size)
+    if cut != size and _completes_last_record(sink, cut, size):
+        os.write(fd, b"\n")
+        os.fsync(fd)
+        report.reasons.append("newline-missing")
+        return size + 1, size + 1
+    if cut != size:
+        report.reasons.append("torn")
+    return cut, size
+
+
+def _record_repair(
+    sink: ChainSink,
+    context: dict[str, Any],
+    report: RepairReport,
+    *,
+    end: Point,
+    cut: int,
+    size: int,
+) -> None:
+    """Move the bytes after ``cut`` aside, then append the signed ``audit.repaired``."""
+    if cut != size:
+        _quarantine(sink, cut, size, end.seq, report)
+        os.ftruncate(sink.fd, cut)
+        os.fsync(sink.fd)
+    fields = {**checkpoint_fields(context, reason="repair"), "action": records.REPAIRED}
+    fields["actor"] = context.get("actor") or "borough"
+    fields["detail"] = {
+        "reasons": report.reasons,
+        "removed_bytes": report.removed_bytes,
+        "removed_records": report.removed_records,
+        "removed_sha256": report.removed_sha256,
+        "quarantine": report.quarantine.name if report.quarantine else None,
+        "kept_through_seq": end.seq,
+    }
+    written = sink.append_locked([fields], proven=(end, cut), allow_checkpoint=False)
+    report.record_seq = written[0]["seq"]
 
 
 def _completes_last_record(sink: ChainSink, cut: int, size: int) -> bool:
@@ -248,7 +306,7 @@ def restart(sink: ChainSink, context: dict[str, Any], reason: str) -> RestartRep
         raise AuditError("say why the trail is restarted (--reason): it goes into the trail")
     with sink.exclusive():
         try:
-            sink.prove_end(force=True)
+            sink.prove_end(force=True, mend=False)
         except AuditError as refusal:
             why = str(refusal)
         else:

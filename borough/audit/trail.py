@@ -68,7 +68,7 @@ class AuditTrail:
     def group(self) -> AbstractContextManager[ChainSink]:
         """Records emitted inside are made durable together at its end (one fsync, one
         signed head): use it only where nothing a record gates happens before the end."""
-        return self.sink.group()
+        return self.sink.group(self.context)
 
     def emit(self, action: str, **given: Unpack[RecordFields]) -> int:
         """Write one record durably and return its sequence number.
@@ -124,7 +124,9 @@ class AuditTrail:
         if not records:
             return []
         write = self.sink.write_grouped
-        with self.sink.group():  # holds the lock and has proven the end: write each at once
+        with self.sink.group(
+            records[0]
+        ):  # holds the lock and has proven the end: write each at once
             seqs = [write(fields)["seq"] for fields in records]
         logger.bind(action=records[0]["action"]).info(summary)
         return seqs

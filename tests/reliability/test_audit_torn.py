@@ -1,8 +1,10 @@
 """A torn last record (power lost, or a writer killed, in the middle of an append).
 
-Writers refuse and name ``borough audit repair``; verify reports it (exit 4), SAR and
-export read every complete record and say so; ``audit repair`` keeps every complete
-record, moves the torn bytes aside with their SHA-256 in a signed record, and runs go on.
+Until a writer comes, verify reports it (exit 4), SAR and export read every complete
+record and say so. The next writer (a run) moves the torn bytes aside itself, as
+``audit repair`` does: every complete record kept, the bytes in a quarantine file named
+in a warning and, with their SHA-256, in a signed ``audit.repaired`` record; runs go on.
+``audit repair`` run first does the same with the operator as actor.
 """
 
 from __future__ import annotations
@@ -36,42 +38,76 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_a_torn_record_is_reported_then_repaired_without_losing_a_record(home: Path):
+def torn_trail(home: Path) -> tuple[Path, bytes]:
+    """A finished run's trail ending in a torn record; three more people to process."""
     assert invoke("run", "counting-bot").exit_code == 0
     log = home / "logs/audit/audit.jsonl"
     complete = log.read_bytes()
     with log.open("ab") as handle:
         handle.write(TORN)
     (home / "input/people.csv").write_text(people_csv(people(6)), "utf-8")
+    return log, complete
 
-    run = invoke("run", "counting-bot")
-    assert run.exit_code == 3 and "borough audit repair" in run.output, run.output
-    retry = invoke("items", "retry", "1")
-    assert retry.exit_code != 0 and "Traceback" not in retry.output
+
+def repaired_record(log: Path, complete: bytes) -> dict:
+    assert log.read_bytes().startswith(complete), "no complete record is lost"
+    record = json.loads(log.read_bytes()[len(complete) :].splitlines()[0])
+    assert record["action"] == "audit.repaired"
+    assert record["detail"]["reasons"] == ["torn"]
+    assert record["detail"]["removed_bytes"] == len(TORN)
+    assert record["detail"]["removed_sha256"] == hashlib.sha256(TORN).hexdigest()
+    return record
+
+
+def all_six_done_and_verified(home: Path) -> None:
+    with runtime_in(home) as runtime:
+        assert runtime.ledger.items.count_by_state(bot="counting-bot") == {ItemState.DONE: 6}
+    assert invoke("audit", "verify").exit_code == 0
+
+
+def test_a_torn_record_is_reported_then_the_next_run_moves_it_aside(home: Path):
+    log, complete = torn_trail(home)
+
     verify = invoke("audit", "verify")
     assert verify.exit_code == 4 and "TAMPERED torn" in verify.output
-    sar = invoke("audit", "sar", "Person 2")
-    assert sar.exit_code == 0 and "item.done" in sar.output
-    assert "ends with an incomplete record" in sar.output
     export = invoke("audit", "export", "--format", "jsonl")
     assert export.exit_code == 0 and "ends with an incomplete record" in export.output
     assert sum(1 for line in export.stdout.splitlines() if line.startswith("{")) == len(
         complete.splitlines()
     )
+    assert log.read_bytes() == complete + TORN, "readers leave the torn record where it is"
 
-    repaired = invoke("audit", "repair")
-    assert repaired.exit_code == 0 and "Repaired (torn)" in repaired.output
-    assert log.read_bytes().startswith(complete)
+    run = invoke("run", "counting-bot")
+    assert run.exit_code == 0, run.output
     [moved] = (home / "logs/audit/quarantine").iterdir()
     assert moved.read_bytes() == TORN
-    record = json.loads(log.read_bytes().splitlines()[-1])
-    assert record["action"] == "audit.repaired"
-    assert record["detail"]["removed_sha256"] == hashlib.sha256(TORN).hexdigest()
+    assert moved.name in run.output and "incomplete record" in run.output, run.output
+    record = repaired_record(log, complete)
+    assert record["actor"] == "borough" and record["detail"]["quarantine"] == moved.name
+    all_six_done_and_verified(home)
+
+
+def test_a_sar_reports_a_torn_record_before_its_own_record_moves_it_aside(home: Path):
+    """SAR reads, then records the search: it is the next writer."""
+    log, complete = torn_trail(home)
+    sar = invoke("audit", "sar", "Person 2")
+    assert sar.exit_code == 0 and "item.done" in sar.output
+    assert "ends with an incomplete record" in sar.output
+    repaired_record(log, complete)
+    assert json.loads(log.read_bytes().splitlines()[-1])["action"] == "audit.sar"
+    assert invoke("audit", "verify").exit_code == 0
+
+
+def test_audit_repair_run_first_moves_a_torn_record_aside(home: Path):
+    log, complete = torn_trail(home)
+    repaired = invoke("audit", "repair")
+    assert repaired.exit_code == 0 and "Repaired (torn)" in repaired.output
+    [moved] = (home / "logs/audit/quarantine").iterdir()
+    assert moved.read_bytes() == TORN
+    assert repaired_record(log, complete)["actor"].startswith("user:")
     assert invoke("audit", "verify").exit_code == 0
     assert invoke("run", "counting-bot").exit_code == 0
-    with runtime_in(home) as runtime:
-        assert runtime.ledger.items.count_by_state(bot="counting-bot") == {ItemState.DONE: 6}
-    assert invoke("audit", "verify").exit_code == 0
+    all_six_done_and_verified(home)
 
 
 def test_writers_killed_mid_run_leave_a_trail_that_verifies_or_repairs(

@@ -1,9 +1,11 @@
 """Group commit: many records, one fsync and one signed head, never a half-kept group.
 
-A group writes its records as they come (each knows its seq at once) and makes them durable
-together when it ends. Whatever a record gates waits for the end of the group, so a group
-that fails must leave nothing of itself, and a writer killed inside one leaves records the
-next writer adopts (their MACs prove them) and verify accepts.
+A group makes its records as they come (each knows its seq at once) and writes them and
+makes them durable together when it ends. Whatever a record gates waits for the end of the
+group, so a group that fails must leave nothing of itself, and a writer killed inside one
+leaves none of its records: the next writer goes on from the last durable one and verify
+accepts the trail. (Killed during the group's write, it leaves some and a torn line: see
+test_audit_torn_end.py.)
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ def test_a_group_is_made_durable_once_at_its_end(tmp_path: Path, monkeypatch):
     calls: list[int] = []
     real_fsync = os.fsync
     monkeypatch.setattr(chain_module.os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
-    head_before = scene.head.read_bytes()
+    head_before, log_before = scene.head.read_bytes(), scene.log.read_bytes()
     with sink.group():
         seqs = [sink.append(item_fields(i))["seq"] for i in range(50)]
         assert scene.head.read_bytes() == head_before, "the head is signed at the group's end"
+        assert scene.log.read_bytes() == log_before, "the lines are written at the group's end"
         assert calls == [], "nothing is flushed record by record inside a group"
     sink.close()
     assert seqs == list(range(14, 64))
@@ -71,8 +74,8 @@ def test_a_write_that_fails_inside_a_group_undoes_the_whole_group(tmp_path: Path
     def full_disk(fd: int, data: bytes) -> None:
         nonlocal writes
         writes += 1
-        if writes == 4:
-            real_write(fd, data[:10])  # a torn line, as a full disk leaves it
+        if writes == 1:  # the group's one write: some lines and a torn one, as a full disk
+            real_write(fd, data[: len(data) // 2 + 10])
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(fd, data)
 
@@ -107,17 +110,19 @@ def _killed_inside_a_group(folder: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_a_writer_killed_inside_a_group_leaves_records_the_next_writer_adopts(tmp_path: Path):
+def test_a_writer_killed_inside_a_group_leaves_none_of_its_records(tmp_path: Path):
     scene = build(tmp_path / "audit")
+    before = scene.log.read_bytes()
     child = multiprocessing.get_context("fork").Process(
         target=_killed_inside_a_group, args=(str(scene.folder),)
     )
     child.start()
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
+    assert scene.log.read_bytes() == before, "nothing gated by the group happened"
     sink = scene.sink(anchors=False, checkpoint_every=1000)
     record = sink.append(item_fields(30))
     sink.close()
-    assert record["seq"] == 34
+    assert record["seq"] == 14
     verdict = verify_file(scene.folder, KEYS)
-    assert verdict.ok and verdict.last_seq == 34, verdict.problem
+    assert verdict.ok and verdict.last_seq == 14, verdict.problem

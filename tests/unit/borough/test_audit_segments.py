@@ -167,6 +167,21 @@ def test_a_torn_record_right_after_a_roll_over_is_repaired(tmp_path: Path):
     assert verdict.ok, verdict.problem
 
 
+def test_the_next_writer_mends_a_torn_record_right_after_a_roll_over(tmp_path: Path):
+    scene = build_segmented(tmp_path / "audit")
+    segments = [path.read_bytes() for path in segment_files(scene)]
+    scene.log.write_bytes(b'{"action":"item.intent","bot":"de')
+    sink = segmented_sink(scene)
+    record = sink.append(item_fields(40))
+    sink.close()
+    assert [path.read_bytes() for path in segment_files(scene)][: len(segments)] == segments
+    repaired, appended = (json.loads(line) for line in scene.log.read_bytes().splitlines())
+    assert repaired["action"] == records.REPAIRED and repaired["detail"]["removed_bytes"] == 33
+    assert appended["seq"] == record["seq"] == repaired["seq"] + 1
+    verdict = verify_file(scene.folder, FULL, anchors=scene.anchors.since_restart(TRAIL))
+    assert verdict.ok, verdict.problem
+
+
 def test_restart_moves_the_segments_aside_with_the_lost_trail(tmp_path: Path):
     scene = build_segmented(tmp_path / "audit")
     segment_files(scene)[1].unlink()

@@ -112,7 +112,7 @@ def test_a_new_chain_is_refused_while_the_ledger_holds_anchors(tmp_path: Path):
     [
         (
             "torn-last-line",
-            r"incomplete record \(286 bytes after record 12\).*borough audit repair",
+            r"incomplete record \(286 bytes after record 12\).*records 13-13 were cut off",
         ),
         ("head-deleted", "audit.head is missing"),
         ("head-from-other-installation", "not signed by this installation's key"),
