@@ -10,6 +10,7 @@ write it takes the new end as proven, feeds the index and anchors the latest sig
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 AnchorSource = AnchorStore | Callable[[], AnchorStore | None] | None
 
 
-class ChainEnd:
+class ChainEnd(ABC):
     """The trail's end as proven, and its anchors (``ChainSink`` sets these)."""
 
     path: Path
@@ -135,9 +136,10 @@ class ChainEnd:
             self._mend_torn(dict(context or {}))
         return self._end
 
+    @abstractmethod
     def _mend_torn(self, context: dict[str, Any]) -> None:
-        """Move the torn end aside and record it (:func:`borough.audit.repair.mend_torn_end`)."""
-        raise NotImplementedError
+        """Move the torn end aside and record it (:func:`borough.audit.repair.mend_torn_end`:
+        writing the record needs the whole sink)."""
 
     def _starts_with_restart(self) -> bool:
         first = os.pread(self.fd, 65536, 0).split(b"\n", 1)
