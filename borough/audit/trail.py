@@ -124,9 +124,9 @@ class AuditTrail:
         if not records:
             return []
         write = self.sink.write_grouped
-        with self.sink.group(
-            records[0]
-        ):  # holds the lock and has proven the end: write each at once
+        # the group holds the lock and has proven the end (a repair it records carries the
+        # first record's run context): write each at once
+        with self.sink.group(records[0]):
             seqs = [write(fields)["seq"] for fields in records]
         logger.bind(action=records[0]["action"]).info(summary)
         return seqs
