@@ -11,7 +11,7 @@ Run on demand (not a test)::
   ``limit=0`` so no item is worked: the run's whole wall time;
 * **pandas + executemany**: ``pandas.read_csv`` of the same file, then one ``executemany``
   of the same columns into a fresh SQLite table, committed once (the issue's baseline), and
-  again with a commit every 500 rows;
+  again with a commit every ingest batch (``borough.ingest.BATCH`` rows, as borough);
 * **no-op bot**: ``--noop`` items worked by a bot whose ``process`` does nothing (claim,
   intent durable before ``process``, done durable before its commit), one at a time
   (``batch: 1``, the default) and in batches of ``--batch`` (``batch: N``: N intents as
@@ -70,7 +70,7 @@ def pandas_executemany(csv_path: Path, where: Path, *, every: int | None) -> tup
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def plain_items(csv_path: Path, where: Path, *, every: int = 500) -> tuple[float, float]:
+def plain_items(csv_path: Path, where: Path, *, every: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of writing the same rows as borough's items table holds
     them with plain Python: ``pandas.read_csv``, a key token and a subject token (HMAC-SHA256,
     base32), the payload sealed (AES-256-GCM), a digest, ``executemany`` into a table made
@@ -226,18 +226,20 @@ def ingest_figures(root: Path, rows: int) -> None:
     seconds, cpu, csv_path = borough_ingest(root, rows)
     import pandas  # noqa: F401  (imported before timing the baseline, as borough was)
 
+    from borough.ingest import BATCH  # borough's rows a commit: the baselines' too
+
     once, once_cpu = pandas_executemany(csv_path, root, every=None)
-    batched, batched_cpu = pandas_executemany(csv_path, root, every=500)
-    plain, plain_cpu = plain_items(csv_path, root)
+    batched, batched_cpu = pandas_executemany(csv_path, root, every=BATCH)
+    plain, plain_cpu = plain_items(csv_path, root, every=BATCH)
     print(f"ingest of {rows:,} CSV rows ({root}), wall and CPU seconds:")
-    print(f"  borough                        {seconds:7.2f} s  CPU {cpu:7.2f} s")
+    print(f"  {'borough':<30} {seconds:7.2f} s  CPU {cpu:7.2f} s")
     for label, base, base_cpu in (
-        ("pandas + executemany         ", once, once_cpu),
-        ("pandas + executemany, 500/txn", batched, batched_cpu),
-        ("plain items table, 500/txn   ", plain, plain_cpu),
+        ("pandas + executemany", once, once_cpu),
+        (f"pandas + executemany, {BATCH}/txn", batched, batched_cpu),
+        (f"plain items table, {BATCH}/txn", plain, plain_cpu),
     ):
         print(
-            f"  {label}  {base:7.2f} s  CPU {base_cpu:7.2f} s   "
+            f"  {label:<30} {base:7.2f} s  CPU {base_cpu:7.2f} s   "
             f"borough {seconds / base:5.1f} x wall, {cpu / base_cpu:5.1f} x CPU"
         )
     print(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from borough.observe import RunObserver
     from borough.runtime import Runtime
 
-BATCH = 500  #: rows per ledger transaction (one group of audit records, one fsync)
+BATCH = 5000  #: rows per ledger transaction (one group of audit records, one fsync)
 
 
 def describe(runtime: Runtime, bot: type[Bot[Any]], item: Item[Any]) -> NewItem:

@@ -101,7 +101,9 @@ class AuditIndexBook:
         if not entries:
             return
         rows: list[tuple[Any, ...]] = [e.row for e in entries]  # named tuples, column order
-        people = [(t, e.row.ts, e.row.trail, e.row.seq) for e in entries for t in sorted(e.people)]
+        # in key order: person tokens are random, and a batch's rows inserted in their
+        # index's order fill each page of it at one visit (a third of their insert time)
+        people = sorted((t, e.row.ts, e.row.trail, e.row.seq) for e in entries for t in e.people)
         ongoing = txn.current(self._engine)
         if ongoing is not None:  # sent while this thread records a ledger write: join it
             self._add(ongoing, rows, people)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from borough import ingest as ingest_module
 from borough import run_outage
 from borough.errors import LedgerUnreachableError
-from borough.ingest import BATCH
 from borough.item_worker import RunCancelled
 from borough.ledger import ItemState, RunStatus, txn
 from borough.runner import RunRequest, run_bot
@@ -22,7 +22,8 @@ from borough.testing import counted_writes, runtime_in
 from tests.support.installs import counting_home, people
 from tests.support.reliability import audit_records
 
-ROWS = BATCH + 50  # two ingest batches (the counting bot takes amounts up to 1,000)
+BATCH = 50  #: ingest's batch in these tests (its size does not matter to an outage)
+ROWS = BATCH + 20  # two ingest batches
 
 
 class Outage:
@@ -80,7 +81,10 @@ def ended_once(home: Path, run_id: str) -> str:
     return ends[0]["outcome"]
 
 
-def test_a_run_that_loses_the_ledger_during_ingest_pauses_and_goes_on(tmp_path: Path):
+def test_a_run_that_loses_the_ledger_during_ingest_pauses_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(ingest_module, "BATCH", BATCH)
     home = counting_home(tmp_path, people(ROWS))
     with runtime_in(home) as runtime:
         outage = Outage(runtime.ledger)
