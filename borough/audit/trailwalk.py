@@ -157,7 +157,9 @@ class TrailWalk:
             number,
             f"the last line ({len(raw)} bytes after record {after}) is an incomplete "
             "record: a writer was stopped mid-write (kill -9, power loss or a full disk). "
-            "`borough audit repair` keeps every complete record and moves the torn bytes aside",
+            "`borough audit repair` keeps every complete record and moves the torn bytes aside "
+            "(the next run or command that appends a record does the same by itself when every "
+            'record before the line proves: docs/audit.md, "Repairs")',
         )
 
     # -- segment boundaries -------------------------------------------------------------------
