@@ -28,6 +28,7 @@ EMPTY_FIELD_WAIT = 0.3
 NUDGE_AFTER = 0.3
 FIRST_PASTE_WAIT = 0.5
 FIRST_COPY_WAIT = 0.5
+FIRST_SETTLE = 2.0  #: seconds an app not yet known to answer pings is given to answer
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Session:
     clipboard: Clipboard | None
     screen: Screen
     _anchors: dict[tuple[Anchor, str, int, int], tuple[int, int]] = field(default_factory=dict)
+    _answers_pings: bool | None = None  #: does the app answer pings (None: not known yet)
 
     # -- windows ---------------------------------------------------------------------------
     def active_title(self) -> str | None:
@@ -75,6 +77,21 @@ class Session:
             return False
 
         self.wait_for(arrived, f"window {title!r}", timeout)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Wait until the app has set the active window up. A window shows before its app
+        has finished with it (Tk maps a new form's fields, and gives the first one the
+        focus, once idle): keys sent sooner act on the bare window and the focus then
+        moves under them, so a value lands in the wrong field and a read-back by the same
+        keys confirms it. An app that does not answer pings is not waited for again."""
+        active = self.windows.active_id()
+        if active is None or self._answers_pings is False:
+            return
+        limit = self.settings.window_timeout_seconds
+        settled = self.windows.settle(active, limit if self._answers_pings else FIRST_SETTLE)
+        if self._answers_pings is None and settled is not None:
+            self._answers_pings = settled
 
     def visible(self, title: str) -> list[Window]:
         return self.windows.find(title)

@@ -14,6 +14,10 @@ from typing import Any
 
 from borough.errors import ConnectorError
 
+SETTLED_ROUNDS = 2  #: ping rounds in a row with the window's widgets unchanged: set up
+SETTLE_PAUSE = 0.01  #: seconds between them, for the app's idle work (Tk maps widgets then)
+SETTLE_MAX_ROUNDS = 20  #: rounds before a window whose widgets keep changing is taken as set up
+
 
 @dataclass(frozen=True)
 class Window:
@@ -273,6 +277,48 @@ class XWindows:
         except self._errors:
             return None
         return self._pings
+
+    def settle(self, window_id: int, limit: float) -> bool | None:
+        """Wait until the app owning ``window_id`` has set its window up: it has handled
+        everything sent to it (it answers a ping) and its window's viewable child windows
+        stayed the same over two such rounds in a row (Tk maps a new window's widgets, and
+        focuses the first field, only once it is idle); a window whose widgets never stop
+        changing is given :data:`SETTLE_MAX_ROUNDS`. False if the app did not answer within
+        ``limit`` seconds; None if the window went away."""
+        deadline = time.monotonic() + limit
+        shape = self._viewable_tree(window_id)
+        steady = rounds = 0
+        while steady < SETTLED_ROUNDS and rounds < SETTLE_MAX_ROUNDS:
+            rounds += 1
+            asked = self.ping(window_id)
+            if asked is None:
+                return None
+            try:
+                while not self.pong(asked):
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.001)
+            finally:
+                self.stop_pings()
+            now = self._viewable_tree(window_id)
+            steady = steady + 1 if now == shape else 0
+            shape = now
+            time.sleep(SETTLE_PAUSE)  # room for the app's idle work before the next round
+        return True
+
+    def _viewable_tree(self, window_id: int) -> frozenset[int]:
+        """The viewable windows under ``window_id`` (a toolkit's widget windows)."""
+        found: set[int] = set()
+        pending = [self.display.create_resource_object("window", window_id)]
+        try:
+            while pending:
+                for child in pending.pop().query_tree().children:
+                    if child.get_attributes().map_state == self._X.IsViewable:
+                        found.add(int(child.id))
+                        pending.append(child)
+        except self._errors:
+            pass
+        return frozenset(found)
 
     def pong(self, number: int) -> bool:
         """Whether the app has answered ping ``number`` (other events read meanwhile are
