@@ -55,6 +55,12 @@ class DesktopSettings(BaseModel):
     credential: str | None = Field(
         default=None, description="secret holding the password (`borough secrets set NAME`)"
     )
+    login_user: str | None = Field(
+        default=None,
+        description="keys that put the focus in the sign-in's user name field (e.g. alt+u): "
+        "a dialog a killed bot left half-filled may have it in the password box; without "
+        "them the user name is typed where the dialog puts the focus",
+    )
     login_next: str = Field(default="tab", description="key from user name to password")
     login_submit: str = Field(default="enter", description="key that submits the sign-in")
     virtual_display: bool = Field(default=True, description="start Xvfb when DISPLAY is unset")

@@ -48,7 +48,7 @@ def sign_in(app: DesktopConnector) -> None:
     password = app.services.secret(s.credential)
     session.wait_window(s.login_window)
     for attempt in (1, 2):
-        _enter_user(app.name, session, s.username)
+        _enter_user(app.name, session, s.username, s.login_user)
         session.press(s.login_next)
         _enter_password(app.name, session, password)
         session.press(s.login_submit)
@@ -74,16 +74,17 @@ def _declared(session: Session) -> bool:
     return pixels is not None and USER_FIELD in pixels.fields
 
 
-def _enter_user(name: str, session: Session, username: str) -> None:
-    """Type the user name; read it back when the app declares where it shows, typing it
-    once more if the first keys were lost."""
+def _enter_user(name: str, session: Session, username: str, focus: str | None) -> None:
+    """Type the user name (in the field ``focus`` keys reach, else at the dialog's focus);
+    read it back when the app declares where it shows, typing it once more if the first
+    keys were lost."""
     if not _declared(session):
-        if session.fill_field(None, username) != username:
+        if session.fill_field(focus, username) != username:
             raise SignInError(f"app {name!r}: the user name did not go into the sign-in dialog")
         return
     for _ in range(2):
         try:
-            if session.fill_field(None, username, USER_FIELD) == username:
+            if session.fill_field(focus, username, USER_FIELD) == username:
                 return
         except NeedsReviewError:
             pass  # unsure: typed again, then refused

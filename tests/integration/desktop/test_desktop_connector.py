@@ -19,6 +19,7 @@ from borough.connect import AppServices
 from borough.errors import ConnectorError
 from borough_examples.screens import revenues_client
 from connectors.desktop import DesktopConnector, DesktopSettings, Field, FormField
+from connectors.desktop._quiet import quiet_import
 from connectors.desktop.display import DisplayLock
 from connectors.desktop.session import FIRST_COPY_WAIT
 from connectors.desktop.xwindows import XWindows
@@ -92,6 +93,31 @@ def test_attaches_to_a_running_app_and_leaves_it_running(tmp_path: Path, windows
         assert connector._process is None and connector.active_title() == MAIN
         connector.close()
         assert app.poll() is None and windows.find(MAIN)
+    finally:
+        app.terminate()
+        app.wait(10)
+
+
+def test_signs_in_to_a_dialog_a_killed_bot_left_half_filled(tmp_path: Path, windows: XWindows):
+    """A bot killed while signing in leaves the dialog as it was: part of the user name
+    typed, the focus in the password box. The next bot's user name must not go there."""
+    app = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.desktop", "--db", str(tmp_path / "app.sqlite")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not windows.find(SIGN_IN) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pyautogui = quiet_import("pyautogui")  # the killed bot's keys
+        pyautogui.write("rob")
+        pyautogui.hotkey("alt", "p")
+        pyautogui.write("sec")
+        connector = DesktopConnector(
+            APP, settings(tmp_path / "x", command=None), services(tmp_path)
+        )
+        assert connector.active_title() == MAIN
+        connector.close()
     finally:
         app.terminate()
         app.wait(10)
