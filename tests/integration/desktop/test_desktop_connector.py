@@ -78,7 +78,9 @@ def test_a_wrong_password_is_a_clear_error_and_leaves_nothing_running(
     assert windows.find(SIGN_IN) == [] and windows.find("Sign-in failed") == []
 
 
-def test_attaches_to_a_running_app_and_leaves_it_running(tmp_path: Path, windows: XWindows):
+@pytest.fixture
+def client_at_sign_in(tmp_path: Path, windows: XWindows) -> Iterator[subprocess.Popen[bytes]]:
+    """The client started outside any connector, showing its sign-in dialog."""
     app = subprocess.Popen(
         [sys.executable, "-m", "sandbox.desktop", "--db", str(tmp_path / "app.sqlite")],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -87,40 +89,35 @@ def test_attaches_to_a_running_app_and_leaves_it_running(tmp_path: Path, windows
         deadline = time.monotonic() + 20
         while not windows.find(SIGN_IN) and time.monotonic() < deadline:
             time.sleep(0.05)
-        connector = DesktopConnector(
-            APP, settings(tmp_path / "x", command=None), services(tmp_path)
-        )  # starts nothing: it signs in to the window that is already there
-        assert connector._process is None and connector.active_title() == MAIN
-        connector.close()
-        assert app.poll() is None and windows.find(MAIN)
+        yield app
     finally:
         app.terminate()
         app.wait(10)
 
 
-def test_signs_in_to_a_dialog_a_killed_bot_left_half_filled(tmp_path: Path, windows: XWindows):
+def test_attaches_to_a_running_app_and_leaves_it_running(
+    tmp_path: Path, windows: XWindows, client_at_sign_in: subprocess.Popen[bytes]
+):
+    connector = DesktopConnector(
+        APP, settings(tmp_path / "x", command=None), services(tmp_path)
+    )  # starts nothing: it signs in to the window that is already there
+    assert connector._process is None and connector.active_title() == MAIN
+    connector.close()
+    assert client_at_sign_in.poll() is None and windows.find(MAIN)
+
+
+def test_signs_in_to_a_dialog_a_killed_bot_left_half_filled(
+    tmp_path: Path, client_at_sign_in: subprocess.Popen[bytes]
+):
     """A bot killed while signing in leaves the dialog as it was: part of the user name
     typed, the focus in the password box. The next bot's user name must not go there."""
-    app = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.desktop", "--db", str(tmp_path / "app.sqlite")],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not windows.find(SIGN_IN) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pyautogui = quiet_import("pyautogui")  # the killed bot's keys
-        pyautogui.write("rob")
-        pyautogui.hotkey("alt", "p")
-        pyautogui.write("sec")
-        connector = DesktopConnector(
-            APP, settings(tmp_path / "x", command=None), services(tmp_path)
-        )
-        assert connector.active_title() == MAIN
-        connector.close()
-    finally:
-        app.terminate()
-        app.wait(10)
+    pyautogui = quiet_import("pyautogui")  # the killed bot's keys
+    pyautogui.write("rob")
+    pyautogui.hotkey("alt", "p")
+    pyautogui.write("sec")
+    connector = DesktopConnector(APP, settings(tmp_path / "x", command=None), services(tmp_path))
+    assert connector.active_title() == MAIN
+    connector.close()
 
 
 def test_home_gets_back_from_a_half_filled_form_and_its_question(tmp_path: Path, windows: XWindows):
