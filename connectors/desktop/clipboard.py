@@ -105,18 +105,10 @@ class Clipboard:
                     return False
                 time.sleep(0.001)
             if self._answers is None and asked is not None:  # learn it while the app is idle
-                self._answers = self._answered(asked, limit)
+                self._answers = windows.answered(asked, limit)
             return True
         finally:
             windows.stop_pings()
-
-    def _answered(self, asked: int, limit: float) -> bool:
-        deadline = time.monotonic() + limit
-        while not self._windows.pong(asked):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
-        return True
 
     def _read_primary(self) -> str:
         done = subprocess.run(

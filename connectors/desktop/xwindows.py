@@ -294,10 +294,8 @@ class XWindows:
             if asked is None:
                 return None
             try:
-                while not self.pong(asked):
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(0.001)
+                if not self.answered(asked, deadline - time.monotonic()):
+                    return False
             finally:
                 self.stop_pings()
             now = self._viewable_tree(window_id)
@@ -319,6 +317,15 @@ class XWindows:
         except self._errors:
             pass
         return frozenset(found)
+
+    def answered(self, number: int, limit: float) -> bool:
+        """Whether the app answers ping ``number`` within ``limit`` seconds."""
+        deadline = time.monotonic() + limit
+        while not self.pong(number):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def pong(self, number: int) -> bool:
         """Whether the app has answered ping ``number`` (other events read meanwhile are

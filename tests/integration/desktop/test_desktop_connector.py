@@ -217,7 +217,7 @@ def test_env_several_keys_and_a_primary_only_read_back_against_the_real_client(
 
 @pytest.fixture
 def loaded_machine() -> Iterator[None]:
-    """Both cores busy (two spinning processes), as on a shared CI machine."""
+    """Every core busy (a spinning process a core), as on a shared CI machine."""
     hogs = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"])
         for _ in range(os.cpu_count() or 2)
@@ -236,7 +236,8 @@ def test_on_a_loaded_machine_each_value_lands_in_its_own_field(
     """A form shows before its app has finished with it (Tk lays out its fields and focuses
     the first one once idle). Keys sent as soon as it showed acted on the bare window and
     the focus moved under them: on a loaded machine the claim reference landed in Case
-    reference, and the read-back, by the same keys, confirmed it there (CI, 1 run in 7).
+    reference, and the read-back, by the same keys, confirmed it there (a CI rehearsal;
+    1 run in 7 under two CPU hogs).
     The connector now waits until the app has set the form up (first forms of new apps)."""
     chosen = settings(tmp_path / "app.sqlite", read_back="primary", copy_keys="f12")
     for attempt in range(10):  # the first form after signing in, of a new app each time
